@@ -1,0 +1,191 @@
+"""Effect values: every operation a workflow can issue, as immutable data.
+
+An ``Effect[T]`` describes an operation whose result has type ``T``. Effects hold data
+only (names, arguments, topics, timeouts), never a connection or a lock; the runtime's
+interpreter performs them. Each effect takes ``ids`` consecutive function ids when it is
+issued, numbered as DBOS numbers them, and is recorded under ``checkpoint_name``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Generic, TypeVar
+
+import attrs
+
+from transact._core.retry import NO_RETRIES, RetryPolicy
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Effect(Generic[T_co]):
+    """Base of all effects. ``T_co`` is the type of the value performing it produces."""
+
+    __slots__ = ()
+
+    ids: ClassVar[int] = 1
+    """How many function ids the effect consumes (DBOS numbering)."""
+
+    @property
+    def checkpoint_name(self) -> str:
+        """The ``function_name`` its checkpoint carries."""
+        raise NotImplementedError
+
+
+def _frozen_kwargs(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return dict(value)
+
+
+@attrs.frozen
+class RunStep(Effect[T_co]):
+    """Run ``func(*args, **kwargs)`` once, retrying by ``retry``, and record its outcome."""
+
+    name: str
+    func: Callable[..., T_co] = attrs.field(eq=False)
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_kwargs)
+    retry: RetryPolicy = NO_RETRIES
+
+    @property
+    def checkpoint_name(self) -> str:
+        return self.name
+
+
+@attrs.frozen
+class Sleep(Effect[None]):
+    """Sleep durably: the wake-up time is recorded before waiting."""
+
+    seconds: float
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.sleep"
+
+
+@attrs.frozen
+class StartChild(Effect[str]):
+    """Start a child workflow (or attach to it on replay); produces the child's id."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_kwargs)
+    workflow_id: str | None = None  # set explicitly by SetWorkflowID, else derived
+
+    @property
+    def checkpoint_name(self) -> str:
+        return self.name
+
+
+@attrs.frozen
+class GetResult(Effect[Any]):
+    """Wait for a workflow's outcome and record it."""
+
+    workflow_id: str
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.getResult"
+
+
+@attrs.frozen
+class Send(Effect[None]):
+    """Send ``message`` to ``destination_id`` on ``topic``."""
+
+    destination_id: str
+    message: Any = attrs.field(eq=False)
+    topic: str | None = None
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.send"
+
+
+@attrs.frozen
+class Recv(Effect[Any]):
+    """Consume the oldest message on ``topic`` or time out (then produce None).
+
+    Takes two ids: the message at N, its durable timeout (a sleep) at N + 1.
+    """
+
+    ids: ClassVar[int] = 2
+    topic: str | None
+    timeout_seconds: float
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.recv"
+
+
+@attrs.frozen
+class SetEvent(Effect[None]):
+    """Set this workflow's event ``key`` to ``value``."""
+
+    key: str
+    value: Any = attrs.field(eq=False)
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.setEvent"
+
+
+@attrs.frozen
+class GetEvent(Effect[Any]):
+    """Wait for another workflow's event ``key`` (None on timeout). Takes two ids."""
+
+    ids: ClassVar[int] = 2
+    workflow_id: str
+    key: str
+    timeout_seconds: float
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.getEvent"
+
+
+@attrs.frozen
+class WriteStream(Effect[None]):
+    """Append ``value`` to this workflow's stream ``key``."""
+
+    key: str
+    value: Any = attrs.field(eq=False)
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.writeStream"
+
+
+@attrs.frozen
+class CloseStream(Effect[None]):
+    """Close this workflow's stream ``key``."""
+
+    key: str
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.closeStream"
+
+
+@attrs.frozen
+class ReadStream(Effect[Any]):
+    """Read the value at ``offset`` of another workflow's stream (or the end marker)."""
+
+    workflow_id: str
+    key: str
+    offset: int
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.readStream"
+
+
+@attrs.frozen
+class Call(Effect[T_co]):
+    """A management call (get status, list, cancel, ...) recorded like a step."""
+
+    name: str
+    func: Callable[[], T_co] = attrs.field(eq=False)
+
+    @property
+    def checkpoint_name(self) -> str:
+        return self.name

@@ -1,0 +1,1 @@
+"""Stores keep workflow rows and checkpoint logs: one protocol, three implementations."""

@@ -1,0 +1,225 @@
+"""The ``Store`` protocol: everything the runtime asks of durable storage.
+
+Every implementation (memory, SQLite, Postgres) must behave identically; the memory
+store is the reference model, and a Hypothesis state machine checks the others against
+it. All methods are synchronous and thread-safe. Times are epoch milliseconds passed in
+by the caller (stores never read a clock, so a fake clock drives them in tests).
+
+Errors are the same everywhere: a checkpoint position taken twice raises
+:class:`~transact._store.errors.CheckpointConflict`; a write that needs a PENDING
+workflow raises :class:`~transact._store.errors.WorkflowNotPending`; an unknown workflow
+where one is required raises ``DBOSNonExistentWorkflowError``; a deduplication id already
+held raises ``DBOSQueueDeduplicatedError``. A verb that raises has written nothing.
+Driver errors never escape untranslated (``DBOSException`` subclasses only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from transact._core.checkpoint import Checkpoint
+from transact._store.records import StreamRead, WorkflowQuery, WorkflowRecord
+
+NotifyCallback = Callable[[str], None]
+"""Called with a channel key when another process wrote something a waiter may want.
+
+Keys: ``"status:<wf>"`` (outcome recorded / status changed), ``"message:<wf>::<topic>"``,
+``"event:<wf>::<key>"``, ``"stream:<wf>::<key>"``. A topic of None is written as the
+empty string in keys.
+"""
+
+
+class Store(Protocol):
+    """Durable storage of workflows, checkpoints, messages, events and streams."""
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema; idempotent and safe to run from two processes."""
+        ...
+
+    def reset(self) -> None:
+        """Delete every workflow and everything attached to it (tests only)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and stop any listener thread."""
+        ...
+
+    def subscribe(self, on_notify: NotifyCallback) -> bool:
+        """Deliver cross-process notifications to ``on_notify``.
+
+        Returns True if the store pushes them (Postgres LISTEN/NOTIFY), so waiters may
+        poll rarely; False if it cannot (memory: one process; SQLite), so waiters in other
+        processes must poll. Called at most once per store.
+        """
+        ...
+
+    # --- workflow status -------------------------------------------------------------
+
+    def insert_workflow(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
+        """Insert ``record``, or attach to the existing row with the same id.
+
+        Returns ``(stored_row, created)``: the inserted record and True, or the existing
+        row unchanged and False. If ``record.deduplication_id`` is set and another row on
+        the same ``queue_name`` holds it, raises ``DBOSQueueDeduplicatedError``.
+        """
+        ...
+
+    def get_workflow(
+        self, workflow_id: str, *, load_input: bool = True, load_output: bool = True
+    ) -> WorkflowRecord | None:
+        """The row of ``workflow_id``, or None."""
+        ...
+
+    def finish_workflow(
+        self, workflow_id: str, *, status: str, output: str | None, error: str | None, now_ms: int
+    ) -> bool:
+        """Record the outcome (status SUCCESS or ERROR) if the row is PENDING.
+
+        Sets ``output``/``error``, ``completed_at = updated_at = now_ms`` and clears
+        ``deduplication_id``. Returns False, writing nothing, if the row is missing or not
+        PENDING (it was cancelled, dead-lettered, deleted, ...).
+        """
+        ...
+
+    def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRecord]:
+        """Rows matching ``query``, ordered and paged as ``WorkflowQuery`` describes."""
+        ...
+
+    def pending_workflow_ids(self, executor_id: str, application_version: str | None) -> list[str]:
+        """Ids of PENDING rows owned by ``executor_id`` (and with that
+        ``application_version`` unless it is None), oldest ``created_at`` first."""
+        ...
+
+    def begin_recovery(self, workflow_id: str, executor_id: str, now_ms: int) -> WorkflowRecord | None:
+        """Claim a PENDING row for re-execution: ``recovery_attempts += 1``,
+        ``executor_id``, ``updated_at = now_ms``; return the updated row, or None (writing
+        nothing) if the row is missing or not PENDING."""
+        ...
+
+    def claim_workflow(
+        self, workflow_id: str, executor_id: str, application_version: str | None, now_ms: int
+    ) -> WorkflowRecord | None:
+        """Dequeue one ENQUEUED row: status PENDING, ``recovery_attempts += 1``,
+        ``executor_id``, ``started_at_epoch_ms = updated_at = now_ms``, and (if it has no
+        application version) ``application_version``; if ``workflow_timeout_ms`` is set and
+        there is no deadline yet, ``workflow_deadline_epoch_ms = now_ms + timeout``.
+        Returns the updated row, or None (writing nothing) if it is not ENQUEUED."""
+        ...
+
+    def dead_letter(self, workflow_id: str, now_ms: int) -> bool:
+        """PENDING -> MAX_RECOVERY_ATTEMPTS_EXCEEDED; clears ``queue_name``,
+        ``deduplication_id`` and ``started_at_epoch_ms``; ``completed_at = updated_at =
+        now_ms``. False (nothing written) if not PENDING."""
+        ...
+
+    def cancel_workflows(self, workflow_ids: Sequence[str], now_ms: int) -> list[str]:
+        """Cancel every listed row that is PENDING, ENQUEUED or DELAYED: status CANCELLED,
+        clears ``queue_name``, ``deduplication_id`` and ``started_at_epoch_ms``;
+        ``completed_at = updated_at = now_ms``. Returns the ids actually cancelled; unknown
+        ids and finished workflows are skipped."""
+        ...
+
+    def resume_workflow(self, workflow_id: str, queue_name: str, now_ms: int) -> WorkflowRecord | None:
+        """Put a PENDING, ENQUEUED, DELAYED, CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED
+        row back in line: status ENQUEUED on ``queue_name``, ``recovery_attempts = 0``,
+        clears the deadline, ``deduplication_id``, ``started_at_epoch_ms`` and
+        ``completed_at``; ``updated_at = now_ms``. Returns the updated row; the row
+        unchanged if it is SUCCESS or ERROR; None if it does not exist."""
+        ...
+
+    def delete_workflows(self, workflow_ids: Sequence[str]) -> None:
+        """Delete the rows with their checkpoints, messages, events (and history) and
+        streams. Unknown ids are ignored."""
+        ...
+
+    def descendants(self, workflow_ids: Sequence[str]) -> list[str]:
+        """Every workflow whose chain of ``parent_workflow_id`` leads to one of the ids
+        (not the ids themselves), parents before children."""
+        ...
+
+    def fork_workflow(self, original_id: str, new: WorkflowRecord, start_step: int) -> None:
+        """In one transaction: insert ``new`` (the caller sets its status, ENQUEUED, and
+        ``forked_from``); set ``was_forked_from`` on the original; copy the original's
+        checkpoints, event-history entries and stream entries whose function id is below
+        ``start_step`` to ``new.workflow_id``; rebuild its latest events from the copied
+        history (the entry with the highest function id per key). Messages are not
+        copied. Raises ``DBOSNonExistentWorkflowError`` if the original is missing."""
+        ...
+
+    # --- checkpoints -----------------------------------------------------------------
+
+    def record_checkpoint(self, workflow_id: str, checkpoint: Checkpoint) -> None:
+        """Record one checkpoint of a PENDING workflow in one write.
+
+        Raises ``CheckpointConflict`` if the position is taken, ``WorkflowNotPending``
+        if the workflow is not PENDING (e.g. cancelled) or does not exist.
+        """
+        ...
+
+    def load_checkpoints(self, workflow_id: str) -> list[Checkpoint]:
+        """All checkpoints of the workflow, by ascending function id."""
+        ...
+
+    # --- messages --------------------------------------------------------------------
+
+    def send_message(
+        self,
+        destination_id: str,
+        topic: str | None,
+        message: str,
+        *,
+        message_id: str | None,
+        now_ms: int,
+        checkpoint: tuple[str, Checkpoint] | None = None,
+    ) -> bool:
+        """Append a message to the destination's queue for ``topic``.
+
+        If ``message_id`` is given and already exists, nothing is inserted (an idempotent
+        repeat) and False is returned. ``checkpoint`` (``(sender_workflow_id,
+        checkpoint)``) is recorded in the same transaction, as ``record_checkpoint``
+        would. Raises ``DBOSNonExistentWorkflowError`` if the destination is missing.
+        """
+        ...
+
+    def consume_message(self, workflow_id: str, topic: str | None, checkpoint: Checkpoint) -> str | None:
+        """In one transaction: take the oldest unconsumed message of (workflow, topic),
+        mark it consumed, and record ``checkpoint`` with ``output`` set to the message.
+        Returns the message, or None (writing nothing) if there is none. Checkpoint errors
+        as in ``record_checkpoint``."""
+        ...
+
+    # --- events ----------------------------------------------------------------------
+
+    def set_event(
+        self, workflow_id: str, key: str, value: str, function_id: int, checkpoint: Checkpoint | None
+    ) -> None:
+        """Set the latest value of event ``key`` and add (key, function_id) to its
+        history (an existing history entry at that position is overwritten), plus
+        ``checkpoint`` if given, in one transaction. Raises
+        ``DBOSNonExistentWorkflowError`` if the workflow is missing."""
+        ...
+
+    def get_event(self, workflow_id: str, key: str) -> str | None:
+        """The latest value of event ``key``, or None if it was never set."""
+        ...
+
+    def get_all_events(self, workflow_id: str) -> dict[str, str]:
+        """The latest value of every event of the workflow."""
+        ...
+
+    # --- streams ---------------------------------------------------------------------
+
+    def write_stream(
+        self, workflow_id: str, key: str, value: str, function_id: int, checkpoint: Checkpoint | None
+    ) -> int:
+        """Append ``value`` to stream ``key`` at the next offset (0, 1, ...), plus
+        ``checkpoint`` if given, in one transaction; return the offset. Raises
+        ``DBOSNonExistentWorkflowError`` if the workflow is missing."""
+        ...
+
+    def read_stream(self, workflow_id: str, key: str, offset: int) -> StreamRead:
+        """The value at ``offset`` (None if not yet written) and the workflow's status."""
+        ...

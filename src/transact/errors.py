@@ -1,0 +1,306 @@
+"""Every error `transact` raises, with DBOS's names.
+
+The tree::
+
+    Exception
+    └── DBOSException                       (message, dbos_error_code)
+        ├── DBOSRecoveryError               2  recovery could not dispatch a workflow
+        ├── DBOSInitializationError         3  bad configuration, database unreachable
+        ├── DBOSWorkflowFunctionNotFoundError 4 no registered function for a name
+        ├── DBOSNonExistentWorkflowError    5  a workflow id that does not exist
+        ├── MaxRecoveryAttemptsExceededError 6 dispatched more often than allowed
+        ├── DBOSMaxStepRetriesExceeded      7  a step failed on every attempt
+        ├── DBOSNotAuthorizedError          8
+        ├── DBOSConflictingWorkflowError    9  an id reused for another function
+        ├── DBOSUnexpectedStepError         11 non-determinism (alias NondeterminismError)
+        ├── DBOSQueueDeduplicatedError      12
+        ├── DBOSAwaitedWorkflowCancelledError 13
+        ├── DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded 14
+        ├── DBOSStreamTimeoutError          16
+        ├── DBOSStreamNondeterminismError   17
+        ├── DBOSStepTimeoutError            18
+        ├── DBOSConflictingRegistrationError 25
+        └── SerializationError              (transact) a value that cannot be stored
+    BaseException
+    └── DBOSBaseException                   control flow a user's ``except Exception`` must not swallow
+        ├── DBOSWorkflowConflictIDError     1  another execution recorded this position first
+        └── DBOSWorkflowCancelledError      10 the running workflow was cancelled
+
+Every class pickles by its constructor arguments, so a workflow's error survives the
+default (pickle) serializer and comes back as the same class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "DBOSAwaitedWorkflowCancelledError",
+    "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
+    "DBOSBaseException",
+    "DBOSConflictingRegistrationError",
+    "DBOSConflictingWorkflowError",
+    "DBOSException",
+    "DBOSInitializationError",
+    "DBOSMaxStepRetriesExceeded",
+    "DBOSNonExistentWorkflowError",
+    "DBOSNotAuthorizedError",
+    "DBOSQueueDeduplicatedError",
+    "DBOSRecoveryError",
+    "DBOSStepTimeoutError",
+    "DBOSStreamNondeterminismError",
+    "DBOSStreamTimeoutError",
+    "DBOSUnexpectedStepError",
+    "DBOSWorkflowCancelledError",
+    "DBOSWorkflowConflictIDError",
+    "DBOSWorkflowFunctionNotFoundError",
+    "MaxRecoveryAttemptsExceededError",
+    "NondeterminismError",
+    "SerializationError",
+]
+
+
+def _format(message: str, code: int | None) -> str:
+    return f"DBOS Error {code}: {message}" if code is not None else f"DBOS Error: {message}"
+
+
+class DBOSException(Exception):
+    """Base of every ordinary `transact` error.
+
+    ``message`` is the human text, ``dbos_error_code`` DBOS's numeric code (or None).
+    """
+
+    status_code: int | None = None
+
+    def __init__(self, message: str, dbos_error_code: int | None = None) -> None:
+        self.message = message
+        self.dbos_error_code = dbos_error_code
+        self._args: tuple[Any, ...] = (message, dbos_error_code)
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return _format(self.message, self.dbos_error_code)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._args)
+
+
+class DBOSBaseException(BaseException):
+    """Base of control-flow signals; derives from BaseException so ``except Exception`` misses it."""
+
+    def __init__(self, message: str, dbos_error_code: int | None = None) -> None:
+        self.message = message
+        self.dbos_error_code = dbos_error_code
+        self._args: tuple[Any, ...] = (message, dbos_error_code)
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return _format(self.message, self.dbos_error_code)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._args)
+
+
+class DBOSWorkflowConflictIDError(DBOSBaseException):
+    """Another execution of the same workflow already recorded this position."""
+
+    def __init__(self, workflow_id: str) -> None:
+        super().__init__(
+            f"Conflicting workflow ID {workflow_id}: another execution recorded this step first",
+            1,
+        )
+        self.workflow_id = workflow_id
+        self._args = (workflow_id,)
+
+
+class DBOSRecoveryError(DBOSException):
+    """Recovery could not dispatch a workflow."""
+
+    def __init__(self, workflow_id: str, message: str | None = None) -> None:
+        super().__init__(f"Recovery error for workflow {workflow_id}: {message}", 2)
+        self.workflow_id = workflow_id
+        self._args = (workflow_id, message)
+
+
+class DBOSInitializationError(DBOSException):
+    """The configuration is invalid or the system database cannot be used."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 3)
+        self._args = (message,)
+
+
+class DBOSWorkflowFunctionNotFoundError(DBOSException):
+    """No function is registered under the name a workflow row carries."""
+
+    def __init__(self, workflow_id: str, message: str | None = None) -> None:
+        super().__init__(f"{message} (workflow {workflow_id})", 4)
+        self.workflow_id = workflow_id
+        self._args = (workflow_id, message)
+
+
+class DBOSNonExistentWorkflowError(DBOSException):
+    """The workflow id names no workflow."""
+
+    def __init__(self, destination: str, workflow_id: str | None = None) -> None:
+        wid = workflow_id if workflow_id is not None else destination
+        super().__init__(f"{destination} {wid} does not exist", 5)
+        self.workflow_id = wid
+        self._args = (destination, workflow_id)
+
+
+class MaxRecoveryAttemptsExceededError(DBOSException):
+    """A workflow was dispatched more times than its ``max_recovery_attempts`` allows."""
+
+    def __init__(self, workflow_id: str, max_retries: int) -> None:
+        super().__init__(
+            f"Workflow {workflow_id} has exceeded its maximum of {max_retries} recovery "
+            "attempts and was moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED",
+            6,
+        )
+        self.workflow_id = workflow_id
+        self._args = (workflow_id, max_retries)
+
+
+class DBOSMaxStepRetriesExceeded(DBOSException):
+    """A step failed on every allowed attempt; ``errors`` holds each attempt's exception."""
+
+    def __init__(self, step_name: str, max_retries: int, errors: list[BaseException]) -> None:
+        super().__init__(
+            f"Step {step_name} has exceeded its maximum of {max_retries} retries", 7
+        )
+        self.step_name = step_name
+        self.max_retries = max_retries
+        self.errors = list(errors)
+        self._args = (step_name, max_retries, self.errors)
+
+
+class DBOSNotAuthorizedError(DBOSException):
+    """A required-role check failed."""
+
+    status_code = 403
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 8)
+        self._args = (message,)
+
+
+class DBOSConflictingWorkflowError(DBOSException):
+    """A workflow id was reused for a different workflow function."""
+
+    def __init__(self, workflow_id: str, message: str | None = None) -> None:
+        super().__init__(f"Conflicting workflow invocation with the same ID ({workflow_id}): {message}", 9)
+        self.workflow_id = workflow_id
+        self._args = (workflow_id, message)
+
+
+class DBOSWorkflowCancelledError(DBOSBaseException):
+    """Raised inside a running workflow when it notices it was cancelled."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 10)
+        self._args = (message,)
+
+
+class DBOSUnexpectedStepError(DBOSException):
+    """Non-determinism: the code issued another operation than the log recorded here.
+
+    Attributes: ``workflow_id``, ``step_id`` (the position), ``expected`` (what the code
+    issued now) and ``recorded`` (what the checkpoint log holds at that position).
+    """
+
+    def __init__(self, workflow_id: str, step_id: int, expected: str, recorded: str) -> None:
+        super().__init__(
+            f"Non-deterministic workflow {workflow_id}: at position {step_id} the log recorded "
+            f"{recorded!r} but the code now issued {expected!r}. Workflow code must issue the "
+            "same steps in the same order when it is re-executed.",
+            11,
+        )
+        self.workflow_id = workflow_id
+        self.step_id = step_id
+        self.expected = expected
+        self.recorded = recorded
+        self._args = (workflow_id, step_id, expected, recorded)
+
+
+NondeterminismError = DBOSUnexpectedStepError
+"""The `transact` name of :class:`DBOSUnexpectedStepError`."""
+
+
+class DBOSQueueDeduplicatedError(DBOSException):
+    """A deduplication id is already held by a live workflow on the queue."""
+
+    def __init__(self, workflow_id: str, queue_name: str, deduplication_id: str) -> None:
+        super().__init__(
+            f"Workflow {workflow_id} was deduplicated: deduplication ID {deduplication_id} "
+            f"is already in use on queue {queue_name}",
+            12,
+        )
+        self.workflow_id = workflow_id
+        self.queue_name = queue_name
+        self.deduplication_id = deduplication_id
+        self._args = (workflow_id, queue_name, deduplication_id)
+
+
+class DBOSAwaitedWorkflowCancelledError(DBOSException):
+    """The awaited workflow was cancelled."""
+
+    def __init__(self, workflow_id: str) -> None:
+        super().__init__(f"Awaited workflow {workflow_id} was cancelled", 13)
+        self.workflow_id = workflow_id
+        self._args = (workflow_id,)
+
+
+class DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded(DBOSException):
+    """The awaited workflow exceeded its recovery attempts (dead-lettered)."""
+
+    def __init__(self, workflow_id: str) -> None:
+        super().__init__(
+            f"Awaited workflow {workflow_id} exceeded its maximum recovery attempts", 14
+        )
+        self.workflow_id = workflow_id
+        self._args = (workflow_id,)
+
+
+class DBOSStreamTimeoutError(DBOSException):
+    """No stream value arrived within the timeout, or the stream ended first."""
+
+    def __init__(self, workflow_id: str, key: str, timeout: float | None = None) -> None:
+        what = f"within {timeout} seconds" if timeout is not None else "before the stream ended"
+        super().__init__(f"No value on stream {key!r} of workflow {workflow_id} {what}", 16)
+        self.workflow_id = workflow_id
+        self.key = key
+        self.timeout = timeout
+        self._args = (workflow_id, key, timeout)
+
+
+class DBOSStreamNondeterminismError(DBOSException):
+    """Concurrent checkpointed reads of one stream inside one workflow."""
+
+    def __init__(self, workflow_id: str, key: str) -> None:
+        super().__init__(f"Concurrent reads of stream {key!r} in workflow {workflow_id}", 17)
+        self._args = (workflow_id, key)
+
+
+class DBOSStepTimeoutError(DBOSException):
+    """An async step exceeded its ``timeout_seconds``."""
+
+    def __init__(self, step_name: str, timeout_seconds: float) -> None:
+        super().__init__(f"Step {step_name} timed out after {timeout_seconds} seconds", 18)
+        self._args = (step_name, timeout_seconds)
+
+
+class DBOSConflictingRegistrationError(DBOSException):
+    """The same name was registered as a different kind of function."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} is already registered as a different kind of function", 25)
+        self._args = (name,)
+
+
+class SerializationError(DBOSException):
+    """A value (argument, result, message, event) cannot be serialized or deserialized."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self._args = (message,)

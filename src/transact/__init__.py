@@ -1,0 +1,59 @@
+"""transact: durable workflows with the DBOS Transact API on a typed functional core.
+
+Port DBOS code by changing one import::
+
+    from transact import DBOS, DBOSConfig, SetWorkflowID
+
+Generator-style workflows, typed end to end, live in :mod:`transact.fx`; helpers for
+your own test suites in :mod:`transact.testing`; every error in :mod:`transact.errors`.
+"""
+
+from transact._core.status import WorkflowStatusString
+from transact._facade.config import DBOSConfig
+from transact._facade.context import SetWorkflowID, SetWorkflowTimeout
+from transact._facade.dbos import DBOS, __version__
+from transact._facade.decorators import StepOptions
+from transact._facade.handles import WorkflowHandle
+from transact._facade.status import StepInfo, WorkflowStatus
+from transact._serialization import DefaultSerializer, PortableJSONSerializer, Serializer
+from transact.errors import (
+    DBOSAwaitedWorkflowCancelledError,
+    DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
+    DBOSConflictingWorkflowError,
+    DBOSException,
+    DBOSMaxStepRetriesExceeded,
+    DBOSNonExistentWorkflowError,
+    DBOSUnexpectedStepError,
+    DBOSWorkflowCancelledError,
+    DBOSWorkflowConflictIDError,
+    NondeterminismError,
+)
+
+# Importing the handlers registers them with the interpreter.
+from transact._runtime import handlers as _handlers  # noqa: F401  # isort: skip
+
+__all__ = [
+    "DBOS",
+    "DBOSAwaitedWorkflowCancelledError",
+    "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
+    "DBOSConfig",
+    "DBOSConflictingWorkflowError",
+    "DBOSException",
+    "DBOSMaxStepRetriesExceeded",
+    "DBOSNonExistentWorkflowError",
+    "DBOSUnexpectedStepError",
+    "DBOSWorkflowCancelledError",
+    "DBOSWorkflowConflictIDError",
+    "DefaultSerializer",
+    "NondeterminismError",
+    "PortableJSONSerializer",
+    "Serializer",
+    "SetWorkflowID",
+    "SetWorkflowTimeout",
+    "StepInfo",
+    "StepOptions",
+    "WorkflowHandle",
+    "WorkflowStatus",
+    "WorkflowStatusString",
+    "__version__",
+]

@@ -1,0 +1,1 @@
+"""The DBOS-compatible surface: the ``DBOS`` class, decorators, handles, config, contexts."""

@@ -1,0 +1,28 @@
+"""The launched runtime, as the facade reaches it."""
+
+from __future__ import annotations
+
+from transact._runtime.runtime import Runtime
+from transact.errors import DBOSException
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """The launched runtime; raise a clear error before ``DBOS.launch()``."""
+    if _runtime is None:
+        raise DBOSException(
+            "DBOS is not launched: create DBOS(config=...) and call DBOS.launch() first"
+        )
+    return _runtime
+
+
+def runtime_or_none() -> Runtime | None:
+    """The launched runtime, or None."""
+    return _runtime
+
+
+def set_runtime(value: Runtime | None) -> None:
+    """Install (launch) or remove (destroy) the runtime."""
+    global _runtime
+    _runtime = value

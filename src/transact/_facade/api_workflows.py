@@ -1,0 +1,227 @@
+"""Starting, awaiting and inspecting workflows on the ``DBOS`` class."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from typing_extensions import ParamSpec
+
+from transact._core.effects import GetResult, Sleep, StartChild
+from transact._core.status import is_terminal
+from transact._facade.access import runtime
+from transact._facade.calls import as_tuple, iso_to_ms, recorded
+from transact._facade.context import take_start_options
+from transact._facade.decorators import StepOptions, call_step, step_spec_of
+from transact._facade.handles import WorkflowHandle
+from transact._facade.status import StepInfo, WorkflowStatus, to_status, to_step_info
+from transact._runtime.interpreter import perform
+from transact._runtime.registry import spec_of
+from transact._runtime.state import current_frame, current_workflow
+from transact._store.records import WorkflowQuery
+from transact.errors import DBOSException, DBOSNonExistentWorkflowError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class WorkflowsAPI:
+    """The workflow half of the ``DBOS`` class (mixed into it)."""
+
+    @classmethod
+    def start_workflow(cls, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> WorkflowHandle[R]:
+        """Start workflow ``func`` in the background; return a handle to it.
+
+        The row is written before this returns, so the workflow survives a crash from
+        then on. Raises ``DBOSException`` if ``func`` is not a ``@DBOS.workflow()``.
+        """
+        spec = spec_of(func)
+        if spec is None:
+            raise DBOSException(
+                f"{getattr(func, '__qualname__', func)!r} is not a workflow: decorate it "
+                "with @DBOS.workflow() before starting it"
+            )
+        frame = current_frame()
+        if frame is not None and frame.step_id is not None:
+            raise DBOSException(f"cannot start workflow {spec.name} from inside a step")
+        options = take_start_options()
+        rt = runtime()
+        if frame is not None:
+            child_id = perform(
+                frame.workflow,
+                StartChild(spec.name, args, kwargs, workflow_id=options.workflow_id),
+            )
+            return WorkflowHandle(child_id)
+        workflow_id, future = rt.start(spec, args, kwargs, options=options, inline=False)
+        return WorkflowHandle(workflow_id, future)
+
+    @classmethod
+    def retrieve_workflow(cls, workflow_id: str, existing_workflow: bool = True) -> WorkflowHandle[Any]:
+        """A handle to ``workflow_id``; with ``existing_workflow`` it must exist
+        (``DBOSNonExistentWorkflowError`` otherwise)."""
+        if existing_workflow:
+
+            def check() -> None:
+                if runtime().store.get_workflow(workflow_id, load_input=False, load_output=False) is None:
+                    raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+
+            recorded("DBOS.getStatus", check)
+        return WorkflowHandle(workflow_id)
+
+    @classmethod
+    def get_workflow_status(cls, workflow_id: str) -> WorkflowStatus | None:
+        """The status of ``workflow_id``, or None if there is no such workflow."""
+
+        def read() -> WorkflowStatus | None:
+            rt = runtime()
+            row = rt.store.get_workflow(workflow_id)
+            return to_status(row, rt.serializer) if row is not None else None
+
+        return recorded("DBOS.getStatus", read)
+
+    @classmethod
+    def get_result(cls, workflow_id: str) -> Any:
+        """Wait for ``workflow_id`` to finish; return its result or raise its error."""
+        state = current_workflow()
+        if state is not None:
+            return perform(state, GetResult(workflow_id))
+        rt = runtime()
+        return rt.result(workflow_id, rt.future(workflow_id), rt.poll_seconds)
+
+    @classmethod
+    def wait_first(
+        cls, handles: Sequence[WorkflowHandle[Any]], polling_interval_sec: float = 1.0
+    ) -> WorkflowHandle[Any]:
+        """Wait until one of ``handles`` has finished; return that handle.
+
+        Raises ``ValueError`` for an empty list or one naming a workflow twice.
+        """
+        if not handles:
+            raise ValueError("wait_first needs at least one handle")
+        ids = [h.workflow_id for h in handles]
+        if len(set(ids)) != len(ids):
+            raise ValueError("wait_first got the same workflow twice")
+        rt = runtime()
+
+        def first_done() -> str | None:
+            for workflow_id in ids:
+                row = rt.store.get_workflow(workflow_id, load_input=False, load_output=False)
+                if row is not None and is_terminal(row.status):
+                    return workflow_id
+            return None
+
+        def wait() -> str:
+            done = rt.wait_any(ids, first_done, polling_interval_sec)
+            return done
+
+        winner = recorded("DBOS.waitFirst", wait)
+        return handles[ids.index(winner)]
+
+    @classmethod
+    def list_workflows(
+        cls,
+        *,
+        workflow_ids: Sequence[str] | None = None,
+        status: str | Sequence[str] | None = None,
+        start_time: str | None = None,
+        end_time: str | None = None,
+        name: str | Sequence[str] | None = None,
+        app_version: str | Sequence[str] | None = None,
+        user: str | Sequence[str] | None = None,
+        queue_name: str | Sequence[str] | None = None,
+        executor_id: str | Sequence[str] | None = None,
+        parent_workflow_id: str | Sequence[str] | None = None,
+        forked_from: str | Sequence[str] | None = None,
+        workflow_id_prefix: str | Sequence[str] | None = None,
+        completed_after: str | None = None,
+        completed_before: str | None = None,
+        dequeued_after: str | None = None,
+        dequeued_before: str | None = None,
+        queues_only: bool = False,
+        was_forked_from: bool | None = None,
+        has_parent: bool | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        sort_desc: bool = False,
+        load_input: bool = True,
+        load_output: bool = True,
+    ) -> list[WorkflowStatus]:
+        """Workflows matching every filter given, oldest first (newest with ``sort_desc``).
+
+        String-or-list filters match any of their values; times are ISO-8601 strings
+        compared inclusively. ``limit`` and ``offset`` apply after ordering.
+        """
+        for label, value in (("limit", limit), ("offset", offset)):
+            if value is not None and value < 0:
+                raise ValueError(f"{label} must not be negative, got {value}")
+        query = WorkflowQuery(
+            workflow_ids=as_tuple(workflow_ids),
+            statuses=as_tuple(status),
+            names=as_tuple(name),
+            application_versions=as_tuple(app_version),
+            executor_ids=as_tuple(executor_id),
+            queue_names=as_tuple(queue_name),
+            parent_workflow_ids=as_tuple(parent_workflow_id),
+            forked_from=as_tuple(forked_from),
+            users=as_tuple(user),
+            workflow_id_prefixes=as_tuple(workflow_id_prefix),
+            created_after=iso_to_ms(start_time, "start_time"),
+            created_before=iso_to_ms(end_time, "end_time"),
+            completed_after=iso_to_ms(completed_after, "completed_after"),
+            completed_before=iso_to_ms(completed_before, "completed_before"),
+            dequeued_after=iso_to_ms(dequeued_after, "dequeued_after"),
+            dequeued_before=iso_to_ms(dequeued_before, "dequeued_before"),
+            queues_only=queues_only,
+            was_forked_from=was_forked_from,
+            has_parent=has_parent,
+            load_input=load_input,
+            load_output=load_output,
+            limit=limit,
+            offset=offset,
+            sort_desc=sort_desc,
+        )
+
+        def run() -> list[WorkflowStatus]:
+            rt = runtime()
+            return [to_status(r, rt.serializer) for r in rt.store.list_workflows(query)]
+
+        return recorded("DBOS.listWorkflows", run)
+
+    @classmethod
+    def list_workflow_steps(cls, workflow_id: str, *, load_output: bool = True) -> list[StepInfo]:
+        """Every recorded operation of ``workflow_id``, by function id."""
+
+        def run() -> list[StepInfo]:
+            rt = runtime()
+            return [
+                to_step_info(c, rt.serializer, load_output=load_output)
+                for c in rt.store.load_checkpoints(workflow_id)
+            ]
+
+        return recorded("DBOS.listWorkflowSteps", run)
+
+    @classmethod
+    def run_step(
+        cls, dbos_step_options: StepOptions | None, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run any callable as a checkpointed step (a plain call outside a workflow)."""
+        spec = step_spec_of(func, dbos_step_options)
+        result: R = call_step(spec, args, kwargs)
+        return result
+
+    @classmethod
+    def sleep(cls, seconds: float) -> None:
+        """Sleep durably: after a crash only the remaining time is waited.
+
+        Inside a step it is an ordinary sleep; outside any workflow it raises
+        ``DBOSException``. ``seconds <= 0`` returns at once without a checkpoint.
+        """
+        frame = current_frame()
+        if frame is None:
+            raise DBOSException("DBOS.sleep is only allowed inside a workflow")
+        if frame.step_id is not None:
+            time.sleep(max(seconds, 0.0))
+            return
+        if seconds > 0:
+            perform(frame.workflow, Sleep(float(seconds)))

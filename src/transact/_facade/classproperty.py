@@ -1,0 +1,19 @@
+"""A read-only property on the class itself (``DBOS.workflow_id``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class classproperty(Generic[T]):  # noqa: N801 - named like the builtin decorators
+    """Like ``property``, but read from the class: ``DBOS.workflow_id``."""
+
+    def __init__(self, getter: Callable[[Any], T]) -> None:
+        self.getter = getter
+        self.__doc__ = getter.__doc__
+
+    def __get__(self, instance: object, owner: type | None = None) -> T:
+        return self.getter(owner)

@@ -1,0 +1,180 @@
+"""``@DBOS.workflow()`` and ``@DBOS.step()``: register functions and route their calls."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Generator
+from typing import Any, Generic, TypedDict, TypeVar, overload
+
+import attrs
+from typing_extensions import ParamSpec
+
+from transact._core.effects import GetResult, RunStep, StartChild
+from transact._core.retry import RetryPolicy
+from transact._facade.access import runtime
+from transact._facade.context import take_start_options
+from transact._runtime.interpreter import perform
+from transact._runtime.registry import (
+    DEFAULT_MAX_RECOVERY_ATTEMPTS,
+    REGISTRY,
+    SPEC_ATTRIBUTE,
+    WorkflowSpec,
+)
+from transact._runtime.state import current_frame, current_workflow
+from transact.errors import DBOSException
+
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+STEP_ATTRIBUTE = "__transact_step__"
+
+
+class StepOptions(TypedDict, total=False):
+    """Options of ``DBOS.run_step`` (and the keywords of ``@DBOS.step``)."""
+
+    name: str | None
+    retries_allowed: bool
+    interval_seconds: float
+    max_attempts: int
+    backoff_rate: float
+
+
+@attrs.frozen
+class StepSpec:
+    """A step as decorated: the undecorated function, its name and retry policy."""
+
+    name: str
+    func: Callable[..., Any] = attrs.field(eq=False)
+    retry: RetryPolicy
+
+
+def step_spec_of(func: Callable[..., Any], options: StepOptions | None = None) -> StepSpec:
+    """The spec of a decorated step, or one built from ``options`` for any callable."""
+    spec = getattr(func, STEP_ATTRIBUTE, None)
+    if isinstance(spec, StepSpec) and not options:
+        return spec
+    options = options or {}
+    raw = spec.func if isinstance(spec, StepSpec) else func
+    return StepSpec(
+        name=options.get("name") or getattr(raw, "__qualname__", None) or repr(raw),
+        func=raw,
+        retry=retry_policy(options),
+    )
+
+
+def retry_policy(options: StepOptions) -> RetryPolicy:
+    """Validate step retry options; ``ValueError`` names a bad one."""
+    return RetryPolicy(
+        retries_allowed=bool(options.get("retries_allowed", False)),
+        interval_seconds=float(options.get("interval_seconds", 1.0)),
+        max_attempts=int(options.get("max_attempts", 3)),
+        backoff_rate=float(options.get("backoff_rate", 2.0)),
+    )
+
+
+def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run a step: checkpointed inside workflow code, a plain call anywhere else."""
+    state = current_workflow()
+    if state is None:
+        return spec.func(*args, **kwargs)
+    return perform(state, RunStep(spec.name, spec.func, args, kwargs, spec.retry))
+
+
+def make_step(func: Callable[P, R], options: StepOptions) -> Callable[P, R]:
+    """Wrap ``func`` as a step."""
+    spec = step_spec_of(func, options)
+    REGISTRY.add_step(spec.name)
+
+    @functools.wraps(func)
+    def step_wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        result: R = call_step(spec, args, kwargs)
+        return result
+
+    setattr(step_wrapper, STEP_ATTRIBUTE, spec)
+    return step_wrapper
+
+
+class FxWorkflow(Generic[P, R_co]):
+    """A ``transact.fx`` workflow: a generator of effects whose return value is ``R_co``.
+
+    Calling it runs the workflow (durably) and returns that value, exactly like a direct
+    call of a direct-style workflow; ``DBOS.start_workflow(wf, ...)`` gives a
+    ``WorkflowHandle[R_co]``.
+    """
+
+    def __init__(self, body: Callable[P, Generator[Any, Any, R_co]], spec: WorkflowSpec) -> None:
+        self.__wrapped__ = body
+        self.spec = spec
+        functools.update_wrapper(self, body)
+        setattr(self, SPEC_ATTRIBUTE, spec)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
+        result: R_co = call_workflow(self.spec, args, kwargs)
+        return result
+
+
+def call_workflow(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A direct call: run the workflow in this thread and return its outcome.
+
+    Inside a workflow it is a child: started at the next position, awaited at the one
+    after (two function ids, as in DBOS).
+    """
+    frame = current_frame()
+    if frame is not None and frame.step_id is not None:
+        raise DBOSException(f"cannot call workflow {spec.name} from inside a step")
+    options = take_start_options()
+    rt = runtime()
+    if frame is not None:
+        parent = frame.workflow
+        child_id = perform(
+            parent,
+            StartChild(spec.name, args, kwargs, workflow_id=options.workflow_id, run_inline=True),
+        )
+        return perform(parent, GetResult(child_id))
+    workflow_id, future = rt.start(spec, args, kwargs, options=options, inline=True)
+    return rt.result(workflow_id, future, rt.poll_seconds)
+
+
+class WorkflowDecorator:
+    """What ``DBOS.workflow(...)`` returns: registers the function it decorates."""
+
+    def __init__(self, name: str | None, max_recovery_attempts: int | None) -> None:
+        if max_recovery_attempts is not None and max_recovery_attempts < 0:
+            raise ValueError(f"max_recovery_attempts must not be negative, got {max_recovery_attempts}")
+        self.name = name
+        self.max_recovery_attempts = max_recovery_attempts
+
+    @overload
+    def __call__(
+        self, func: Callable[P, Generator[Any, Any, R]]
+    ) -> FxWorkflow[P, R]: ...
+
+    @overload
+    def __call__(self, func: Callable[P, R]) -> Callable[P, R]: ...
+
+    def __call__(self, func: Callable[P, Any]) -> Callable[P, Any]:
+        if inspect.iscoroutinefunction(func):
+            raise DBOSException(
+                f"{func.__qualname__} is async: async workflows are not supported yet"
+            )
+        spec = WorkflowSpec(
+            name=self.name or func.__qualname__,
+            func=func,
+            max_recovery_attempts=self.max_recovery_attempts,
+            is_generator=inspect.isgeneratorfunction(func),
+        )
+        REGISTRY.add_workflow(spec)
+        if spec.is_generator:
+            return FxWorkflow(func, spec)
+
+        @functools.wraps(func)
+        def workflow_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return call_workflow(spec, args, kwargs)
+
+        setattr(workflow_wrapper, SPEC_ATTRIBUTE, spec)
+        return workflow_wrapper
+
+
+DEFAULT_RECOVERY_ATTEMPTS = DEFAULT_MAX_RECOVERY_ATTEMPTS

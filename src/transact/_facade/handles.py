@@ -1,0 +1,63 @@
+"""Workflow handles: a workflow's id, its status and its (awaited) result."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any, Generic, TypeVar
+
+from transact._core.effects import Call, GetResult
+from transact._facade.access import runtime
+from transact._facade.status import WorkflowStatus, to_status
+from transact._runtime.interpreter import perform
+from transact._runtime.state import current_workflow
+from transact.errors import DBOSNonExistentWorkflowError
+
+R = TypeVar("R", covariant=True)
+
+
+class WorkflowHandle(Generic[R]):
+    """A handle on one workflow, returned by ``start_workflow``, ``retrieve_workflow``, ...
+
+    Inside a workflow, ``get_result`` and ``get_status`` are recorded like steps.
+    """
+
+    def __init__(self, workflow_id: str, future: Future[Any] | None = None) -> None:
+        self.workflow_id = workflow_id
+        self._future = future
+
+    def __repr__(self) -> str:
+        return f"WorkflowHandle({self.workflow_id!r})"
+
+    def get_workflow_id(self) -> str:
+        """The workflow's id."""
+        return self.workflow_id
+
+    def get_result(self, *, polling_interval_sec: float = 1.0) -> R:
+        """Wait for the workflow to finish; return its result or raise its error.
+
+        Raises ``DBOSAwaitedWorkflowCancelledError`` if it was cancelled and
+        ``DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded`` if it was dead-lettered.
+        """
+        parent = current_workflow()
+        if parent is not None:
+            result: R = perform(parent, GetResult(self.workflow_id))
+            return result
+        rt = runtime()
+        future = self._future or rt.future(self.workflow_id)
+        value: R = rt.result(self.workflow_id, future, polling_interval_sec)
+        return value
+
+    def get_status(self) -> WorkflowStatus:
+        """The workflow's current status; ``DBOSNonExistentWorkflowError`` if it is gone."""
+        parent = current_workflow()
+        if parent is not None:
+            status: WorkflowStatus = perform(parent, Call("DBOS.getStatus", self._read_status))
+            return status
+        return self._read_status()
+
+    def _read_status(self) -> WorkflowStatus:
+        rt = runtime()
+        row = rt.store.get_workflow(self.workflow_id)
+        if row is None:
+            raise DBOSNonExistentWorkflowError("Workflow", self.workflow_id)
+        return to_status(row, rt.serializer)

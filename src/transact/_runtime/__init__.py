@@ -1,0 +1,1 @@
+"""The imperative shell: the interpreter that performs effects, drivers, waiting, recovery."""

@@ -1,0 +1,74 @@
+"""Child workflows: start (or attach on replay) with a deterministic id; await outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transact._core.checkpoint import Checkpoint
+from transact._core.effects import GetResult, StartChild
+from transact._core.ids import child_workflow_id
+from transact._runtime.clock import now_ms
+from transact._runtime.interpreter import handler, record
+from transact._runtime.state import WorkflowState
+
+
+def _replay_start(state: WorkflowState, function_id: int, checkpoint: Checkpoint, _: StartChild) -> str:
+    if checkpoint.child_workflow_id is None:  # a recorded start error (e.g. deduplicated)
+        from transact._runtime.interpreter import replay_outcome
+
+        replay_outcome(state, function_id, checkpoint, None)
+    return checkpoint.child_workflow_id or ""
+
+
+@handler(StartChild, replay=_replay_start)
+def execute_start_child(state: WorkflowState, function_id: int, effect: StartChild) -> str:
+    """Insert the child's row, record it at the parent's position, then run it."""
+    runtime = state.runtime
+    child_id = effect.workflow_id or child_workflow_id(state.workflow_id, function_id)
+    started = now_ms(runtime.clock)
+    launch = runtime.prepare_child(state, child_id, effect)
+    try:
+        record(
+            state,
+            Checkpoint(
+                function_id,
+                effect.name,
+                child_workflow_id=child_id,
+                started_at_epoch_ms=started,
+                completed_at_epoch_ms=now_ms(runtime.clock),
+            ),
+        )
+    except BaseException:
+        if launch is not None:  # the child exists now: let it run rather than strand it
+            launch(False)
+        raise
+    if launch is not None:
+        launch(effect.run_inline)
+    return child_id
+
+
+@handler(GetResult)
+def execute_get_result(state: WorkflowState, function_id: int, effect: GetResult) -> Any:
+    """Wait for the workflow's outcome, record it, and return (or raise) it."""
+    runtime = state.runtime
+    started = now_ms(runtime.clock)
+    row = runtime.wait_terminal(effect.workflow_id, interrupt=state.cancelled)
+    if row is None:  # interrupted: this workflow was cancelled while waiting
+        from transact._runtime.interpreter import check_cancelled
+
+        check_cancelled(state)
+        raise AssertionError("unreachable: wait ended without an outcome or a cancellation")
+    output, error = runtime.outcome_text(row)
+    record(
+        state,
+        Checkpoint(
+            function_id,
+            "DBOS.getResult",
+            output=output,
+            error=error,
+            child_workflow_id=effect.workflow_id,
+            started_at_epoch_ms=started,
+            completed_at_epoch_ms=now_ms(runtime.clock),
+        ),
+    )
+    return runtime.outcome_of(row)

@@ -1,0 +1,454 @@
+"""The runtime: starts, runs, finishes, recovers and awaits workflows against one store."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from typing import Any
+
+import attrs
+
+from transact._core.checkpoint import EMPTY_LOG, CheckpointLog
+from transact._core.effects import StartChild
+from transact._core.status import WorkflowStatusString as S
+from transact._core.status import is_terminal
+from transact._runtime.clock import Clock, now_ms
+from transact._runtime.driver import drive
+from transact._runtime.registry import REGISTRY, WorkflowSpec
+from transact._runtime.state import Frame, WorkflowState, enter, leave
+from transact._runtime.waiters import Waiters, status_key
+from transact._serialization import (
+    Serializer,
+    deserialize_error,
+    serialize_error,
+    serialize_value,
+)
+from transact._store.protocol import Store
+from transact._store.records import WorkflowRecord
+from transact.errors import (
+    DBOSAwaitedWorkflowCancelledError,
+    DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
+    DBOSConflictingWorkflowError,
+    DBOSException,
+    DBOSNonExistentWorkflowError,
+    DBOSWorkflowCancelledError,
+    DBOSWorkflowConflictIDError,
+    DBOSWorkflowFunctionNotFoundError,
+    MaxRecoveryAttemptsExceededError,
+    SerializationError,
+)
+
+logger = logging.getLogger("transact")
+
+INTERNAL_QUEUE = "_dbos_internal_queue"
+
+
+@attrs.frozen
+class StartOptions:
+    """How to start one workflow (from the ambient context managers)."""
+
+    workflow_id: str | None = None
+    timeout_seconds: float | None = None
+    # Children inherit the parent's deadline unless a timeout was set (or detached).
+    inherit_deadline: bool = True
+
+
+class Runtime:
+    """Everything a launched executor owns: store, serializer, clock, threads, waiters."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        serializer: Serializer,
+        clock: Clock,
+        executor_id: str,
+        application_version: str,
+        poll_seconds: float,
+        max_threads: int | None = None,
+    ) -> None:
+        self.store = store
+        self.serializer = serializer
+        self.clock = clock
+        self.executor_id = executor_id
+        self.application_version = application_version
+        self.waiters = Waiters()
+        self.pool = ThreadPoolExecutor(max_workers=max_threads or 512, thread_name_prefix="transact")
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future[Any]] = {}
+        self._active: dict[str, WorkflowState] = {}
+        self._closing = False
+        pushed = store.subscribe(self._on_notify)
+        # With pushed notifications the poll is only a safety net.
+        self.poll_seconds = max(poll_seconds, 5.0) if pushed else poll_seconds
+
+    # --- starting --------------------------------------------------------------------
+
+    def new_record(
+        self,
+        spec: WorkflowSpec,
+        workflow_id: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        parent: WorkflowState | None = None,
+        options: StartOptions = StartOptions(),
+    ) -> WorkflowRecord:
+        """The PENDING row of a direct start (inputs serialized, deadline computed)."""
+        now = self.clock.now()
+        inputs = serialize_value(
+            self.serializer, {"args": args, "kwargs": kwargs}, f"the arguments of workflow {spec.name}"
+        )
+        timeout_ms: int | None = None
+        deadline: float | None = None
+        if options.timeout_seconds is not None:
+            timeout_ms = int(options.timeout_seconds * 1000)
+            deadline = now + options.timeout_seconds
+        elif parent is not None and options.inherit_deadline:
+            deadline = parent.deadline
+        ms = int(now * 1000)
+        return WorkflowRecord(
+            workflow_id=workflow_id,
+            status=S.PENDING.value,
+            name=spec.name,
+            inputs=inputs,
+            serialization=self.serializer.name(),
+            executor_id=self.executor_id,
+            application_version=self.application_version,
+            created_at=ms,
+            updated_at=ms,
+            recovery_attempts=1,
+            workflow_timeout_ms=timeout_ms,
+            workflow_deadline_epoch_ms=int(deadline * 1000) if deadline is not None else None,
+            parent_workflow_id=parent.workflow_id if parent is not None else None,
+        )
+
+    def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
+        """Insert the row or attach to an existing one of the same workflow function."""
+        stored, created = self.store.insert_workflow(record)
+        if not created and stored.name != record.name:
+            raise DBOSConflictingWorkflowError(
+                record.workflow_id,
+                f"the id is already used by workflow {stored.name!r}, not {record.name!r}",
+            )
+        return stored, created
+
+    def start(
+        self,
+        spec: WorkflowSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        options: StartOptions,
+        inline: bool,
+    ) -> tuple[str, Future[Any] | None]:
+        """Start a root workflow; returns its id and, if this call runs it, its future."""
+        workflow_id = options.workflow_id or str(uuid.uuid4())
+        record = self.new_record(spec, workflow_id, args, kwargs, options=options)
+        _, created = self.insert(record)
+        if not created:
+            return workflow_id, None
+        return workflow_id, self.launch(record, spec, args, kwargs, inline=inline)
+
+    def prepare_child(
+        self, parent: WorkflowState, child_id: str, effect: StartChild
+    ) -> Callable[[bool], None] | None:
+        """Insert a child's row; return a function that runs it, or None if it existed."""
+        spec = self.spec(effect.name, child_id)
+        args, kwargs = tuple(effect.args), dict(effect.kwargs)
+        options = StartOptions(workflow_id=child_id)
+        record = self.new_record(spec, child_id, args, kwargs, parent=parent, options=options)
+        _, created = self.insert(record)
+        if not created:
+            return None
+        return lambda inline: None if self.launch(record, spec, args, kwargs, inline=inline) else None
+
+    def launch(
+        self,
+        record: WorkflowRecord,
+        spec: WorkflowSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        log: CheckpointLog = EMPTY_LOG,
+        inline: bool = False,
+    ) -> Future[Any]:
+        """Run the workflow in this thread (``inline``) or on the pool; return its future."""
+        deadline = record.workflow_deadline_epoch_ms
+        state = WorkflowState(
+            self,
+            record.workflow_id,
+            spec.name,
+            log=log,
+            deadline=deadline / 1000 if deadline is not None else None,
+        )
+        future: Future[Any] = Future()
+        with self._lock:
+            self._futures[record.workflow_id] = future
+            self._active[record.workflow_id] = state
+        if inline:
+            self._run(state, spec, args, kwargs, future)
+        else:
+            self.pool.submit(self._run, state, spec, args, kwargs, future)
+        return future
+
+    def _run(
+        self,
+        state: WorkflowState,
+        spec: WorkflowSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        future: Future[Any],
+    ) -> None:
+        try:
+            future.set_result(self.execute(state, spec, args, kwargs))
+        except BaseException as exc:  # the future carries it to whoever awaits
+            future.set_exception(exc)
+        finally:
+            with self._lock:
+                if self._futures.get(state.workflow_id) is future:
+                    del self._futures[state.workflow_id]
+                if self._active.get(state.workflow_id) is state:
+                    del self._active[state.workflow_id]
+
+    # --- running ---------------------------------------------------------------------
+
+    def execute(
+        self, state: WorkflowState, spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Run the body under its frame and record the outcome exactly once."""
+        token = enter(Frame(state))
+        try:
+            try:
+                result = drive(spec, args, kwargs, state)
+            except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
+                raise  # nothing to record: cancelled, shutting down, or another executor owns it
+            except Exception as exc:
+                self._finish(state, S.ERROR, None, serialize_error(self.serializer, exc))
+                raise
+            try:
+                output = serialize_value(self.serializer, result, f"the result of workflow {spec.name}")
+            except SerializationError as exc:
+                self._finish(state, S.ERROR, None, serialize_error(self.serializer, exc))
+                raise
+            self._finish(state, S.SUCCESS, output, None)
+            return result
+        finally:
+            leave(token)
+
+    def _finish(self, state: WorkflowState, status: S, output: str | None, error: str | None) -> None:
+        if state.cancelled.is_set() and self._closing:
+            raise DBOSWorkflowCancelledError("the executor is shutting down")
+        done = self.store.finish_workflow(
+            state.workflow_id, status=status.value, output=output, error=error,
+            now_ms=now_ms(self.clock),
+        )
+        self.waiters.notify(status_key(state.workflow_id))
+        if not done:
+            row = self.store.get_workflow(state.workflow_id, load_input=False, load_output=False)
+            if row is None or row.status == S.CANCELLED.value:
+                raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} was cancelled")
+            raise DBOSWorkflowConflictIDError(state.workflow_id)
+
+    # --- dispatching persisted workflows (recovery, resume) --------------------------
+
+    def spec(self, name: str, workflow_id: str) -> WorkflowSpec:
+        """The registered workflow ``name``."""
+        spec = REGISTRY.workflow(name)
+        if spec is None:
+            raise DBOSWorkflowFunctionNotFoundError(
+                workflow_id, f"no workflow named {name!r} is registered in this process"
+            )
+        return spec
+
+    def dispatch(self, record: WorkflowRecord) -> Future[Any] | None:
+        """Run a persisted PENDING workflow from its log; None if it could not be run."""
+        spec = self.spec(record.name, record.workflow_id)
+        limit = spec.max_recovery_attempts
+        if limit is not None and record.recovery_attempts > limit + 1:
+            self.store.dead_letter(record.workflow_id, now_ms(self.clock))
+            self.waiters.notify(status_key(record.workflow_id))
+            raise MaxRecoveryAttemptsExceededError(record.workflow_id, limit)
+        try:
+            inputs = self.serializer.deserialize(record.inputs or "")
+            args, kwargs = tuple(inputs["args"]), dict(inputs["kwargs"])
+        except Exception as exc:
+            error = SerializationError(f"cannot deserialize the inputs of workflow {record.workflow_id}: {exc}")
+            self.store.finish_workflow(
+                record.workflow_id, status=S.ERROR.value, output=None,
+                error=serialize_error(self.serializer, error), now_ms=now_ms(self.clock),
+            )
+            self.waiters.notify(status_key(record.workflow_id))
+            return None
+        log = CheckpointLog.of(self.store.load_checkpoints(record.workflow_id))
+        return self.launch(record, spec, args, kwargs, log=log)
+
+    def recover_pending(self) -> list[str]:
+        """Re-run this executor's PENDING workflows (at launch); return their ids."""
+        recovered: list[str] = []
+        for workflow_id in self.store.pending_workflow_ids(self.executor_id, self.application_version):
+            with self._lock:
+                if workflow_id in self._active:
+                    continue
+            record = self.store.begin_recovery(workflow_id, self.executor_id, now_ms(self.clock))
+            if record is None:
+                continue
+            try:
+                if self.dispatch(record) is not None:
+                    recovered.append(workflow_id)
+            except DBOSException as exc:
+                logger.error("Could not recover workflow %s: %s", workflow_id, exc)
+        return recovered
+
+    def resume(self, workflow_id: str) -> None:
+        """Put a workflow back in line and run it here from its log."""
+        record = self.store.resume_workflow(workflow_id, INTERNAL_QUEUE, now_ms(self.clock))
+        if record is None:
+            raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+        if is_terminal(record.status):
+            return
+        claimed = self.store.claim_workflow(
+            workflow_id, self.executor_id, self.application_version, now_ms(self.clock)
+        )
+        if claimed is not None:
+            self.dispatch(claimed)
+
+    # --- cancelling ------------------------------------------------------------------
+
+    def cancel(self, workflow_ids: list[str]) -> None:
+        """Cancel the workflows; those running here stop at their next effect."""
+        cancelled = self.store.cancel_workflows(workflow_ids, now_ms(self.clock))
+        for workflow_id in cancelled:
+            self._interrupt(workflow_id)
+            self.waiters.notify(status_key(workflow_id))
+
+    def cancel_for_timeout(self, state: WorkflowState) -> None:
+        """A workflow ran past its deadline: cancel it."""
+        self.cancel([state.workflow_id])
+
+    def _interrupt(self, workflow_id: str) -> None:
+        with self._lock:
+            state = self._active.get(workflow_id)
+        if state is not None:
+            state.cancelled.set()
+            self.waiters.notify_all()  # wake it if it waits on a message, event or result
+
+    def _on_notify(self, key: str) -> None:
+        self.waiters.notify(key)
+        if key.startswith("status:"):
+            workflow_id = key.removeprefix("status:")
+            with self._lock:
+                running = workflow_id in self._active
+            if running:
+                row = self.store.get_workflow(workflow_id, load_input=False, load_output=False)
+                if row is None or row.status == S.CANCELLED.value:
+                    self._interrupt(workflow_id)
+
+    # --- awaiting outcomes -----------------------------------------------------------
+
+    def future(self, workflow_id: str) -> Future[Any] | None:
+        """The future of a workflow running in this process, if any."""
+        with self._lock:
+            return self._futures.get(workflow_id)
+
+    def wait_terminal(
+        self,
+        workflow_id: str,
+        *,
+        poll_seconds: float | None = None,
+        interrupt: threading.Event | None = None,
+        timeout: float | None = None,
+    ) -> WorkflowRecord | None:
+        """Wait until the workflow has an outcome; None if interrupted or timed out."""
+
+        def finished() -> WorkflowRecord | None:
+            row = self.store.get_workflow(workflow_id)
+            return row if row is not None and is_terminal(row.status) else None
+
+        return self.waiters.wait_for(
+            status_key(workflow_id),
+            finished,
+            clock=self.clock,
+            deadline=self.clock.now() + timeout if timeout is not None else None,
+            poll_seconds=poll_seconds if poll_seconds is not None else self.poll_seconds,
+            interrupt=interrupt,
+        )
+
+    def wait_any(
+        self, workflow_ids: list[str], first_done: Callable[[], str | None], poll_seconds: float
+    ) -> str:
+        """Wait until ``first_done`` names a finished workflow among ``workflow_ids``."""
+        done = self.waiters.wait_for(
+            [status_key(w) for w in workflow_ids],
+            first_done,
+            clock=self.clock,
+            deadline=None,
+            poll_seconds=poll_seconds,
+        )
+        assert done is not None  # no deadline: only a finished workflow ends the wait
+        return done
+
+    def outcome_text(self, row: WorkflowRecord) -> tuple[str | None, str | None]:
+        """A terminal row's outcome as (output, error) text, as a get-result records it."""
+        if row.status == S.SUCCESS.value:
+            return row.output, None
+        if row.status == S.ERROR.value:
+            return None, row.error
+        return None, serialize_error(self.serializer, self._awaited_error(row))
+
+    def outcome_of(self, row: WorkflowRecord) -> Any:
+        """Return a terminal row's output or raise its error."""
+        if row.status == S.SUCCESS.value:
+            return self.serializer.deserialize(row.output) if row.output is not None else None
+        if row.status == S.ERROR.value:
+            raise deserialize_error(self.serializer, row.error or "")
+        raise self._awaited_error(row)
+
+    @staticmethod
+    def _awaited_error(row: WorkflowRecord) -> DBOSException:
+        if row.status == S.CANCELLED.value:
+            return DBOSAwaitedWorkflowCancelledError(row.workflow_id)
+        return DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded(row.workflow_id)
+
+    def result(self, workflow_id: str, future: Future[Any] | None, poll_seconds: float) -> Any:
+        """The outcome of a workflow, waiting as long as it takes."""
+        if future is not None:
+            try:
+                return future.result()
+            except DBOSWorkflowCancelledError:
+                if not self._closing:
+                    raise DBOSAwaitedWorkflowCancelledError(workflow_id) from None
+            except DBOSWorkflowConflictIDError:
+                pass  # another execution owns the outcome: read it from the store
+        row = self.wait_terminal(workflow_id, poll_seconds=poll_seconds)
+        assert row is not None  # no timeout and no interrupt: only an outcome ends the wait
+        return self.outcome_of(row)
+
+    # --- shutdown --------------------------------------------------------------------
+
+    def active_count(self) -> int:
+        """How many workflows this process is running."""
+        with self._lock:
+            return len(self._active)
+
+    def shutdown(self, workflow_completion_timeout_sec: float = 0) -> None:
+        """Stop: wait up to the timeout for running workflows, then interrupt the rest.
+
+        Interrupted workflows stay PENDING in the store; the next launch recovers them.
+        """
+        if workflow_completion_timeout_sec > 0:
+            with self._lock:
+                futures = list(self._futures.values())
+            wait_futures(futures, timeout=workflow_completion_timeout_sec)
+        self._closing = True
+        with self._lock:
+            states = list(self._active.values())
+        for state in states:
+            state.cancelled.set()
+        self.waiters.notify_all()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.store.close()

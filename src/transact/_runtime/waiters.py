@@ -1,0 +1,112 @@
+"""In-process wake-ups: writers wake waiters directly, so no waiter busy-polls.
+
+A waiter registers an event under a key (``status:<wf>``, ``message:<wf>::<topic>``,
+...) *before* it checks the store, so a write that lands between the check and the
+wait still wakes it. Other processes' writes arrive through the store's notifications
+(Postgres) or the waiter's periodic re-check (SQLite).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
+
+from transact._runtime.clock import Clock
+
+T = TypeVar("T")
+
+
+def status_key(workflow_id: str) -> str:
+    """Key woken when a workflow's status changes."""
+    return f"status:{workflow_id}"
+
+
+def message_key(workflow_id: str, topic: str | None) -> str:
+    """Key woken when a message for (workflow, topic) arrives."""
+    return f"message:{workflow_id}::{topic or ''}"
+
+
+def event_key(workflow_id: str, key: str) -> str:
+    """Key woken when an event of a workflow is set."""
+    return f"event:{workflow_id}::{key}"
+
+
+def stream_key(workflow_id: str, key: str) -> str:
+    """Key woken when a stream of a workflow is written."""
+    return f"stream:{workflow_id}::{key}"
+
+
+class Waiters:
+    """Events keyed by what a waiter waits for."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: defaultdict[str, set[threading.Event]] = defaultdict(set)
+
+    @contextmanager
+    def registered(self, *keys: str) -> Iterator[threading.Event]:
+        """Register one event under every key for the duration of the block."""
+        event = threading.Event()
+        with self._lock:
+            for key in keys:
+                self._events[key].add(event)
+        try:
+            yield event
+        finally:
+            with self._lock:
+                for key in keys:
+                    waiting = self._events.get(key)
+                    if waiting is not None:
+                        waiting.discard(event)
+                        if not waiting:
+                            del self._events[key]
+
+    def notify(self, key: str) -> None:
+        """Wake every waiter registered under ``key``."""
+        with self._lock:
+            waiting = list(self._events.get(key, ()))
+        for event in waiting:
+            event.set()
+
+    def notify_all(self) -> None:
+        """Wake every waiter (shutdown, or a listener that lost notifications)."""
+        with self._lock:
+            waiting = [e for events in self._events.values() for e in events]
+        for event in waiting:
+            event.set()
+
+    def wait_for(
+        self,
+        key: str | Sequence[str],
+        check: Callable[[], T | None],
+        *,
+        clock: Clock,
+        deadline: float | None,
+        poll_seconds: float,
+        interrupt: threading.Event | None = None,
+    ) -> T | None:
+        """Return ``check()``'s first non-None value, or None once ``deadline`` passes.
+
+        Re-checks when woken under ``key`` (or any of several keys), and at least every ``poll_seconds`` (for
+        writes by other processes that nobody pushes to us). ``interrupt`` (set on
+        cancellation or shutdown) ends the wait early with None.
+        """
+        keys = (key,) if isinstance(key, str) else tuple(key)
+        with self.registered(*keys) as event:
+            while True:
+                found = check()
+                if found is not None:
+                    return found
+                if interrupt is not None and interrupt.is_set():
+                    return None
+                timeout = poll_seconds
+                if deadline is not None:
+                    remaining = deadline - clock.now()
+                    if remaining <= 0:
+                        return None
+                    timeout = min(timeout, remaining)
+                clock.wait(event, timeout)
+                event.clear()

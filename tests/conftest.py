@@ -1,0 +1,73 @@
+"""The store fixtures: every behaviour test runs on memory, SQLite and Postgres.
+
+``system_database_url`` is the one parametrized fixture (ids ``memory``, ``sqlite``,
+``postgres``); ``store`` opens a migrated store on it. Select one store with
+``-k memory`` (or ``sqlite``, ``postgres``). Postgres params skip when no server answers
+(see ``_pg``), unless ``TRANSACT_REQUIRE_POSTGRES=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from transact._store.factory import open_store
+from transact._store.protocol import Store
+
+# pytest puts tests/ itself on sys.path (tests/ is not a package), while mypy, run from
+# the repository root, sees tests/ as a namespace package: each needs its own spelling.
+if TYPE_CHECKING:
+    from tests._pg import drop_database, recreate_database, require_postgres
+else:
+    from _pg import drop_database, recreate_database, require_postgres
+
+STORE_PARAMS = [
+    pytest.param("memory", id="memory"),
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url() -> Iterator[str]:
+    """A database of this test process (``transact_test_<pid>``), recreated once per session.
+
+    Skips (or fails under ``TRANSACT_REQUIRE_POSTGRES=1``) when no server answers.
+    """
+    require_postgres()
+    name = f"transact_test_{os.getpid()}"
+    yield recreate_database(name)
+    drop_database(name)
+
+
+@pytest.fixture(params=STORE_PARAMS)
+def system_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty system database URL for each store kind."""
+    kind: str = request.param
+    if kind == "memory":
+        return f"memory://test-{uuid.uuid4().hex}"
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/sys.sqlite"
+    # Asked for lazily, so memory and SQLite runs never touch the Postgres server.
+    url: str = request.getfixturevalue("postgres_database_url")
+    store = open_store(url)
+    try:
+        store.migrate()
+        store.reset()
+    finally:
+        store.close()
+    return url
+
+
+@pytest.fixture
+def store(system_database_url: str) -> Iterator[Store]:
+    """A migrated store on ``system_database_url``, closed after the test."""
+    opened = open_store(system_database_url)
+    opened.migrate()
+    yield opened
+    opened.close()

@@ -1,0 +1,1 @@
+"""Behaviour tests of the Store protocol, run on every store."""

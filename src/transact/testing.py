@@ -1,0 +1,102 @@
+"""Helpers for testing your own workflows.
+
+- :class:`FakeClock`: durable sleeps and timeouts take no real time.
+- :func:`launched`: a launched ``DBOS`` for the length of a ``with`` block, on any store
+  (``memory://<name>`` needs no files and keeps its data across relaunches in one
+  process, so recovery can be tested in-process).
+- :func:`run_program`: drive a ``transact.fx`` generator workflow against an expected
+  list of effects and their results, with no store at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from transact._core.effects import Effect
+from transact._facade.config import DBOSConfig
+from transact._facade.dbos import DBOS
+
+R = TypeVar("R")
+
+__all__ = ["FakeClock", "launched", "run_program"]
+
+
+class FakeClock:
+    """A clock whose waits advance virtual time instead of sleeping.
+
+    A wait that is not satisfied yields the thread for ``real_pause`` seconds (so other
+    threads can write) and then moves the clock forward by the whole timeout.
+    """
+
+    def __init__(self, start: float = 1_700_000_000.0, *, real_pause: float = 0.001) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+        self.real_pause = real_pause
+
+    def now(self) -> float:
+        """The virtual time, in epoch seconds."""
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move virtual time forward."""
+        with self._lock:
+            self._now += seconds
+
+    def wait(self, event: threading.Event, timeout: float | None) -> bool:
+        """Return at once if ``event`` is set; else pause briefly and skip ``timeout``."""
+        if event.wait(self.real_pause if timeout is None else min(self.real_pause, timeout)):
+            return True
+        if timeout is not None:
+            self.advance(timeout)
+        return event.is_set()
+
+
+@contextmanager
+def launched(config: DBOSConfig, *, clock: FakeClock | None = None) -> Iterator[type[DBOS]]:
+    """Create and launch ``DBOS`` for the block, then destroy it (registry kept)."""
+    instance = DBOS(config=config)
+    if clock is not None:
+        instance._clock = clock
+    DBOS.launch()
+    try:
+        yield DBOS
+    finally:
+        DBOS.destroy()
+
+
+def run_program(
+    program: Generator[Effect[Any], Any, R], script: Sequence[tuple[Effect[Any], Any]]
+) -> R:
+    """Run a generator workflow against ``script``: a list of (expected effect, result).
+
+    Each effect the program yields must equal the next expected one; the paired result is
+    sent back in (an exception result is thrown in instead). Returns what the program
+    returns; raises ``AssertionError`` on a different or a missing effect.
+    """
+    step = 0
+    reply: Any = None
+    throw: BaseException | None = None
+    while True:
+        try:
+            effect = program.send(reply) if throw is None else program.throw(throw)
+        except StopIteration as stop:
+            if step != len(script):
+                raise AssertionError(
+                    f"program returned after {step} effects; the script expects {len(script)}"
+                ) from None
+            result: R = stop.value
+            return result
+        if step >= len(script):
+            raise AssertionError(f"unexpected effect #{step + 1}: {effect!r}")
+        expected, outcome = script[step]
+        if effect != expected:
+            raise AssertionError(f"effect #{step + 1} was {effect!r}, expected {expected!r}")
+        step += 1
+        if isinstance(outcome, BaseException):
+            reply, throw = None, outcome
+        else:
+            reply, throw = outcome, None

@@ -1,0 +1,160 @@
+"""Checkpoints: the hot path of every workflow step.
+
+``record_checkpoint`` is one statement and one commit::
+
+    INSERT INTO operation_outputs (...)
+    SELECT :wf, :function_id, ...
+    WHERE EXISTS (SELECT 1 FROM workflow_status WHERE workflow_uuid = :wf AND status = 'PENDING')
+
+The guard reads the status row through its primary key, inside the same statement, so a
+step costs no separate read. Zero rows inserted means the workflow is not PENDING; only
+then, on that error path, is the status looked up to name it. A primary-key clash is a
+duplicate execution (``CheckpointConflict``). The other verbs that record a checkpoint
+with their own writes (send, recv, set_event, write_stream) use :func:`write_checkpoint`
+inside their transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    Text,
+    bindparam,
+    exists,
+    insert,
+    literal_column,
+    select,
+)
+
+from transact._core.checkpoint import Checkpoint
+from transact._store.errors import WorkflowNotPending
+from transact._store.sql.backend import Backend, Mode
+from transact._store.sql.errors import OnError
+from transact._store.sql.schema import operation_outputs, workflow_status
+from transact.errors import DBOSNonExistentWorkflowError
+
+__all__ = ["CheckpointVerbs", "checkpoint_error_context", "write_checkpoint"]
+
+oo = operation_outputs
+ws = workflow_status
+
+# Bind names carry a ck_ prefix so a verb can share its parameter dict with its own
+# statements without clashes.
+_VALUES = (
+    ("workflow_uuid", "ck_wf", Text),
+    ("function_id", "ck_function_id", Integer),
+    ("function_name", "ck_function_name", Text),
+    ("output", "ck_output", Text),
+    ("error", "ck_error", Text),
+    ("child_workflow_id", "ck_child_workflow_id", Text),
+    ("started_at_epoch_ms", "ck_started_at", BigInteger),
+    ("completed_at_epoch_ms", "ck_completed_at", BigInteger),
+)
+
+_INSERT_CHECKPOINT = insert(oo).from_select(
+    [column for column, _, _ in _VALUES],
+    select(*(bindparam(name, type_=type_) for _, name, type_ in _VALUES)).where(
+        exists().where(
+            ws.c.workflow_uuid == bindparam("ck_wf", type_=Text),
+            ws.c.status == literal_column("'PENDING'"),
+        )
+    ),
+)
+
+_STATUS = select(ws.c.status).where(ws.c.workflow_uuid == bindparam("ck_wf", type_=Text))
+
+_LOAD = (
+    select(
+        oo.c.function_id,
+        oo.c.function_name,
+        oo.c.output,
+        oo.c.error,
+        oo.c.child_workflow_id,
+        oo.c.started_at_epoch_ms,
+        oo.c.completed_at_epoch_ms,
+    )
+    .where(oo.c.workflow_uuid == bindparam("wf", type_=Text))
+    .order_by(oo.c.function_id)
+)
+
+
+def checkpoint_params(workflow_id: str, checkpoint: Checkpoint) -> dict[str, Any]:
+    """The bind parameters of the checkpoint insert."""
+    return {
+        "ck_wf": workflow_id,
+        "ck_function_id": checkpoint.function_id,
+        "ck_function_name": checkpoint.function_name,
+        "ck_output": checkpoint.output,
+        "ck_error": checkpoint.error,
+        "ck_child_workflow_id": checkpoint.child_workflow_id,
+        "ck_started_at": checkpoint.started_at_epoch_ms,
+        "ck_completed_at": checkpoint.completed_at_epoch_ms,
+    }
+
+
+def checkpoint_error_context(workflow_id: str, checkpoint: Checkpoint) -> OnError:
+    """How a failed checkpoint insert is named: a PK clash is a ``CheckpointConflict``."""
+    return OnError(checkpoint=(workflow_id, checkpoint.function_id))
+
+
+def raise_not_pending(conn: Connection, workflow_id: str, *, missing: str | None = None) -> None:
+    """Raise ``WorkflowNotPending`` naming the workflow's status (the error path only).
+
+    With ``missing``, a workflow that does not exist raises
+    ``DBOSNonExistentWorkflowError(missing, workflow_id)`` instead.
+    """
+    status = conn.execute(_STATUS, {"ck_wf": workflow_id}).scalar()
+    if status is None and missing is not None:
+        raise DBOSNonExistentWorkflowError(missing, workflow_id)
+    raise WorkflowNotPending(workflow_id, status)
+
+
+def write_checkpoint(
+    conn: Connection, workflow_id: str, checkpoint: Checkpoint, *, missing: str | None = None
+) -> None:
+    """Insert ``checkpoint`` in the caller's transaction, or raise as ``record_checkpoint``.
+
+    Run it before the verb's other writes, so the error leaves nothing to undo but the
+    transaction's own rollback. ``missing``: see :func:`raise_not_pending`.
+    """
+    if not conn.execute(_INSERT_CHECKPOINT, checkpoint_params(workflow_id, checkpoint)).rowcount:
+        raise_not_pending(conn, workflow_id, missing=missing)
+
+
+class CheckpointVerbs:
+    """The checkpoint verbs of the SQL store (a mixin of ``SQLStore``)."""
+
+    _db: Backend
+
+    def record_checkpoint(self, workflow_id: str, checkpoint: Checkpoint) -> None:
+        """Record one checkpoint of a PENDING workflow in one statement (see ``Store``)."""
+        params = checkpoint_params(workflow_id, checkpoint)
+        inserted = self._db.run(
+            Mode.WRITE_ONE,
+            lambda conn: conn.execute(_INSERT_CHECKPOINT, params).rowcount,
+            checkpoint_error_context(workflow_id, checkpoint),
+        )
+        if not inserted:
+            self._db.run(Mode.READ, lambda conn: raise_not_pending(conn, workflow_id))
+
+    def load_checkpoints(self, workflow_id: str) -> list[Checkpoint]:
+        """All checkpoints of the workflow, by ascending function id."""
+        return self._db.run(
+            Mode.READ,
+            lambda conn: [
+                Checkpoint(
+                    function_id=row.function_id,
+                    function_name=row.function_name,
+                    output=row.output,
+                    error=row.error,
+                    child_workflow_id=row.child_workflow_id,
+                    started_at_epoch_ms=row.started_at_epoch_ms,
+                    completed_at_epoch_ms=row.completed_at_epoch_ms,
+                )
+                for row in conn.execute(_LOAD, {"wf": workflow_id})
+            ],
+        )

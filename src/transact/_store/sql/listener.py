@@ -1,0 +1,104 @@
+"""The Postgres LISTEN thread: delivers ``pg_notify`` payloads to a callback.
+
+It holds one dedicated autocommit psycopg connection (not a pooled one: a LISTEN lasts
+as long as its session). After a dropped connection it sleeps a second and reconnects;
+notifications sent while it was away are lost, which is why waiters still re-check
+the database now and then even when notifications are pushed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+
+import psycopg
+from psycopg import sql
+
+from transact._store.protocol import NotifyCallback
+
+__all__ = ["Listener"]
+
+logger = logging.getLogger(__name__)
+
+_POLL_SECONDS = 0.25  # how often the thread looks at its stop flag while idle
+_RECONNECT_SECONDS = 1.0
+
+
+class Listener:
+    """A daemon thread LISTENing on ``channel`` through ``conninfo``, until :meth:`stop`."""
+
+    def __init__(
+        self, conninfo: str, channel: str, on_notify: NotifyCallback, *, safe_url: str
+    ) -> None:
+        self._conninfo = conninfo
+        self._channel = channel
+        self._on_notify = on_notify
+        self._safe_url = safe_url
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self.connections = 0
+        """How many times it has connected (tests watch it reconnect)."""
+        self._thread = threading.Thread(target=self._run, name="transact-pg-listener", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Wait until the LISTEN is in place; False on timeout."""
+        return self._connected.wait(timeout)
+
+    def backend_pid(self) -> int | None:
+        """The server process id of the current listening connection, if connected."""
+        with self._lock:
+            conn = self._conn
+            return None if conn is None or conn.closed else conn.info.backend_pid
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread and close its connection."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._listen()
+            except psycopg.Error as exc:
+                logger.debug("LISTEN connection to %s lost: %s", self._safe_url, exc)
+            except Exception:  # a bug must not kill the thread silently
+                logger.exception("LISTEN thread error on %s", self._safe_url)
+            finally:
+                self._connected.clear()
+                self._close()
+            self._stop.wait(_RECONNECT_SECONDS)
+
+    def _listen(self) -> None:
+        conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
+        with self._lock:
+            self._conn = conn
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+        self.connections += 1
+        self._connected.set()
+        while not self._stop.is_set():
+            # notifies() returns after the timeout, so the stop flag is seen promptly.
+            for notification in conn.notifies(timeout=_POLL_SECONDS):
+                self._deliver(notification.payload)
+                if self._stop.is_set():
+                    return
+
+    def _deliver(self, payload: str) -> None:
+        try:
+            self._on_notify(payload)
+        except Exception:
+            logger.exception("notification callback failed for %r", payload)
+
+    def _close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()

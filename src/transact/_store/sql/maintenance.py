@@ -1,0 +1,284 @@
+"""Workflow management: cancel, resume, delete, descendants, fork, reset.
+
+These are operator verbs, not hot paths, but each still runs in one short transaction.
+Id lists are processed in chunks so no statement exceeds a driver's parameter limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import attrs
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+
+from transact._core.status import StatusEvent, WorkflowStatusString
+from transact._store.records import WorkflowRecord
+from transact._store.sql.backend import Backend, Mode
+from transact._store.sql.errors import OnError
+from transact._store.sql.notify import NOTIFY_KEY, notify_columns, status_key, status_notify_column
+from transact._store.sql.schema import (
+    notifications,
+    operation_outputs,
+    streams,
+    workflow_events,
+    workflow_events_history,
+    workflow_status,
+)
+from transact._store.sql.workflows import (
+    lit,
+    read_workflow,
+    record_values,
+    row_to_record,
+    status_in,
+)
+from transact.errors import DBOSNonExistentWorkflowError
+
+__all__ = ["MaintenanceVerbs"]
+
+ws = workflow_status
+_c = ws.c
+_CHUNK = 500
+_IDS = bindparam("ids", expanding=True, type_=Text)
+_NOW = bindparam("now", type_=BigInteger)
+
+_CANCEL_BASE = (
+    update(ws)
+    .where(_c.workflow_uuid.in_(_IDS), status_in(StatusEvent.CANCEL))
+    .values(
+        status=lit(WorkflowStatusString.CANCELLED.value),
+        queue_name=None,
+        deduplication_id=None,
+        started_at_epoch_ms=None,
+        completed_at=_NOW,
+        updated_at=_NOW,
+    )
+)
+_CANCEL = {
+    False: _CANCEL_BASE.returning(_c.workflow_uuid),
+    True: _CANCEL_BASE.returning(_c.workflow_uuid, status_notify_column(_c.workflow_uuid)),
+}
+
+_RESUME_BASE = (
+    update(ws)
+    .where(_c.workflow_uuid == bindparam("wf", type_=Text), status_in(StatusEvent.RESUME))
+    .values(
+        status=lit(WorkflowStatusString.ENQUEUED.value),
+        queue_name=bindparam("queue", type_=Text),
+        recovery_attempts=0,
+        workflow_deadline_epoch_ms=None,
+        deduplication_id=None,
+        started_at_epoch_ms=None,
+        completed_at=None,
+        updated_at=_NOW,
+    )
+)
+_RESUME = {n: _RESUME_BASE.returning(*ws.c, *notify_columns(n)) for n in (False, True)}
+
+_DELETE = delete(ws).where(_c.workflow_uuid.in_(_IDS))
+
+_CHILDREN = (
+    select(_c.workflow_uuid, _c.parent_workflow_id)
+    .where(_c.parent_workflow_id.in_(_IDS))
+    .order_by(_c.created_at, _c.workflow_uuid)
+)
+
+# --- fork ------------------------------------------------------------------------------
+
+_ORIGINAL = bindparam("original", type_=Text)
+_NEW = bindparam("new", type_=Text)
+_BELOW = bindparam("start_step", type_=Integer)
+
+_MARK_FORKED = update(ws).where(_c.workflow_uuid == _ORIGINAL).values(was_forked_from=true())
+_INSERT_FORK = insert(ws)
+
+oo = operation_outputs
+_COPY_CHECKPOINTS = insert(oo).from_select(
+    [
+        "workflow_uuid",
+        "function_id",
+        "function_name",
+        "output",
+        "error",
+        "child_workflow_id",
+        "started_at_epoch_ms",
+        "completed_at_epoch_ms",
+    ],
+    select(
+        _NEW,
+        oo.c.function_id,
+        oo.c.function_name,
+        oo.c.output,
+        oo.c.error,
+        oo.c.child_workflow_id,
+        oo.c.started_at_epoch_ms,
+        oo.c.completed_at_epoch_ms,
+    ).where(oo.c.workflow_uuid == _ORIGINAL, oo.c.function_id < _BELOW),
+)
+
+h = workflow_events_history
+_COPY_HISTORY = insert(h).from_select(
+    ["workflow_uuid", "function_id", "key", "value"],
+    select(_NEW, h.c.function_id, h.c.key, h.c.value).where(
+        h.c.workflow_uuid == _ORIGINAL, h.c.function_id < _BELOW
+    ),
+)
+# The latest value per key is the copied history entry with the highest function id.
+_h2 = h.alias("later")
+_REBUILD_EVENTS = insert(workflow_events).from_select(
+    ["workflow_uuid", "key", "value"],
+    select(_NEW, h.c.key, h.c.value).where(
+        h.c.workflow_uuid == _NEW,
+        h.c.function_id
+        == select(func.max(_h2.c.function_id))
+        .where(_h2.c.workflow_uuid == _NEW, _h2.c.key == h.c.key)
+        .scalar_subquery(),
+    ),
+)
+
+st = streams
+_COPY_STREAMS = insert(st).from_select(
+    ["workflow_uuid", "key", "offset", "value", "function_id"],
+    select(_NEW, st.c.key, st.c.offset, st.c.value, st.c.function_id).where(
+        st.c.workflow_uuid == _ORIGINAL, st.c.function_id < _BELOW
+    ),
+)
+
+# Children before parents, so the reset works even without the FK cascade.
+_RESET = [
+    delete(t)
+    for t in (
+        notifications,
+        operation_outputs,
+        workflow_events_history,
+        workflow_events,
+        streams,
+        workflow_status,
+    )
+]
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), _CHUNK):
+        yield unique[start : start + _CHUNK]
+
+
+class MaintenanceVerbs:
+    """The management verbs of the SQL store (a mixin of ``SQLStore``)."""
+
+    _db: Backend
+
+    def cancel_workflows(self, workflow_ids: Sequence[str], now_ms: int) -> list[str]:
+        """Cancel the listed active rows; return the ids actually cancelled, in input order."""
+        if not workflow_ids:
+            return []
+        stmt = _CANCEL[self._db.notify]
+
+        def work(conn: Connection) -> set[str]:
+            done: set[str] = set()
+            for chunk in _chunks(workflow_ids):
+                done.update(r[0] for r in conn.execute(stmt, {"ids": chunk, "now": now_ms}))
+            return done
+
+        cancelled = self._db.run(Mode.WRITE, work)
+        return [wf for wf in dict.fromkeys(workflow_ids) if wf in cancelled]
+
+    def resume_workflow(
+        self, workflow_id: str, queue_name: str, now_ms: int
+    ) -> WorkflowRecord | None:
+        """Re-enqueue a resumable row on ``queue_name`` (see ``Store``)."""
+        stmt = _RESUME[self._db.notify]
+        params = {
+            "wf": workflow_id,
+            "queue": queue_name,
+            "now": now_ms,
+            NOTIFY_KEY: status_key(workflow_id),
+        }
+
+        def work(conn: Connection) -> WorkflowRecord | None:
+            row = conn.execute(stmt, params).mappings().first()
+            return None if row is None else row_to_record(row)
+
+        resumed = self._db.run(Mode.WRITE_ONE, work)
+        if resumed is not None:
+            return resumed
+        # Not resumable (SUCCESS or ERROR: returned unchanged) or missing (None).
+        return self._db.run(Mode.READ, lambda conn: read_workflow(conn, workflow_id))
+
+    def delete_workflows(self, workflow_ids: Sequence[str]) -> None:
+        """Delete the rows; the FK cascade removes everything attached to them."""
+        if not workflow_ids:
+            return
+
+        def work(conn: Connection) -> None:
+            for chunk in _chunks(workflow_ids):
+                conn.execute(_DELETE, {"ids": chunk})
+
+        self._db.run(Mode.WRITE, work)
+
+    def descendants(self, workflow_ids: Sequence[str]) -> list[str]:
+        """Every transitive child of the ids (not the ids), breadth-first: one query per
+        generation, each parent's children by (created_at, id), as the memory store."""
+
+        def work(conn: Connection) -> list[str]:
+            seen = set(workflow_ids)
+            frontier = list(dict.fromkeys(workflow_ids))
+            found: list[str] = []
+            while frontier:
+                children: dict[str, list[str]] = {}
+                for chunk in _chunks(frontier):
+                    for child, parent in conn.execute(_CHILDREN, {"ids": chunk}):
+                        children.setdefault(parent, []).append(child)
+                next_frontier: list[str] = []
+                for parent in frontier:
+                    for child in children.get(parent, []):
+                        if child not in seen:
+                            seen.add(child)
+                            found.append(child)
+                            next_frontier.append(child)
+                frontier = next_frontier
+            return found
+
+        return self._db.run(Mode.READ, work)
+
+    def fork_workflow(self, original_id: str, new: WorkflowRecord, start_step: int) -> None:
+        """Insert ``new`` with the original's history below ``start_step`` (see ``Store``).
+
+        Raises ``DBOSNonExistentWorkflowError`` if the original is missing and
+        ``DBOSConflictingWorkflowError`` if ``new.workflow_id`` is taken.
+        """
+        new = attrs.evolve(new, status=WorkflowStatusString(new.status).value)
+        ids = {"original": original_id, "new": new.workflow_id, "start_step": start_step}
+
+        def work(conn: Connection) -> None:
+            if not conn.execute(_MARK_FORKED, ids).rowcount:
+                raise DBOSNonExistentWorkflowError("workflow", original_id)
+            conn.execute(_INSERT_FORK, record_values(new))
+            conn.execute(_COPY_CHECKPOINTS, ids)
+            conn.execute(_COPY_HISTORY, ids)
+            conn.execute(_REBUILD_EVENTS, ids)
+            conn.execute(_COPY_STREAMS, ids)
+
+        on_error = OnError(record=new, duplicate_id=new.workflow_id)
+        self._db.run(Mode.WRITE, work, on_error)
+
+    def reset(self) -> None:
+        """Delete every row of every table (the schema and its version stay)."""
+
+        def work(conn: Connection) -> None:
+            for stmt in _RESET:
+                conn.execute(stmt)
+
+        self._db.run(Mode.WRITE, work)

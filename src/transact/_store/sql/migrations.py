@@ -1,0 +1,74 @@
+"""Numbered schema migrations, recorded one row per version in ``transact_migrations``.
+
+:func:`apply_pending` runs inside a transaction that already holds the database's
+migration lock (SQLite: ``BEGIN IMMEDIATE``; Postgres: ``pg_advisory_xact_lock``), reads
+the applied versions under that lock and applies the missing ones, so two processes
+migrating at once apply each migration exactly once, and running it again is a no-op.
+Both databases have transactional DDL: a failed migration leaves no half-made schema.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import attrs
+from sqlalchemy import Connection, insert, select
+
+from transact._store.sql.schema import metadata, migrations_table
+
+__all__ = ["LATEST_VERSION", "MIGRATIONS", "Migration", "applied_versions", "apply_pending"]
+
+
+@attrs.frozen
+class Migration:
+    """One schema change; ``apply`` runs in the migrating transaction."""
+
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _initial_schema(conn: Connection) -> None:
+    metadata.create_all(conn, checkfirst=False)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "workflow_status, operation_outputs, notifications, workflow_events, "
+        "workflow_events_history, streams",
+        _initial_schema,
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def applied_versions(conn: Connection) -> set[int]:
+    """The versions recorded in ``transact_migrations`` (the table must exist)."""
+    return set(conn.execute(select(migrations_table.c.version)).scalars())
+
+
+def apply_pending(conn: Connection) -> list[int]:
+    """Create the version table if needed and apply every missing migration, in order.
+
+    Call with the migration lock held. Returns the versions applied now.
+    """
+    migrations_table.create(conn, checkfirst=True)
+    done = applied_versions(conn)
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        migration.apply(conn)
+        conn.execute(
+            insert(migrations_table).values(
+                version=migration.version,
+                description=migration.description,
+                # Bookkeeping for operators only; store data never reads the clock.
+                applied_at_epoch_ms=int(time.time() * 1000),
+            )
+        )
+        applied.append(migration.version)
+    return applied

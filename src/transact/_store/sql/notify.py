@@ -1,0 +1,77 @@
+"""Cross-process wake-ups on Postgres: ``pg_notify`` riding on the writes themselves.
+
+A writer that other processes may wait on appends ``pg_notify(channel, :notify_key)`` to
+its statement's RETURNING clause. Postgres sends the notification only if the
+transaction commits and only for rows the statement actually changed, and it costs no
+extra statement or round trip. The keys are those of ``protocol.NotifyCallback``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Label, Text, bindparam, case, func, literal, literal_column
+
+__all__ = [
+    "CHANNEL",
+    "NOTIFY_KEY",
+    "event_key",
+    "message_key",
+    "notify_columns",
+    "payload",
+    "status_key",
+    "status_notify_column",
+    "stream_key",
+]
+
+CHANNEL = "transact_notifications"
+"""The one LISTEN/NOTIFY channel; the payload says what changed."""
+
+NOTIFY_KEY = "notify_key"
+"""The bind parameter holding the payload of a notifying statement."""
+
+# Postgres rejects a payload of 8000 bytes or more, which would fail the write itself.
+_MAX_PAYLOAD_BYTES = 7999
+
+_NOTIFY: Label[Any] = func.pg_notify(
+    literal_column(f"'{CHANNEL}'"), bindparam(NOTIFY_KEY, type_=Text)
+).label("notified")
+
+
+def notify_columns(notify: bool) -> tuple[Label[Any], ...]:
+    """The RETURNING column that sends the notification, if ``notify``; else nothing."""
+    return (_NOTIFY,) if notify else ()
+
+
+def status_notify_column(workflow_id: ColumnElement[str]) -> Label[Any]:
+    """A RETURNING column notifying ``status:<id>`` for each row a statement changed (for
+    verbs that change many rows); an over-long key is sent empty, as :func:`payload`."""
+    key = literal("status:", Text) + workflow_id
+    fitting = case((func.octet_length(key) <= _MAX_PAYLOAD_BYTES, key), else_=literal("", Text))
+    return func.pg_notify(literal_column(f"'{CHANNEL}'"), fitting).label("notified")
+
+
+def payload(key: str) -> str:
+    """``key`` if Postgres accepts it as a payload, else the empty string (an id that long
+    cannot be notified; such waiters fall back to their periodic re-check)."""
+    return key if len(key.encode()) <= _MAX_PAYLOAD_BYTES else ""
+
+
+def status_key(workflow_id: str) -> str:
+    """The key of a workflow's status change."""
+    return payload(f"status:{workflow_id}")
+
+
+def message_key(workflow_id: str, topic: str | None) -> str:
+    """The key of a message sent to (workflow, topic)."""
+    return payload(f"message:{workflow_id}::{topic or ''}")
+
+
+def event_key(workflow_id: str, key: str) -> str:
+    """The key of an event set by a workflow."""
+    return payload(f"event:{workflow_id}::{key}")
+
+
+def stream_key(workflow_id: str, key: str) -> str:
+    """The key of a value written to a workflow's stream."""
+    return payload(f"stream:{workflow_id}::{key}")

@@ -1,0 +1,158 @@
+"""The Postgres store: many executors on many hosts share one database.
+
+- URLs ``postgresql://``, ``postgres://`` and ``postgresql+<driver>://`` all run on
+  psycopg 3. Tables live in schema ``transact`` (mapped with ``schema_translate_map``).
+- Single-statement verbs (``record_checkpoint``, ``finish_workflow``, ...) run in
+  autocommit: the statement is its own transaction, one round trip with no BEGIN or
+  COMMIT. Multi-statement verbs use a short READ COMMITTED transaction.
+- ``migrate()`` creates the database if it is missing, then migrates under
+  ``pg_advisory_xact_lock``, so concurrent migrators queue.
+- ``subscribe()`` starts a LISTEN thread (``listener.py``); writers others may wait on
+  notify in the same statement (``notify.py``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from transact._store.protocol import NotifyCallback, Store
+from transact._store.sql.backend import Backend, Mode
+from transact._store.sql.errors import OnError, Phase, safe_url, translate
+from transact._store.sql.listener import Listener
+from transact._store.sql.notify import CHANNEL
+from transact._store.sql.schema import POSTGRES_SCHEMA
+from transact._store.sql.store import SQLStore
+from transact.errors import DBOSInitializationError
+
+__all__ = ["PostgresStore", "open_postgres_store"]
+
+# Any fixed key works, as long as every transact process uses the same one.
+MIGRATION_LOCK_KEY = 0x7472_616E_7361_6374  # "transact"
+
+_DEFAULT_CONNECT_TIMEOUT_S = 10
+
+
+class PostgresStore(SQLStore):
+    """The SQL store on a Postgres database (see the module docstring)."""
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self._listener: Listener | None = None
+
+    @property
+    def database(self) -> str:
+        """The name of the system database."""
+        return self._db.url.database or ""
+
+    def _prepare_database(self) -> None:
+        """Create the database if it does not exist (racing creators are fine)."""
+        try:
+            with self._db.engine.connect():
+                return
+        except DBAPIError as exc:
+            if "does not exist" not in str(exc.orig) or f'"{self.database}"' not in str(exc.orig):
+                raise translate(exc, OnError(), self._db.url, Phase.CONNECT) from exc
+        self._admin(f"CREATE DATABASE {self._quoted_database()}", ignore=("42P04", "23505"))
+
+    def _lock_migrations(self, conn: Connection) -> None:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {POSTGRES_SCHEMA}")
+
+    def subscribe(self, on_notify: NotifyCallback) -> bool:
+        """Start the LISTEN thread delivering ``pg_notify`` keys to ``on_notify``; True."""
+        if self._listener is None:
+            conninfo = self._db.url.set(drivername="postgresql").render_as_string(
+                hide_password=False
+            )
+            self._listener = Listener(conninfo, CHANNEL, on_notify, safe_url=safe_url(self._db.url))
+            self._listener.start()
+        return True
+
+    @property
+    def listener(self) -> Listener | None:
+        """The LISTEN thread, once :meth:`subscribe` started it."""
+        return self._listener
+
+    def close(self) -> None:
+        """Stop the LISTEN thread and close every pooled connection."""
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        super().close()
+
+    def drop_database(self) -> None:
+        """Drop the system database, closing every session still using it.
+
+        The store's own connections are closed first; ``migrate()`` creates the database
+        again. Raises ``DBOSException`` if the server refuses.
+        """
+        self._db.dispose()
+        self._admin(f"DROP DATABASE IF EXISTS {self._quoted_database()} WITH (FORCE)")
+
+    def _quoted_database(self) -> str:
+        return self._db.engine.dialect.identifier_preparer.quote_identifier(self.database)
+
+    def _admin(self, statement: str, *, ignore: tuple[str, ...] = ()) -> None:
+        """Run ``statement`` on the server's ``postgres`` database, in autocommit (CREATE
+        and DROP DATABASE cannot run in a transaction). Errors with a SQLSTATE in
+        ``ignore`` (a lost creation race) are ignored."""
+        admin = create_engine(
+            self._db.url.set(database="postgres"),
+            poolclass=NullPool,
+            isolation_level="AUTOCOMMIT",
+            connect_args=_connect_args(self._db.url),
+        )
+        phase = Phase.CONNECT
+        try:
+            with admin.connect() as conn:
+                phase = Phase.EXECUTE
+                conn.exec_driver_sql(statement)
+        except SQLAlchemyError as exc:
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) not in ignore or not ignore:
+                raise translate(exc, OnError(), self._db.url, phase) from exc
+        finally:
+            admin.dispose()
+
+
+def open_postgres_store(url: str, *, pool_size: int = 20) -> Store:
+    """The store on the Postgres database ``url`` names, with a pool of ``pool_size``
+    connections. Nothing is connected yet (``migrate()`` creates the database if it
+    is missing). Raises ``DBOSInitializationError`` for a malformed URL."""
+    parsed = _parse(url)
+    engine = create_engine(
+        parsed,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        # A pool reused across a server restart finds its connections dead; SQLAlchemy
+        # then invalidates the whole pool at once, so no per-checkout ping is needed.
+        pool_pre_ping=False,
+        connect_args=_connect_args(parsed),
+        execution_options={"schema_translate_map": {None: POSTGRES_SCHEMA}},
+    )
+    backend = Backend(
+        engine,
+        url=parsed,
+        notify=True,
+        autocommit_modes=frozenset({Mode.READ, Mode.WRITE_ONE}),
+    )
+    return PostgresStore(backend)
+
+
+def _parse(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DBOSInitializationError(f"invalid Postgres URL {url!r}: {exc}") from None
+    if parsed.drivername.split("+", 1)[0] not in ("postgresql", "postgres"):
+        raise DBOSInitializationError(f"not a Postgres URL: {safe_url(parsed)}")
+    if not parsed.database:
+        raise DBOSInitializationError(f"the Postgres URL names no database: {safe_url(parsed)}")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def _connect_args(url: URL) -> dict[str, object]:
+    # Without a connect timeout, an unreachable host hangs for minutes.
+    return {} if "connect_timeout" in url.query else {"connect_timeout": _DEFAULT_CONNECT_TIMEOUT_S}

@@ -1,0 +1,267 @@
+"""The system database tables, declared once for SQLite and Postgres.
+
+Tables are declared without a schema; the Postgres store maps them into the
+``transact`` schema with ``schema_translate_map``, so every statement is built once and
+compiled once per dialect. Column names follow DBOS (``workflow_uuid``,
+``operation_outputs``, ...) so an operator who knows DBOS can read the database.
+
+These declarations are the *current* schema. Migration 1 creates them; a later change
+to a table must come with a new numbered migration in ``migrations.py`` that alters an
+existing database the same way.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    literal_column,
+    text,
+)
+
+__all__ = [
+    "CHECKPOINT_PK",
+    "DEDUP_INDEX",
+    "MESSAGE_ID_UNIQUE",
+    "NULL_TOPIC",
+    "POSTGRES_SCHEMA",
+    "STREAM_PK",
+    "WORKFLOW_PK",
+    "metadata",
+    "migrations_table",
+    "notifications",
+    "operation_outputs",
+    "streams",
+    "workflow_events",
+    "workflow_events_history",
+    "workflow_status",
+]
+
+POSTGRES_SCHEMA = "transact"
+"""The Postgres schema holding every table (SQLite has no schemas)."""
+
+NULL_TOPIC = "__null__topic__"
+"""How a message topic of None is stored: a real value keeps ``topic = :t`` indexable
+(``IS NULL`` comparisons would need a second statement shape), as in DBOS."""
+
+# Constraint names: the error translator recognises violations by them (Postgres
+# reports the name; SQLite reports the table and columns, see errors.py).
+WORKFLOW_PK = "pk_workflow_status"
+CHECKPOINT_PK = "pk_operation_outputs"
+STREAM_PK = "pk_streams"
+DEDUP_INDEX = "uq_workflow_status_dedup_id"
+MESSAGE_ID_UNIQUE = "uq_notifications_message_uuid"
+
+metadata = MetaData()
+
+# The id every dependent table points at; ON DELETE CASCADE makes delete_workflows one
+# statement (SQLite needs PRAGMA foreign_keys=ON for it, set on every connection).
+_WF = "workflow_status.workflow_uuid"
+
+# SQLite only gives an auto-incrementing key to a column declared exactly
+# ``INTEGER PRIMARY KEY``; Postgres gets a BIGSERIAL.
+_Sequence = BigInteger().with_variant(Integer(), "sqlite")
+
+workflow_status = Table(
+    "workflow_status",
+    metadata,
+    Column("workflow_uuid", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("inputs", Text),
+    Column("output", Text),
+    Column("error", Text),
+    Column("serialization", Text),
+    Column("class_name", Text),
+    Column("config_name", Text),
+    Column("executor_id", Text),
+    Column("application_version", Text),
+    Column("application_id", Text),
+    Column("authenticated_user", Text),
+    Column("assumed_role", Text),
+    Column("authenticated_roles", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("recovery_attempts", BigInteger, nullable=False, server_default=text("0")),
+    Column("queue_name", Text),
+    Column("queue_partition_key", Text),
+    Column("deduplication_id", Text),
+    Column("priority", Integer, nullable=False, server_default=text("0")),
+    Column("workflow_timeout_ms", BigInteger),
+    Column("workflow_deadline_epoch_ms", BigInteger),
+    Column("started_at_epoch_ms", BigInteger),
+    Column("completed_at", BigInteger),
+    Column("delay_until_epoch_ms", BigInteger),
+    Column("parent_workflow_id", Text),
+    Column("forked_from", Text),
+    Column("was_forked_from", Boolean, nullable=False, server_default=false()),
+    PrimaryKeyConstraint("workflow_uuid", name=WORKFLOW_PK),
+)
+
+_ws = workflow_status.c
+Index("idx_workflow_status_created_at", _ws.created_at, _ws.workflow_uuid)
+Index(
+    DEDUP_INDEX,
+    _ws.queue_name,
+    _ws.deduplication_id,
+    unique=True,
+    postgresql_where=_ws.deduplication_id.isnot(None),
+    sqlite_where=_ws.deduplication_id.isnot(None),
+)
+# Literal (not bound) statuses: Postgres only uses a partial index when the query's
+# predicate visibly implies the index's.
+_PENDING = _ws.status == literal_column("'PENDING'")
+# Recovery at launch: PENDING rows of one executor, oldest first.
+Index(
+    "idx_workflow_status_pending",
+    _ws.executor_id,
+    _ws.created_at,
+    postgresql_where=_PENDING,
+    sqlite_where=_PENDING,
+)
+# Queue runners: the in-flight rows of one queue by priority and age.
+_IN_FLIGHT = _ws.status.in_([literal_column("'ENQUEUED'"), literal_column("'PENDING'")])
+Index(
+    "idx_workflow_status_in_flight",
+    _ws.queue_name,
+    _ws.status,
+    _ws.priority,
+    _ws.created_at,
+    postgresql_where=_IN_FLIGHT,
+    sqlite_where=_IN_FLIGHT,
+)
+Index(
+    "idx_workflow_status_parent_workflow_id",
+    _ws.parent_workflow_id,
+    postgresql_where=_ws.parent_workflow_id.isnot(None),
+    sqlite_where=_ws.parent_workflow_id.isnot(None),
+)
+Index(
+    "idx_workflow_status_forked_from",
+    _ws.forked_from,
+    postgresql_where=_ws.forked_from.isnot(None),
+    sqlite_where=_ws.forked_from.isnot(None),
+)
+
+operation_outputs = Table(
+    "operation_outputs",
+    metadata,
+    Column("workflow_uuid", Text, nullable=False),
+    Column("function_id", Integer, nullable=False),
+    Column("function_name", Text, nullable=False, server_default=text("''")),
+    Column("output", Text),
+    Column("error", Text),
+    Column("child_workflow_id", Text),
+    Column("started_at_epoch_ms", BigInteger),
+    Column("completed_at_epoch_ms", BigInteger),
+    PrimaryKeyConstraint("workflow_uuid", "function_id", name=CHECKPOINT_PK),
+    ForeignKeyConstraint(
+        ["workflow_uuid"],
+        [_WF],
+        name="fk_operation_outputs_workflow",
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    # Messages are taken oldest first by this sequence: the millisecond timestamp ties.
+    Column("seq", _Sequence, primary_key=True, autoincrement=True),
+    Column("message_uuid", Text, nullable=False),
+    Column("destination_uuid", Text, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at_epoch_ms", BigInteger, nullable=False),
+    Column("consumed", Boolean, nullable=False, server_default=false()),
+    UniqueConstraint("message_uuid", name=MESSAGE_ID_UNIQUE),
+    ForeignKeyConstraint(
+        ["destination_uuid"],
+        [_WF],
+        name="fk_notifications_destination",
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+_n = notifications.c
+# recv: the oldest unconsumed message of (destination, topic).
+Index(
+    "idx_notifications_unconsumed",
+    _n.destination_uuid,
+    _n.topic,
+    _n.seq,
+    postgresql_where=_n.consumed.is_(false()),
+    sqlite_where=_n.consumed.is_(false()),
+)
+# The cascade from workflow_status looks consumed messages up by destination too.
+Index("idx_notifications_destination", _n.destination_uuid)
+
+workflow_events = Table(
+    "workflow_events",
+    metadata,
+    Column("workflow_uuid", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("workflow_uuid", "key", name="pk_workflow_events"),
+    ForeignKeyConstraint(
+        ["workflow_uuid"],
+        [_WF],
+        name="fk_workflow_events_workflow",
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+
+workflow_events_history = Table(
+    "workflow_events_history",
+    metadata,
+    Column("workflow_uuid", Text, nullable=False),
+    Column("function_id", Integer, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("workflow_uuid", "key", "function_id", name="pk_workflow_events_history"),
+    ForeignKeyConstraint(
+        ["workflow_uuid"],
+        [_WF],
+        name="fk_workflow_events_history_workflow",
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+
+streams = Table(
+    "streams",
+    metadata,
+    Column("workflow_uuid", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("offset", Integer, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("function_id", Integer, nullable=False, server_default=text("0")),
+    PrimaryKeyConstraint("workflow_uuid", "key", "offset", name=STREAM_PK),
+    ForeignKeyConstraint(
+        ["workflow_uuid"],
+        [_WF],
+        name="fk_streams_workflow",
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+
+migrations_table = Table(
+    "transact_migrations",
+    MetaData(),  # not in ``metadata``: migration 1 must not create it, the runner does
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", Text, nullable=False),
+    Column("applied_at_epoch_ms", BigInteger, nullable=False),
+)

@@ -1,0 +1,71 @@
+"""``SQLStore``: the one ``Store`` implementation over SQLAlchemy Core.
+
+The verbs live in one mixin per concern (workflows, checkpoints, messages, events,
+streams, maintenance); this class composes them and owns the lifecycle. The SQLite and
+Postgres stores subclass it only to prepare the database, lock migrations and listen
+for notifications.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from transact._store.protocol import NotifyCallback
+from transact._store.sql.backend import Backend, Mode
+from transact._store.sql.checkpoints import CheckpointVerbs
+from transact._store.sql.events import EventVerbs
+from transact._store.sql.maintenance import MaintenanceVerbs
+from transact._store.sql.messages import MessageVerbs
+from transact._store.sql.migrations import apply_pending
+from transact._store.sql.streams import StreamVerbs
+from transact._store.sql.workflows import WorkflowVerbs
+from transact.errors import DBOSException, DBOSInitializationError
+
+__all__ = ["SQLStore"]
+
+
+class SQLStore(
+    WorkflowVerbs, CheckpointVerbs, MessageVerbs, EventVerbs, StreamVerbs, MaintenanceVerbs
+):
+    """A :class:`~transact._store.protocol.Store` on a SQL database (see ``Backend``)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._db = backend
+
+    @property
+    def backend(self) -> Backend:
+        """The database this store runs on (engine, URL, flavour)."""
+        return self._db
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema; idempotent and safe to run from two processes.
+
+        Raises ``DBOSInitializationError`` if the database cannot be reached or migrated.
+        """
+        try:
+            self._prepare_database()
+            self._db.run(Mode.WRITE, self._migrate_locked)
+        except DBOSInitializationError:
+            raise
+        except DBOSException as exc:
+            raise DBOSInitializationError(
+                f"cannot migrate the system database: {exc.message}"
+            ) from exc
+
+    def _prepare_database(self) -> None:
+        """Make the database exist before migrating (Postgres creates it)."""
+
+    def _lock_migrations(self, conn: Connection) -> None:
+        """Serialize concurrent migrations for the rest of ``conn``'s transaction."""
+
+    def _migrate_locked(self, conn: Connection) -> None:
+        self._lock_migrations(conn)
+        apply_pending(conn)
+
+    def subscribe(self, on_notify: NotifyCallback) -> bool:
+        """Return False: other processes' writes must be polled for."""
+        return False
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._db.dispose()

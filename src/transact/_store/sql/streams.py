@@ -1,0 +1,104 @@
+"""Streams: append-only values per (workflow, key) at offsets 0, 1, 2, ...
+
+The next offset is computed inside the insert itself (``COALESCE(MAX("offset"), -1) + 1``),
+so a write is one statement. Two Postgres writers racing on one stream may compute the
+same offset; the loser hits the primary key and the backend runs it again. SQLite
+writers are serialized by ``BEGIN IMMEDIATE`` and never race.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Integer, Text, and_, bindparam, func, insert, select
+
+from transact._core.checkpoint import Checkpoint
+from transact._store.records import StreamRead
+from transact._store.sql.backend import Backend, Mode
+from transact._store.sql.checkpoints import write_checkpoint
+from transact._store.sql.errors import OnError, Violation
+from transact._store.sql.notify import NOTIFY_KEY, notify_columns, stream_key
+from transact._store.sql.schema import streams, workflow_status
+
+__all__ = ["StreamVerbs"]
+
+st = streams
+ws = workflow_status
+
+_WF = bindparam("wf", type_=Text)
+_KEY = bindparam("key", type_=Text)
+
+_APPEND_BASE = insert(st).from_select(
+    ["workflow_uuid", "key", "offset", "value", "function_id"],
+    select(
+        _WF,
+        _KEY,
+        func.coalesce(func.max(st.c.offset), -1) + 1,
+        bindparam("value", type_=Text),
+        bindparam("function_id", type_=Integer),
+    ).where(st.c.workflow_uuid == _WF, st.c.key == _KEY),
+)
+_APPEND = {n: _APPEND_BASE.returning(st.c.offset, *notify_columns(n)) for n in (False, True)}
+
+# One read answers both questions a reader has: the value, and whether to keep waiting.
+_READ = (
+    select(ws.c.status, st.c.value)
+    .select_from(
+        ws.outerjoin(
+            st,
+            and_(
+                st.c.workflow_uuid == ws.c.workflow_uuid,
+                st.c.key == _KEY,
+                st.c.offset == bindparam("offset", type_=Integer),
+            ),
+        )
+    )
+    .where(ws.c.workflow_uuid == _WF)
+)
+
+_RACES = frozenset({Violation.STREAM_OFFSET})
+
+
+class StreamVerbs:
+    """The stream verbs of the SQL store (a mixin of ``SQLStore``)."""
+
+    _db: Backend
+
+    def write_stream(
+        self,
+        workflow_id: str,
+        key: str,
+        value: str,
+        function_id: int,
+        checkpoint: Checkpoint | None,
+    ) -> int:
+        """Append ``value`` to stream ``key``; return its offset (see ``Store``)."""
+        stmt = _APPEND[self._db.notify]
+        params = {
+            "wf": workflow_id,
+            "key": key,
+            "value": value,
+            "function_id": function_id,
+            NOTIFY_KEY: stream_key(workflow_id, key),
+        }
+
+        def work(conn: Connection) -> int:
+            if checkpoint is not None:
+                write_checkpoint(conn, workflow_id, checkpoint, missing="workflow")
+            return int(conn.execute(stmt, params).scalar_one())
+
+        on_error = OnError(
+            missing=("workflow", workflow_id),
+            checkpoint=None if checkpoint is None else (workflow_id, checkpoint.function_id),
+        )
+        mode = Mode.WRITE_ONE if checkpoint is None else Mode.WRITE
+        return self._db.run(mode, work, on_error, retry_on=_RACES)
+
+    def read_stream(self, workflow_id: str, key: str, offset: int) -> StreamRead:
+        """The value at ``offset`` (None if not yet written) and the workflow's status."""
+
+        def work(conn: Connection) -> StreamRead:
+            row = conn.execute(_READ, {"wf": workflow_id, "key": key, "offset": offset}).first()
+            if row is None:
+                return StreamRead(value=None, workflow_status=None)
+            return StreamRead(value=row.value, workflow_status=row.status)
+
+        return self._db.run(Mode.READ, work)

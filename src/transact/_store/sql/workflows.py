@@ -1,0 +1,367 @@
+"""Workflow status verbs: insert-or-attach, read, outcome, list, recovery and dequeue.
+
+Each verb is one statement where it can be: ``insert_workflow`` is an
+``INSERT ... ON CONFLICT (workflow_uuid) DO NOTHING`` that reads the existing row only
+when there was one; transitions are one ``UPDATE ... WHERE status IN (sources)`` whose
+sources come from the core's transition table, with ``RETURNING`` when the caller
+wants the new row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
+
+from transact._core.status import StatusEvent, WorkflowStatusString, sources
+from transact._store.records import WorkflowQuery, WorkflowRecord
+from transact._store.sql.backend import Backend, Mode
+from transact._store.sql.errors import OnError
+from transact._store.sql.notify import NOTIFY_KEY, notify_columns, status_key
+from transact._store.sql.schema import workflow_status
+
+__all__ = ["WorkflowVerbs", "lit", "read_workflow", "record_values", "row_to_record", "status_in"]
+
+ws = workflow_status
+_c = ws.c
+
+# WorkflowRecord field -> column: the same names, except the id (DBOS's column name).
+_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(WorkflowRecord))
+_COLUMN_OF = {name: ("workflow_uuid" if name == "workflow_id" else name) for name in _FIELDS}
+_INPUT_FIELDS = frozenset({"inputs"})
+_OUTPUT_FIELDS = frozenset({"output", "error"})
+_ACTIVE = ("PENDING", "ENQUEUED", "DELAYED")
+
+
+def lit(value: str) -> ColumnElement[Any]:
+    """A constant status inlined in the SQL: it lets Postgres match partial indexes, and
+    constants never vary between executions, so the statement cache is unaffected."""
+    return literal_column(f"'{value}'")
+
+
+def status_in(event: StatusEvent) -> ColumnElement[bool]:
+    """``status IN (...)``: the statuses from which ``event`` is legal."""
+    return _c.status.in_([lit(s.value) for s in sorted(sources(event), key=lambda s: s.value)])
+
+
+def record_values(record: WorkflowRecord) -> dict[str, Any]:
+    """The column values of ``record``."""
+    return {_COLUMN_OF[name]: getattr(record, name) for name in _FIELDS}
+
+
+def row_to_record(row: RowMapping | Mapping[str, Any]) -> WorkflowRecord:
+    """The record of a result row; columns the query skipped come back as None."""
+    values = {name: row.get(_COLUMN_OF[name]) for name in _FIELDS}
+    values["was_forked_from"] = bool(values["was_forked_from"])
+    return WorkflowRecord(**values)  # type: ignore[arg-type]  # checked by the schema
+
+
+def _columns(load_input: bool, load_output: bool) -> list[ColumnElement[Any]]:
+    skipped = (set() if load_input else _INPUT_FIELDS) | (set() if load_output else _OUTPUT_FIELDS)
+    return [_c[_COLUMN_OF[name]] for name in _FIELDS if name not in skipped]
+
+
+def _p(name: str, type_: Any = Text) -> Any:
+    return bindparam(name, type_=type_)
+
+
+# --- statements, built once so SQLAlchemy compiles each once per dialect ---------------
+
+_SELECT_ROW = {
+    (i, o): select(*_columns(i, o)).where(_c.workflow_uuid == _p("wf"))
+    for i in (True, False)
+    for o in (True, False)
+}
+
+
+def read_workflow(
+    conn: Connection, workflow_id: str, *, load_input: bool = True, load_output: bool = True
+) -> WorkflowRecord | None:
+    """The row of ``workflow_id`` read on ``conn``, or None."""
+    stmt = _SELECT_ROW[(load_input, load_output)]
+    row = conn.execute(stmt, {"wf": workflow_id}).mappings().first()
+    return None if row is None else row_to_record(row)
+
+
+def _insert_or_attach(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # The conflict target is the id only: a clash on the dedup index must still raise.
+    return insert(ws).on_conflict_do_nothing(index_elements=[_c.workflow_uuid])
+
+
+_INSERT = {d: _insert_or_attach(d) for d in ("postgresql", "sqlite")}
+
+_FINISH_BASE = (
+    update(ws)
+    .where(_c.workflow_uuid == _p("wf"), _c.status == lit("PENDING"))
+    .values(
+        status=_p("p_status"),
+        output=_p("p_output"),
+        error=_p("p_error"),
+        completed_at=_p("now", BigInteger),
+        updated_at=_p("now", BigInteger),
+        deduplication_id=None,
+    )
+)
+_FINISH = {False: _FINISH_BASE, True: _FINISH_BASE.returning(*notify_columns(True))}
+
+_PENDING_IDS = (
+    select(_c.workflow_uuid)
+    .where(_c.status == lit("PENDING"), _c.executor_id == _p("executor"))
+    .order_by(_c.created_at, _c.workflow_uuid)
+)
+_PENDING_IDS_OF_VERSION = _PENDING_IDS.where(_c.application_version == _p("version"))
+
+_ALL = list(ws.c)
+
+_BEGIN_RECOVERY = (
+    update(ws)
+    .where(_c.workflow_uuid == _p("wf"), status_in(StatusEvent.RECOVER))
+    .values(
+        recovery_attempts=_c.recovery_attempts + 1,
+        executor_id=_p("executor"),
+        updated_at=_p("now", BigInteger),
+    )
+    .returning(*_ALL)
+)
+
+_CLAIM_BASE = (
+    update(ws)
+    .where(_c.workflow_uuid == _p("wf"), status_in(StatusEvent.DEQUEUE))
+    .values(
+        status=lit("PENDING"),
+        recovery_attempts=_c.recovery_attempts + 1,
+        executor_id=_p("executor"),
+        started_at_epoch_ms=_p("now", BigInteger),
+        updated_at=_p("now", BigInteger),
+        application_version=func.coalesce(func.nullif(_c.application_version, ""), _p("version")),
+        workflow_deadline_epoch_ms=case(
+            (
+                and_(
+                    _c.workflow_timeout_ms.isnot(None),
+                    _c.workflow_deadline_epoch_ms.is_(None),
+                ),
+                _p("now", BigInteger) + _c.workflow_timeout_ms,
+            ),
+            else_=_c.workflow_deadline_epoch_ms,
+        ),
+    )
+)
+_CLAIM = {n: _CLAIM_BASE.returning(*_ALL, *notify_columns(n)) for n in (False, True)}
+
+_DEAD_LETTER_BASE = (
+    update(ws)
+    .where(_c.workflow_uuid == _p("wf"), status_in(StatusEvent.DEAD_LETTER))
+    .values(
+        status=lit(WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value),
+        queue_name=None,
+        deduplication_id=None,
+        started_at_epoch_ms=None,
+        completed_at=_p("now", BigInteger),
+        updated_at=_p("now", BigInteger),
+    )
+)
+_DEAD_LETTER = {False: _DEAD_LETTER_BASE, True: _DEAD_LETTER_BASE.returning(*notify_columns(True))}
+
+_FINISH_STATUSES = frozenset({WorkflowStatusString.SUCCESS.value, WorkflowStatusString.ERROR.value})
+
+
+def _changed(result: Any, notify: bool) -> bool:
+    """Whether an UPDATE changed its row (read from RETURNING when it notifies)."""
+    return bool(result.all()) if notify else bool(result.rowcount)
+
+
+class WorkflowVerbs:
+    """The workflow-status verbs of the SQL store (a mixin of ``SQLStore``)."""
+
+    _db: Backend
+
+    def insert_workflow(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
+        """Insert ``record`` or return the existing row with its id (see ``Store``)."""
+        # ValueError on a bad status before anything is written; stored as the plain string.
+        record = attrs.evolve(record, status=WorkflowStatusString(record.status).value)
+        stmt = _INSERT[self._db.dialect_name]
+        values = record_values(record)
+        on_error = OnError(record=record)
+        while True:
+            # The INSERT commits on its own (one round trip on Postgres); the existing row
+            # is read only after a clash, when the row certainly existed.
+            inserted = self._db.run(
+                Mode.WRITE_ONE, lambda conn: bool(conn.execute(stmt, values).rowcount), on_error
+            )
+            if inserted:
+                return record, True
+            existing = self.get_workflow(record.workflow_id)
+            if existing is not None:
+                return existing, False
+            # The row that clashed was deleted in between: insert again.
+
+    def get_workflow(
+        self, workflow_id: str, *, load_input: bool = True, load_output: bool = True
+    ) -> WorkflowRecord | None:
+        """The row of ``workflow_id``, or None."""
+        return self._db.run(
+            Mode.READ,
+            lambda conn: read_workflow(
+                conn, workflow_id, load_input=load_input, load_output=load_output
+            ),
+        )
+
+    def finish_workflow(
+        self, workflow_id: str, *, status: str, output: str | None, error: str | None, now_ms: int
+    ) -> bool:
+        """Record the outcome of a PENDING workflow; False if it is not PENDING.
+
+        Raises ``ValueError`` if ``status`` is not SUCCESS or ERROR.
+        """
+        if status not in _FINISH_STATUSES:
+            raise ValueError(f"finish_workflow needs status SUCCESS or ERROR, not {status!r}")
+        notify = self._db.notify
+        params = {
+            "wf": workflow_id,
+            "p_status": status,
+            "p_output": output,
+            "p_error": error,
+            "now": now_ms,
+            NOTIFY_KEY: status_key(workflow_id),
+        }
+        return self._db.run(
+            Mode.WRITE_ONE, lambda conn: _changed(conn.execute(_FINISH[notify], params), notify)
+        )
+
+    def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRecord]:
+        """Rows matching ``query``, ordered and paged as ``WorkflowQuery`` describes."""
+        stmt = _list_statement(query)
+        return self._db.run(
+            Mode.READ, lambda conn: [row_to_record(r) for r in conn.execute(stmt).mappings()]
+        )
+
+    def pending_workflow_ids(self, executor_id: str, application_version: str | None) -> list[str]:
+        """Ids of PENDING rows owned by ``executor_id``, oldest first."""
+        if application_version is None:
+            stmt, params = _PENDING_IDS, {"executor": executor_id}
+        else:
+            stmt = _PENDING_IDS_OF_VERSION
+            params = {"executor": executor_id, "version": application_version}
+        return self._db.run(Mode.READ, lambda conn: list(conn.execute(stmt, params).scalars()))
+
+    def begin_recovery(
+        self, workflow_id: str, executor_id: str, now_ms: int
+    ) -> WorkflowRecord | None:
+        """Count a recovery attempt of a PENDING row and hand it to ``executor_id``."""
+        params = {"wf": workflow_id, "executor": executor_id, "now": now_ms}
+        return self._db.run(Mode.WRITE_ONE, lambda conn: _one(conn, _BEGIN_RECOVERY, params))
+
+    def claim_workflow(
+        self, workflow_id: str, executor_id: str, application_version: str | None, now_ms: int
+    ) -> WorkflowRecord | None:
+        """Dequeue one ENQUEUED row for ``executor_id``; None if it is not ENQUEUED."""
+        params = {
+            "wf": workflow_id,
+            "executor": executor_id,
+            "version": application_version,
+            "now": now_ms,
+            NOTIFY_KEY: status_key(workflow_id),
+        }
+        stmt = _CLAIM[self._db.notify]
+        return self._db.run(Mode.WRITE_ONE, lambda conn: _one(conn, stmt, params))
+
+    def dead_letter(self, workflow_id: str, now_ms: int) -> bool:
+        """Move a PENDING row to MAX_RECOVERY_ATTEMPTS_EXCEEDED; False if not PENDING."""
+        notify = self._db.notify
+        params = {"wf": workflow_id, "now": now_ms, NOTIFY_KEY: status_key(workflow_id)}
+        return self._db.run(
+            Mode.WRITE_ONE,
+            lambda conn: _changed(conn.execute(_DEAD_LETTER[notify], params), notify),
+        )
+
+
+def _one(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> WorkflowRecord | None:
+    row = conn.execute(stmt, params).mappings().first()
+    return None if row is None else row_to_record(row)
+
+
+def _in(column: Any, values: Sequence[str] | None) -> list[ColumnElement[bool]]:
+    return [] if values is None else [column.in_(list(values))]
+
+
+def _between(column: Any, low: int | None, high: int | None) -> list[ColumnElement[bool]]:
+    where = []
+    if low is not None:
+        where.append(column >= low)
+    if high is not None:
+        where.append(column <= high)
+    return where
+
+
+def _list_statement(q: WorkflowQuery) -> Select[Any]:
+    """The SELECT for ``q``. Its shape varies with the filters used; SQLAlchemy caches one
+    compiled form per shape, and ``IN`` lists bind as one expanding parameter."""
+    where: list[ColumnElement[bool]] = [
+        *_in(_c.workflow_uuid, q.workflow_ids),
+        *_in(_c.status, q.statuses),
+        *_in(_c.name, q.names),
+        *_in(_c.application_version, q.application_versions),
+        *_in(_c.executor_id, q.executor_ids),
+        *_in(_c.queue_name, q.queue_names),
+        *_in(_c.parent_workflow_id, q.parent_workflow_ids),
+        *_in(_c.forked_from, q.forked_from),
+        *_in(_c.authenticated_user, q.users),
+        *_between(_c.created_at, q.created_after, q.created_before),
+        *_between(_c.completed_at, q.completed_after, q.completed_before),
+        *_between(_c.started_at_epoch_ms, q.dequeued_after, q.dequeued_before),
+    ]
+    if q.workflow_id_prefixes is not None:
+        # substr() rather than LIKE: SQLite's LIKE ignores case, and a prefix may hold
+        # LIKE's wildcards.
+        where.append(
+            _or(
+                func.substr(_c.workflow_uuid, 1, len(prefix)) == prefix
+                for prefix in q.workflow_id_prefixes
+            )
+        )
+    if q.queues_only:
+        where.append(_c.queue_name.isnot(None))
+        if q.statuses is None:
+            where.append(_c.status.in_([lit(s) for s in _ACTIVE]))
+    if q.was_forked_from is not None:
+        where.append(_c.was_forked_from.is_(q.was_forked_from))
+    if q.has_parent is not None:
+        where.append(
+            _c.parent_workflow_id.isnot(None) if q.has_parent else _c.parent_workflow_id.is_(None)
+        )
+    order = (
+        (_c.created_at.desc(), _c.workflow_uuid.desc())
+        if q.sort_desc
+        else (_c.created_at, _c.workflow_uuid)
+    )
+    stmt = select(*_columns(q.load_input, q.load_output)).where(*where).order_by(*order)
+    if q.limit is not None:
+        stmt = stmt.limit(q.limit)
+    if q.offset:
+        stmt = stmt.offset(q.offset)
+    return stmt
+
+
+def _or(conditions: Any) -> ColumnElement[bool]:
+    terms = list(conditions)
+    return or_(*terms) if terms else false()

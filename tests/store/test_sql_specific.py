@@ -1,0 +1,460 @@
+"""What only the SQL stores have: migrations, concurrency across threads and processes,
+connection errors, database creation, LISTEN/NOTIFY, and the statement count of the hot
+path. Behaviour shared with the memory store is in ``test_store_conformance.py``.
+
+Postgres tests skip when no server answers, unless ``TRANSACT_REQUIRE_POSTGRES=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, event, select, text
+
+# tests/ is on sys.path (pytest's rootdir conftest); mypy finds _pg only when told so.
+from _pg import (  # type: ignore[import-not-found, unused-ignore]
+    database_url,
+    drop_database,
+    libpq_url,
+    postgres_server_url,
+    require_postgres,
+)
+from transact._core.checkpoint import Checkpoint
+from transact._store.records import WorkflowQuery, WorkflowRecord
+from transact._store.sql.migrations import LATEST_VERSION, MIGRATIONS
+from transact._store.sql.postgres import PostgresStore, open_postgres_store
+from transact._store.sql.schema import migrations_table
+from transact._store.sql.sqlite import SQLiteStore, open_sqlite_store
+from transact._store.sql.store import SQLStore
+from transact.errors import DBOSInitializationError
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def wf(workflow_id: str, status: str = "PENDING", **fields: Any) -> WorkflowRecord:
+    """A workflow row with test defaults."""
+    fields.setdefault("name", "fn")
+    fields.setdefault("created_at", 1000)
+    fields.setdefault("updated_at", fields["created_at"])
+    return WorkflowRecord(workflow_id=workflow_id, status=status, **fields)
+
+
+# --- fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file that does not exist yet."""
+    return f"sqlite:///{tmp_path}/sys.sqlite"
+
+
+@pytest.fixture
+def fresh_pg_database() -> Iterator[str]:
+    """The URL of a Postgres database that does not exist yet; dropped afterwards."""
+    require_postgres()
+    name = f"transact_sqltest_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    drop_database(name)
+    yield database_url(postgres_server_url(), name)
+    drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """A fresh database URL of each SQL kind."""
+    if request.param == "sqlite":
+        return sqlite_url
+    url: str = request.getfixturevalue("fresh_pg_database")
+    return url
+
+
+def _open(url: str) -> SQLStore:
+    store = open_postgres_store(url) if url.startswith("postgres") else open_sqlite_store(url)
+    assert isinstance(store, SQLStore)
+    return store
+
+
+@pytest.fixture
+def sql_store(sql_url: str) -> Iterator[SQLStore]:
+    """A migrated store on a fresh database of each SQL kind."""
+    store = _open(sql_url)
+    store.migrate()
+    yield store
+    store.close()
+
+
+# --- migrations ------------------------------------------------------------------------
+
+
+def _recorded_versions(store: SQLStore) -> list[int]:
+    engine = store.backend.engine
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(migrations_table.c.version).order_by(migrations_table.c.version)
+            ).scalars()
+        )
+
+
+def test_migrate_is_idempotent_and_recorded(sql_url: str) -> None:
+    store = _open(sql_url)
+    try:
+        store.migrate()
+        store.migrate()
+        assert _recorded_versions(store) == [m.version for m in MIGRATIONS]
+        assert _recorded_versions(store)[-1] == LATEST_VERSION
+        # A second store on the same database migrates as a no-op and works.
+        again = _open(sql_url)
+        again.migrate()
+        again.insert_workflow(wf("w"))
+        again.close()
+        assert _recorded_versions(store) == [m.version for m in MIGRATIONS]
+        assert store.get_workflow("w") is not None
+    finally:
+        store.close()
+
+
+def test_postgres_tables_live_in_the_transact_schema(fresh_pg_database: str) -> None:
+    store = _open(fresh_pg_database)
+    store.migrate()
+    store.close()
+    with psycopg.connect(libpq_url(fresh_pg_database)) as conn:
+        tables = {
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'transact'"
+            )
+        }
+    assert {
+        "workflow_status",
+        "operation_outputs",
+        "notifications",
+        "workflow_events",
+        "workflow_events_history",
+        "streams",
+        "transact_migrations",
+    } <= tables
+
+
+_MIGRATE_AND_WRITE = textwrap.dedent(
+    """
+    import sys, time
+    from transact._store.factory import open_store
+    from transact._store.records import WorkflowQuery, WorkflowRecord
+    url, start, name = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+    store = open_store(url)
+    while time.time() < start:  # start together, to race for the migration
+        time.sleep(0.001)
+    store.migrate()
+    store.insert_workflow(WorkflowRecord(workflow_id=name, status="PENDING", name="fn"))
+    store.close()
+    print("ok")
+    """
+)
+
+
+def _run_together(code: str, url: str, count: int, *extra: str) -> list[str]:
+    """Run ``code`` in ``count`` fresh interpreters that start its work at the same instant;
+    return their outputs (each must exit 0)."""
+    start = time.time() + 1.5  # enough for every interpreter to import transact
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url, str(start), f"p{i}", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(count)
+    ]
+    outputs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err
+        outputs.append(out)
+    return outputs
+
+
+@pytest.mark.slow
+def test_processes_migrating_a_fresh_database_at_once_all_succeed(sql_url: str) -> None:
+    outputs = _run_together(_MIGRATE_AND_WRITE, sql_url, 4)
+    assert all(out.strip() == "ok" for out in outputs)
+    store = _open(sql_url)
+    try:
+        assert _recorded_versions(store) == [m.version for m in MIGRATIONS]
+        assert {r.workflow_id for r in store.list_workflows(_all())} == {"p0", "p1", "p2", "p3"}
+    finally:
+        store.close()
+
+
+def _all() -> WorkflowQuery:
+    return WorkflowQuery()
+
+
+# --- SQLite concurrency ----------------------------------------------------------------
+
+
+def test_sqlite_many_threads_write_without_lock_errors(sqlite_url: str) -> None:
+    store = open_sqlite_store(sqlite_url)
+    store.migrate()
+    store.insert_workflow(wf("shared"))
+    threads, steps = 16, 40
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(threads)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            store.insert_workflow(wf(f"w{i}"))
+            for step in range(1, steps + 1):
+                store.record_checkpoint(f"w{i}", Checkpoint(step, "step", output=str(step)))
+                # Writers of another shape interleave: a multi-statement transaction.
+                if step % 10 == 0:
+                    store.set_event(f"w{i}", "progress", str(step), step, None)
+                    store.write_stream("shared", "s", f"{i}:{step}", 0, None)
+        except BaseException as exc:
+            errors.append(exc)
+
+    pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert errors == []
+    for i in range(threads):
+        assert len(store.load_checkpoints(f"w{i}")) == steps
+    # Every stream append got its own offset, with no gap.
+    written = threads * (steps // 10)
+    assert store.read_stream("shared", "s", written - 1).value is not None
+    assert store.read_stream("shared", "s", written).value is None
+    store.close()
+
+
+_WRITE_CHECKPOINTS = textwrap.dedent(
+    """
+    import sys, time
+    from transact._core.checkpoint import Checkpoint
+    from transact._store.factory import open_store
+    from transact._store.records import WorkflowQuery, WorkflowRecord
+    url, start, name, steps = sys.argv[1], float(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    store = open_store(url)
+    store.insert_workflow(WorkflowRecord(workflow_id=name, status="PENDING", name="fn"))
+    while time.time() < start:
+        time.sleep(0.001)
+    for step in range(1, steps + 1):
+        store.record_checkpoint(name, Checkpoint(step, "step"))
+        store.write_stream("shared", "s", name, step, None)
+    store.close()
+    print("ok")
+    """
+)
+
+
+@pytest.mark.slow
+def test_sqlite_processes_write_one_file_at_once(sqlite_url: str) -> None:
+    store = open_sqlite_store(sqlite_url)
+    store.migrate()
+    store.insert_workflow(wf("shared"))
+    _run_together(_WRITE_CHECKPOINTS, sqlite_url, 4, "50")
+    for i in range(4):
+        assert len(store.load_checkpoints(f"p{i}")) == 50
+    assert store.read_stream("shared", "s", 199).value is not None
+    assert store.read_stream("shared", "s", 200).value is None
+    store.close()
+
+
+def test_sqlite_rejects_in_memory_urls() -> None:
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        with pytest.raises(DBOSInitializationError, match="in-memory"):
+            open_sqlite_store(url)
+
+
+def test_sqlite_creates_missing_folders(tmp_path: Path) -> None:
+    store = open_sqlite_store(f"sqlite:///{tmp_path}/a/b/sys.db")
+    store.migrate()
+    assert (tmp_path / "a" / "b" / "sys.db").exists()
+    assert isinstance(store, SQLiteStore)
+    assert not store.subscribe(lambda key: None)
+    store.close()
+
+
+# --- the hot path ----------------------------------------------------------------------
+
+
+def _count_statements(engine: Engine) -> tuple[list[str], Callable[[], None]]:
+    seen: list[str] = []
+
+    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement.split()[0].upper())
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", on_execute)
+
+
+def test_hot_path_statement_counts(sql_store: SQLStore) -> None:
+    """record_checkpoint, insert_workflow and finish_workflow are one statement each
+    (plus SQLite's BEGIN IMMEDIATE; Postgres runs them in autocommit: one round trip)."""
+    sql_store.insert_workflow(wf("warm"))  # connections and caches warmed up
+    seen, stop = _count_statements(sql_store.backend.engine)
+    try:
+        sql_store.insert_workflow(wf("w"))
+        sql_store.record_checkpoint("w", Checkpoint(1, "step", output="1"))
+        sql_store.record_checkpoint("w", Checkpoint(2, "step", output="2"))
+        sql_store.finish_workflow("w", status="SUCCESS", output="x", error=None, now_ms=5)
+    finally:
+        stop()
+    if sql_store.backend.dialect_name == "sqlite":
+        assert seen == ["BEGIN", "INSERT", "BEGIN", "INSERT", "BEGIN", "INSERT", "BEGIN", "UPDATE"]
+    else:
+        assert seen == ["INSERT", "INSERT", "INSERT", "UPDATE"]
+
+
+# --- Postgres connections, creation, notifications -------------------------------------
+
+
+def test_postgres_unreachable_names_url_without_password() -> None:
+    store = open_postgres_store("postgresql://someone:s3cr3t-pw@127.0.0.1:1/transact_nowhere")
+    assert isinstance(store, PostgresStore)
+    store.backend.retry_delays = (0.01, 0.01)
+    with pytest.raises(DBOSInitializationError) as caught:
+        store.migrate()
+    message = str(caught.value)
+    assert "s3cr3t-pw" not in message
+    assert "***" in message and "127.0.0.1:1" in message
+    # Ordinary verbs fail the same way.
+    with pytest.raises(DBOSInitializationError) as caught:
+        store.get_workflow("w")
+    assert "s3cr3t-pw" not in str(caught.value)
+    store.close()
+
+
+def test_postgres_url_forms_use_psycopg() -> None:
+    for url in ("postgres://u@h/db", "postgresql://u@h/db", "postgresql+psycopg2://u@h/db"):
+        store = open_postgres_store(url)
+        assert isinstance(store, SQLStore)
+        assert store.backend.url.drivername == "postgresql+psycopg"
+        store.close()
+    with pytest.raises(DBOSInitializationError, match="no database"):
+        open_postgres_store("postgresql://u@h")
+
+
+@pytest.mark.postgres
+def test_postgres_creates_a_missing_database(fresh_pg_database: str) -> None:
+    name = fresh_pg_database.rsplit("/", 1)[1]
+    with psycopg.connect(libpq_url(postgres_server_url())) as conn:
+        assert (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None
+        )
+    store = open_postgres_store(fresh_pg_database)
+    store.migrate()
+    store.insert_workflow(wf("w"))
+    assert store.get_workflow("w") is not None
+    assert isinstance(store, PostgresStore)
+    store.drop_database()
+    with psycopg.connect(libpq_url(postgres_server_url())) as conn:
+        assert (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None
+        )
+    # migrate() brings it back.
+    store.migrate()
+    assert store.get_workflow("w") is None
+    store.close()
+
+
+def _expect(received: queue.Queue[str], key: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if received.get(timeout=0.1) == key:
+                return
+        except queue.Empty:
+            pass
+    raise AssertionError(f"no notification {key!r} within {timeout} s")
+
+
+@pytest.mark.postgres
+def test_postgres_listener_hears_other_stores_and_reconnects(fresh_pg_database: str) -> None:
+    listening = open_postgres_store(fresh_pg_database)
+    writer = open_postgres_store(fresh_pg_database)
+    assert isinstance(listening, PostgresStore)
+    listening.migrate()
+    received: queue.Queue[str] = queue.Queue()
+    try:
+        assert listening.subscribe(received.put) is True
+        listener = listening.listener
+        assert listener is not None and listener.wait_connected(10)
+
+        writer.insert_workflow(wf("dest"))
+        writer.send_message("dest", "topic", "hi", message_id=None, now_ms=1)
+        _expect(received, "message:dest::topic")
+        writer.send_message("dest", None, "hi", message_id=None, now_ms=1)
+        _expect(received, "message:dest::")
+        writer.set_event("dest", "k", "v", 1, None)
+        _expect(received, "event:dest::k")
+        writer.write_stream("dest", "s", "v", 1, None)
+        _expect(received, "stream:dest::s")
+        writer.finish_workflow("dest", status="SUCCESS", output=None, error=None, now_ms=2)
+        _expect(received, "status:dest")
+
+        # Kill the listening session; the thread reconnects and hears writes again.
+        pid = listener.backend_pid()
+        assert pid is not None
+        with psycopg.connect(libpq_url(postgres_server_url()), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        deadline = time.monotonic() + 15
+        while listener.connections < 2 or not listener.wait_connected(0.1):
+            assert time.monotonic() < deadline, "the listener did not reconnect"
+            time.sleep(0.05)
+        writer.insert_workflow(wf("later"))
+        writer.cancel_workflows(["later"], now_ms=3)
+        _expect(received, "status:later")
+    finally:
+        writer.close()
+        listening.close()
+    assert listening.listener is None
+
+
+@pytest.mark.postgres
+def test_postgres_concurrent_stream_writers_get_distinct_offsets(fresh_pg_database: str) -> None:
+    """Racing writers compute the same next offset; the losers retry on the primary key."""
+    sql_store = _open(fresh_pg_database)
+    sql_store.migrate()
+    sql_store.insert_workflow(wf("w"))
+    offsets: list[int] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        for _ in range(20):
+            offset = sql_store.write_stream("w", "s", "v", 0, None)
+            with lock:
+                offsets.append(offset)
+
+    pool = [threading.Thread(target=run) for _ in range(8)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    sql_store.close()
+    assert sorted(offsets) == list(range(160))
+
+
+def test_reset_keeps_the_schema(sql_store: SQLStore) -> None:
+    sql_store.insert_workflow(wf("w"))
+    sql_store.record_checkpoint("w", Checkpoint(1, "step"))
+    sql_store.reset()
+    assert sql_store.get_workflow("w") is None
+    assert sql_store.load_checkpoints("w") == []
+    assert _recorded_versions(sql_store) == [m.version for m in MIGRATIONS]
+    sql_store.insert_workflow(wf("w"))
+    with sql_store.backend.engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1

@@ -7,6 +7,7 @@ Postgres tests skip when no server answers, unless ``TRANSACT_REQUIRE_POSTGRES=1
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import subprocess
@@ -15,13 +16,13 @@ import textwrap
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import event, select, text
 
 # tests/ is on sys.path (pytest's rootdir conftest); mypy finds _pg only when told so.
 from _pg import (  # type: ignore[import-not-found, unused-ignore]
@@ -291,32 +292,72 @@ def test_sqlite_creates_missing_folders(tmp_path: Path) -> None:
 # --- the hot path ----------------------------------------------------------------------
 
 
-def _count_statements(engine: Engine) -> tuple[list[str], Callable[[], None]]:
+@contextlib.contextmanager
+def _statements_sent(store: SQLStore) -> Iterator[list[str]]:
+    """The statements the driver sends while the block runs, as their first words (and,
+    on Postgres, whether each ran in autocommit: one round trip with no BEGIN/COMMIT).
+
+    Watched at the driver, below SQLAlchemy, because the hot path bypasses SQLAlchemy's
+    execution layer."""
     seen: list[str] = []
+    if store.backend.dialect_name == "sqlite":
+        engine = store.backend.engine
+        store.backend.dispose()  # new connections, so every one gets the trace callback
 
-    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement.split()[0].upper())
+        def trace(statement: str) -> None:
+            seen.append(" ".join(statement.split()[:2]).upper())
 
-    event.listen(engine, "before_cursor_execute", on_execute)
-    return seen, lambda: event.remove(engine, "before_cursor_execute", on_execute)
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.set_trace_callback(trace)
+
+        event.listen(engine, "connect", on_connect)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "connect", on_connect)
+            store.backend.dispose()
+        return
+
+    original = psycopg.Cursor.execute
+
+    def execute(self: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        word = str(query).split()[0].upper()
+        seen.append(f"{word} autocommit={self.connection.autocommit}")
+        return original(self, query, *args, **kwargs)
+
+    psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        psycopg.Cursor.execute = original  # type: ignore[method-assign]
 
 
 def test_hot_path_statement_counts(sql_store: SQLStore) -> None:
-    """record_checkpoint, insert_workflow and finish_workflow are one statement each
-    (plus SQLite's BEGIN IMMEDIATE; Postgres runs them in autocommit: one round trip)."""
-    sql_store.insert_workflow(wf("warm"))  # connections and caches warmed up
-    seen, stop = _count_statements(sql_store.backend.engine)
-    try:
+    """insert_workflow, record_checkpoint and finish_workflow send one statement each:
+    on Postgres in autocommit (one round trip), on SQLite inside BEGIN IMMEDIATE/COMMIT."""
+    sql_store.insert_workflow(wf("warm"))
+    with _statements_sent(sql_store) as seen:
         sql_store.insert_workflow(wf("w"))
         sql_store.record_checkpoint("w", Checkpoint(1, "step", output="1"))
         sql_store.record_checkpoint("w", Checkpoint(2, "step", output="2"))
         sql_store.finish_workflow("w", status="SUCCESS", output="x", error=None, now_ms=5)
-    finally:
-        stop()
     if sql_store.backend.dialect_name == "sqlite":
-        assert seen == ["BEGIN", "INSERT", "BEGIN", "INSERT", "BEGIN", "INSERT", "BEGIN", "UPDATE"]
+        # Connection set-up (PRAGMAs) aside, each verb is BEGIN IMMEDIATE, one statement,
+        # COMMIT.
+        verbs = [s for s in seen if not s.startswith("PRAGMA")]
+        assert verbs == [
+            *("BEGIN IMMEDIATE", "INSERT INTO", "COMMIT"),
+            *("BEGIN IMMEDIATE", "INSERT INTO", "COMMIT"),
+            *("BEGIN IMMEDIATE", "INSERT INTO", "COMMIT"),
+            *("BEGIN IMMEDIATE", "UPDATE WORKFLOW_STATUS", "COMMIT"),
+        ]
     else:
-        assert seen == ["INSERT", "INSERT", "INSERT", "UPDATE"]
+        assert seen == [
+            "INSERT autocommit=True",
+            "INSERT autocommit=True",
+            "INSERT autocommit=True",
+            "UPDATE autocommit=True",
+        ]
 
 
 # --- Postgres connections, creation, notifications -------------------------------------
@@ -458,3 +499,40 @@ def test_reset_keeps_the_schema(sql_store: SQLStore) -> None:
     sql_store.insert_workflow(wf("w"))
     with sql_store.backend.engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def _terminate_sessions(database: str) -> int:
+    with psycopg.connect(libpq_url(postgres_server_url()), autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [database],
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.postgres
+def test_postgres_verbs_survive_the_server_ending_pooled_sessions(
+    fresh_pg_database: str,
+) -> None:
+    """After a restart (here: every session terminated), the pool's connections are dead;
+    the next verbs retry on fresh ones instead of failing."""
+    store = _open(fresh_pg_database)
+    store.migrate()
+    store.insert_workflow(wf("w"))
+    pool = [threading.Thread(target=store.get_workflow, args=("w",)) for _ in range(4)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    name = fresh_pg_database.rsplit("/", 1)[1]
+    try:
+        assert _terminate_sessions(name) >= 1
+        store.record_checkpoint("w", Checkpoint(1, "step"))  # the raw hot path
+        assert _terminate_sessions(name) >= 1
+        store.set_event("w", "k", "v", 2, None)  # a multi-statement transaction
+        assert _terminate_sessions(name) >= 1
+        assert store.get_event("w", "k") == "v"  # a read
+        assert [c.function_id for c in store.load_checkpoints("w")] == [1]
+    finally:
+        store.close()

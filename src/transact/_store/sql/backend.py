@@ -3,20 +3,27 @@
 Every verb hands :meth:`Backend.run` a function of one connection and says what kind of
 work it is (:class:`Mode`). ``run`` picks the engine view for it, runs the function in a
 transaction, retries what is safe to retry, and translates driver errors in one place
-(``errors.translate``).
+(``errors.translate``). The hot-path verbs (one writing statement each) use
+:meth:`Backend.execute_one` instead, which runs a statement SQLAlchemy compiled once
+straight on a pooled driver connection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import os
 import random
 import time
-from collections.abc import Callable
-from typing import TypeVar
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
+import attrs
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.sql.expression import Executable
 
 from transact._store.sql.errors import (
     OnError,
@@ -50,12 +57,30 @@ class Mode(enum.Enum):
     """Several statements that must commit together: BEGIN (IMMEDIATE on SQLite) ... COMMIT."""
 
 
+@attrs.frozen
+class _RawStatement:
+    """A statement compiled once to the driver's SQL text, with its parameter order (for
+    positional paramstyles; None: the driver takes the named dict as it is)."""
+
+    sql: str
+    positions: tuple[str, ...] | None
+    fixed: Mapping[str, Any]
+    """Values the statement binds itself (``.values(column=None)``, literals)."""
+
+    def args(self, params: Mapping[str, Any]) -> Any:
+        if self.fixed:
+            params = {**self.fixed, **params}
+        return params if self.positions is None else tuple(params[n] for n in self.positions)
+
+
 class Backend:
     """One database: its engine, how each :class:`Mode` runs on it, and its flavour.
 
     ``notify`` is True where writers should ``pg_notify`` other processes (Postgres).
-    ``autocommit_modes`` are the modes whose statements commit one by one (Postgres
-    runs READ and WRITE_ONE that way), which matters for whether a retry is safe.
+    With ``autocommit`` (Postgres), the engine's connections are in autocommit mode by
+    default, so READ and WRITE_ONE statements commit one by one with no BEGIN/COMMIT
+    round trips, and WRITE switches a checkout to READ COMMITTED for its transaction.
+    Without it (SQLite), the engine's ``begin`` hook starts every transaction.
     """
 
     def __init__(
@@ -64,7 +89,7 @@ class Backend:
         *,
         url: URL,
         notify: bool,
-        autocommit_modes: frozenset[Mode],
+        autocommit: bool,
         retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6),
     ) -> None:
         self.engine = engine
@@ -72,18 +97,20 @@ class Backend:
         self.notify = notify
         self.dialect_name = engine.dialect.name
         self.retry_delays = retry_delays
-        self._autocommit_modes = autocommit_modes
+        self._autocommit = autocommit
+        self._raw: dict[tuple[int, tuple[str, ...]], _RawStatement] = {}
+        _LIVE.add(self)
         # Verbs read ``rowcount`` after INSERTs too (did ON CONFLICT DO NOTHING or the
         # PENDING guard insert the row?); SQLAlchemy only keeps it for UPDATE/DELETE
         # unless asked.
         writer = engine.execution_options(preserve_rowcount=True)
-        autocommit = writer.execution_options(isolation_level="AUTOCOMMIT")
-        read = engine.execution_options(**{READ_OPTION: True})
         # Engine views share one pool; the options only change how a checkout behaves.
         self._engines: dict[Mode, Engine] = {
-            Mode.READ: autocommit if Mode.READ in autocommit_modes else read,
-            Mode.WRITE_ONE: autocommit if Mode.WRITE_ONE in autocommit_modes else writer,
-            Mode.WRITE: writer,
+            Mode.READ: engine if autocommit else engine.execution_options(**{READ_OPTION: True}),
+            Mode.WRITE_ONE: writer,
+            Mode.WRITE: (
+                writer.execution_options(isolation_level="READ COMMITTED") if autocommit else writer
+            ),
         }
 
     def run(
@@ -103,9 +130,7 @@ class Backend:
         raised by ``work`` itself propagates after the rollback.
         """
         engine = self._engines[mode]
-        autocommit = mode in self._autocommit_modes
-        delays = iter(self.retry_delays)
-        races = 0
+        attempt = _Attempts(self, mode, on_error, retry_on)
         while True:
             phase = Phase.CONNECT
             try:
@@ -115,21 +140,152 @@ class Backend:
                         result = work(conn)
                         phase = Phase.COMMIT
                 return result
-            except IntegrityError as exc:
-                if retry_on and classify(exc) in retry_on and races < 100:
-                    races += 1
-                    time.sleep(random.uniform(0, 0.002 * races))
-                    continue
-                raise translate(exc, on_error, self.url, phase) from exc
             except SQLAlchemyError as exc:
-                retryable = is_transient(exc) and (
-                    mode is Mode.READ or nothing_committed(exc, phase, autocommit)
-                )
-                delay = next(delays, None) if retryable else None
-                if delay is None:
-                    raise translate(exc, on_error, self.url, phase) from exc
-                time.sleep(delay * random.uniform(0.5, 1.0))
+                attempt.failed(exc, phase)
+
+    def execute_one(
+        self, stmt: Executable, params: Mapping[str, Any], on_error: OnError = _NO_ERROR_CONTEXT
+    ) -> int:
+        """Run one writing statement as its own transaction; return its rowcount.
+
+        The hot path: the statement is compiled once by SQLAlchemy, then run straight on
+        a pooled DBAPI connection, skipping SQLAlchemy's per-execution layer (which costs
+        more than the INSERT itself). Postgres: one autocommit round trip; SQLite:
+        ``BEGIN IMMEDIATE``, the statement, ``COMMIT``. Errors and retries are handled as
+        in :meth:`run`. Only for statements whose parameters need no type conversion
+        (text, integers, None).
+        """
+        raw = self._compiled(stmt, params)
+        args = raw.args(params)
+        attempt = _Attempts(self, Mode.WRITE_ONE, on_error, frozenset())
+        while True:
+            phase = Phase.CONNECT
+            try:
+                fairy = self.engine.raw_connection()
+            except SQLAlchemyError as exc:
+                attempt.failed(exc, phase)
+                continue
+            except self._dbapi_error as exc:
+                attempt.failed(self._wrap(exc, raw, args, fairy=None), phase)
+                continue
+            try:
+                phase = Phase.EXECUTE
+                dbapi = fairy.dbapi_connection
+                if self._autocommit:
+                    return int(dbapi.execute(raw.sql, args).rowcount)  # type: ignore[union-attr]
+                dbapi.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+                count = int(dbapi.execute(raw.sql, args).rowcount)  # type: ignore[union-attr]
+                phase = Phase.COMMIT
+                dbapi.execute("COMMIT")  # type: ignore[union-attr]
+                return count
+            except self._dbapi_error as exc:
+                wrapped = self._wrap(exc, raw, args, fairy=fairy)
+                attempt.failed(wrapped, phase)
+            finally:
+                if not self._autocommit and fairy.dbapi_connection is not None:
+                    with contextlib.suppress(self._dbapi_error):
+                        fairy.dbapi_connection.rollback()  # a no-op after COMMIT
+                fairy.close()
+
+    @property
+    def _dbapi_error(self) -> type[Exception]:
+        dbapi = self.engine.dialect.loaded_dbapi
+        error: type[Exception] = dbapi.Error
+        return error
+
+    def _compiled(self, stmt: Executable, params: Mapping[str, Any]) -> _RawStatement:
+        key = (id(stmt), tuple(params))
+        raw = self._raw.get(key)
+        if raw is None:
+            translate_map = self.engine.get_execution_options().get("schema_translate_map")
+            schema_options: dict[str, Any] = (
+                {}
+                if translate_map is None
+                else {"schema_translate_map": translate_map, "render_schema_translate": True}
+            )
+            compiled = stmt.compile(  # type: ignore[attr-defined]
+                dialect=self.engine.dialect, column_keys=list(params), **schema_options
+            )
+            positions = tuple(compiled.positiontup) if compiled.positional else None
+            fixed = {
+                name: value
+                for name, value in compiled.construct_params(_check=False).items()
+                if name not in params
+            }
+            raw = self._raw[key] = _RawStatement(compiled.string, positions, fixed)
+        return raw
+
+    def _wrap(
+        self, exc: Exception, raw: _RawStatement, args: Any, *, fairy: Any
+    ) -> SQLAlchemyError:
+        """The SQLAlchemy exception ``exc`` would have been, invalidating a dead connection."""
+        dialect = self.engine.dialect
+        dbapi_conn = None if fairy is None else fairy.dbapi_connection
+        disconnect = dialect.is_disconnect(exc, dbapi_conn, None)  # type: ignore[arg-type]
+        if disconnect and fairy is not None:
+            # As SQLAlchemy's own execution does: one dead connection (a server restart)
+            # means the pool's older connections are dead too; recycle them all.
+            self.engine.pool._invalidate(fairy, exc)
+        wrapped = DBAPIError.instance(
+            raw.sql,
+            args,
+            exc,
+            self._dbapi_error,
+            connection_invalidated=disconnect,
+            dialect=dialect,
+        )
+        return wrapped
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+class _Attempts:
+    """The retry policy of one verb: decides, per failure, to retry or raise."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        mode: Mode,
+        on_error: OnError,
+        retry_on: frozenset[Violation],
+    ) -> None:
+        self._backend = backend
+        self._mode = mode
+        self._on_error = on_error
+        self._retry_on = retry_on
+        self._delays = iter(backend.retry_delays)
+        self._races = 0
+
+    def failed(self, exc: SQLAlchemyError, phase: Phase) -> None:
+        """Sleep before the next attempt, or raise the translated error."""
+        backend = self._backend
+        if isinstance(exc, IntegrityError):
+            if self._retry_on and classify(exc) in self._retry_on and self._races < 100:
+                self._races += 1
+                time.sleep(random.uniform(0, 0.002 * self._races))
+                return
+            raise translate(exc, self._on_error, backend.url, phase) from exc
+        autocommit = backend._autocommit and self._mode is not Mode.WRITE
+        retryable = is_transient(exc) and (
+            self._mode is Mode.READ or nothing_committed(exc, phase, autocommit)
+        )
+        delay = next(self._delays, None) if retryable else None
+        if delay is None:
+            raise translate(exc, self._on_error, backend.url, phase) from exc
+        time.sleep(delay * random.uniform(0.5, 1.0))
+
+
+_LIVE: weakref.WeakSet[Backend] = weakref.WeakSet()
+
+
+def _forget_connections_after_fork() -> None:
+    # A forked child must not use its parent's sockets or SQLite handles: drop the pools
+    # without closing them (closing would end the parent's sessions too).
+    for backend in list(_LIVE):
+        backend.engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connections_after_fork)

@@ -132,10 +132,9 @@ class CheckpointVerbs:
 
     def record_checkpoint(self, workflow_id: str, checkpoint: Checkpoint) -> None:
         """Record one checkpoint of a PENDING workflow in one statement (see ``Store``)."""
-        params = checkpoint_params(workflow_id, checkpoint)
-        inserted = self._db.run(
-            Mode.WRITE_ONE,
-            lambda conn: conn.execute(_INSERT_CHECKPOINT, params).rowcount,
+        inserted = self._db.execute_one(
+            _INSERT_CHECKPOINT,
+            checkpoint_params(workflow_id, checkpoint),
             checkpoint_error_context(workflow_id, checkpoint),
         )
         if not inserted:

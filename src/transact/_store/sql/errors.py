@@ -110,7 +110,9 @@ _PG_TRANSIENT_FATAL = (
     "in recovery",
     "terminating connection",
 )
-_PG_ROLLED_BACK = ("40001", "40P01", "53300", "57P03")
+# 57P01/57P02: the server ended the session (pg_terminate_backend, a restart) and sent
+# that as the answer to the statement, so the statement's transaction was aborted.
+_PG_ROLLED_BACK = ("40001", "40P01", "53300", "57P01", "57P02", "57P03")
 
 
 def is_transient(exc: SQLAlchemyError) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from transact._store.protocol import NotifyCallback, Store
-from transact._store.sql.backend import Backend, Mode
+from transact._store.sql.backend import Backend
 from transact._store.sql.errors import OnError, Phase, safe_url, translate
 from transact._store.sql.listener import Listener
 from transact._store.sql.notify import CHANNEL
@@ -129,6 +129,9 @@ def open_postgres_store(url: str, *, pool_size: int = 20) -> Store:
         # A pool reused across a server restart finds its connections dead; SQLAlchemy
         # then invalidates the whole pool at once, so no per-checkout ping is needed.
         pool_pre_ping=False,
+        # Connections idle in autocommit; multi-statement verbs switch to READ COMMITTED
+        # for their transaction (see Backend).
+        isolation_level="AUTOCOMMIT",
         connect_args=_connect_args(parsed),
         execution_options={"schema_translate_map": {None: POSTGRES_SCHEMA}},
     )
@@ -136,7 +139,7 @@ def open_postgres_store(url: str, *, pool_size: int = 20) -> Store:
         engine,
         url=parsed,
         notify=True,
-        autocommit_modes=frozenset({Mode.READ, Mode.WRITE_ONE}),
+        autocommit=True,
     )
     return PostgresStore(backend)
 

@@ -73,7 +73,7 @@ def open_sqlite_store(url: str) -> Store:
     )
     event.listen(engine, "connect", _configure)
     event.listen(engine, "begin", _begin)
-    backend = Backend(engine, url=parsed, notify=False, autocommit_modes=frozenset())
+    backend = Backend(engine, url=parsed, notify=False, autocommit=False)
     return SQLiteStore(backend, path)
 
 

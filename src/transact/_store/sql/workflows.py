@@ -205,10 +205,7 @@ class WorkflowVerbs:
         while True:
             # The INSERT commits on its own (one round trip on Postgres); the existing row
             # is read only after a clash, when the row certainly existed.
-            inserted = self._db.run(
-                Mode.WRITE_ONE, lambda conn: bool(conn.execute(stmt, values).rowcount), on_error
-            )
-            if inserted:
+            if self._db.execute_one(stmt, values, on_error):
                 return record, True
             existing = self.get_workflow(record.workflow_id)
             if existing is not None:
@@ -235,18 +232,17 @@ class WorkflowVerbs:
         """
         if status not in _FINISH_STATUSES:
             raise ValueError(f"finish_workflow needs status SUCCESS or ERROR, not {status!r}")
-        notify = self._db.notify
         params = {
             "wf": workflow_id,
             "p_status": status,
             "p_output": output,
             "p_error": error,
             "now": now_ms,
-            NOTIFY_KEY: status_key(workflow_id),
         }
-        return self._db.run(
-            Mode.WRITE_ONE, lambda conn: _changed(conn.execute(_FINISH[notify], params), notify)
-        )
+        if self._db.notify:
+            params[NOTIFY_KEY] = status_key(workflow_id)
+        # rowcount counts the updated rows, with or without the RETURNING pg_notify.
+        return bool(self._db.execute_one(_FINISH[self._db.notify], params))
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRecord]:
         """Rows matching ``query``, ordered and paged as ``WorkflowQuery`` describes."""

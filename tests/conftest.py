@@ -12,19 +12,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
 from transact._store.factory import open_store
 from transact._store.protocol import Store
 
-# pytest puts tests/ itself on sys.path (tests/ is not a package), while mypy, run from
-# the repository root, sees tests/ as a namespace package: each needs its own spelling.
-if TYPE_CHECKING:
-    from tests._pg import drop_database, recreate_database, require_postgres
-else:
-    from _pg import drop_database, recreate_database, require_postgres
+from tests._pg import drop_database, recreate_database, require_postgres
 
 STORE_PARAMS = [
     pytest.param("memory", id="memory"),

@@ -19,7 +19,7 @@ from transact import (
 )
 from transact.errors import SerializationError
 
-import workflows_app as app
+from tests import workflows_app as app
 
 
 @pytest.fixture

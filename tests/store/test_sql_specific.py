@@ -24,8 +24,8 @@ import psycopg
 import pytest
 from sqlalchemy import event, select, text
 
-# tests/ is on sys.path (pytest's rootdir conftest); mypy finds _pg only when told so.
-from _pg import (  # type: ignore[import-not-found, unused-ignore]
+
+from tests._pg import (
     database_url,
     drop_database,
     libpq_url,

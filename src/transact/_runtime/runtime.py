@@ -32,6 +32,7 @@ from transact._store.records import WorkflowRecord
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
     DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
+    DBOSBaseException,
     DBOSConflictingWorkflowError,
     DBOSException,
     DBOSNonExistentWorkflowError,
@@ -191,9 +192,9 @@ class Runtime:
             self._futures[record.workflow_id] = future
             self._active[record.workflow_id] = state
         if inline:
-            self._run(state, spec, args, kwargs, future)
+            self._run(state, spec, args, kwargs, future, inline=True)
         else:
-            self.pool.submit(self._run, state, spec, args, kwargs, future)
+            self.pool.submit(self._run, state, spec, args, kwargs, future, inline=False)
         return future
 
     def _run(
@@ -203,11 +204,17 @@ class Runtime:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         future: Future[Any],
+        *,
+        inline: bool,
     ) -> None:
         try:
             future.set_result(self.execute(state, spec, args, kwargs))
         except BaseException as exc:  # the future carries it to whoever awaits
             future.set_exception(exc)
+            # An interrupt (KeyboardInterrupt, SystemExit, a crash) of a workflow running
+            # in the caller's thread belongs to the caller, as it would without us.
+            if inline and not isinstance(exc, (Exception, DBOSBaseException)):
+                raise
         finally:
             with self._lock:
                 if self._futures.get(state.workflow_id) is future:

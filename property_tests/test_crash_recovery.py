@@ -12,11 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from property_tests.crash_programs import Op, interpret, programs, runs
 from transact import DBOS, SetWorkflowID
 from transact._core.checkpoint import Checkpoint
 from transact._facade.access import runtime
-
-from property_tests.crash_programs import Op, interpret, programs, runs
 
 
 class Crash(BaseException):
@@ -63,7 +62,9 @@ def url_for(kind: str, tmp: pathlib.Path) -> str:
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(program=programs, data=st.data())
 def test_recovery_after_a_crash_matches_a_clean_run(
     kind: str, tmp_path: pathlib.Path, program: list[Op], data: Any

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests._pg import drop_database, recreate_database, require_postgres
 from transact._store.factory import open_store
 from transact._store.protocol import Store
-
-from tests._pg import drop_database, recreate_database, require_postgres
 
 STORE_PARAMS = [
     pytest.param("memory", id="memory"),

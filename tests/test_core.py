@@ -82,11 +82,16 @@ def test_child_ids_are_deterministic() -> None:
 
 
 def test_retry_policy() -> None:
-    policy = RetryPolicy(retries_allowed=True, interval_seconds=1.0, max_attempts=4, backoff_rate=3.0)
+    policy = RetryPolicy(
+        retries_allowed=True, interval_seconds=1.0, max_attempts=4, backoff_rate=3.0
+    )
     assert policy.attempts == 4
     assert [policy.delay_after(i) for i in range(3)] == [1.0, 3.0, 9.0]
     assert RetryPolicy(max_attempts=5).attempts == 1
-    assert RetryPolicy(retries_allowed=True, interval_seconds=10, backoff_rate=100).delay_after(5) == 3600
+    assert (
+        RetryPolicy(retries_allowed=True, interval_seconds=10, backoff_rate=100).delay_after(5)
+        == 3600
+    )
     with pytest.raises(ValueError):
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError):
@@ -94,9 +99,29 @@ def test_retry_policy() -> None:
 
 
 FORBIDDEN = {
-    "os", "io", "socket", "threading", "asyncio", "time", "datetime", "random", "uuid",
-    "subprocess", "sqlite3", "sqlalchemy", "psycopg", "concurrent", "multiprocessing",
-    "logging", "pathlib", "shutil", "tempfile", "urllib", "http", "select", "signal",
+    "os",
+    "io",
+    "socket",
+    "threading",
+    "asyncio",
+    "time",
+    "datetime",
+    "random",
+    "uuid",
+    "subprocess",
+    "sqlite3",
+    "sqlalchemy",
+    "psycopg",
+    "concurrent",
+    "multiprocessing",
+    "logging",
+    "pathlib",
+    "shutil",
+    "tempfile",
+    "urllib",
+    "http",
+    "select",
+    "signal",
 }
 
 

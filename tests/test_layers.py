@@ -25,7 +25,11 @@ def test_imports_point_one_way() -> None:
         module = "transact." + ".".join(path.relative_to(SRC).with_suffix("").parts)
         own = _layer(module.removesuffix(".__init__"))
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("transact"):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("transact")
+            ):
                 target = node.module
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names if a.name.startswith("transact")]

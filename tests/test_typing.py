@@ -41,8 +41,20 @@ def test_mypy_rejects_wrong_argument_types(tmp_path: pathlib.Path) -> None:
     source = tmp_path / "bad_usage.py"
     source.write_text(BAD)
     completed = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file", "/dev/null", str(source)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--config-file",
+            "/dev/null",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     lines = {
         int(line.split(":")[1])

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests import workflows_app as app
 from transact import (
     DBOS,
     DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
@@ -18,8 +19,6 @@ from transact import (
     WorkflowStatusString,
 )
 from transact.errors import SerializationError
-
-from tests import workflows_app as app
 
 
 @pytest.fixture
@@ -157,7 +156,14 @@ def test_fx_workflow(dbos: type[DBOS]) -> None:
     handle = DBOS.start_workflow(app.fx_workflow, 1)
     assert handle.get_result() == 3 + 11 + 11
     names = [s["function_name"] for s in DBOS.list_workflow_steps(handle.workflow_id)]
-    assert names == ["add", "DBOS.sleep", "two_steps", "DBOS.getResult", "two_steps", "DBOS.getResult"]
+    assert names == [
+        "add",
+        "DBOS.sleep",
+        "two_steps",
+        "DBOS.getResult",
+        "two_steps",
+        "DBOS.getResult",
+    ]
     assert app.fx_catches() == "caught boom"
 
 
@@ -203,9 +209,13 @@ def test_list_workflows_filters_order_and_paging(dbos: type[DBOS]) -> None:
     assert _ids(DBOS.list_workflows(name="two_steps", sort_desc=True, limit=2)) == ["wf-4", "wf-3"]
     assert _ids(DBOS.list_workflows(name="two_steps", limit=2, offset=1)) == ["wf-1", "wf-2"]
     assert _ids(DBOS.list_workflows(status="ERROR")) == ["bad-0"]
-    assert _ids(DBOS.list_workflows(status=["ERROR", "SUCCESS"], workflow_id_prefix="bad")) == ["bad-0"]
+    assert _ids(DBOS.list_workflows(status=["ERROR", "SUCCESS"], workflow_id_prefix="bad")) == [
+        "bad-0"
+    ]
     assert _ids(DBOS.list_workflows(workflow_ids=["wf-3", "wf-1"])) == ["wf-1", "wf-3"]
-    assert _ids(DBOS.list_workflows(name=["failing"], app_version=DBOS.application_version)) == ["bad-0"]
+    assert _ids(DBOS.list_workflows(name=["failing"], app_version=DBOS.application_version)) == [
+        "bad-0"
+    ]
     assert DBOS.list_workflows(app_version="other-version") == []
     assert len(DBOS.list_workflows(executor_id="local")) == 6
     assert DBOS.list_workflows(start_time="2999-01-01T00:00:00") == []
@@ -228,7 +238,9 @@ def test_management_calls_inside_a_workflow_are_recorded(dbos: type[DBOS]) -> No
     app.two_steps(1)
     with SetWorkflowID("lister-1"):
         assert lister() == 1
-    assert [s["function_name"] for s in DBOS.list_workflow_steps("lister-1")] == ["DBOS.listWorkflows"]
+    assert [s["function_name"] for s in DBOS.list_workflow_steps("lister-1")] == [
+        "DBOS.listWorkflows"
+    ]
 
 
 # --- bad input ----------------------------------------------------------------------
@@ -277,7 +289,9 @@ def test_before_launch_is_a_clear_error() -> None:
 # --- recovery -----------------------------------------------------------------------
 
 
-def test_recovery_resumes_pending_workflow_from_its_log(system_database_url: str, dbos: type[DBOS]) -> None:
+def test_recovery_resumes_pending_workflow_from_its_log(
+    system_database_url: str, dbos: type[DBOS]
+) -> None:
     # Simulate a crash: a PENDING row with step 1 recorded, nobody running it.
     from transact._core.checkpoint import Checkpoint
     from transact._facade.access import runtime
@@ -312,16 +326,22 @@ def test_recovery_limit_dead_letters(system_database_url: str, dbos: type[DBOS])
         DBOS.get_result("frail-2")
 
 
-def test_unknown_workflow_name_at_recovery_stays_pending(system_database_url: str, dbos: type[DBOS]) -> None:
+def test_unknown_workflow_name_at_recovery_stays_pending(
+    system_database_url: str, dbos: type[DBOS]
+) -> None:
     from transact._facade.access import runtime
     from transact._store.records import WorkflowRecord
 
     rt = runtime()
     rt.store.insert_workflow(
         WorkflowRecord(
-            workflow_id="ghost", status="PENDING", name="no_such_workflow",
-            inputs=rt.serializer.serialize({"args": (), "kwargs": {}}), executor_id="local",
-            application_version=rt.application_version, recovery_attempts=1,
+            workflow_id="ghost",
+            status="PENDING",
+            name="no_such_workflow",
+            inputs=rt.serializer.serialize({"args": (), "kwargs": {}}),
+            executor_id="local",
+            application_version=rt.application_version,
+            recovery_attempts=1,
         )
     )
     relaunch(system_database_url)  # logs an error, does not crash the launch
@@ -336,7 +356,9 @@ def test_nondeterminism_is_detected(system_database_url: str, dbos: type[DBOS]) 
 
     rt = runtime()
     rt.store.insert_workflow(rt.new_record(rt.spec("two_steps", "changed"), "changed", (1,), {}))
-    rt.store.record_checkpoint("changed", Checkpoint(1, "charge_card", output=rt.serializer.serialize(1)))
+    rt.store.record_checkpoint(
+        "changed", Checkpoint(1, "charge_card", output=rt.serializer.serialize(1))
+    )
     relaunch(system_database_url)
     with pytest.raises(NondeterminismError) as info:
         DBOS.get_result("changed")

@@ -22,7 +22,7 @@ The tree::
         ├── DBOSConflictingRegistrationError 25
         └── SerializationError              (transact) a value that cannot be stored
     BaseException
-    └── DBOSBaseException                   control flow a user's ``except Exception`` must not swallow
+    └── DBOSBaseException                   control flow that ``except Exception`` must miss
         ├── DBOSWorkflowConflictIDError     1  another execution recorded this position first
         └── DBOSWorkflowCancelledError      10 the running workflow was cancelled
 
@@ -86,7 +86,7 @@ class DBOSException(Exception):
 
 
 class DBOSBaseException(BaseException):
-    """Base of control-flow signals; derives from BaseException so ``except Exception`` misses it."""
+    """Base of control-flow signals: a BaseException, so ``except Exception`` misses it."""
 
     def __init__(self, message: str, dbos_error_code: int | None = None) -> None:
         self.message = message
@@ -166,9 +166,7 @@ class DBOSMaxStepRetriesExceeded(DBOSException):
     """A step failed on every allowed attempt; ``errors`` holds each attempt's exception."""
 
     def __init__(self, step_name: str, max_retries: int, errors: list[BaseException]) -> None:
-        super().__init__(
-            f"Step {step_name} has exceeded its maximum of {max_retries} retries", 7
-        )
+        super().__init__(f"Step {step_name} has exceeded its maximum of {max_retries} retries", 7)
         self.step_name = step_name
         self.max_retries = max_retries
         self.errors = list(errors)
@@ -189,7 +187,9 @@ class DBOSConflictingWorkflowError(DBOSException):
     """A workflow id was reused for a different workflow function."""
 
     def __init__(self, workflow_id: str, message: str | None = None) -> None:
-        super().__init__(f"Conflicting workflow invocation with the same ID ({workflow_id}): {message}", 9)
+        super().__init__(
+            f"Conflicting workflow invocation with the same ID ({workflow_id}): {message}", 9
+        )
         self.workflow_id = workflow_id
         self._args = (workflow_id, message)
 

@@ -176,6 +176,9 @@ class ReadStream(Effect[Any]):
     workflow_id: str
     key: str
     offset: int
+    timeout_seconds: float | None = None  # per value; None waits as long as it takes
+    # How often to re-check for writes by other processes: how it runs, not what it is.
+    polling_interval_sec: float | None = attrs.field(default=None, eq=False)
 
     @property
     def checkpoint_name(self) -> str:

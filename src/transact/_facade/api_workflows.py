@@ -30,7 +30,9 @@ class WorkflowsAPI:
     """The workflow half of the ``DBOS`` class (mixed into it)."""
 
     @classmethod
-    def start_workflow(cls, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> WorkflowHandle[R]:
+    def start_workflow(
+        cls, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[R]:
         """Start workflow ``func`` in the background; return a handle to it.
 
         The row is written before this returns, so the workflow survives a crash from
@@ -57,13 +59,18 @@ class WorkflowsAPI:
         return WorkflowHandle(workflow_id, future)
 
     @classmethod
-    def retrieve_workflow(cls, workflow_id: str, existing_workflow: bool = True) -> WorkflowHandle[Any]:
+    def retrieve_workflow(
+        cls, workflow_id: str, existing_workflow: bool = True
+    ) -> WorkflowHandle[Any]:
         """A handle to ``workflow_id``; with ``existing_workflow`` it must exist
         (``DBOSNonExistentWorkflowError`` otherwise)."""
         if existing_workflow:
 
             def check() -> None:
-                if runtime().store.get_workflow(workflow_id, load_input=False, load_output=False) is None:
+                if (
+                    runtime().store.get_workflow(workflow_id, load_input=False, load_output=False)
+                    is None
+                ):
                     raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
 
             recorded("DBOS.getStatus", check)
@@ -203,7 +210,11 @@ class WorkflowsAPI:
 
     @classmethod
     def run_step(
-        cls, dbos_step_options: StepOptions | None, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+        cls,
+        dbos_step_options: StepOptions | None,
+        func: Callable[P, R],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> R:
         """Run any callable as a checkpointed step (a plain call outside a workflow)."""
         spec = step_spec_of(func, dbos_step_options)

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 
-class classproperty(Generic[T]):  # noqa: N801 - named like the builtin decorators
+class classproperty(Generic[T]):
     """Like ``property``, but read from the class: ``DBOS.workflow_id``."""
 
     def __init__(self, getter: Callable[[Any], T]) -> None:

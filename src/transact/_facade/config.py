@@ -80,7 +80,9 @@ def _url_for_name(name: str) -> str:
 def resolve(config: DBOSConfig) -> Settings:
     """Validate ``config``; raise ``DBOSInitializationError`` naming what is wrong."""
     if not isinstance(config, dict):
-        raise DBOSInitializationError(f"config must be a DBOSConfig dict, not {type(config).__name__}")
+        raise DBOSInitializationError(
+            f"config must be a DBOSConfig dict, not {type(config).__name__}"
+        )
     unknown = sorted(set(config) - KNOWN_KEYS)
     if unknown:
         raise DBOSInitializationError(
@@ -100,7 +102,9 @@ def resolve(config: DBOSConfig) -> Settings:
         )
     serializer = config.get("serializer") or DefaultSerializer()
     if not isinstance(serializer, Serializer):
-        raise DBOSInitializationError("config 'serializer' must implement serialize, deserialize and name")
+        raise DBOSInitializationError(
+            "config 'serializer' must implement serialize, deserialize and name"
+        )
     poll = config.get("notification_listener_polling_interval_sec")
     if poll is None:
         poll = DEFAULT_SQLITE_POLL_SECONDS

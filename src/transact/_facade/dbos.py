@@ -113,7 +113,9 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI):
             logger.info("Recovering %d pending workflow(s)", len(recovered))
 
     @classmethod
-    def destroy(cls, *, destroy_registry: bool = False, workflow_completion_timeout_sec: float = 0) -> None:
+    def destroy(
+        cls, *, destroy_registry: bool = False, workflow_completion_timeout_sec: float = 0
+    ) -> None:
         """Shut down: wait up to ``workflow_completion_timeout_sec`` for running
         workflows, stop the rest (they stay PENDING and are recovered at the next launch),
         close the database, and forget the instance. ``destroy_registry`` also forgets the
@@ -147,7 +149,10 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI):
 
     @classmethod
     def workflow(
-        cls, *, name: str | None = None, max_recovery_attempts: int | None = DEFAULT_MAX_RECOVERY_ATTEMPTS
+        cls,
+        *,
+        name: str | None = None,
+        max_recovery_attempts: int | None = DEFAULT_MAX_RECOVERY_ATTEMPTS,
     ) -> WorkflowDecorator:
         """Declare a workflow: its steps are checkpointed and it resumes after a crash.
 

@@ -142,14 +142,14 @@ class WorkflowDecorator:
 
     def __init__(self, name: str | None, max_recovery_attempts: int | None) -> None:
         if max_recovery_attempts is not None and max_recovery_attempts < 0:
-            raise ValueError(f"max_recovery_attempts must not be negative, got {max_recovery_attempts}")
+            raise ValueError(
+                f"max_recovery_attempts must not be negative, got {max_recovery_attempts}"
+            )
         self.name = name
         self.max_recovery_attempts = max_recovery_attempts
 
     @overload
-    def __call__(
-        self, func: Callable[P, Generator[Any, Any, R]]
-    ) -> FxWorkflow[P, R]: ...
+    def __call__(self, func: Callable[P, Generator[Any, Any, R]]) -> FxWorkflow[P, R]: ...
 
     @overload
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]: ...

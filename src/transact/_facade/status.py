@@ -62,7 +62,10 @@ class WorkflowStatus:
     completed_at: int | None
 
     def __repr__(self) -> str:
-        return f"WorkflowStatus(workflow_id={self.workflow_id!r}, status={self.status!r}, name={self.name!r})"
+        return (
+            f"WorkflowStatus(workflow_id={self.workflow_id!r}, "
+            f"status={self.status!r}, name={self.name!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, WorkflowStatus) and vars(self) == vars(other)
@@ -100,7 +103,9 @@ def to_status(record: WorkflowRecord, serializer: Serializer) -> WorkflowStatus:
     s.config_name = record.config_name
     s.authenticated_user = record.authenticated_user
     s.assumed_role = record.assumed_role
-    s.authenticated_roles = json.loads(record.authenticated_roles) if record.authenticated_roles else None
+    s.authenticated_roles = (
+        json.loads(record.authenticated_roles) if record.authenticated_roles else None
+    )
     s.input = _load(serializer, record.inputs, f"the inputs of {record.workflow_id}")
     s.output = _load(serializer, record.output, f"the output of {record.workflow_id}")
     s.error = _load_error(serializer, record.error)
@@ -125,12 +130,16 @@ def to_status(record: WorkflowRecord, serializer: Serializer) -> WorkflowStatus:
     return s
 
 
-def to_step_info(checkpoint: Checkpoint, serializer: Serializer, *, load_output: bool = True) -> StepInfo:
+def to_step_info(
+    checkpoint: Checkpoint, serializer: Serializer, *, load_output: bool = True
+) -> StepInfo:
     """Build the public step record from a checkpoint."""
     return StepInfo(
         function_id=checkpoint.function_id,
         function_name=checkpoint.function_name,
-        output=_load(serializer, checkpoint.output, f"step {checkpoint.function_id}") if load_output else None,
+        output=_load(serializer, checkpoint.output, f"step {checkpoint.function_id}")
+        if load_output
+        else None,
         error=_load_error(serializer, checkpoint.error) if load_output else None,
         child_workflow_id=checkpoint.child_workflow_id,
         started_at_epoch_ms=checkpoint.started_at_epoch_ms,

@@ -17,7 +17,9 @@ from transact._runtime.registry import WorkflowSpec
 from transact._runtime.state import WorkflowState
 
 
-def drive(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any], state: WorkflowState) -> Any:
+def drive(
+    spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any], state: WorkflowState
+) -> Any:
     """Run ``spec``'s body with ``args`` inside ``state``; return its result."""
     if not spec.is_generator:
         return spec.func(*args, **kwargs)

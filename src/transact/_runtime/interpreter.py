@@ -34,7 +34,9 @@ _REPLAYERS: dict[type[Effect[Any]], Replayer] = {}
 
 
 def handler(
-    effect_type: type[E], *, replay: Callable[[WorkflowState, int, Checkpoint, E], Any] | None = None
+    effect_type: type[E],
+    *,
+    replay: Callable[[WorkflowState, int, Checkpoint, E], Any] | None = None,
 ) -> Callable[[Callable[[WorkflowState, int, E], Any]], Callable[[WorkflowState, int, E], Any]]:
     """Register the function that executes ``effect_type`` (and optionally replays it)."""
 

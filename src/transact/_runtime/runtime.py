@@ -78,7 +78,9 @@ class Runtime:
         self.executor_id = executor_id
         self.application_version = application_version
         self.waiters = Waiters()
-        self.pool = ThreadPoolExecutor(max_workers=max_threads or 512, thread_name_prefix="transact")
+        self.pool = ThreadPoolExecutor(
+            max_workers=max_threads or 512, thread_name_prefix="transact"
+        )
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Any]] = {}
         self._active: dict[str, WorkflowState] = {}
@@ -102,7 +104,9 @@ class Runtime:
         """The PENDING row of a direct start (inputs serialized, deadline computed)."""
         now = self.clock.now()
         inputs = serialize_value(
-            self.serializer, {"args": args, "kwargs": kwargs}, f"the arguments of workflow {spec.name}"
+            self.serializer,
+            {"args": args, "kwargs": kwargs},
+            f"the arguments of workflow {spec.name}",
         )
         timeout_ms: int | None = None
         deadline: float | None = None
@@ -166,7 +170,11 @@ class Runtime:
         _, created = self.insert(record)
         if not created:
             return None
-        return lambda inline: None if self.launch(record, spec, args, kwargs, inline=inline) else None
+
+        def run(inline: bool) -> None:
+            self.launch(record, spec, args, kwargs, inline=inline)
+
+        return run
 
     def launch(
         self,
@@ -225,7 +233,11 @@ class Runtime:
     # --- running ---------------------------------------------------------------------
 
     def execute(
-        self, state: WorkflowState, spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        state: WorkflowState,
+        spec: WorkflowSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> Any:
         """Run the body under its frame and record the outcome exactly once."""
         token = enter(Frame(state))
@@ -238,7 +250,9 @@ class Runtime:
                 self._finish(state, S.ERROR, None, serialize_error(self.serializer, exc))
                 raise
             try:
-                output = serialize_value(self.serializer, result, f"the result of workflow {spec.name}")
+                output = serialize_value(
+                    self.serializer, result, f"the result of workflow {spec.name}"
+                )
             except SerializationError as exc:
                 self._finish(state, S.ERROR, None, serialize_error(self.serializer, exc))
                 raise
@@ -247,11 +261,16 @@ class Runtime:
         finally:
             leave(token)
 
-    def _finish(self, state: WorkflowState, status: S, output: str | None, error: str | None) -> None:
+    def _finish(
+        self, state: WorkflowState, status: S, output: str | None, error: str | None
+    ) -> None:
         if state.cancelled.is_set() and self._closing:
             raise DBOSWorkflowCancelledError("the executor is shutting down")
         done = self.store.finish_workflow(
-            state.workflow_id, status=status.value, output=output, error=error,
+            state.workflow_id,
+            status=status.value,
+            output=output,
+            error=error,
             now_ms=now_ms(self.clock),
         )
         self.waiters.notify(status_key(state.workflow_id))
@@ -284,10 +303,15 @@ class Runtime:
             inputs = self.serializer.deserialize(record.inputs or "")
             args, kwargs = tuple(inputs["args"]), dict(inputs["kwargs"])
         except Exception as exc:
-            error = SerializationError(f"cannot deserialize the inputs of workflow {record.workflow_id}: {exc}")
+            error = SerializationError(
+                f"cannot deserialize the inputs of workflow {record.workflow_id}: {exc}"
+            )
             self.store.finish_workflow(
-                record.workflow_id, status=S.ERROR.value, output=None,
-                error=serialize_error(self.serializer, error), now_ms=now_ms(self.clock),
+                record.workflow_id,
+                status=S.ERROR.value,
+                output=None,
+                error=serialize_error(self.serializer, error),
+                now_ms=now_ms(self.clock),
             )
             self.waiters.notify(status_key(record.workflow_id))
             return None
@@ -297,7 +321,9 @@ class Runtime:
     def recover_pending(self) -> list[str]:
         """Re-run this executor's PENDING workflows (at launch); return their ids."""
         recovered: list[str] = []
-        for workflow_id in self.store.pending_workflow_ids(self.executor_id, self.application_version):
+        for workflow_id in self.store.pending_workflow_ids(
+            self.executor_id, self.application_version
+        ):
             with self._lock:
                 if workflow_id in self._active:
                     continue

@@ -90,9 +90,9 @@ class Waiters:
     ) -> T | None:
         """Return ``check()``'s first non-None value, or None once ``deadline`` passes.
 
-        Re-checks when woken under ``key`` (or any of several keys), and at least every ``poll_seconds`` (for
-        writes by other processes that nobody pushes to us). ``interrupt`` (set on
-        cancellation or shutdown) ends the wait early with None.
+        Re-checks when woken under ``key`` (or any of several keys), and at least every
+        ``poll_seconds`` (for writes by other processes that nobody pushes to us).
+        ``interrupt`` (set on cancellation or shutdown) ends the wait early with None.
         """
         keys = (key,) if isinstance(key, str) else tuple(key)
         with self.registered(*keys) as event:

@@ -93,7 +93,9 @@ class Store(Protocol):
         ``application_version`` unless it is None), oldest ``created_at`` first."""
         ...
 
-    def begin_recovery(self, workflow_id: str, executor_id: str, now_ms: int) -> WorkflowRecord | None:
+    def begin_recovery(
+        self, workflow_id: str, executor_id: str, now_ms: int
+    ) -> WorkflowRecord | None:
         """Claim a PENDING row for re-execution: ``recovery_attempts += 1``,
         ``executor_id``, ``updated_at = now_ms``; return the updated row, or None (writing
         nothing) if the row is missing or not PENDING."""
@@ -122,7 +124,9 @@ class Store(Protocol):
         ids and finished workflows are skipped."""
         ...
 
-    def resume_workflow(self, workflow_id: str, queue_name: str, now_ms: int) -> WorkflowRecord | None:
+    def resume_workflow(
+        self, workflow_id: str, queue_name: str, now_ms: int
+    ) -> WorkflowRecord | None:
         """Put a PENDING, ENQUEUED, DELAYED, CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED
         row back in line: status ENQUEUED on ``queue_name``, ``recovery_attempts = 0``,
         clears the deadline, ``deduplication_id``, ``started_at_epoch_ms`` and
@@ -184,7 +188,9 @@ class Store(Protocol):
         """
         ...
 
-    def consume_message(self, workflow_id: str, topic: str | None, checkpoint: Checkpoint) -> str | None:
+    def consume_message(
+        self, workflow_id: str, topic: str | None, checkpoint: Checkpoint
+    ) -> str | None:
         """In one transaction: take the oldest unconsumed message of (workflow, topic),
         mark it consumed, and record ``checkpoint`` with ``output`` set to the message.
         Returns the message, or None (writing nothing) if there is none. Checkpoint errors
@@ -194,7 +200,12 @@ class Store(Protocol):
     # --- events ----------------------------------------------------------------------
 
     def set_event(
-        self, workflow_id: str, key: str, value: str, function_id: int, checkpoint: Checkpoint | None
+        self,
+        workflow_id: str,
+        key: str,
+        value: str,
+        function_id: int,
+        checkpoint: Checkpoint | None,
     ) -> None:
         """Set the latest value of event ``key`` and add (key, function_id) to its
         history (an existing history entry at that position is overwritten), plus
@@ -213,7 +224,12 @@ class Store(Protocol):
     # --- streams ---------------------------------------------------------------------
 
     def write_stream(
-        self, workflow_id: str, key: str, value: str, function_id: int, checkpoint: Checkpoint | None
+        self,
+        workflow_id: str,
+        key: str,
+        value: str,
+        function_id: int,
+        checkpoint: Checkpoint | None,
     ) -> int:
         """Append ``value`` to stream ``key`` at the next offset (0, 1, ...), plus
         ``checkpoint`` if given, in one transaction; return the offset. Raises

@@ -20,13 +20,25 @@ def execute_call(state: WorkflowState, function_id: int, effect: Call[Any]) -> A
     try:
         result = effect.func()
     except Exception as exc:
-        record(state, Checkpoint(function_id, effect.name,
-                                 error=serialize_error(runtime.serializer, exc),
-                                 started_at_epoch_ms=started,
-                                 completed_at_epoch_ms=now_ms(runtime.clock)))
+        record(
+            state,
+            Checkpoint(
+                function_id,
+                effect.name,
+                error=serialize_error(runtime.serializer, exc),
+                started_at_epoch_ms=started,
+                completed_at_epoch_ms=now_ms(runtime.clock),
+            ),
+        )
         raise
-    record(state, Checkpoint(function_id, effect.name,
-                             output=serialize_value(runtime.serializer, result, effect.name),
-                             started_at_epoch_ms=started,
-                             completed_at_epoch_ms=now_ms(runtime.clock)))
+    record(
+        state,
+        Checkpoint(
+            function_id,
+            effect.name,
+            output=serialize_value(runtime.serializer, result, effect.name),
+            started_at_epoch_ms=started,
+            completed_at_epoch_ms=now_ms(runtime.clock),
+        ),
+    )
     return result

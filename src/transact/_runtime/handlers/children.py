@@ -12,7 +12,9 @@ from transact._runtime.interpreter import handler, record
 from transact._runtime.state import WorkflowState
 
 
-def _replay_start(state: WorkflowState, function_id: int, checkpoint: Checkpoint, _: StartChild) -> str:
+def _replay_start(
+    state: WorkflowState, function_id: int, checkpoint: Checkpoint, _: StartChild
+) -> str:
     if checkpoint.child_workflow_id is None:  # a recorded start error (e.g. deduplicated)
         from transact._runtime.interpreter import replay_outcome
 

@@ -31,7 +31,9 @@ def execute_step(state: WorkflowState, function_id: int, effect: RunStep[Any]) -
     error_text: str | None = None
     if error is None:
         try:
-            output_text = serialize_value(runtime.serializer, result, f"the result of step {effect.name}")
+            output_text = serialize_value(
+                runtime.serializer, result, f"the result of step {effect.name}"
+            )
         except Exception as exc:
             error = exc
     if error is not None:
@@ -64,7 +66,11 @@ def _attempts(state: WorkflowState, effect: RunStep[Any]) -> tuple[Any, Exceptio
             errors.append(exc)
             logger.warning(
                 "Step %s of workflow %s failed (attempt %d of %d): %r",
-                effect.name, state.workflow_id, attempt + 1, policy.attempts, exc,
+                effect.name,
+                state.workflow_id,
+                attempt + 1,
+                policy.attempts,
+                exc,
             )
             if attempt + 1 < policy.attempts:
                 _pause(state, policy.delay_after(attempt))

@@ -112,7 +112,9 @@ def resolve(config: DBOSConfig) -> Settings:
         raise DBOSInitializationError(
             f"notification_listener_polling_interval_sec must be at least 0.001, got {poll}"
         )
-    pool_size = config.get("sys_db_pool_size") or 20
+    pool_size = config.get("sys_db_pool_size")
+    if pool_size is None:
+        pool_size = 20
     if pool_size < 1:
         raise DBOSInitializationError(f"sys_db_pool_size must be positive, got {pool_size}")
     return Settings(

@@ -89,6 +89,10 @@ def check_cancelled(state: WorkflowState) -> None:
 
 def record(state: WorkflowState, checkpoint: Checkpoint) -> None:
     """Record ``checkpoint``; a workflow no longer PENDING stops here."""
+    if state.runtime.closing:
+        # After destroy() a thread still finishing user code must not write: the
+        # workflow stays PENDING and the next launch recovers it.
+        raise DBOSWorkflowCancelledError("the executor was shut down")
     with translate_not_pending(state):
         state.runtime.store.record_checkpoint(state.workflow_id, checkpoint)
 

@@ -84,7 +84,7 @@ class Runtime:
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Any]] = {}
         self._active: dict[str, WorkflowState] = {}
-        self._closing = False
+        self.closing = False
         pushed = store.subscribe(self._on_notify)
         # With pushed notifications the poll is only a safety net.
         self.poll_seconds = max(poll_seconds, 5.0) if pushed else poll_seconds
@@ -264,7 +264,7 @@ class Runtime:
     def _finish(
         self, state: WorkflowState, status: S, output: str | None, error: str | None
     ) -> None:
-        if state.cancelled.is_set() and self._closing:
+        if state.cancelled.is_set() and self.closing:
             raise DBOSWorkflowCancelledError("the executor is shutting down")
         done = self.store.finish_workflow(
             state.workflow_id,
@@ -453,7 +453,7 @@ class Runtime:
             try:
                 return future.result()
             except DBOSWorkflowCancelledError:
-                if not self._closing:
+                if not self.closing:
                     raise DBOSAwaitedWorkflowCancelledError(workflow_id) from None
             except DBOSWorkflowConflictIDError:
                 pass  # another execution owns the outcome: read it from the store
@@ -477,7 +477,7 @@ class Runtime:
             with self._lock:
                 futures = list(self._futures.values())
             wait_futures(futures, timeout=workflow_completion_timeout_sec)
-        self._closing = True
+        self.closing = True
         with self._lock:
             states = list(self._active.values())
         for state in states:

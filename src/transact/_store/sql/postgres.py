@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from transact._store.protocol import NotifyCallback, Store
-from transact._store.sql.backend import Backend
+from transact._store.sql.backend import Backend, Mode
 from transact._store.sql.errors import OnError, Phase, safe_url, translate
 from transact._store.sql.listener import Listener
 from transact._store.sql.notify import CHANNEL
@@ -50,11 +50,13 @@ class PostgresStore(SQLStore):
     def _prepare_database(self) -> None:
         """Create the database if it does not exist (racing creators are fine)."""
         try:
-            with self._db.engine.connect():
-                return
-        except DBAPIError as exc:
-            if "does not exist" not in str(exc.orig) or f'"{self.database}"' not in str(exc.orig):
-                raise translate(exc, OnError(), self._db.url, Phase.CONNECT) from exc
+            # Connecting is retried while the server is starting or unreachable.
+            self._db.run(Mode.READ, lambda conn: None)
+            return
+        except DBOSInitializationError as exc:
+            missing = f'database "{self.database}" does not exist'
+            if missing not in str(getattr(exc.__cause__, "orig", "")):
+                raise
         self._admin(f"CREATE DATABASE {self._quoted_database()}", ignore=("42P04", "23505"))
 
     def _lock_migrations(self, conn: Connection) -> None:
@@ -125,7 +127,7 @@ def open_postgres_store(url: str, *, pool_size: int = 20) -> Store:
     engine = create_engine(
         parsed,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,  # the pool is exactly pool_size; a verb holds one connection
         # A pool reused across a server restart finds its connections dead; SQLAlchemy
         # then invalidates the whole pool at once, so no per-checkout ping is needed.
         pool_pre_ping=False,

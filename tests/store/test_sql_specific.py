@@ -24,7 +24,6 @@ import psycopg
 import pytest
 from sqlalchemy import event, select, text
 
-
 from tests._pg import (
     database_url,
     drop_database,

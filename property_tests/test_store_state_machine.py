@@ -1,0 +1,284 @@
+"""Every store implements one protocol: a Hypothesis state machine applies the same
+operations to the memory store (the model) and to SQLite and Postgres, and after every
+step asserts identical results, identical errors and identical observable state."""
+
+from __future__ import annotations
+
+import pathlib
+import tempfile
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from tests._pg import postgres_available, postgres_required, postgres_server_url
+from transact._core.checkpoint import Checkpoint
+from transact._store.factory import open_store
+from transact._store.memory import MemoryStore
+from transact._store.protocol import Store
+from transact._store.records import WorkflowQuery, WorkflowRecord
+from transact.errors import DBOSBaseException
+
+IDS = st.sampled_from(["a", "b", "c", "d"])
+NAMES = st.sampled_from(["wf", "other"])
+TOPICS = st.sampled_from([None, "t1", "t2"])
+KEYS = st.sampled_from(["k1", "k2"])
+VALUES = st.text(alphabet="xyz", min_size=0, max_size=3)
+FIDS = st.integers(1, 5)
+QUERIES = st.builds(
+    WorkflowQuery,
+    statuses=st.none()
+    | st.tuples(st.sampled_from(["PENDING", "SUCCESS", "CANCELLED", "ENQUEUED"])),
+    names=st.none() | st.just(("wf",)),
+    parent_workflow_ids=st.none() | st.tuples(IDS),
+    queues_only=st.booleans(),
+    sort_desc=st.booleans(),
+    limit=st.none() | st.integers(0, 3),
+    offset=st.none() | st.integers(0, 2),
+)
+
+_TMP = pathlib.Path(tempfile.mkdtemp(prefix="transact-sm-"))
+_PG_STORE: Store | None = None
+
+
+def _postgres_store() -> Store | None:
+    """One Postgres store for the whole run (emptied before each example)."""
+    global _PG_STORE
+    if _PG_STORE is None and (postgres_available() or postgres_required()):
+        from tests._pg import recreate_database
+
+        _PG_STORE = open_store(recreate_database(f"transact_sm_{uuid.uuid4().hex[:8]}"))
+        _PG_STORE.migrate()
+    return _PG_STORE
+
+
+def outcome(call: Callable[[], Any]) -> tuple[str, Any]:
+    """A call's result, or the name of the error it raised (errors must agree too)."""
+    try:
+        return ("ok", call())
+    except (Exception, DBOSBaseException) as exc:  # a checkpoint conflict is a BaseException
+        return ("error", type(exc).__name__)
+
+
+class StoresAgree(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.model: Store = MemoryStore()
+        sqlite = open_store(f"sqlite:///{_TMP}/{uuid.uuid4().hex}.sqlite")
+        sqlite.migrate()
+        self.others: list[tuple[str, Store]] = [("sqlite", sqlite)]
+        postgres = _postgres_store()
+        if postgres is not None:
+            postgres.reset()
+            self.others.append(("postgres", postgres))
+        self.now = 1_000
+
+    def tick(self) -> int:
+        self.now += 7
+        return self.now
+
+    def same(self, call: Callable[[Store], Any]) -> Any:
+        expected = outcome(lambda: call(self.model))
+        for name, store in self.others:
+            got = outcome(lambda store=store: call(store))  # type: ignore[misc]
+            assert got == expected, f"{name}: {got!r} != model {expected!r}"
+        return expected
+
+    def teardown(self) -> None:
+        for name, store in self.others:
+            if name == "sqlite":
+                store.close()
+
+    # --- rules ---------------------------------------------------------------------
+
+    @initialize(statuses=st.lists(st.sampled_from(["PENDING", "ENQUEUED"]), min_size=3, max_size=3))
+    def existing_workflows(self, statuses: list[str]) -> None:
+        """Start from a small family of workflows, so most rules act on real rows."""
+        for wid, parent, status in zip("abc", [None, "a", "b"], statuses, strict=True):
+            self.insert(wid, "wf", status, parent, None, None, None)
+
+    @rule(
+        wid=IDS,
+        name=NAMES,
+        status=st.sampled_from(["PENDING", "ENQUEUED"]),
+        parent=st.none() | IDS,
+        queue=st.none() | st.just("q"),
+        dedup=st.none() | st.just("d1"),
+        timeout=st.none() | st.just(5_000),
+    )
+    def insert(
+        self,
+        wid: str,
+        name: str,
+        status: str,
+        parent: str | None,
+        queue: str | None,
+        dedup: str | None,
+        timeout: int | None,
+    ) -> None:
+        now = self.tick()
+        record = WorkflowRecord(
+            workflow_id=wid,
+            status=status,
+            name=name,
+            inputs="in",
+            created_at=now,
+            updated_at=now,
+            executor_id="e1",
+            application_version="v1",
+            parent_workflow_id=parent,
+            queue_name=queue,
+            deduplication_id=dedup if queue else None,
+            workflow_timeout_ms=timeout,
+            recovery_attempts=1 if status == "PENDING" else 0,
+        )
+        self.same(lambda s: s.insert_workflow(record))
+
+    @rule(wid=IDS, fid=FIDS, name=NAMES, output=VALUES, child=st.none() | IDS)
+    def record_checkpoint(
+        self, wid: str, fid: int, name: str, output: str, child: str | None
+    ) -> None:
+        checkpoint = Checkpoint(
+            fid,
+            name,
+            output=output,
+            child_workflow_id=child,
+            started_at_epoch_ms=self.now,
+            completed_at_epoch_ms=self.now,
+        )
+        self.same(lambda s: s.record_checkpoint(wid, checkpoint))
+
+    @rule(wid=IDS, success=st.booleans(), value=VALUES)
+    def finish(self, wid: str, success: bool, value: str) -> None:
+        now = self.tick()
+        self.same(
+            lambda s: s.finish_workflow(
+                wid,
+                status="SUCCESS" if success else "ERROR",
+                output=value if success else None,
+                error=None if success else value,
+                now_ms=now,
+            )
+        )
+
+    @rule(wids=st.lists(IDS, max_size=3))
+    def cancel(self, wids: list[str]) -> None:
+        now = self.tick()
+        self.same(lambda s: sorted(s.cancel_workflows(wids, now)))
+
+    @rule(wid=IDS)
+    def resume(self, wid: str) -> None:
+        now = self.tick()
+        self.same(lambda s: s.resume_workflow(wid, "_internal", now))
+
+    @rule(wid=IDS)
+    def claim(self, wid: str) -> None:
+        now = self.tick()
+        self.same(lambda s: s.claim_workflow(wid, "e2", "v2", now))
+
+    @rule(wid=IDS)
+    def begin_recovery(self, wid: str) -> None:
+        now = self.tick()
+        self.same(lambda s: s.begin_recovery(wid, "e1", now))
+
+    @rule(wid=IDS)
+    def dead_letter(self, wid: str) -> None:
+        now = self.tick()
+        self.same(lambda s: s.dead_letter(wid, now))
+
+    @rule(
+        dest=IDS,
+        topic=TOPICS,
+        message=VALUES,
+        key=st.none() | st.sampled_from(["m1", "m2"]),
+        sender=st.none() | st.tuples(IDS, FIDS),
+    )
+    def send(
+        self,
+        dest: str,
+        topic: str | None,
+        message: str,
+        key: str | None,
+        sender: tuple[str, int] | None,
+    ) -> None:
+        now = self.tick()
+        checkpoint = (sender[0], Checkpoint(sender[1], "DBOS.send")) if sender else None
+        self.same(
+            lambda s: s.send_message(
+                dest, topic, message, message_id=key, now_ms=now, checkpoint=checkpoint
+            )
+        )
+
+    @rule(wid=IDS, topic=TOPICS, fid=FIDS)
+    def consume(self, wid: str, topic: str | None, fid: int) -> None:
+        self.same(lambda s: s.consume_message(wid, topic, Checkpoint(fid, "DBOS.recv")))
+
+    @rule(wid=IDS, key=KEYS, value=VALUES, fid=FIDS, checkpointed=st.booleans())
+    def set_event(self, wid: str, key: str, value: str, fid: int, checkpointed: bool) -> None:
+        checkpoint = Checkpoint(fid, "DBOS.setEvent") if checkpointed else None
+        self.same(lambda s: s.set_event(wid, key, value, fid, checkpoint))
+
+    @rule(wid=IDS, key=KEYS, value=VALUES, fid=FIDS)
+    def write_stream(self, wid: str, key: str, value: str, fid: int) -> None:
+        self.same(lambda s: s.write_stream(wid, key, value, fid, None))
+
+    @rule(wids=st.lists(IDS, max_size=2))
+    def delete(self, wids: list[str]) -> None:
+        self.same(lambda s: s.delete_workflows(wids))
+
+    @rule(original=IDS, new=st.sampled_from(["f1", "f2"]), start_step=st.integers(1, 6))
+    def fork(self, original: str, new: str, start_step: int) -> None:
+        now = self.tick()
+        record = WorkflowRecord(
+            workflow_id=new,
+            status="ENQUEUED",
+            name="wf",
+            inputs="in",
+            created_at=now,
+            updated_at=now,
+            queue_name="_internal",
+            forked_from=original,
+        )
+        self.same(lambda s: s.fork_workflow(original, record, start_step))
+
+    @rule(query=QUERIES)
+    def list_workflows(self, query: WorkflowQuery) -> None:
+        self.same(lambda s: s.list_workflows(query))
+
+    @rule(ids=st.lists(IDS, max_size=2))
+    def descendants(self, ids: list[str]) -> None:
+        self.same(lambda s: sorted(s.descendants(ids)))
+
+    # --- observable state ------------------------------------------------------------
+
+    @invariant()
+    def state_agrees(self) -> None:
+        for wid in ["a", "b", "c", "d", "f1", "f2"]:
+            self.same(lambda s, w=wid: s.get_workflow(w))  # type: ignore[misc]
+            self.same(lambda s, w=wid: s.load_checkpoints(w))  # type: ignore[misc]
+            self.same(lambda s, w=wid: s.get_all_events(w))  # type: ignore[misc]
+            for key in ("k1", "k2"):
+                self.same(lambda s, w=wid, k=key: [s.read_stream(w, k, o) for o in range(3)])  # type: ignore[misc]
+        self.same(lambda s: s.pending_workflow_ids("e1", None))
+
+
+StoresAgree.TestCase.settings = settings(
+    max_examples=30,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_stores_agree = StoresAgree.TestCase
+
+
+def test_postgres_takes_part() -> None:
+    """Under TRANSACT_REQUIRE_POSTGRES=1 the machine must include Postgres."""
+    if not postgres_available():
+        if postgres_required():
+            pytest.fail(f"no Postgres at {postgres_server_url()}")
+        pytest.skip(f"no Postgres at {postgres_server_url()}: the machine checks SQLite only")
+    assert _postgres_store() is not None

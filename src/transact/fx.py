@@ -23,9 +23,33 @@ from typing import Any, TypeVar
 
 from typing_extensions import ParamSpec
 
-from transact._core.effects import Effect, GetResult, RunStep, Sleep, StartChild
+from transact._core.effects import (
+    Call,
+    CloseStream,
+    Effect,
+    GetEvent,
+    GetResult,
+    ReadStream,
+    Recv,
+    RunStep,
+    Send,
+    SetEvent,
+    Sleep,
+    StartChild,
+    WriteStream,
+)
+from transact._facade.access import runtime as _runtime
+from transact._facade.api_communication import (
+    check_key,
+    check_offset,
+    check_timeout,
+    check_topic,
+    check_workflow_id,
+)
 from transact._facade.decorators import step_spec_of
 from transact._facade.handles import WorkflowHandle
+from transact._runtime.handlers import events as _events
+from transact._runtime.handlers import streams as _streams
 from transact._runtime.registry import spec_of
 from transact.errors import DBOSException
 
@@ -35,7 +59,24 @@ R = TypeVar("R")
 Program = Generator[Effect[Any], Any, R]
 """The type of a generator workflow that returns ``R``."""
 
-__all__ = ["Program", "call", "get_result", "sleep", "start", "step"]
+__all__ = [
+    "STREAM_END",
+    "Program",
+    "call",
+    "close_stream",
+    "get_all_events",
+    "get_event",
+    "get_result",
+    "read_stream",
+    "read_stream_value",
+    "recv",
+    "send",
+    "set_event",
+    "sleep",
+    "start",
+    "step",
+    "write_stream",
+]
 
 
 def step(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Program[R]:
@@ -75,3 +116,97 @@ def call(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Program[
     child_id: str = yield StartChild(_workflow_name(func), args, kwargs, run_inline=True)
     result: R = yield GetResult(child_id)
     return result
+
+
+# --- communication: messages, events, streams ----------------------------------------
+
+
+def send(destination_id: str, message: Any, topic: str | None = None) -> Program[None]:
+    """Send ``message`` to workflow ``destination_id`` on ``topic`` (checkpointed with the
+    message, so exactly once). Raises ``DBOSNonExistentWorkflowError`` for an unknown
+    destination and ``SerializationError`` for a message that cannot be stored."""
+    check_workflow_id(destination_id, "destination_id")
+    yield Send(destination_id, message, check_topic(topic))
+
+
+def recv(topic: str | None = None, timeout_seconds: float = 60) -> Program[Any]:
+    """Consume the oldest message on ``topic``, waiting up to ``timeout_seconds`` (a
+    durable timeout); produce it, or None on timeout. Raises ``ValueError`` for a negative
+    timeout."""
+    timeout = check_timeout(timeout_seconds, "timeout_seconds")
+    message: Any = yield Recv(check_topic(topic), timeout)
+    return message
+
+
+def set_event(key: str, value: Any) -> Program[None]:
+    """Set this workflow's event ``key`` to ``value``. Raises ``ValueError`` for an empty
+    key and ``SerializationError`` for a value that cannot be stored."""
+    yield SetEvent(check_key(key, "the event key"), value)
+
+
+def get_event(workflow_id: str, key: str, timeout_seconds: float = 60) -> Program[Any]:
+    """The latest value of event ``key`` of ``workflow_id``, waiting up to
+    ``timeout_seconds`` (durably); None on timeout."""
+    check_workflow_id(workflow_id)
+    timeout = check_timeout(timeout_seconds, "timeout_seconds")
+    value: Any = yield GetEvent(workflow_id, check_key(key, "the event key"), timeout)
+    return value
+
+
+def get_all_events(workflow_id: str) -> Program[dict[str, Any]]:
+    """The latest value of every event of ``workflow_id`` (recorded as
+    ``DBOS.get_events``)."""
+    check_workflow_id(workflow_id)
+
+    def read() -> dict[str, Any]:
+        return _events.get_all_events(_runtime(), workflow_id)
+
+    result: dict[str, Any] = yield Call("DBOS.get_events", read)
+    return result
+
+
+def write_stream(key: str, value: Any) -> Program[None]:
+    """Append ``value`` to this workflow's stream ``key``."""
+    yield WriteStream(check_key(key, "the stream key"), value)
+
+
+def close_stream(key: str) -> Program[None]:
+    """Close this workflow's stream ``key``: its readers stop after the last value."""
+    yield CloseStream(check_key(key, "the stream key"))
+
+
+STREAM_END = _streams.STREAM_END
+"""What :func:`read_stream_value` produces at the end of a stream (compare with ``is``)."""
+
+
+def read_stream_value(
+    workflow_id: str, key: str, offset: int = 0, *, timeout_seconds: float | None = None
+) -> Program[Any]:
+    """The value at ``offset`` of stream ``key`` of ``workflow_id``, waiting for it; or
+    :data:`STREAM_END` if the stream was closed (or its workflow finished) before it.
+
+    Recorded, so a replay produces the same. Raises ``DBOSStreamTimeoutError`` after
+    ``timeout_seconds`` without a value, ``DBOSNonExistentWorkflowError`` if the workflow
+    does not exist.
+    """
+    check_workflow_id(workflow_id)
+    check_key(key, "the stream key")
+    check_offset(offset)
+    timeout = None if timeout_seconds is None else check_timeout(timeout_seconds, "timeout_seconds")
+    item: Any = yield ReadStream(workflow_id, key, offset, timeout)
+    return item
+
+
+def read_stream(
+    workflow_id: str, key: str, *, offset: int = 0, timeout_seconds: float | None = None
+) -> Program[list[Any]]:
+    """Every value of stream ``key`` of ``workflow_id`` from ``offset`` until it ends, as
+    a list (each value recorded as it is delivered). Errors as :func:`read_stream_value`."""
+    values: list[Any] = []
+    while True:
+        item = yield from read_stream_value(
+            workflow_id, key, offset + len(values), timeout_seconds=timeout_seconds
+        )
+        if item is STREAM_END:
+            return values
+        values.append(item)

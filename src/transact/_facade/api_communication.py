@@ -1,7 +1,277 @@
-"""Messages, events and streams on the ``DBOS`` class."""
+"""Messages, events and streams on the ``DBOS`` class.
+
+Each method finds where it is called from: in workflow code it performs an effect (so it
+is checkpointed and replayed), inside a step or outside any workflow it reads or writes
+the store directly, where DBOS allows that. Arguments are validated here, before any
+function id is taken or anything is written.
+"""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+from transact._core.effects import (
+    CloseStream,
+    GetEvent,
+    ReadStream,
+    Recv,
+    Send,
+    SetEvent,
+    WriteStream,
+)
+from transact._facade.access import runtime
+from transact._facade.calls import recorded
+from transact._runtime.handlers import events, messages, streams
+from transact._runtime.interpreter import check_cancelled, perform
+from transact._runtime.state import Frame, WorkflowState, current_frame
+from transact.errors import DBOSException
+
+
+def check_timeout(value: float, what: str) -> float:
+    """``value`` as a float; ``ValueError`` if it is negative or not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ValueError(f"{what} must be a number of seconds, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{what} must not be negative, got {value}")
+    return float(value)
+
+
+def check_key(key: str, what: str) -> str:
+    """``key`` if it is a non-empty string; ``ValueError`` otherwise."""
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"{what} must be a non-empty string, got {key!r}")
+    return key
+
+
+def check_topic(topic: str | None) -> str | None:
+    """``topic`` if it is None or a string; ``ValueError`` otherwise."""
+    if topic is not None and not isinstance(topic, str):
+        raise ValueError(f"topic must be a string or None, got {topic!r}")
+    return topic
+
+
+def check_workflow_id(workflow_id: str, what: str = "workflow_id") -> str:
+    """``workflow_id`` if it is a non-empty string; ``ValueError`` otherwise."""
+    return check_key(workflow_id, what)
+
+
+def check_offset(offset: int) -> int:
+    """``offset`` if it is a non-negative int; ``ValueError`` otherwise."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValueError(f"offset must be a non-negative integer, got {offset!r}")
+    return offset
 
 
 class CommunicationAPI:
     """``send``/``recv``, ``set_event``/``get_event``/``get_all_events`` and streams."""
+
+    # --- messages --------------------------------------------------------------------
+
+    @classmethod
+    def send(
+        cls,
+        destination_id: str,
+        message: Any,
+        topic: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Send ``message`` to workflow ``destination_id`` on ``topic``.
+
+        In workflow code the send is checkpointed in the same transaction as the message,
+        so it happens exactly once. Elsewhere (outside any workflow, or in a step) it is a
+        plain insert; an ``idempotency_key`` then makes repeating it a no-op (in workflow
+        code the checkpoint already does, and the key is not used).
+
+        Raises ``DBOSNonExistentWorkflowError`` if the destination does not exist,
+        ``SerializationError`` if the message cannot be serialized (nothing is written
+        either way), ``ValueError`` for an empty destination id or key.
+        """
+        check_workflow_id(destination_id, "destination_id")
+        check_topic(topic)
+        if idempotency_key is not None:
+            check_key(idempotency_key, "idempotency_key")
+        frame = current_frame()
+        if frame is not None and frame.step_id is None:
+            perform(frame.workflow, Send(destination_id, message, topic))
+            return
+        messages.send_unrecorded(runtime(), destination_id, message, topic, idempotency_key)
+
+    @classmethod
+    def recv(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
+        """Consume the oldest message sent to this workflow on ``topic``, waiting up to
+        ``timeout_seconds`` for one; return it, or None on timeout.
+
+        Consuming and checkpointing are one transaction, so each message is received
+        exactly once. The timeout is durable: after a crash only the remaining time is
+        waited, and a timed-out ``recv`` returns None again when replayed. Takes two
+        function ids (``DBOS.recv`` at N, its ``DBOS.sleep`` deadline at N + 1).
+
+        Raises ``DBOSException`` outside workflow code (also inside a step),
+        ``ValueError`` for a negative timeout, ``DBOSWorkflowCancelledError`` if the
+        workflow is cancelled while waiting.
+        """
+        check_topic(topic)
+        timeout = check_timeout(timeout_seconds, "timeout_seconds")
+        state = _workflow_code("DBOS.recv")
+        return perform(state, Recv(topic, timeout))
+
+    # --- events ----------------------------------------------------------------------
+
+    @classmethod
+    def set_event(cls, key: str, value: Any) -> None:
+        """Set this workflow's event ``key`` to ``value`` (readers see the latest value).
+
+        Checkpointed in workflow code; inside a step it is written without a checkpoint
+        (its history entry takes the step's function id).
+
+        Raises ``DBOSException`` outside a workflow, ``ValueError`` for an empty key,
+        ``SerializationError`` for a value that cannot be serialized.
+        """
+        check_key(key, "the event key")
+        frame = current_frame()
+        if frame is None:
+            raise DBOSException("DBOS.set_event is only allowed inside a workflow or a step")
+        if frame.step_id is None:
+            perform(frame.workflow, SetEvent(key, value))
+            return
+        events.set_event_unrecorded(
+            frame.workflow.runtime, frame.workflow.workflow_id, frame.step_id, key, value
+        )
+
+    @classmethod
+    def get_event(cls, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
+        """The latest value of event ``key`` of ``workflow_id``, waiting up to
+        ``timeout_seconds`` for it to be set; None on timeout.
+
+        Allowed anywhere. In workflow code the outcome is checkpointed and the timeout is
+        durable (two function ids: ``DBOS.getEvent`` at N, ``DBOS.sleep`` at N + 1).
+
+        Raises ``ValueError`` for an empty id or key or a negative timeout.
+        """
+        check_workflow_id(workflow_id)
+        check_key(key, "the event key")
+        timeout = check_timeout(timeout_seconds, "timeout_seconds")
+        frame = current_frame()
+        if frame is not None and frame.step_id is None:
+            return perform(frame.workflow, GetEvent(workflow_id, key, timeout))
+        interrupt = frame.workflow.cancelled if frame is not None else None
+        value = events.get_event_unrecorded(runtime(), workflow_id, key, timeout, interrupt)
+        if frame is not None:
+            check_cancelled(frame.workflow)  # a step's wait ends early on cancellation
+        return value
+
+    @classmethod
+    def get_all_events(cls, workflow_id: str) -> dict[str, Any]:
+        """The latest value of every event of ``workflow_id`` (recorded as
+        ``DBOS.get_events`` in workflow code). Empty for an unknown workflow."""
+        check_workflow_id(workflow_id)
+        return recorded("DBOS.get_events", lambda: events.get_all_events(runtime(), workflow_id))
+
+    # --- streams ---------------------------------------------------------------------
+
+    @classmethod
+    def write_stream(cls, key: str, value: Any) -> None:
+        """Append ``value`` to this workflow's stream ``key``.
+
+        Checkpointed in workflow code; inside a step written without a checkpoint.
+        Raises ``DBOSException`` outside a workflow, ``ValueError`` for an empty key (or
+        the close marker itself as a value), ``SerializationError`` for a value that cannot
+        be serialized.
+        """
+        check_key(key, "the stream key")
+        frame = _writer_frame("DBOS.write_stream")
+        if frame.step_id is None:
+            perform(frame.workflow, WriteStream(key, value))
+            return
+        wf = frame.workflow
+        streams.write_unrecorded(wf.runtime, wf.workflow_id, frame.step_id, key, value)
+
+    @classmethod
+    def close_stream(cls, key: str) -> None:
+        """Close this workflow's stream ``key``: readers stop after its last value.
+
+        Raises ``DBOSException`` outside a workflow, ``ValueError`` for an empty key.
+        """
+        check_key(key, "the stream key")
+        frame = _writer_frame("DBOS.close_stream")
+        if frame.step_id is None:
+            perform(frame.workflow, CloseStream(key))
+            return
+        wf = frame.workflow
+        streams.write_unrecorded(wf.runtime, wf.workflow_id, frame.step_id, key, None, close=True)
+
+    @classmethod
+    def read_stream(
+        cls,
+        workflow_id: str,
+        key: str,
+        *,
+        offset: int = 0,
+        polling_interval_sec: float | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Generator[Any, None, None]:
+        """Yield the values of stream ``key`` of ``workflow_id`` in order, from ``offset``.
+
+        Ends when the stream is closed, or when the workflow has finished and everything
+        it wrote was read. Many readers may read one stream. Writes in this process wake
+        the reader at once; writes by other processes are seen within
+        ``polling_interval_sec`` (default: the configured notification polling interval).
+        In workflow code every value delivered, and the end, is checkpointed (one function
+        id each), so a replay yields the same sequence.
+
+        Raises ``ValueError`` for bad arguments (at the call, before iterating),
+        ``DBOSNonExistentWorkflowError`` if the workflow does not exist and
+        ``DBOSStreamTimeoutError`` if one value takes longer than ``timeout_seconds``
+        (both while iterating).
+        """
+        check_workflow_id(workflow_id)
+        check_key(key, "the stream key")
+        check_offset(offset)
+        timeout = (
+            None if timeout_seconds is None else check_timeout(timeout_seconds, "timeout_seconds")
+        )
+        poll: float | None = None
+        if polling_interval_sec is not None:
+            poll = max(check_timeout(polling_interval_sec, "polling_interval_sec"), 0.001)
+        frame = current_frame()
+        if frame is not None and frame.step_id is None:
+            return _recorded_reads(frame.workflow, workflow_id, key, offset, timeout, poll)
+        interrupt = frame.workflow.cancelled if frame is not None else None
+        rt = runtime()
+        return streams.read_unrecorded(
+            rt, workflow_id, key, offset, timeout, poll or rt.poll_seconds, interrupt
+        )
+
+
+def _workflow_code(what: str) -> WorkflowState:
+    frame = current_frame()
+    if frame is None:
+        raise DBOSException(f"{what} is only allowed inside a workflow")
+    if frame.step_id is not None:
+        raise DBOSException(f"{what} is not allowed inside a step, only in workflow code")
+    return frame.workflow
+
+
+def _writer_frame(what: str) -> Frame:
+    frame = current_frame()
+    if frame is None:
+        raise DBOSException(f"{what} is only allowed inside a workflow or a step")
+    return frame
+
+
+def _recorded_reads(
+    state: WorkflowState,
+    workflow_id: str,
+    key: str,
+    offset: int,
+    timeout: float | None,
+    poll: float | None,
+) -> Generator[Any, None, None]:
+    while True:
+        item = perform(state, ReadStream(workflow_id, key, offset, timeout, poll))
+        if item is streams.STREAM_END:
+            return
+        yield item
+        offset += 1

@@ -1,5 +1,5 @@
 """One module per family of effects; importing the package registers every handler."""
 
-from transact._runtime.handlers import calls, children, sleep, steps
+from transact._runtime.handlers import calls, children, events, messages, sleep, steps, streams
 
-__all__ = ["calls", "children", "sleep", "steps"]
+__all__ = ["calls", "children", "events", "messages", "sleep", "steps", "streams"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from typing_extensions import assert_type
 
-from transact import DBOS, StepInfo, WorkflowHandle, WorkflowStatus, fx
+from transact import DBOS, StepInfo, WorkflowHandle, WorkflowHandleAsync, WorkflowStatus, fx
 
 
 @DBOS.step()
@@ -37,6 +37,19 @@ def fx_checkout(order_id: str) -> fx.Program[list[float]]:
     later = yield from fx.get_result(handle)
     assert_type(later, str)
     return [amount]
+
+
+@DBOS.workflow()
+async def async_checkout(order_id: str) -> int:
+    return len(order_id)
+
+
+async def async_usage() -> None:
+    handle = await DBOS.start_workflow_async(async_checkout, "o-1")
+    assert_type(handle, WorkflowHandleAsync[int])
+    assert_type(await handle.get_result(), int)
+    assert_type(await async_checkout("o-2"), int)
+    assert_type(DBOS.start_workflow(async_checkout, "o-3"), WorkflowHandle[int])
 
 
 def usage() -> None:

@@ -13,7 +13,7 @@ from transact._facade.config import DBOSConfig
 from transact._facade.context import SetWorkflowID, SetWorkflowTimeout
 from transact._facade.dbos import DBOS, __version__
 from transact._facade.decorators import StepOptions
-from transact._facade.handles import WorkflowHandle
+from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.status import StepInfo, WorkflowStatus
 from transact._serialization import DefaultSerializer, PortableJSONSerializer, Serializer
 from transact.errors import (
@@ -53,6 +53,7 @@ __all__ = [
     "StepInfo",
     "StepOptions",
     "WorkflowHandle",
+    "WorkflowHandleAsync",
     "WorkflowStatus",
     "WorkflowStatusString",
     "__version__",

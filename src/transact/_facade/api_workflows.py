@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar, overload
 
 from typing_extensions import ParamSpec
 
@@ -29,10 +29,22 @@ R = TypeVar("R")
 class WorkflowsAPI:
     """The workflow half of the ``DBOS`` class (mixed into it)."""
 
+    @overload
+    @classmethod
+    def start_workflow(
+        cls, func: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[R]: ...
+
+    @overload
     @classmethod
     def start_workflow(
         cls, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs
-    ) -> WorkflowHandle[R]:
+    ) -> WorkflowHandle[R]: ...
+
+    @classmethod
+    def start_workflow(
+        cls, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[Any]:
         """Start workflow ``func`` in the background; return a handle to it.
 
         The row is written before this returns, so the workflow survives a crash from

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from typing_extensions import ParamSpec
 
 from transact._facade import access
+from transact._facade.api_async import AsyncAPI
 from transact._facade.api_communication import CommunicationAPI
 from transact._facade.api_management import ManagementAPI
 from transact._facade.api_workflows import WorkflowsAPI
@@ -36,7 +37,7 @@ _lock = threading.RLock()
 _instance: DBOS | None = None
 
 
-class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI):
+class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI):
     """The durable-workflow runtime of this process (a singleton), and its API.
 
     Create it once with a config, decorate workflows and steps, then ``launch()``::

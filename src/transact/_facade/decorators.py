@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Generator
@@ -14,6 +15,7 @@ from transact._core.effects import GetResult, RunStep, StartChild
 from transact._core.retry import RetryPolicy
 from transact._facade.access import runtime
 from transact._facade.context import take_start_options
+from transact._runtime.async_driver import perform_async
 from transact._runtime.interpreter import perform
 from transact._runtime.registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
@@ -83,9 +85,22 @@ def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
 
 
 def make_step(func: Callable[P, R], options: StepOptions) -> Callable[P, R]:
-    """Wrap ``func`` as a step."""
+    """Wrap ``func`` as a step (an ``async def`` step is awaited on the event loop)."""
     spec = step_spec_of(func, options)
     REGISTRY.add_step(spec.name)
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def async_step_wrapper(*args: Any, **kwargs: Any) -> Any:
+            state = current_workflow()
+            if state is None:
+                return await spec.func(*args, **kwargs)
+            return await perform_async(
+                state, RunStep(spec.name, spec.func, args, kwargs, spec.retry)
+            )
+
+        setattr(async_step_wrapper, STEP_ATTRIBUTE, spec)
+        return async_step_wrapper  # type: ignore[return-value]
 
     @functools.wraps(func)
     def step_wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -137,6 +152,31 @@ def call_workflow(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, A
     return rt.result(workflow_id, future, rt.poll_seconds)
 
 
+async def call_workflow_async(
+    spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """``await workflow(...)``: a direct call that does not block the event loop.
+
+    The workflow runs in a worker thread on its own loop (so a crash or a recovery runs
+    it the same way); inside a parent workflow it is a child, as for a direct call.
+    """
+    frame = current_frame()
+    if frame is not None and frame.step_id is not None:
+        raise DBOSException(f"cannot call workflow {spec.name} from inside a step")
+    options = take_start_options()
+    rt = runtime()
+    if frame is not None:
+        parent = frame.workflow
+        child_id = await perform_async(
+            parent, StartChild(spec.name, args, kwargs, workflow_id=options.workflow_id)
+        )
+        return await perform_async(parent, GetResult(child_id))
+    workflow_id, future = await asyncio.to_thread(
+        rt.start, spec, args, kwargs, options=options, inline=False
+    )
+    return await asyncio.to_thread(rt.result, workflow_id, future, rt.poll_seconds)
+
+
 class WorkflowDecorator:
     """What ``DBOS.workflow(...)`` returns: registers the function it decorates."""
 
@@ -155,19 +195,24 @@ class WorkflowDecorator:
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]: ...
 
     def __call__(self, func: Callable[P, Any]) -> Callable[P, Any]:
-        if inspect.iscoroutinefunction(func):
-            raise DBOSException(
-                f"{func.__qualname__} is async: async workflows are not supported yet"
-            )
         spec = WorkflowSpec(
             name=self.name or func.__qualname__,
             func=func,
             max_recovery_attempts=self.max_recovery_attempts,
             is_generator=inspect.isgeneratorfunction(func),
+            is_async=inspect.iscoroutinefunction(func),
         )
         REGISTRY.add_workflow(spec)
         if spec.is_generator:
             return FxWorkflow(func, spec)
+        if spec.is_async:
+
+            @functools.wraps(func)
+            async def async_workflow_wrapper(*args: Any, **kwargs: Any) -> Any:
+                return await call_workflow_async(spec, args, kwargs)
+
+            setattr(async_workflow_wrapper, SPEC_ATTRIBUTE, spec)
+            return async_workflow_wrapper
 
         @functools.wraps(func)
         def workflow_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:

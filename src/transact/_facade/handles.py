@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from transact._core.effects import Call, GetResult
 from transact._facade.access import runtime
 from transact._facade.status import WorkflowStatus, to_status
+from transact._runtime.async_driver import perform_async
 from transact._runtime.interpreter import perform
 from transact._runtime.state import current_workflow
 from transact.errors import DBOSNonExistentWorkflowError
@@ -61,3 +63,32 @@ class WorkflowHandle(Generic[R]):
         if row is None:
             raise DBOSNonExistentWorkflowError("Workflow", self.workflow_id)
         return to_status(row, rt.serializer)
+
+
+class WorkflowHandleAsync(Generic[R]):
+    """The handle ``start_workflow_async`` returns: ``await`` its result and status."""
+
+    def __init__(self, handle: WorkflowHandle[R]) -> None:
+        self._handle = handle
+        self.workflow_id = handle.workflow_id
+
+    def __repr__(self) -> str:
+        return f"WorkflowHandleAsync({self.workflow_id!r})"
+
+    def get_workflow_id(self) -> str:
+        """The workflow's id."""
+        return self.workflow_id
+
+    async def get_result(self, *, polling_interval_sec: float = 1.0) -> R:
+        """Wait (without blocking the loop) for the result, as ``WorkflowHandle.get_result``."""
+        parent = current_workflow()
+        if parent is not None:
+            result: R = await perform_async(parent, GetResult(self.workflow_id))
+            return result
+        return await asyncio.to_thread(
+            self._handle.get_result, polling_interval_sec=polling_interval_sec
+        )
+
+    async def get_status(self) -> WorkflowStatus:
+        """The workflow's current status, as ``WorkflowHandle.get_status``."""
+        return await asyncio.to_thread(self._handle.get_status)

@@ -8,6 +8,7 @@ error in), until the generator returns the workflow's result.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Generator
 from typing import Any
 
@@ -21,6 +22,9 @@ def drive(
     spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any], state: WorkflowState
 ) -> Any:
     """Run ``spec``'s body with ``args`` inside ``state``; return its result."""
+    if spec.is_async:
+        # Started from a thread (start_workflow, recovery): the body gets its own loop.
+        return asyncio.run(spec.func(*args, **kwargs))
     if not spec.is_generator:
         return spec.func(*args, **kwargs)
     return pump(spec.func(*args, **kwargs), state)

@@ -54,7 +54,12 @@ def handler(
 def perform(state: WorkflowState, effect: Effect[T]) -> T:
     """Perform ``effect`` in workflow ``state``: replay its recorded outcome or run it."""
     check_cancelled(state)
-    function_id = state.issue(effect.ids)
+    return perform_at(state, state.issue(effect.ids), effect)
+
+
+def perform_at(state: WorkflowState, function_id: int, effect: Effect[T]) -> T:
+    """Perform ``effect`` at an already issued ``function_id`` (the async driver issues
+    ids before its first ``await``, so concurrent effects keep their call order)."""
     decision = decide(state.log, function_id, effect)
     if isinstance(decision, Execute):
         result: T = _EXECUTORS[type(effect)](state, function_id, effect)

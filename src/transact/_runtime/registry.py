@@ -17,13 +17,15 @@ DEFAULT_MAX_RECOVERY_ATTEMPTS = 100
 class WorkflowSpec:
     """A workflow function as registered: its body, its name and its options.
 
-    ``is_generator`` marks a ``transact.fx`` workflow, whose body yields effects.
+    ``is_generator`` marks a ``transact.fx`` workflow, whose body yields effects;
+    ``is_async`` an ``async def`` workflow, whose body awaits its steps.
     """
 
     name: str
     func: Callable[..., Any] = attrs.field(eq=False)
     max_recovery_attempts: int | None = DEFAULT_MAX_RECOVERY_ATTEMPTS
     is_generator: bool = False
+    is_async: bool = False
 
 
 SPEC_ATTRIBUTE = "__transact_workflow__"

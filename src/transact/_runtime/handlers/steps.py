@@ -27,6 +27,22 @@ def execute_step(state: WorkflowState, function_id: int, effect: RunStep[Any]) -
         result, error = _attempts(state, effect)
     finally:
         leave(token)
+    return record_outcome(state, function_id, effect, started, result, error)
+
+
+def record_outcome(
+    state: WorkflowState,
+    function_id: int,
+    effect: RunStep[Any],
+    started: int,
+    result: Any,
+    error: Exception | None,
+) -> Any:
+    """Record a step's outcome in one write; return its result or raise its error.
+
+    Shared by the thread driver and the asyncio driver (which awaits the body itself).
+    """
+    runtime = state.runtime
     output_text: str | None = None
     error_text: str | None = None
     if error is None:

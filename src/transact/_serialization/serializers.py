@@ -95,13 +95,21 @@ def serialize_value(serializer: Serializer, value: Any, what: str) -> str:
 
 
 def serialize_error(serializer: Serializer, error: BaseException) -> str:
-    """Serialize an exception; one that cannot be pickled is stored as a plain Exception."""
+    """Serialize an exception so that it can always be recorded.
+
+    One that cannot be pickled is stored as a plain Exception; a serializer that cannot
+    carry exceptions at all (portable JSON) stores ``{"name": ..., "message": ...}``.
+    """
     try:
         text = serializer.serialize(error)
         serializer.deserialize(text)  # an exception whose __init__ rejects its args fails here
         return text
     except Exception:
+        pass
+    try:
         return serializer.serialize(Exception(f"{type(error).__name__}: {error}"))
+    except Exception:
+        return serializer.serialize({"name": type(error).__name__, "message": str(error)})
 
 
 def deserialize_error(serializer: Serializer, text: str) -> BaseException:
@@ -109,4 +117,6 @@ def deserialize_error(serializer: Serializer, text: str) -> BaseException:
     value = serializer.deserialize(text)
     if isinstance(value, BaseException):
         return value
+    if isinstance(value, dict) and "name" in value and "message" in value:
+        return Exception(f"{value['name']}: {value['message']}")
     return Exception(str(value))

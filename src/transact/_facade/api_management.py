@@ -1,4 +1,10 @@
-"""Operating on workflows: cancel, resume, delete, fork (on the ``DBOS`` class)."""
+"""Operating on workflows: cancel, resume, delete, fork (on the ``DBOS`` class).
+
+Each call made inside workflow code is checkpointed like a step, under DBOS's names
+(``DBOS.cancelWorkflow``, ``DBOS.resumeWorkflow``, ``DBOS.deleteWorkflow``,
+``DBOS.forkWorkflow``), so a replayed workflow does not repeat it. See
+``docs/operations.md`` for exactly what runs again after each one.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,11 @@ from typing import Any
 
 from transact._facade.access import runtime
 from transact._facade.calls import recorded
+from transact._facade.context import take_start_options
 from transact._facade.handles import WorkflowHandle
+from transact._runtime import management
+from transact._runtime.state import current_workflow
+from transact.errors import DBOSNonExistentWorkflowError
 
 
 class ManagementAPI:
@@ -16,17 +26,107 @@ class ManagementAPI:
     def cancel_workflow(cls, workflow_id: str) -> None:
         """Cancel a workflow: it becomes CANCELLED now and stops at its next operation.
 
-        A step already running finishes, but nothing after it runs. Cancelling a
-        finished or unknown workflow does nothing.
+        A step already running finishes, but nothing after it runs (its own result is
+        not recorded, so a later resume runs that step again). A sleep or a wait is cut
+        short. Awaiting the workflow raises ``DBOSAwaitedWorkflowCancelledError``.
+        Cancelling a finished (SUCCESS, ERROR) or unknown workflow does nothing.
         """
         recorded("DBOS.cancelWorkflow", lambda: runtime().cancel([workflow_id]))
 
     @classmethod
     def resume_workflow(cls, workflow_id: str) -> WorkflowHandle[Any]:
-        """Run a cancelled (or dead-lettered) workflow again from its log.
+        """Run a cancelled (or dead-lettered, or stranded PENDING) workflow again from its
+        log, in this process.
 
-        Completed steps are not re-run. Raises ``DBOSNonExistentWorkflowError`` for an
-        unknown id; resuming a finished workflow returns a handle and does nothing.
+        Completed steps are not re-run. The recovery-attempt count is reset and the
+        deadline cleared (a timeout set at start is not re-applied). Raises
+        ``DBOSNonExistentWorkflowError`` for an unknown id; resuming a finished workflow
+        returns a handle and does nothing.
         """
         recorded("DBOS.resumeWorkflow", lambda: runtime().resume(workflow_id))
         return WorkflowHandle(workflow_id)
+
+    @classmethod
+    def delete_workflow(cls, workflow_id: str, delete_children: bool = False) -> None:
+        """Delete a workflow with its checkpoints, messages, events and streams.
+
+        Args:
+            workflow_id: the workflow to delete.
+            delete_children: also delete every descendant (children, their children,
+                ...), found through their parent ids.
+
+        A running execution of a deleted workflow stops at its next operation, as if
+        cancelled. Raises ``DBOSNonExistentWorkflowError`` (deleting nothing) if
+        ``workflow_id`` does not exist.
+        """
+        recorded(
+            "DBOS.deleteWorkflow",
+            lambda: _deleted(workflow_id, delete_children),
+        )
+
+    @classmethod
+    def fork_workflow(
+        cls,
+        workflow_id: str,
+        start_step: int,
+        application_version: str | None = None,
+        *,
+        timeout_seconds: float | None = None,
+    ) -> WorkflowHandle[Any]:
+        """Start a new workflow that replays ``workflow_id`` up to ``start_step`` and runs
+        it again from there.
+
+        The fork gets the original's inputs and a copy of its checkpoints, event history
+        and stream entries below ``start_step`` (not its messages). Steps before
+        ``start_step`` are replayed from the copy, never run; ``start_step`` and
+        everything after it run again. Its id is the one set by ``SetWorkflowID``, else a
+        new UUID.
+
+        Args:
+            workflow_id: the workflow to fork (it may be finished or still running).
+            start_step: the function id to run again from (1 re-runs everything; the
+                original's last function id + 1 replays everything recorded).
+            application_version: the version that must run the fork; None (the default)
+                lets this executor run it at once. Another version leaves it ENQUEUED
+                for an executor of that version.
+            timeout_seconds: a timeout for the fork (from when it starts running);
+                defaults to the one set by ``SetWorkflowTimeout``, else none.
+
+        Raises ``ValueError`` if ``start_step`` is below 1 or past the end of the
+        original's log, or ``timeout_seconds`` is not positive;
+        ``DBOSNonExistentWorkflowError`` for an unknown ``workflow_id``;
+        ``DBOSConflictingWorkflowError`` if the new id is taken.
+        """
+        management.validate_start_step(start_step)
+        if timeout_seconds is not None and not timeout_seconds > 0:
+            raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
+        options = take_start_options()
+        timeout = timeout_seconds if timeout_seconds is not None else options.timeout_seconds
+
+        def run() -> str:
+            fork_id, _ = management.fork(
+                runtime(),
+                workflow_id,
+                start_step,
+                new_id=options.workflow_id,
+                application_version=application_version,
+                timeout_seconds=timeout,
+            )
+            return fork_id
+
+        fork_id = recorded("DBOS.forkWorkflow", run)
+        if current_workflow() is not None:
+            # DBOS numbering: a fork in workflow code takes two ids, the fork at N and a
+            # ``DBOS.getStatus`` for the handle at N + 1.
+            recorded("DBOS.getStatus", lambda: _exists(fork_id))
+        return WorkflowHandle(fork_id)
+
+
+def _deleted(workflow_id: str, delete_children: bool) -> None:
+    management.delete(runtime(), workflow_id, delete_children=delete_children)
+
+
+def _exists(workflow_id: str) -> None:
+    row = runtime().store.get_workflow(workflow_id, load_input=False, load_output=False)
+    if row is None:
+        raise DBOSNonExistentWorkflowError("Workflow", workflow_id)

@@ -18,6 +18,7 @@ from transact._core.status import WorkflowStatusString as S
 from transact._core.status import is_terminal
 from transact._runtime.clock import Clock, now_ms
 from transact._runtime.driver import drive
+from transact._runtime.management import Watchdog
 from transact._runtime.registry import REGISTRY, WorkflowSpec
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._runtime.waiters import Waiters, status_key
@@ -88,6 +89,8 @@ class Runtime:
         pushed = store.subscribe(self._on_notify)
         # With pushed notifications the poll is only a safety net.
         self.poll_seconds = max(poll_seconds, 5.0) if pushed else poll_seconds
+        # Deadlines, and cancels or deletes by other processes that nobody pushes to us.
+        self.watchdog = Watchdog(self, clock=clock, poll_seconds=self.poll_seconds)
 
     # --- starting --------------------------------------------------------------------
 
@@ -199,6 +202,7 @@ class Runtime:
         with self._lock:
             self._futures[record.workflow_id] = future
             self._active[record.workflow_id] = state
+        self.watchdog.watch(state)  # its deadline, and cancels from other processes
         if inline:
             self._run(state, spec, args, kwargs, future, inline=True)
         else:
@@ -224,6 +228,7 @@ class Runtime:
             if inline and not isinstance(exc, (Exception, DBOSBaseException)):
                 raise
         finally:
+            self.watchdog.unwatch(state)
             with self._lock:
                 if self._futures.get(state.workflow_id) is future:
                     del self._futures[state.workflow_id]
@@ -363,6 +368,10 @@ class Runtime:
         """A workflow ran past its deadline: cancel it."""
         self.cancel([state.workflow_id])
 
+    def interrupt(self, workflow_id: str) -> None:
+        """Stop this process's execution of the workflow (if any) at its next effect."""
+        self._interrupt(workflow_id)
+
     def _interrupt(self, workflow_id: str) -> None:
         with self._lock:
             state = self._active.get(workflow_id)
@@ -477,6 +486,7 @@ class Runtime:
             with self._lock:
                 futures = list(self._futures.values())
             wait_futures(futures, timeout=workflow_completion_timeout_sec)
+        self.watchdog.stop()
         self.closing = True
         with self._lock:
             states = list(self._active.values())

@@ -248,7 +248,7 @@ def test_management_calls_inside_a_workflow_are_recorded(dbos: type[DBOS]) -> No
 
 def test_start_of_a_plain_function_is_refused_before_writing(dbos: type[DBOS]) -> None:
     with pytest.raises(DBOSException, match="not a workflow"):
-        DBOS.start_workflow(app.plain_function, 1)  # type: ignore[arg-type]
+        DBOS.start_workflow(app.plain_function, 1)
     assert DBOS.list_workflows() == []
 
 
@@ -256,7 +256,7 @@ def test_unserializable_argument_writes_nothing(dbos: type[DBOS]) -> None:
     import threading
 
     with pytest.raises(SerializationError, match="arguments of workflow two_steps"):
-        DBOS.start_workflow(app.two_steps, threading.Lock())  # type: ignore[arg-type]
+        DBOS.start_workflow(app.two_steps, threading.Lock())  # type: ignore[call-overload]
     assert DBOS.list_workflows() == []
 
 

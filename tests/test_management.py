@@ -512,11 +512,6 @@ def test_children_inherit_the_deadline(url: str) -> None:
     assert child_status.workflow_timeout_ms is None  # the deadline, not the timeout, passes on
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SetWorkflowTimeout inside workflow code does not reach StartChild: the child "
-    "always inherits the parent's deadline (api_workflows.start_workflow, prepare_child)",
-)
 def test_set_workflow_timeout_none_detaches_a_child(url: str) -> None:
     with SetWorkflowID("detacher"), SetWorkflowTimeout(0.2):
         handle = DBOS.start_workflow(detaching_parent, 0.6)

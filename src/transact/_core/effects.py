@@ -71,6 +71,8 @@ class StartChild(Effect[str]):
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_kwargs)
     workflow_id: str | None = None  # set explicitly by SetWorkflowID, else derived
+    timeout_seconds: float | None = None  # SetWorkflowTimeout around the start
+    inherit_deadline: bool = True  # False once SetWorkflowTimeout (even None) was set
     # A direct call runs the child in the caller's thread; start_workflow runs it in the
     # background. How it runs is not what it is, so it does not take part in equality.
     run_inline: bool = attrs.field(default=False, eq=False)

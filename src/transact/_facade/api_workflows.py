@@ -8,12 +8,12 @@ from typing import Any, TypeVar, overload
 
 from typing_extensions import ParamSpec
 
-from transact._core.effects import GetResult, Sleep, StartChild
+from transact._core.effects import GetResult, Sleep
 from transact._core.status import is_terminal
 from transact._facade.access import runtime
 from transact._facade.calls import as_tuple, iso_to_ms, recorded
 from transact._facade.context import take_start_options
-from transact._facade.decorators import StepOptions, call_step, step_spec_of
+from transact._facade.decorators import StepOptions, call_step, child_start, step_spec_of
 from transact._facade.handles import WorkflowHandle
 from transact._facade.status import StepInfo, WorkflowStatus, to_status, to_step_info
 from transact._runtime.interpreter import perform
@@ -64,7 +64,7 @@ class WorkflowsAPI:
         if frame is not None:
             child_id = perform(
                 frame.workflow,
-                StartChild(spec.name, args, kwargs, workflow_id=options.workflow_id),
+                child_start(spec, args, kwargs, options, run_inline=False),
             )
             return WorkflowHandle(child_id)
         workflow_id, future = rt.start(spec, args, kwargs, options=options, inline=False)

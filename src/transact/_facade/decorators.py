@@ -23,6 +23,7 @@ from transact._runtime.registry import (
     SPEC_ATTRIBUTE,
     WorkflowSpec,
 )
+from transact._runtime.runtime import StartOptions
 from transact._runtime.state import current_frame, current_workflow
 from transact.errors import DBOSException
 
@@ -130,6 +131,26 @@ class FxWorkflow(Generic[P, R_co]):
         return result
 
 
+def child_start(
+    spec: WorkflowSpec,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    options: StartOptions,
+    *,
+    run_inline: bool,
+) -> StartChild:
+    """The effect that starts ``spec`` as a child with the ambient start options."""
+    return StartChild(
+        spec.name,
+        args,
+        kwargs,
+        workflow_id=options.workflow_id,
+        timeout_seconds=options.timeout_seconds,
+        inherit_deadline=options.inherit_deadline,
+        run_inline=run_inline,
+    )
+
+
 def call_workflow(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """A direct call: run the workflow in this thread and return its outcome.
 
@@ -145,7 +166,7 @@ def call_workflow(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, A
         parent = frame.workflow
         child_id = perform(
             parent,
-            StartChild(spec.name, args, kwargs, workflow_id=options.workflow_id, run_inline=True),
+            child_start(spec, args, kwargs, options, run_inline=True),
         )
         return perform(parent, GetResult(child_id))
     workflow_id, future = rt.start(spec, args, kwargs, options=options, inline=True)
@@ -168,7 +189,7 @@ async def call_workflow_async(
     if frame is not None:
         parent = frame.workflow
         child_id = await perform_async(
-            parent, StartChild(spec.name, args, kwargs, workflow_id=options.workflow_id)
+            parent, child_start(spec, args, kwargs, options, run_inline=True)
         )
         return await perform_async(parent, GetResult(child_id))
     workflow_id, future = await asyncio.to_thread(

@@ -168,7 +168,11 @@ class Runtime:
         """Insert a child's row; return a function that runs it, or None if it existed."""
         spec = self.spec(effect.name, child_id)
         args, kwargs = tuple(effect.args), dict(effect.kwargs)
-        options = StartOptions(workflow_id=child_id)
+        options = StartOptions(
+            workflow_id=child_id,
+            timeout_seconds=effect.timeout_seconds,
+            inherit_deadline=effect.inherit_deadline,
+        )
         record = self.new_record(spec, child_id, args, kwargs, parent=parent, options=options)
         _, created = self.insert(record)
         if not created:

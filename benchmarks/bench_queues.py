@@ -1,0 +1,83 @@
+"""Queues: workflows of one trivial step through a ``Queue``, with 1 and 3 worker processes.
+
+The main process declares the queue, enqueues M workflows and awaits every result; it
+dequeues too, so "3 worker processes" is the main process and two ``benchmarks.peer``
+queue workers. Workflows per second, from the first enqueue to the last result.
+
+``transact.Queue`` does not exist yet: until it does, the rows say "not available yet".
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import transact
+from benchmarks.app import one_step_workflow
+from benchmarks.common import Context, Database, Row, launched, ratio_row, timed, unavailable
+from benchmarks.peer import peer
+
+FAMILY = "queues"
+QUEUE_NAME = "bench_queue"
+TARGET_RATE = 2000.0  # with three workers, on Postgres
+WORKER_COUNTS = (1, 3)
+
+_queue: Any = None
+
+
+def queue_class() -> Any:
+    """``transact.Queue``, or None while queues do not exist."""
+    return getattr(transact, "Queue", None)
+
+
+def declare_queue() -> Any:
+    """The benchmark queue, declared once per process (before ``DBOS.launch()``)."""
+    global _queue
+    if _queue is None:
+        _queue = queue_class()(QUEUE_NAME)
+    return _queue
+
+
+def run(ctx: Context, db: Database) -> list[Row]:
+    names = [f"queue throughput, {n} worker process{'es' if n > 1 else ''}" for n in WORKER_COUNTS]
+    if queue_class() is None:
+        return [
+            unavailable(FAMILY, name, db, "not available yet (transact.Queue)") for name in names
+        ]
+    sizes = ctx.sizes
+    count = sizes.queued
+    queue = declare_queue()
+    rows: list[Row] = []
+    for workers, name in zip(WORKER_COUNTS, names, strict=True):
+        floors: list[float] = []
+        rates: list[float] = []
+        with launched(db.url), contextlib.ExitStack() as stack:
+            others = [
+                stack.enter_context(peer("queue-worker", db.url, "queue", 0, 1))
+                for _ in range(workers - 1)
+            ]
+            for other in others:
+                other.expect("ready 0")
+
+            def enqueue_all() -> None:
+                handles = [queue.enqueue(one_step_workflow) for _ in range(count)]
+                for handle in handles:
+                    handle.get_result()
+
+            for _ in range(min(sizes.reps, 3)):
+                floors.append(db.floor.commit_ms(sizes.floor_commits))
+                rates.append(count / timed(enqueue_all))
+        target = TARGET_RATE if workers == 3 and db.kind == "postgres" else None
+        rows.append(
+            ratio_row(
+                FAMILY,
+                name,
+                db,
+                rates,
+                "/s",
+                floors,
+                min_rate=target,
+                note=f"{count} workflows per run",
+            )
+        )
+    return rows

@@ -53,6 +53,21 @@ class RunStep(Effect[T_co]):
 
 
 @attrs.frozen
+class RunTransaction(Effect[T_co]):
+    """Run ``func`` in one application-database transaction, exactly once."""
+
+    name: str
+    func: Callable[..., T_co] = attrs.field(eq=False)
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_kwargs)
+    isolation_level: str = "SERIALIZABLE"
+
+    @property
+    def checkpoint_name(self) -> str:
+        return self.name
+
+
+@attrs.frozen
 class Sleep(Effect[None]):
     """Sleep durably: the wake-up time is recorded before waiting."""
 

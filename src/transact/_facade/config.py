@@ -61,6 +61,7 @@ class Settings:
 
     name: str
     system_database_url: str
+    application_database_url: str | None
     executor_id: str
     application_version: str | None
     serializer: Serializer
@@ -120,6 +121,8 @@ def resolve(config: DBOSConfig) -> Settings:
     return Settings(
         name=name,
         system_database_url=url,
+        application_database_url=config.get("database_url")
+        or config.get("application_database_url"),
         executor_id=config.get("executor_id") or os.environ.get("DBOS__VMID") or "local",
         application_version=config.get("application_version") or os.environ.get("DBOS__APPVERSION"),
         serializer=serializer,

@@ -7,8 +7,9 @@ import inspect
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
+from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec
 
 from transact._facade import access
@@ -19,6 +20,8 @@ from transact._facade.api_workflows import WorkflowsAPI
 from transact._facade.classproperty import classproperty
 from transact._facade.config import DBOSConfig, Settings, resolve
 from transact._facade.decorators import StepOptions, WorkflowDecorator, make_step
+from transact._facade.transactions import sql_session, transaction_decorator
+from transact._runtime.appdb import AppDatabase
 from transact._runtime.clock import Clock, SystemClock
 from transact._runtime.registry import DEFAULT_MAX_RECOVERY_ATTEMPTS, REGISTRY
 from transact._runtime.runtime import Runtime
@@ -107,6 +110,9 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI):
                 poll_seconds=settings.poll_seconds,
                 max_threads=settings.max_threads,
             )
+            if settings.application_database_url:
+                runtime.app_db = AppDatabase(settings.application_database_url)
+                runtime.app_db.migrate()
             access.set_runtime(runtime)
             dbos._launched = True
         recovered = runtime.recover_pending()
@@ -195,7 +201,29 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI):
 
         return decorate
 
+    @classmethod
+    def transaction(
+        cls,
+        isolation_level: Literal[
+            "SERIALIZABLE", "REPEATABLE READ", "READ COMMITTED"
+        ] = "SERIALIZABLE",
+        *,
+        name: str | None = None,
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        """Declare a transaction on the application database (``application_database_url``).
+
+        Inside a workflow it runs exactly once: its outcome is recorded in the same
+        commit as its writes, then checkpointed; serialization failures are retried.
+        Outside a workflow it is one plain transaction. Use ``DBOS.sql_session`` inside.
+        """
+        return transaction_decorator(isolation_level, name)
+
     # --- context properties ----------------------------------------------------------
+
+    @classproperty
+    def sql_session(cls) -> Session:
+        """The SQLAlchemy session of the running ``@DBOS.transaction``."""
+        return sql_session()
 
     @classproperty
     def workflow_id(cls) -> str | None:

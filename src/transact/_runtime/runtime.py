@@ -16,6 +16,7 @@ from transact._core.checkpoint import EMPTY_LOG, CheckpointLog
 from transact._core.effects import StartChild
 from transact._core.status import WorkflowStatusString as S
 from transact._core.status import is_terminal
+from transact._runtime.appdb import AppDatabase
 from transact._runtime.clock import Clock, now_ms
 from transact._runtime.driver import drive
 from transact._runtime.management import Watchdog
@@ -79,6 +80,7 @@ class Runtime:
         self.executor_id = executor_id
         self.application_version = application_version
         self.waiters = Waiters()
+        self.app_db: AppDatabase | None = None  # set at launch if an app database is configured
         self.pool = ThreadPoolExecutor(
             max_workers=max_threads or 512, thread_name_prefix="transact"
         )
@@ -499,3 +501,5 @@ class Runtime:
         self.waiters.notify_all()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.store.close()
+        if self.app_db is not None:
+            self.app_db.close()

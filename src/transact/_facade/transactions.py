@@ -1,0 +1,84 @@
+"""``@DBOS.transaction``: a function run in one application-database transaction."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+from typing_extensions import ParamSpec
+
+from transact._core.effects import RunTransaction
+from transact._facade.access import runtime
+from transact._runtime.appdb import ISOLATION_LEVELS
+from transact._runtime.handlers.transactions import (
+    current_session,
+    in_transaction,
+    require_app_db,
+    run_with_session,
+)
+from transact._runtime.interpreter import perform
+from transact._runtime.registry import REGISTRY
+from transact._runtime.state import current_frame
+from transact.errors import DBOSException
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def make_transaction(
+    func: Callable[P, R], isolation_level: str, name: str | None
+) -> Callable[P, R]:
+    """Wrap ``func`` as a transaction (see ``DBOS.transaction``)."""
+    if inspect.iscoroutinefunction(func):
+        raise DBOSException(f"{func.__qualname__} is async: transactions must be synchronous")
+    txn_name = name or func.__qualname__
+    REGISTRY.add_step(txn_name)
+
+    @functools.wraps(func)
+    def transaction_wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        frame = current_frame()
+        if frame is not None and frame.step_id is not None:
+            raise DBOSException(
+                f"transaction {txn_name} was called from inside a step: call it from workflow code"
+            )
+        if frame is None:  # outside any workflow: one transaction, nothing recorded
+            app = require_app_db(runtime().app_db)
+            plain: R = in_transaction(
+                app, isolation_level, lambda s: run_with_session(s, func, *args, **kwargs)
+            )
+            return plain
+        result: R = perform(
+            frame.workflow, RunTransaction(txn_name, func, args, kwargs, isolation_level)
+        )
+        return result
+
+    return transaction_wrapper
+
+
+def sql_session() -> Session:
+    """The session of the running transaction; ``DBOSException`` anywhere else."""
+    session = current_session.get()
+    if session is None:
+        raise DBOSException("DBOS.sql_session is only available inside a @DBOS.transaction")
+    return session
+
+
+def transaction_decorator(
+    isolation_level: str, name: str | None
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """What ``DBOS.transaction(...)`` returns; ``ValueError`` for an unknown level."""
+    if isolation_level not in ISOLATION_LEVELS:
+        raise ValueError(
+            f"isolation_level must be one of {ISOLATION_LEVELS}, got {isolation_level!r}"
+        )
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        return make_transaction(func, isolation_level, name)
+
+    return decorate
+
+
+__all__ = ["make_transaction", "sql_session", "transaction_decorator"]

@@ -1,0 +1,72 @@
+"""The application database of ``@DBOS.transaction``: an engine and its outputs table.
+
+A transaction's outcome is written to ``transact_transaction_outputs`` in the same
+database transaction as the user's own writes, so a commit and its record can never be
+separated: after a crash between the commit and the system checkpoint, the re-executed
+workflow finds the row and does not run the transaction again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+)
+from sqlalchemy.engine import make_url
+
+from transact.errors import DBOSInitializationError
+
+metadata = MetaData()
+
+transaction_outputs = Table(
+    "transact_transaction_outputs",
+    metadata,
+    Column("workflow_uuid", Text, primary_key=True),
+    Column("function_id", Integer, primary_key=True),
+    Column("function_name", Text, nullable=False),
+    Column("output", Text),
+    Column("error", Text),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+ISOLATION_LEVELS = ("SERIALIZABLE", "REPEATABLE READ", "READ COMMITTED")
+
+
+class AppDatabase:
+    """The engine of ``application_database_url`` (SQLite or Postgres)."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+        except Exception as exc:
+            raise DBOSInitializationError(f"invalid application_database_url: {exc}") from exc
+        if parsed.get_backend_name() == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+            self.is_postgres = True
+        elif parsed.get_backend_name() == "sqlite":
+            self.is_postgres = False
+        else:
+            raise DBOSInitializationError(
+                f"application_database_url must be SQLite or Postgres, got {parsed.drivername!r}"
+            )
+        self.engine: Engine = create_engine(parsed, pool_pre_ping=True)
+
+    def migrate(self) -> None:
+        """Create the outputs table if it is missing (idempotent)."""
+        try:
+            metadata.create_all(self.engine)
+        except Exception as exc:
+            raise DBOSInitializationError(
+                f"cannot prepare the application database "
+                f"{self.engine.url.render_as_string(hide_password=True)}: {exc}"
+            ) from exc
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        self.engine.dispose()

@@ -10,7 +10,7 @@ your own test suites in :mod:`transact.testing`; every error in :mod:`transact.e
 
 from transact._core.status import WorkflowStatusString
 from transact._facade.config import DBOSConfig
-from transact._facade.context import SetWorkflowID, SetWorkflowTimeout
+from transact._facade.context import DBOSContextSetAuth, SetWorkflowID, SetWorkflowTimeout
 from transact._facade.dbos import DBOS, __version__
 from transact._facade.decorators import StepOptions
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
@@ -38,6 +38,7 @@ __all__ = [
     "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
     "DBOSConfig",
     "DBOSConflictingWorkflowError",
+    "DBOSContextSetAuth",
     "DBOSException",
     "DBOSMaxStepRetriesExceeded",
     "DBOSNonExistentWorkflowError",

@@ -17,6 +17,8 @@ class _Ambient:
     workflow_id: str | None = None
     timeout_seconds: float | None = None
     timeout_set: bool = False
+    authenticated_user: str | None = None
+    authenticated_roles: tuple[str, ...] | None = None
 
 
 _ambient: contextvars.ContextVar[_Ambient | None] = contextvars.ContextVar(
@@ -34,7 +36,17 @@ def take_start_options() -> StartOptions:
         workflow_id=workflow_id,
         timeout_seconds=ambient.timeout_seconds,
         inherit_deadline=not ambient.timeout_set,
+        authenticated_user=ambient.authenticated_user,
+        authenticated_roles=ambient.authenticated_roles,
     )
+
+
+def ambient_auth() -> tuple[str | None, tuple[str, ...] | None]:
+    """The (user, roles) set by an enclosing ``DBOSContextSetAuth``."""
+    ambient = _ambient.get()
+    if ambient is None:
+        return None, None
+    return ambient.authenticated_user, ambient.authenticated_roles
 
 
 class _Setter:
@@ -94,3 +106,21 @@ class SetWorkflowTimeout(_Setter):
     def _apply(self, ambient: _Ambient) -> None:
         ambient.timeout_seconds = self.workflow_timeout_sec
         ambient.timeout_set = True
+
+
+class DBOSContextSetAuth(_Setter):
+    """Workflows started in the block run on behalf of ``user`` with ``roles``.
+
+    The user and roles are stored with each workflow (``WorkflowStatus``), passed on to
+    its children, restored when it is recovered, and read with ``DBOS.authenticated_user``
+    and ``DBOS.authenticated_roles``.
+    """
+
+    def __init__(self, user: str | None, roles: list[str] | None) -> None:
+        super().__init__()
+        self.user = user
+        self.roles = tuple(roles) if roles is not None else None
+
+    def _apply(self, ambient: _Ambient) -> None:
+        ambient.authenticated_user = self.user
+        ambient.authenticated_roles = self.roles

@@ -19,6 +19,7 @@ from transact._facade.api_management import ManagementAPI
 from transact._facade.api_workflows import WorkflowsAPI
 from transact._facade.classproperty import classproperty
 from transact._facade.config import DBOSConfig, Settings, resolve
+from transact._facade.context import ambient_auth
 from transact._facade.decorators import StepOptions, WorkflowDecorator, make_step
 from transact._facade.transactions import sql_session, transaction_decorator
 from transact._runtime.appdb import AppDatabase
@@ -236,6 +237,21 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI):
         """The function id of the running step, else None."""
         frame = current_frame()
         return frame.step_id if frame is not None else None
+
+    @classproperty
+    def authenticated_user(cls) -> str | None:
+        """The user the running workflow acts for (``DBOSContextSetAuth``), else None."""
+        frame = current_frame()
+        if frame is not None:
+            return frame.workflow.authenticated_user
+        return ambient_auth()[0]
+
+    @classproperty
+    def authenticated_roles(cls) -> list[str] | None:
+        """The roles of ``authenticated_user``, else None."""
+        frame = current_frame()
+        roles = frame.workflow.authenticated_roles if frame is not None else ambient_auth()[1]
+        return list(roles) if roles is not None else None
 
     @classproperty
     def logger(cls) -> logging.Logger:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
@@ -58,6 +59,9 @@ class StartOptions:
     timeout_seconds: float | None = None
     # Children inherit the parent's deadline unless a timeout was set (or detached).
     inherit_deadline: bool = True
+    # Who asked (DBOSContextSetAuth); children inherit their parent's.
+    authenticated_user: str | None = None
+    authenticated_roles: tuple[str, ...] | None = None
 
 
 class Runtime:
@@ -121,6 +125,7 @@ class Runtime:
         elif parent is not None and options.inherit_deadline:
             deadline = parent.deadline
         ms = int(now * 1000)
+        roles = parent.authenticated_roles if parent else options.authenticated_roles
         return WorkflowRecord(
             workflow_id=workflow_id,
             status=S.PENDING.value,
@@ -135,6 +140,8 @@ class Runtime:
             workflow_timeout_ms=timeout_ms,
             workflow_deadline_epoch_ms=int(deadline * 1000) if deadline is not None else None,
             parent_workflow_id=parent.workflow_id if parent is not None else None,
+            authenticated_user=parent.authenticated_user if parent else options.authenticated_user,
+            authenticated_roles=json.dumps(list(roles)) if roles is not None else None,
         )
 
     def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
@@ -203,6 +210,12 @@ class Runtime:
             spec.name,
             log=log,
             deadline=deadline / 1000 if deadline is not None else None,
+            authenticated_user=record.authenticated_user,
+            authenticated_roles=(
+                tuple(json.loads(record.authenticated_roles))
+                if record.authenticated_roles
+                else None
+            ),
         )
         future: Future[Any] = Future()
         with self._lock:

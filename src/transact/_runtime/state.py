@@ -28,6 +28,8 @@ class WorkflowState:
     log: CheckpointLog = EMPTY_LOG
     function_id: int = 0
     deadline: float | None = None  # epoch seconds; past it the workflow is cancelled
+    authenticated_user: str | None = None  # stored with the workflow, restored on recovery
+    authenticated_roles: tuple[str, ...] | None = None
     cancelled: threading.Event = attrs.field(factory=threading.Event)
     # Serializes id assignment when a workflow issues effects from several threads.
     lock: threading.Lock = attrs.field(factory=threading.Lock)

@@ -64,7 +64,23 @@ def _format(message: str, code: int | None) -> str:
     return f"DBOS Error {code}: {message}" if code is not None else f"DBOS Error: {message}"
 
 
-class DBOSException(Exception):
+class _DBOSError(BaseException):
+    """What both error bases share: a message, DBOS's code, and pickling by arguments."""
+
+    def __init__(self, message: str, dbos_error_code: int | None = None) -> None:
+        self.message = message
+        self.dbos_error_code = dbos_error_code
+        self._args: tuple[Any, ...] = (message, dbos_error_code)
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return _format(self.message, self.dbos_error_code)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._args)
+
+
+class DBOSException(_DBOSError, Exception):
     """Base of every ordinary `transact` error.
 
     ``message`` is the human text, ``dbos_error_code`` DBOS's numeric code (or None).
@@ -72,33 +88,9 @@ class DBOSException(Exception):
 
     status_code: int | None = None
 
-    def __init__(self, message: str, dbos_error_code: int | None = None) -> None:
-        self.message = message
-        self.dbos_error_code = dbos_error_code
-        self._args: tuple[Any, ...] = (message, dbos_error_code)
-        super().__init__(message)
 
-    def __str__(self) -> str:
-        return _format(self.message, self.dbos_error_code)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), self._args)
-
-
-class DBOSBaseException(BaseException):
+class DBOSBaseException(_DBOSError):
     """Base of control-flow signals: a BaseException, so ``except Exception`` misses it."""
-
-    def __init__(self, message: str, dbos_error_code: int | None = None) -> None:
-        self.message = message
-        self.dbos_error_code = dbos_error_code
-        self._args: tuple[Any, ...] = (message, dbos_error_code)
-        super().__init__(message)
-
-    def __str__(self) -> str:
-        return _format(self.message, self.dbos_error_code)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), self._args)
 
 
 class DBOSWorkflowConflictIDError(DBOSBaseException):

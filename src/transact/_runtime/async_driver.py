@@ -63,5 +63,5 @@ async def _execute_async_step(state: WorkflowState, function_id: int, effect: Ru
     finally:
         leave(token)
     return await asyncio.to_thread(
-        record_outcome, state, function_id, effect, started, result, error
+        record_outcome, state, function_id, effect.name, started, result, error
     )

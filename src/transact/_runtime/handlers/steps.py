@@ -27,29 +27,27 @@ def execute_step(state: WorkflowState, function_id: int, effect: RunStep[Any]) -
         result, error = _attempts(state, effect)
     finally:
         leave(token)
-    return record_outcome(state, function_id, effect, started, result, error)
+    return record_outcome(state, function_id, effect.name, started, result, error)
 
 
 def record_outcome(
     state: WorkflowState,
     function_id: int,
-    effect: RunStep[Any],
+    name: str,
     started: int,
     result: Any,
     error: Exception | None,
 ) -> Any:
     """Record a step's outcome in one write; return its result or raise its error.
 
-    Shared by the thread driver and the asyncio driver (which awaits the body itself).
+    Shared by steps, management calls, failed transactions and the asyncio driver.
     """
     runtime = state.runtime
     output_text: str | None = None
     error_text: str | None = None
     if error is None:
         try:
-            output_text = serialize_value(
-                runtime.serializer, result, f"the result of step {effect.name}"
-            )
+            output_text = serialize_value(runtime.serializer, result, f"the result of {name}")
         except Exception as exc:
             error = exc
     if error is not None:
@@ -58,7 +56,7 @@ def record_outcome(
         state,
         Checkpoint(
             function_id,
-            effect.name,
+            name,
             output=output_text,
             error=error_text,
             started_at_epoch_ms=started,

@@ -15,9 +15,10 @@ from transact._core.checkpoint import Checkpoint
 from transact._core.effects import RunTransaction
 from transact._runtime.appdb import AppDatabase, transaction_outputs
 from transact._runtime.clock import now_ms
+from transact._runtime.handlers.steps import record_outcome
 from transact._runtime.interpreter import handler, record, replay_outcome
 from transact._runtime.state import Frame, WorkflowState, enter, leave
-from transact._serialization import serialize_error, serialize_value
+from transact._serialization import serialize_value
 from transact.errors import DBOSException
 
 current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
@@ -109,17 +110,7 @@ def execute_transaction(state: WorkflowState, function_id: int, effect: RunTrans
     try:
         replayed, result, output = in_transaction(app, effect.isolation_level, body)
     except Exception as exc:  # rolled back: nothing of it was committed
-        record(
-            state,
-            Checkpoint(
-                function_id,
-                effect.name,
-                error=serialize_error(runtime.serializer, exc),
-                started_at_epoch_ms=started,
-                completed_at_epoch_ms=now_ms(runtime.clock),
-            ),
-        )
-        raise
+        return record_outcome(state, function_id, effect.name, started, None, exc)
     checkpoint = Checkpoint(
         function_id,
         effect.name,

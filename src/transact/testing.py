@@ -6,6 +6,9 @@
   process, so recovery can be tested in-process).
 - :func:`run_program`: drive a ``transact.fx`` generator workflow against an expected
   list of effects and their results, with no store at all.
+- :func:`replay`: re-run a finished workflow's recorded history against your code as it
+  is now (after a change, say) and fail on non-determinism or a different result, with
+  nothing executed or written.
 """
 
 from __future__ import annotations
@@ -16,12 +19,25 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from transact._core.effects import Effect
+from transact._facade.access import runtime
 from transact._facade.config import DBOSConfig
 from transact._facade.dbos import DBOS
+from transact._runtime.replayer import ReplayDivergence
+from transact._runtime.replayer import replay as _replay
 
 R = TypeVar("R")
 
-__all__ = ["FakeClock", "launched", "run_program"]
+__all__ = ["FakeClock", "ReplayDivergence", "launched", "replay", "run_program"]
+
+
+def replay(workflow_id: str) -> Any:
+    """Replay a finished workflow of the launched ``DBOS`` against the current code.
+
+    Raises ``transact.errors.NondeterminismError`` when the code issues an operation the
+    history does not hold, ``ReplayDivergence`` when it ends differently; returns the
+    replayed result. No step runs and nothing is written.
+    """
+    return _replay(runtime(), workflow_id)
 
 
 class FakeClock:

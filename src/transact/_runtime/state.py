@@ -30,6 +30,8 @@ class WorkflowState:
     deadline: float | None = None  # epoch seconds; past it the workflow is cancelled
     authenticated_user: str | None = None  # stored with the workflow, restored on recovery
     authenticated_roles: tuple[str, ...] | None = None
+    # Set by the replayer: every effect must come from the log; executing one is an error.
+    replay_only: bool = False
     cancelled: threading.Event = attrs.field(factory=threading.Event)
     # Serializes id assignment when a workflow issues effects from several threads.
     lock: threading.Lock = attrs.field(factory=threading.Lock)

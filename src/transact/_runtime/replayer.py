@@ -1,0 +1,67 @@
+"""Replay a finished workflow's recorded history against the code as it is now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transact._core.checkpoint import CheckpointLog
+from transact._core.status import WorkflowStatusString as S
+from transact._runtime.driver import drive
+from transact._runtime.runtime import Runtime
+from transact._runtime.state import Frame, WorkflowState, enter, leave
+from transact._serialization import deserialize_error
+from transact.errors import (
+    DBOSException,
+    DBOSNonExistentWorkflowError,
+    DBOSUnexpectedStepError,
+)
+
+
+class ReplayDivergence(DBOSException):
+    """The replayed code issued the recorded operations but ended differently."""
+
+
+def replay(runtime: Runtime, workflow_id: str) -> Any:
+    """Re-run ``workflow_id``'s body with every operation replayed from its log.
+
+    Nothing executes and nothing is written. Raises ``NondeterminismError`` if the code
+    issues an operation the history does not hold at that position, and
+    ``ReplayDivergence`` if it returns (or raises) something other than what was
+    recorded. Returns the replayed result.
+    """
+    row = runtime.store.get_workflow(workflow_id)
+    if row is None:
+        raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+    if row.status not in (S.SUCCESS.value, S.ERROR.value):
+        raise DBOSException(f"workflow {workflow_id} is {row.status}: only finished ones replay")
+    spec = runtime.spec(row.name, workflow_id)
+    inputs = runtime.serializer.deserialize(row.inputs or "")
+    log = CheckpointLog.of(runtime.store.load_checkpoints(workflow_id))
+    state = WorkflowState(runtime, workflow_id, spec.name, log=log, replay_only=True)
+    token = enter(Frame(state))
+    try:
+        try:
+            result = drive(spec, tuple(inputs["args"]), dict(inputs["kwargs"]), state)
+        except DBOSUnexpectedStepError:
+            raise
+        except Exception as exc:
+            if row.status != S.ERROR.value:
+                raise ReplayDivergence(
+                    f"replay of {workflow_id} raised {exc!r}; it recorded a result"
+                ) from exc
+            recorded = deserialize_error(runtime.serializer, row.error or "")
+            if type(recorded) is not type(exc) or str(recorded) != str(exc):
+                raise ReplayDivergence(
+                    f"replay of {workflow_id} raised {exc!r}; it recorded {recorded!r}"
+                ) from exc
+            return None
+    finally:
+        leave(token)
+    if row.status == S.ERROR.value:
+        raise ReplayDivergence(f"replay of {workflow_id} returned {result!r}; it recorded an error")
+    recorded_output = runtime.serializer.deserialize(row.output) if row.output else None
+    if result != recorded_output:
+        raise ReplayDivergence(
+            f"replay of {workflow_id} returned {result!r}; it recorded {recorded_output!r}"
+        )
+    return result

@@ -10,7 +10,6 @@ straight on a pooled driver connection.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import os
 import random
@@ -52,7 +51,8 @@ class Mode(enum.Enum):
     """Reads only. Postgres: autocommit (no BEGIN/COMMIT round trips); SQLite: no lock."""
     WRITE_ONE = "write_one"
     """Exactly one statement that writes. Postgres: autocommit, so the statement is its own
-    transaction and costs one round trip; SQLite: BEGIN IMMEDIATE ... COMMIT."""
+    transaction and costs one round trip. SQLite: autocommit through
+    :meth:`Backend.execute_one`, BEGIN IMMEDIATE ... COMMIT through :meth:`Backend.run`."""
     WRITE = "write"
     """Several statements that must commit together: BEGIN (IMMEDIATE on SQLite) ... COMMIT."""
 
@@ -150,41 +150,42 @@ class Backend:
 
         The hot path: the statement is compiled once by SQLAlchemy, then run straight on
         a pooled DBAPI connection, skipping SQLAlchemy's per-execution layer (which costs
-        more than the INSERT itself). Postgres: one autocommit round trip; SQLite:
-        ``BEGIN IMMEDIATE``, the statement, ``COMMIT``. Errors and retries are handled as
-        in :meth:`run`. Only for statements whose parameters need no type conversion
-        (text, integers, None).
+        more than the INSERT itself). On both databases the statement runs in autocommit:
+        it is its own transaction, with no BEGIN or COMMIT of its own (Postgres: one
+        round trip; SQLite: one call, no rollback afterwards). Errors and retries are
+        handled as in :meth:`run`. Only for statements whose parameters need no type
+        conversion (text, integers, None), and on SQLite only for statements without
+        RETURNING (the rowcount is read without fetching rows).
         """
+        # SQLite: the connections have pysqlite's implicit BEGIN switched off, so the
+        # statement autocommits. A writing statement takes the write lock when it starts
+        # (its program opens a write transaction before reading anything), as BEGIN
+        # IMMEDIATE would, so it waits on the busy timeout rather than failing, and it
+        # cannot meet a stale read snapshot. A failed statement leaves no transaction
+        # open, so the connection needs no rollback before it goes back to the pool.
         raw = self._compiled(stmt, params)
         args = raw.args(params)
-        attempt = _Attempts(self, Mode.WRITE_ONE, on_error, frozenset())
+        attempt: _Attempts | None = None  # made on a first failure: the hot path skips it
         while True:
             phase = Phase.CONNECT
             try:
                 fairy = self.engine.raw_connection()
             except SQLAlchemyError as exc:
+                attempt = attempt or _Attempts(self, Mode.WRITE_ONE, on_error, autocommit=True)
                 attempt.failed(exc, phase)
                 continue
             except self._dbapi_error as exc:
+                attempt = attempt or _Attempts(self, Mode.WRITE_ONE, on_error, autocommit=True)
                 attempt.failed(self._wrap(exc, raw, args, fairy=None), phase)
                 continue
             try:
                 phase = Phase.EXECUTE
-                dbapi = fairy.dbapi_connection
-                if self._autocommit:
-                    return int(dbapi.execute(raw.sql, args).rowcount)  # type: ignore[union-attr]
-                dbapi.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
-                count = int(dbapi.execute(raw.sql, args).rowcount)  # type: ignore[union-attr]
-                phase = Phase.COMMIT
-                dbapi.execute("COMMIT")  # type: ignore[union-attr]
-                return count
+                return int(fairy.dbapi_connection.execute(raw.sql, args).rowcount)  # type: ignore[union-attr]
             except self._dbapi_error as exc:
                 wrapped = self._wrap(exc, raw, args, fairy=fairy)
+                attempt = attempt or _Attempts(self, Mode.WRITE_ONE, on_error, autocommit=True)
                 attempt.failed(wrapped, phase)
             finally:
-                if not self._autocommit and fairy.dbapi_connection is not None:
-                    with contextlib.suppress(self._dbapi_error):
-                        fairy.dbapi_connection.rollback()  # a no-op after COMMIT
                 fairy.close()
 
     @property
@@ -249,12 +250,19 @@ class _Attempts:
         backend: Backend,
         mode: Mode,
         on_error: OnError,
-        retry_on: frozenset[Violation],
+        retry_on: frozenset[Violation] = frozenset(),
+        *,
+        autocommit: bool | None = None,
     ) -> None:
         self._backend = backend
         self._mode = mode
         self._on_error = on_error
         self._retry_on = retry_on
+        # Whether each statement commits by itself (then a connection lost during it may
+        # have committed it); by default, as the backend runs ``mode`` through ``run``.
+        self._autocommit = (
+            backend._autocommit and mode is not Mode.WRITE if autocommit is None else autocommit
+        )
         self._delays = iter(backend.retry_delays)
         self._races = 0
 
@@ -267,9 +275,8 @@ class _Attempts:
                 time.sleep(random.uniform(0, 0.002 * self._races))
                 return
             raise translate(exc, self._on_error, backend.url, phase) from exc
-        autocommit = backend._autocommit and self._mode is not Mode.WRITE
         retryable = is_transient(exc) and (
-            self._mode is Mode.READ or nothing_committed(exc, phase, autocommit)
+            self._mode is Mode.READ or nothing_committed(exc, phase, self._autocommit)
         )
         delay = next(self._delays, None) if retryable else None
         if delay is None:

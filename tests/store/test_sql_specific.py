@@ -421,6 +421,29 @@ def test_postgres_url_forms_use_psycopg() -> None:
 
 
 @pytest.mark.postgres
+def test_postgres_pool_still_rolls_back_a_connection_left_in_a_transaction(
+    fresh_pg_database: str,
+) -> None:
+    """The pool skips its reset-on-return rollback for connections in autocommit (the
+    hot path), but not for one checked in with a transaction open."""
+    store = _open(fresh_pg_database)
+    store.migrate()
+    engine = store.backend.engine
+    fairy = engine.raw_connection()
+    dbapi = fairy.dbapi_connection
+    assert dbapi is not None and dbapi.autocommit
+    dbapi.autocommit = False
+    dbapi.execute(
+        "INSERT INTO transact.workflow_status (workflow_uuid, status, name, created_at,"
+        " updated_at) VALUES ('left', 'PENDING', 'fn', 1, 1)"
+    )
+    fairy.close()
+    assert dbapi.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert store.get_workflow("left") is None
+    store.close()
+
+
+@pytest.mark.postgres
 def test_postgres_creates_a_missing_database(fresh_pg_database: str) -> None:
     name = fresh_pg_database.rsplit("/", 1)[1]
     with psycopg.connect(libpq_url(postgres_server_url())) as conn:

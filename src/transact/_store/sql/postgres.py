@@ -134,6 +134,11 @@ def open_postgres_store(url: str, *, pool_size: int = 20) -> Store:
         # Connections idle in autocommit; multi-statement verbs switch to READ COMMITTED
         # for their transaction (see Backend).
         isolation_level="AUTOCOMMIT",
+        # So a connection going back to the pool in autocommit (every one, once its
+        # transaction is over) skips the pool's reset-on-return rollback: there is
+        # nothing to roll back, and the hot path checks a connection in per statement.
+        # One left in a transaction is still rolled back.
+        skip_autocommit_rollback=True,
         connect_args=_connect_args(parsed),
         execution_options={"schema_translate_map": {None: POSTGRES_SCHEMA}},
     )

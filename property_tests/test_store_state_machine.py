@@ -185,6 +185,12 @@ class StoresAgree(RuleBasedStateMachine):
         now = self.tick()
         self.same(lambda s: s.begin_recovery(wid, "e1", now))
 
+    @rule(wids=st.lists(IDS | st.sampled_from(["f1", "f2"]), max_size=4))
+    def recover_many(self, wids: list[str]) -> None:
+        now = self.tick()
+        self.same(lambda s: s.begin_recovery_many(wids, "e1", now))
+        self.same(lambda s: s.load_checkpoints_many(wids))
+
     @rule(wid=IDS)
     def dead_letter(self, wid: str) -> None:
         now = self.tick()

@@ -1167,3 +1167,63 @@ def test_memory_store_satisfies_the_protocol() -> None:
     store: Store = MemoryStore()  # checked by mypy
     store.migrate()
     store.close()
+
+
+# --- recovery in bulk ----------------------------------------------------------------
+
+
+def test_begin_recovery_many_claims_pending_rows_in_the_given_order(store: Store) -> None:
+    rows = [wf(f"w{i}", executor_id="old", recovery_attempts=1, created_at=i) for i in range(4)]
+    add(store, *rows, wf("done", SUCCESS), wf("queued", ENQUEUED), wf("gone", CANCELLED))
+    asked = ["w2", "done", "nope", "w0", "queued", "w3", "gone", "w2", "w1"]
+    claimed = store.begin_recovery_many(asked, "new", 77)
+    expected = [
+        attrs.evolve(rows[i], recovery_attempts=2, executor_id="new", updated_at=77)
+        for i in (2, 0, 3, 1)
+    ]
+    assert claimed == expected  # a repeated id is claimed once
+    for record in expected:
+        assert row(store, record.workflow_id) == record
+    assert row(store, "done") == wf("done", SUCCESS)
+    assert row(store, "queued") == wf("queued", ENQUEUED)
+    assert row(store, "gone") == wf("gone", CANCELLED)
+    assert store.begin_recovery_many([], "new", 78) == []
+
+
+def test_begin_recovery_many_matches_begin_recovery_beyond_one_statement(store: Store) -> None:
+    # More ids than one SQL statement binds (backend.IDS_PER_STATEMENT).
+    many = [f"w{i:04}" for i in range(1203)]
+    add(store, *(wf(i) for i in many[::2]))
+    claimed = store.begin_recovery_many(many, "ex", 5)
+    assert ids(claimed) == many[::2]
+    assert {r.recovery_attempts for r in claimed} == {1}
+    assert store.begin_recovery(many[0], "ex", 6) is not None
+    assert row(store, many[0]).recovery_attempts == 2
+
+
+def test_load_checkpoints_many_keys_every_id(store: Store) -> None:
+    add(store, wf("a"), wf("b"), wf("c"))
+    for workflow_id, positions in (("a", (3, 1, 2)), ("c", (2,))):
+        for function_id in positions:
+            store.record_checkpoint(
+                workflow_id, cp(function_id, output=f"{workflow_id}{function_id}")
+            )
+    logs = store.load_checkpoints_many(["c", "a", "b", "missing"])
+    assert logs == {
+        "a": store.load_checkpoints("a"),
+        "b": [],
+        "c": store.load_checkpoints("c"),
+        "missing": [],
+    }
+    assert [c.function_id for c in logs["a"]] == [1, 2, 3]
+    assert store.load_checkpoints_many([]) == {}
+
+
+def test_load_checkpoints_many_beyond_one_statement(store: Store) -> None:
+    many = [f"w{i:04}" for i in range(1003)]
+    add(store, *(wf(i) for i in many))
+    for workflow_id in many[::100]:
+        store.record_checkpoint(workflow_id, cp(1))
+    logs = store.load_checkpoints_many(many)
+    assert list(logs) == many
+    assert {i for i, log in logs.items() if log} == set(many[::100])

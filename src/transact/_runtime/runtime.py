@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from transact._core.checkpoint import EMPTY_LOG, CheckpointLog
+from transact._core.checkpoint import EMPTY_LOG, Checkpoint, CheckpointLog
 from transact._core.effects import StartChild
 from transact._core.status import WorkflowStatusString as S
 from transact._core.status import is_terminal
@@ -49,6 +49,9 @@ from transact.errors import (
 logger = logging.getLogger("transact")
 
 INTERNAL_QUEUE = "_dbos_internal_queue"
+
+RECOVERY_BATCH = 500
+"""How many PENDING workflows recovery claims (and reads the logs of) at once."""
 
 
 @attrs.frozen
@@ -315,8 +318,13 @@ class Runtime:
             )
         return spec
 
-    def dispatch(self, record: WorkflowRecord) -> Future[Any] | None:
-        """Run a persisted PENDING workflow from its log; None if it could not be run."""
+    def dispatch(
+        self, record: WorkflowRecord, checkpoints: list[Checkpoint] | None = None
+    ) -> Future[Any] | None:
+        """Run a persisted PENDING workflow from its log; None if it could not be run.
+
+        ``checkpoints``: its log, if the caller already loaded it (else it is read here).
+        """
         spec = self.spec(record.name, record.workflow_id)
         limit = spec.max_recovery_attempts
         if limit is not None and record.recovery_attempts > limit + 1:
@@ -339,26 +347,31 @@ class Runtime:
             )
             self.waiters.notify(status_key(record.workflow_id))
             return None
-        log = CheckpointLog.of(self.store.load_checkpoints(record.workflow_id))
-        return self.launch(record, spec, args, kwargs, log=log)
+        if checkpoints is None:
+            checkpoints = self.store.load_checkpoints(record.workflow_id)
+        return self.launch(record, spec, args, kwargs, log=CheckpointLog.of(checkpoints))
 
     def recover_pending(self) -> list[str]:
-        """Re-run this executor's PENDING workflows (at launch); return their ids."""
+        """Re-run this executor's PENDING workflows (at launch); return their ids.
+
+        Rows are claimed and their logs read ``RECOVERY_BATCH`` at a time (one write and
+        one read per batch, not per workflow); each batch starts running while the next
+        is claimed.
+        """
         recovered: list[str] = []
-        for workflow_id in self.store.pending_workflow_ids(
-            self.executor_id, self.application_version
-        ):
+        pending = self.store.pending_workflow_ids(self.executor_id, self.application_version)
+        for start in range(0, len(pending), RECOVERY_BATCH):
+            chunk = pending[start : start + RECOVERY_BATCH]
             with self._lock:
-                if workflow_id in self._active:
-                    continue
-            record = self.store.begin_recovery(workflow_id, self.executor_id, now_ms(self.clock))
-            if record is None:
-                continue
-            try:
-                if self.dispatch(record) is not None:
-                    recovered.append(workflow_id)
-            except DBOSException as exc:
-                logger.error("Could not recover workflow %s: %s", workflow_id, exc)
+                batch = [i for i in chunk if i not in self._active]
+            records = self.store.begin_recovery_many(batch, self.executor_id, now_ms(self.clock))
+            logs = self.store.load_checkpoints_many([r.workflow_id for r in records])
+            for record in records:
+                try:
+                    if self.dispatch(record, logs[record.workflow_id]) is not None:
+                        recovered.append(record.workflow_id)
+                except DBOSException as exc:
+                    logger.error("Could not recover workflow %s: %s", record.workflow_id, exc)
         return recovered
 
     def resume(self, workflow_id: str) -> None:

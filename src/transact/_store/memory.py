@@ -463,6 +463,23 @@ class MemoryStore:
             workflow_status=None if row is None else row.status,
         )
 
+    # --- recovery in bulk -------------------------------------------------------------
+
+    def begin_recovery_many(
+        self, workflow_ids: Sequence[str], executor_id: str, now_ms: int
+    ) -> list[WorkflowRecord]:
+        """``begin_recovery`` of every id at once; the claimed rows in the ids' order."""
+        with self._lock:
+            claimed = (
+                self.begin_recovery(i, executor_id, now_ms) for i in dict.fromkeys(workflow_ids)
+            )
+            return [row for row in claimed if row is not None]
+
+    def load_checkpoints_many(self, workflow_ids: Sequence[str]) -> dict[str, list[Checkpoint]]:
+        """``load_checkpoints`` of every id at once, keyed by id."""
+        with self._lock:
+            return {i: self.load_checkpoints(i) for i in workflow_ids}
+
     # --- helpers (call with the lock held) -------------------------------------------
 
     def _apply(self, workflow_id: str, event: StatusEvent, **changes: Any) -> WorkflowRecord | None:

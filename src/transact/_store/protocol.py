@@ -239,3 +239,21 @@ class Store(Protocol):
     def read_stream(self, workflow_id: str, key: str, offset: int) -> StreamRead:
         """The value at ``offset`` (None if not yet written) and the workflow's status."""
         ...
+
+    # --- recovery in bulk ------------------------------------------------------------
+
+    def begin_recovery_many(
+        self, workflow_ids: Sequence[str], executor_id: str, now_ms: int
+    ) -> list[WorkflowRecord]:
+        """``begin_recovery`` of every listed row, in one transaction (recovery at launch
+        claims hundreds of rows; one write each would cap its rate at the commit rate).
+
+        Returns the claimed rows, in the order of ``workflow_ids`` (a repeated id counts
+        once); missing rows and rows that are not PENDING are skipped, unchanged.
+        """
+        ...
+
+    def load_checkpoints_many(self, workflow_ids: Sequence[str]) -> dict[str, list[Checkpoint]]:
+        """``load_checkpoints`` of every listed workflow in one read: a key for each id
+        (an empty list for a workflow with no checkpoints, or none at all)."""
+        ...

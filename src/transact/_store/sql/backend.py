@@ -15,7 +15,7 @@ import os
 import random
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -34,7 +34,7 @@ from transact._store.sql.errors import (
     translate,
 )
 
-__all__ = ["Backend", "Mode"]
+__all__ = ["IDS_PER_STATEMENT", "Backend", "Mode", "chunked"]
 
 T = TypeVar("T")
 
@@ -42,6 +42,15 @@ READ_OPTION = "transact_read"
 """Execution option the SQLite ``begin`` hook reads: set on reads, which take no lock."""
 
 _NO_ERROR_CONTEXT = OnError()
+
+IDS_PER_STATEMENT = 500
+"""How many ids a bulk verb binds in one statement: far below SQLite's limit on bound
+parameters (32,766), and few enough for Postgres to plan the ``IN`` list well."""
+
+
+def chunked(ids: Sequence[str]) -> list[Sequence[str]]:
+    """``ids`` cut into slices of at most :data:`IDS_PER_STATEMENT`."""
+    return [ids[i : i + IDS_PER_STATEMENT] for i in range(0, len(ids), IDS_PER_STATEMENT)]
 
 
 class Mode(enum.Enum):

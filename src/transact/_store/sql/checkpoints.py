@@ -16,6 +16,7 @@ inside their transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -32,7 +33,7 @@ from sqlalchemy import (
 
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import WorkflowNotPending
-from transact._store.sql.backend import Backend, Mode
+from transact._store.sql.backend import Backend, Mode, chunked
 from transact._store.sql.errors import OnError
 from transact._store.sql.schema import operation_outputs, workflow_status
 from transact.errors import DBOSNonExistentWorkflowError
@@ -80,6 +81,24 @@ _LOAD = (
     .where(oo.c.workflow_uuid == bindparam("wf", type_=Text))
     .order_by(oo.c.function_id)
 )
+
+_LOAD_MANY = (
+    select(oo.c.workflow_uuid, *_LOAD.selected_columns)
+    .where(oo.c.workflow_uuid.in_(bindparam("ids", expanding=True)))
+    .order_by(oo.c.workflow_uuid, oo.c.function_id)
+)
+
+
+def _checkpoint(row: Any) -> Checkpoint:  # a Row of _LOAD or _LOAD_MANY
+    return Checkpoint(
+        function_id=row.function_id,
+        function_name=row.function_name,
+        output=row.output,
+        error=row.error,
+        child_workflow_id=row.child_workflow_id,
+        started_at_epoch_ms=row.started_at_epoch_ms,
+        completed_at_epoch_ms=row.completed_at_epoch_ms,
+    )
 
 
 def checkpoint_params(workflow_id: str, checkpoint: Checkpoint) -> dict[str, Any]:
@@ -144,16 +163,18 @@ class CheckpointVerbs:
         """All checkpoints of the workflow, by ascending function id."""
         return self._db.run(
             Mode.READ,
-            lambda conn: [
-                Checkpoint(
-                    function_id=row.function_id,
-                    function_name=row.function_name,
-                    output=row.output,
-                    error=row.error,
-                    child_workflow_id=row.child_workflow_id,
-                    started_at_epoch_ms=row.started_at_epoch_ms,
-                    completed_at_epoch_ms=row.completed_at_epoch_ms,
-                )
-                for row in conn.execute(_LOAD, {"wf": workflow_id})
-            ],
+            lambda conn: [_checkpoint(row) for row in conn.execute(_LOAD, {"wf": workflow_id})],
         )
+
+    def load_checkpoints_many(self, workflow_ids: Sequence[str]) -> dict[str, list[Checkpoint]]:
+        """All checkpoints of each workflow, keyed by id, in one query per
+        ``backend.IDS_PER_STATEMENT`` ids."""
+
+        def work(conn: Connection) -> dict[str, list[Checkpoint]]:
+            logs: dict[str, list[Checkpoint]] = {workflow_id: [] for workflow_id in workflow_ids}
+            for chunk in chunked(list(logs)):
+                for row in conn.execute(_LOAD_MANY, {"ids": list(chunk)}):
+                    logs[row.workflow_uuid].append(_checkpoint(row))
+            return logs
+
+        return self._db.run(Mode.READ, work)

@@ -34,7 +34,7 @@ from sqlalchemy.engine import RowMapping
 
 from transact._core.status import StatusEvent, WorkflowStatusString, sources
 from transact._store.records import WorkflowQuery, WorkflowRecord
-from transact._store.sql.backend import Backend, Mode
+from transact._store.sql.backend import Backend, Mode, chunked
 from transact._store.sql.errors import OnError
 from transact._store.sql.notify import NOTIFY_KEY, notify_columns, status_key
 from transact._store.sql.schema import workflow_status
@@ -136,6 +136,19 @@ _ALL = list(ws.c)
 _BEGIN_RECOVERY = (
     update(ws)
     .where(_c.workflow_uuid == _p("wf"), status_in(StatusEvent.RECOVER))
+    .values(
+        recovery_attempts=_c.recovery_attempts + 1,
+        executor_id=_p("executor"),
+        updated_at=_p("now", BigInteger),
+    )
+    .returning(*_ALL)
+)
+
+# The same claim for a list of ids: recovery at launch claims all its rows in a few
+# statements instead of one commit each.
+_BEGIN_RECOVERY_MANY = (
+    update(ws)
+    .where(_c.workflow_uuid.in_(bindparam("ids", expanding=True)), status_in(StatusEvent.RECOVER))
     .values(
         recovery_attempts=_c.recovery_attempts + 1,
         executor_id=_p("executor"),
@@ -266,6 +279,27 @@ class WorkflowVerbs:
         """Count a recovery attempt of a PENDING row and hand it to ``executor_id``."""
         params = {"wf": workflow_id, "executor": executor_id, "now": now_ms}
         return self._db.run(Mode.WRITE_ONE, lambda conn: _one(conn, _BEGIN_RECOVERY, params))
+
+    def begin_recovery_many(
+        self, workflow_ids: Sequence[str], executor_id: str, now_ms: int
+    ) -> list[WorkflowRecord]:
+        """``begin_recovery`` of every listed row in one transaction (one UPDATE ...
+        RETURNING per ``backend.IDS_PER_STATEMENT`` ids); the claimed rows in the ids' order."""
+        ids = list(dict.fromkeys(workflow_ids))
+        chunks = chunked(ids)
+
+        def work(conn: Connection) -> list[WorkflowRecord]:
+            claimed: dict[str, WorkflowRecord] = {}
+            for chunk in chunks:
+                params = {"ids": list(chunk), "executor": executor_id, "now": now_ms}
+                for row in conn.execute(_BEGIN_RECOVERY_MANY, params).mappings():
+                    record = row_to_record(row)
+                    claimed[record.workflow_id] = record
+            return [claimed[i] for i in ids if i in claimed]
+
+        if not chunks:
+            return []
+        return self._db.run(Mode.WRITE_ONE if len(chunks) == 1 else Mode.WRITE, work)
 
     def claim_workflow(
         self, workflow_id: str, executor_id: str, application_version: str | None, now_ms: int

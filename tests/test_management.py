@@ -552,6 +552,32 @@ def test_resume_restarts_the_timeout_from_now(url: str) -> None:
     assert first is not None and second is not None and second > first
 
 
+def test_an_earlier_deadline_wakes_the_sleeping_watchdog(system_database_url: str) -> None:
+    # The watchdog is woken only by a start whose deadline comes before the time it
+    # sleeps towards; with a 30 s poll, nothing else would wake it in time.
+    DBOS.destroy(destroy_registry=False)
+    config: DBOSConfig = {
+        "name": NAME,
+        "system_database_url": system_database_url,
+        "notification_listener_polling_interval_sec": 30,
+    }
+    with launched(config):
+        with SetWorkflowTimeout(60):
+            late = DBOS.start_workflow(sleeper, 60)
+        wait_until(sleeping(late.workflow_id))
+        untimed = DBOS.start_workflow(sleeper, 60)  # no deadline: no need to wake it
+        wait_until(sleeping(untimed.workflow_id))
+        started = time.monotonic()
+        with SetWorkflowTimeout(0.3):
+            early = DBOS.start_workflow(sleeper, 60)
+        with pytest.raises(DBOSAwaitedWorkflowCancelledError):
+            early.get_result(polling_interval_sec=0.01)
+        assert time.monotonic() - started < 10
+        assert late.get_status().status == "PENDING"
+        DBOS.cancel_workflow(late.workflow_id)
+        DBOS.cancel_workflow(untimed.workflow_id)
+
+
 def test_timeouts_with_a_fake_clock_take_no_real_time(system_database_url: str) -> None:
     DBOS.destroy(destroy_registry=False)
     clock = FakeClock()

@@ -187,6 +187,9 @@ class Watchdog:
         self._states: set[WorkflowState] = set()
         self._thread: threading.Thread | None = None
         self._stopped = False
+        # While the thread waits: the clock time it waits towards (None: until woken).
+        self._asleep = False
+        self._wake_at: float | None = None
 
     def watch(self, state: WorkflowState) -> None:
         """An execution starts: watch its deadline (if any) and its status."""
@@ -202,7 +205,14 @@ class Watchdog:
                     target=self._loop, name="transact-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            elif self._asleep and (
+                self._wake_at is None
+                or (state.deadline is not None and state.deadline < self._wake_at)
+            ):
+                # Only when the thread would wake too late: waking it for every start
+                # cost a thread switch per workflow. Awake, it sees the new state before
+                # it next sleeps (it reads them under this lock).
+                self._cond.notify()
 
     def unwatch(self, state: WorkflowState) -> None:
         """An execution ended: stop watching it."""
@@ -241,7 +251,10 @@ class Watchdog:
             if now >= next_poll:
                 next_poll = self._clock.now() + self._poll_seconds
             with self._cond:  # one hold: a watch() between the check and the wait wakes it
-                self._cond.wait(self._sleep_time(next_poll))
+                timeout = self._sleep_time(next_poll)
+                self._asleep = True
+                self._cond.wait(timeout)
+                self._asleep = False
 
     def _sleep_time(self, next_poll: float) -> float | None:
         """Real seconds to sleep (None: until woken); called under the lock."""
@@ -251,6 +264,7 @@ class Watchdog:
         wake_at: float | None = min(self._deadlines.values(), default=None)
         if self._states:
             wake_at = next_poll if wake_at is None else min(wake_at, next_poll)
+        self._wake_at = wake_at
         if wake_at is None:
             return None
         remaining = max(wake_at - now, 0.0)

@@ -33,6 +33,8 @@ from transact._store.sql.errors import (
     nothing_committed,
     translate,
 )
+from transact._store.sql.group_commit import GroupCommit, Write, write_together
+from transact.errors import DBOSBaseException
 
 __all__ = ["IDS_PER_STATEMENT", "Backend", "Mode", "chunked"]
 
@@ -42,6 +44,9 @@ READ_OPTION = "transact_read"
 """Execution option the SQLite ``begin`` hook reads: set on reads, which take no lock."""
 
 _NO_ERROR_CONTEXT = OnError()
+
+GROUP_MAX = 100
+"""At most this many one-statement writes share one group commit (SQLite)."""
 
 IDS_PER_STATEMENT = 500
 """How many ids a bulk verb binds in one statement: far below SQLite's limit on bound
@@ -89,7 +94,9 @@ class Backend:
     With ``autocommit`` (Postgres), the engine's connections are in autocommit mode by
     default, so READ and WRITE_ONE statements commit one by one with no BEGIN/COMMIT
     round trips, and WRITE switches a checkout to READ COMMITTED for its transaction.
-    Without it (SQLite), the engine's ``begin`` hook starts every transaction.
+    Without it (SQLite), the engine's ``begin`` hook starts every transaction. With
+    ``group_commit`` (SQLite), concurrent :meth:`execute_one` calls share transactions
+    (``group_commit.py``).
     """
 
     def __init__(
@@ -99,6 +106,7 @@ class Backend:
         url: URL,
         notify: bool,
         autocommit: bool,
+        group_commit: bool = False,
         retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6),
     ) -> None:
         self.engine = engine
@@ -107,6 +115,7 @@ class Backend:
         self.dialect_name = engine.dialect.name
         self.retry_delays = retry_delays
         self._autocommit = autocommit
+        self._group = GroupCommit(self._commit_batch, max_batch=GROUP_MAX) if group_commit else None
         self._raw: dict[tuple[int, tuple[str, ...]], _RawStatement] = {}
         _LIVE.add(self)
         # Verbs read ``rowcount`` after INSERTs too (did ON CONFLICT DO NOTHING or the
@@ -164,7 +173,9 @@ class Backend:
         round trip; SQLite: one call, no rollback afterwards). Errors and retries are
         handled as in :meth:`run`. Only for statements whose parameters need no type
         conversion (text, integers, None), and on SQLite only for statements without
-        RETURNING (the rowcount is read without fetching rows).
+        RETURNING (the rowcount is read without fetching rows). With group commit
+        (SQLite), a call made while another thread's commit is under way shares the next
+        transaction with the other calls waiting (``group_commit.py``).
         """
         # SQLite: the connections have pysqlite's implicit BEGIN switched off, so the
         # statement autocommits. A writing statement takes the write lock when it starts
@@ -174,6 +185,12 @@ class Backend:
         # open, so the connection needs no rollback before it goes back to the pool.
         raw = self._compiled(stmt, params)
         args = raw.args(params)
+        if self._group is not None:
+            return self._group.submit(Write(raw, args, on_error))
+        return self._execute_alone(raw, args, on_error)
+
+    def _execute_alone(self, raw: _RawStatement, args: Any, on_error: OnError) -> int:
+        """Run one compiled statement in autocommit, with retries; its rowcount."""
         attempt: _Attempts | None = None  # made on a first failure: the hot path skips it
         while True:
             phase = Phase.CONNECT
@@ -196,6 +213,35 @@ class Backend:
                 attempt.failed(wrapped, phase)
             finally:
                 fairy.close()
+
+    def _commit_batch(self, batch: list[Write]) -> None:
+        """Group commit: write ``batch``, setting each write's outcome.
+
+        One write runs alone, as without group commit. Several share one transaction
+        (:func:`~transact._store.sql.group_commit.write_together`); the writes it leaves
+        undone (the shared transaction was rolled back) then run alone, each with the
+        usual retries and its own error.
+        """
+        if len(batch) > 1:
+            write_together(self, batch)
+        for write in batch:
+            if not write.done:
+                try:
+                    write.rowcount = self._execute_alone(write.raw, write.args, write.on_error)
+                except (Exception, DBOSBaseException) as exc:  # CheckpointConflict is one
+                    write.error = exc
+                write.done = True
+
+    def error_of(self, exc: Exception, write: Write, fairy: Any, phase: Phase) -> BaseException:
+        """The error ``write``'s caller gets for driver error ``exc`` (translated as
+        :meth:`execute_one` translates it, without a retry)."""
+        wrapped = self._wrap(exc, write.raw, write.args, fairy=fairy)
+        return translate(wrapped, write.on_error, self.url, phase)
+
+    @property
+    def dbapi_error(self) -> type[Exception]:
+        """The driver's base exception class."""
+        return self._dbapi_error
 
     @property
     def _dbapi_error(self) -> type[Exception]:
@@ -301,6 +347,8 @@ def _forget_connections_after_fork() -> None:
     # without closing them (closing would end the parent's sessions too).
     for backend in list(_LIVE):
         backend.engine.dispose(close=False)
+        if backend._group is not None:
+            backend._group.reset()  # writes queued by the parent's threads never end here
 
 
 if hasattr(os, "register_at_fork"):

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import strategies as st
-
+from tests.strategies import Op, crash_programs
 from transact import DBOS
 
-Op = tuple[str, int]
 runs: Counter[tuple[str, int]] = Counter()
 
 
@@ -53,8 +51,4 @@ def interpret(tag: str, program: list[Op]) -> list[int]:
     return results
 
 
-programs = st.lists(
-    st.tuples(st.sampled_from(["step", "fail", "sleep", "child"]), st.integers(0, 1000)),
-    min_size=1,
-    max_size=8,
-)
+programs = crash_programs

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from property_tests.crash_programs import Op, interpret, programs, runs
+from property_tests.crash_programs import interpret, programs, runs
+from tests.strategies import Op
 from transact import DBOS, SetWorkflowID
 from transact._core.checkpoint import Checkpoint
 from transact._facade.access import runtime

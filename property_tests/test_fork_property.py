@@ -20,13 +20,12 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
 
 from tests._pg import drop_database, recreate_database, require_postgres
+from tests.strategies import Op, fork_programs
 from transact import DBOS, SetWorkflowID
 from transact._facade.access import runtime
 
-Op = tuple[str, int]
 runs: Counter[tuple[str, int]] = Counter()
 
 # Function ids each operation takes (DBOS numbering): a direct child call takes two,
@@ -105,11 +104,7 @@ def program(tag: str, ops: list[Op]) -> list[Any]:
     return results
 
 
-# Small values, so event keys (``k0``, ``k1``) are set more than once and a fork must
-# start from the right one of several values.
-programs = st.lists(
-    st.tuples(st.sampled_from(sorted(IDS)), st.integers(0, 5)), min_size=1, max_size=7
-)
+programs = fork_programs(IDS)
 # A program where a wrong copy of the latest events or of the stream shows.
 OVERWRITES: list[Op] = [
     ("event", 1),

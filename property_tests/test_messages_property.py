@@ -16,31 +16,20 @@ from __future__ import annotations
 import time
 import uuid
 from collections import deque
-from typing import Any, Literal
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import MessageOp as Op
+from tests.strategies import Topic, message_ops
 from transact import DBOS, SetWorkflowID
-
-Topic = str | None
-Send = tuple[Literal["send"], Topic, Literal["outside", "keyed", "workflow"]]
-Repeat = tuple[Literal["repeat"]]
-Recv = tuple[Literal["recv"], Topic]
-Restart = tuple[Literal["restart"]]
-Op = Send | Repeat | Recv | Restart
 
 RECEIVER = "receiver"
 GO = "__go"
 IDS_PER_RECEIVE = 5  # recv go (2 ids), recv topic (2 ids), set_event (1 id)
 
-topics = st.sampled_from([None, "a", "b"])
-ops: st.SearchStrategy[Op] = st.one_of(
-    st.tuples(st.just("send"), topics, st.sampled_from(["outside", "keyed", "workflow"])),
-    st.tuples(st.just("repeat")),
-    st.tuples(st.just("recv"), topics),
-    st.tuples(st.just("restart")),
-)
+ops = message_ops
 
 
 @DBOS.workflow(name="prop_msg_receiver")

@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from tests._pg import postgres_available, postgres_required, postgres_server_url
 from transact._core.checkpoint import Checkpoint
+from transact._core.queue_policy import QueueLimits, RateLimit
 from transact._store.factory import open_store
 from transact._store.memory import MemoryStore
 from transact._store.protocol import Store
@@ -40,6 +41,16 @@ QUERIES = st.builds(
     limit=st.none() | st.integers(0, 3),
     offset=st.none() | st.integers(0, 2),
 )
+
+QUEUE_LIMITS = st.builds(
+    QueueLimits,
+    concurrency=st.none() | st.integers(1, 3),
+    worker_concurrency=st.none() | st.integers(1, 3),
+    # Periods of a few ticks (7 ms each), so rows enter and leave the window.
+    rate_limit=st.none()
+    | st.builds(RateLimit, limit=st.integers(1, 3), period_ms=st.integers(5, 40)),
+)
+PARTITIONS = st.none() | st.sampled_from(["p1", "p2"])
 
 _TMP = pathlib.Path(tempfile.mkdtemp(prefix="transact-sm-"))
 _PG_STORE: Store | None = None
@@ -250,6 +261,76 @@ class StoresAgree(RuleBasedStateMachine):
             forked_from=original,
         )
         self.same(lambda s: s.fork_workflow(original, record, start_step))
+
+    @rule(
+        wid=IDS,
+        priority=st.sampled_from([0, 1, 2]),
+        partition=PARTITIONS,
+        delay=st.none() | st.integers(0, 30),
+        version=st.sampled_from([None, "v1", "v2"]),
+        timeout=st.none() | st.just(5_000),
+    )
+    def enqueue(
+        self,
+        wid: str,
+        priority: int,
+        partition: str | None,
+        delay: int | None,
+        version: str | None,
+        timeout: int | None,
+    ) -> None:
+        now = self.tick()
+        record = WorkflowRecord(
+            workflow_id=wid,
+            status="ENQUEUED" if delay is None else "DELAYED",
+            name="wf",
+            inputs="in",
+            created_at=now,
+            updated_at=now,
+            application_version=version,
+            queue_name="q",
+            queue_partition_key=partition,
+            priority=priority,
+            delay_until_epoch_ms=None if delay is None else now + delay,
+            workflow_timeout_ms=timeout,
+        )
+        self.same(lambda s: s.insert_workflow(record))
+
+    @rule(
+        limits=QUEUE_LIMITS,
+        local_running=st.integers(0, 2),
+        partition=PARTITIONS,
+        max_claims=st.none() | st.integers(0, 3),
+        version=st.sampled_from([None, "v1"]),
+        queue=st.sampled_from(["q", "_internal"]),
+    )
+    def claim_queued(
+        self,
+        limits: QueueLimits,
+        local_running: int,
+        partition: str | None,
+        max_claims: int | None,
+        version: str | None,
+        queue: str,
+    ) -> None:
+        now = self.tick()
+        self.same(
+            lambda s: s.claim_queued(
+                queue,
+                executor_id="e3",
+                application_version=version,
+                limits=limits,
+                local_running=local_running,
+                partition_key=partition,
+                max_claims=max_claims,
+                now_ms=now,
+            )
+        )
+
+    @rule()
+    def queued_partitions(self) -> None:
+        now = self.tick()
+        self.same(lambda s: s.queued_partitions("q", now))
 
     @rule(query=QUERIES)
     def list_workflows(self, query: WorkflowQuery) -> None:

@@ -10,10 +10,16 @@ your own test suites in :mod:`transact.testing`; every error in :mod:`transact.e
 
 from transact._core.status import WorkflowStatusString
 from transact._facade.config import DBOSConfig
-from transact._facade.context import DBOSContextSetAuth, SetWorkflowID, SetWorkflowTimeout
+from transact._facade.context import (
+    DBOSContextSetAuth,
+    SetEnqueueOptions,
+    SetWorkflowID,
+    SetWorkflowTimeout,
+)
 from transact._facade.dbos import DBOS, __version__
 from transact._facade.decorators import StepOptions
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
+from transact._facade.queues import Queue
 from transact._facade.status import StepInfo, WorkflowStatus
 from transact._serialization import DefaultSerializer, PortableJSONSerializer, Serializer
 from transact.errors import (
@@ -48,7 +54,9 @@ __all__ = [
     "DefaultSerializer",
     "NondeterminismError",
     "PortableJSONSerializer",
+    "Queue",
     "Serializer",
+    "SetEnqueueOptions",
     "SetWorkflowID",
     "SetWorkflowTimeout",
     "StepInfo",

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
+from transact._core.queue_policy import QueueEntry
 from transact._core.retry import NO_RETRIES, RetryPolicy
 
 T = TypeVar("T")
@@ -88,6 +89,7 @@ class StartChild(Effect[str]):
     workflow_id: str | None = None  # set explicitly by SetWorkflowID, else derived
     timeout_seconds: float | None = None  # SetWorkflowTimeout around the start
     inherit_deadline: bool = True  # False once SetWorkflowTimeout (even None) was set
+    enqueue: QueueEntry | None = None  # set by Queue.enqueue: the child waits on that queue
     # A direct call runs the child in the caller's thread; start_workflow runs it in the
     # background. How it runs is not what it is, so it does not take part in equality.
     run_inline: bool = attrs.field(default=False, eq=False)

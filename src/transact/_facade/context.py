@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextvars
+import math
 from types import TracebackType
 
 import attrs
 
 from transact._core.ids import validate_workflow_id
+from transact._core.queue_policy import MAX_PRIORITY
 from transact._runtime.runtime import StartOptions
 from transact.errors import DBOSException
 
@@ -19,6 +21,28 @@ class _Ambient:
     timeout_set: bool = False
     authenticated_user: str | None = None
     authenticated_roles: tuple[str, ...] | None = None
+    enqueue: EnqueueOptions | None = None
+
+
+@attrs.frozen
+class EnqueueOptions:
+    """What ``SetEnqueueOptions`` set (validated); applied by the next enqueues."""
+
+    deduplication_id: str | None = None
+    priority: int | None = None
+    app_version: str | None = None
+    queue_partition_key: str | None = None
+    delay_seconds: float | None = None
+
+    @property
+    def queue_only(self) -> bool:
+        """Whether it sets an option that only a queue can honour."""
+        return (
+            self.deduplication_id is not None
+            or self.priority is not None
+            or self.queue_partition_key is not None
+            or self.delay_seconds is not None
+        )
 
 
 _ambient: contextvars.ContextVar[_Ambient | None] = contextvars.ContextVar(
@@ -26,11 +50,20 @@ _ambient: contextvars.ContextVar[_Ambient | None] = contextvars.ContextVar(
 )
 
 
-def take_start_options() -> StartOptions:
-    """Options for the workflow being started now; consumes the ``SetWorkflowID`` id."""
+def take_start_options(*, queued: bool = False) -> StartOptions:
+    """Options for the workflow being started now; consumes the ``SetWorkflowID`` id.
+
+    Raises ``DBOSException`` if a ``SetEnqueueOptions`` around a start that is not an
+    enqueue (``queued``) sets a deduplication id, priority, partition key or delay.
+    """
     ambient = _ambient.get()
     if ambient is None:
         return StartOptions()
+    if not queued and ambient.enqueue is not None and ambient.enqueue.queue_only:
+        raise DBOSException(
+            "SetEnqueueOptions (deduplication id, priority, partition key, delay) only "
+            "applies to Queue.enqueue, not to starting or calling a workflow"
+        )
     workflow_id, ambient.workflow_id = ambient.workflow_id, None
     return StartOptions(
         workflow_id=workflow_id,
@@ -39,6 +72,14 @@ def take_start_options() -> StartOptions:
         authenticated_user=ambient.authenticated_user,
         authenticated_roles=ambient.authenticated_roles,
     )
+
+
+def ambient_enqueue_options() -> EnqueueOptions:
+    """The options of the innermost enclosing ``SetEnqueueOptions`` (all unset if none)."""
+    ambient = _ambient.get()
+    if ambient is None or ambient.enqueue is None:
+        return EnqueueOptions()
+    return ambient.enqueue
 
 
 def ambient_auth() -> tuple[str | None, tuple[str, ...] | None]:
@@ -124,3 +165,58 @@ class DBOSContextSetAuth(_Setter):
     def _apply(self, ambient: _Ambient) -> None:
         ambient.authenticated_user = self.user
         ambient.authenticated_roles = self.roles
+
+
+class SetEnqueueOptions(_Setter):
+    """Options for workflows enqueued in the block (``Queue.enqueue``).
+
+    Args:
+        deduplication_id: while a workflow enqueued with this id on the same queue is
+            ENQUEUED, DELAYED or PENDING, enqueueing another raises
+            ``DBOSQueueDeduplicatedError``.
+        priority: 1 (first) to 2**31 - 1; unset runs before every priority. Workflows of
+            equal priority start in the order they were enqueued.
+        app_version: only an executor of this application version may run it.
+        queue_partition_key: the partition of a partitioned queue (required there,
+            refused elsewhere); the queue's limits apply per partition.
+        delay_seconds: start no earlier than this many seconds after the enqueue (the
+            workflow is DELAYED until then).
+
+    Raises ``ValueError`` for a priority out of range, a negative delay, or a
+    deduplication id together with a partition key. Starting or calling a workflow (not
+    enqueueing it) in a block that sets the queue-only options raises ``DBOSException``.
+    """
+
+    def __init__(
+        self,
+        *,
+        deduplication_id: str | None = None,
+        priority: int | None = None,
+        app_version: str | None = None,
+        queue_partition_key: str | None = None,
+        delay_seconds: float | None = None,
+    ) -> None:
+        super().__init__()
+        if priority is not None and (
+            isinstance(priority, bool)
+            or not isinstance(priority, int)
+            or not 1 <= priority <= MAX_PRIORITY
+        ):
+            raise ValueError(f"priority must be between 1 and {MAX_PRIORITY}, got {priority!r}")
+        if delay_seconds is not None and (
+            not isinstance(delay_seconds, (int, float))
+            or not (delay_seconds >= 0 and math.isfinite(delay_seconds))
+        ):
+            raise ValueError(f"delay_seconds must be a finite number >= 0, got {delay_seconds!r}")
+        if deduplication_id is not None and queue_partition_key is not None:
+            raise ValueError("a deduplication id cannot be combined with a queue partition key")
+        self.options = EnqueueOptions(
+            deduplication_id=deduplication_id,
+            priority=priority,
+            app_version=app_version,
+            queue_partition_key=queue_partition_key,
+            delay_seconds=delay_seconds,
+        )
+
+    def _apply(self, ambient: _Ambient) -> None:
+        ambient.enqueue = self.options

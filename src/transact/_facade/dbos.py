@@ -21,6 +21,7 @@ from transact._facade.classproperty import classproperty
 from transact._facade.config import DBOSConfig, Settings, resolve
 from transact._facade.context import ambient_auth
 from transact._facade.decorators import StepOptions, WorkflowDecorator, make_step
+from transact._facade.queues import Background, QueuesAPI, forget_queues_and_schedules
 from transact._facade.transactions import sql_session, transaction_decorator
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.clock import Clock, SystemClock
@@ -41,7 +42,7 @@ _lock = threading.RLock()
 _instance: DBOS | None = None
 
 
-class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI):
+class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI, QueuesAPI):
     """The durable-workflow runtime of this process (a singleton), and its API.
 
     Create it once with a config, decorate workflows and steps, then ``launch()``::
@@ -78,6 +79,7 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI):
         """
 
     _settings: Settings
+    _background: Background | None = None  # queue runner and schedulers, once launched
     _clock: Clock
     _launched: bool
 
@@ -119,6 +121,11 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI):
         recovered = runtime.recover_pending()
         if recovered:
             logger.info("Recovering %d pending workflow(s)", len(recovered))
+        # After recovery, so the queue runner counts the recovered queued workflows
+        # against per-worker limits before it claims more.
+        background = Background(runtime)
+        background.start()
+        dbos._background = background
 
     @classmethod
     def destroy(
@@ -132,10 +139,14 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI):
         with _lock:
             runtime = access.runtime_or_none()
             access.set_runtime(None)
+            background = _instance._background if _instance is not None else None
             _instance = None
+        if background is not None:
+            background.stop()  # no new claims or firings while running ones finish
         if runtime is not None:
             runtime.shutdown(workflow_completion_timeout_sec)
         if destroy_registry:
+            forget_queues_and_schedules()
             REGISTRY.clear()
 
     @classmethod

@@ -21,6 +21,7 @@ from transact._runtime.appdb import AppDatabase
 from transact._runtime.clock import Clock, now_ms
 from transact._runtime.driver import drive
 from transact._runtime.management import Watchdog
+from transact._runtime.queue_runner import enqueued_record, queue_key
 from transact._runtime.registry import REGISTRY, WorkflowSpec
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._runtime.waiters import Waiters, status_key
@@ -186,6 +187,8 @@ class Runtime:
             inherit_deadline=effect.inherit_deadline,
         )
         record = self.new_record(spec, child_id, args, kwargs, parent=parent, options=options)
+        if effect.enqueue is not None:
+            return self._prepare_queued_child(record, effect)
         _, created = self.insert(record)
         if not created:
             return None
@@ -194,6 +197,19 @@ class Runtime:
             self.launch(record, spec, args, kwargs, inline=inline)
 
         return run
+
+    def _prepare_queued_child(
+        self, record: WorkflowRecord, effect: StartChild
+    ) -> Callable[[bool], None] | None:
+        """Insert an enqueued child's row; the returned function wakes its queue runner
+        (the child runs wherever it is dequeued, never in the parent's thread)."""
+        assert effect.enqueue is not None
+        queued = enqueued_record(record, effect.enqueue, timed=effect.timeout_seconds is not None)
+        _, created = self.insert(queued)
+        if not created:
+            return None
+        key = queue_key(effect.enqueue.queue_name)
+        return lambda _inline: self.waiters.notify(key)
 
     def launch(
         self,

@@ -16,6 +16,13 @@ from typing import Any
 import attrs
 
 from transact._core.checkpoint import Checkpoint
+from transact._core.queue_policy import (
+    QueueCounts,
+    QueueLimits,
+    admit,
+    budget,
+    in_rate_window,
+)
 from transact._core.status import (
     ACTIVE,
     IllegalTransition,
@@ -39,6 +46,10 @@ _OUTCOME_EVENTS = {
     WorkflowStatusString.ERROR: StatusEvent.FAIL,
 }
 _ACTIVE_VALUES = frozenset(s.value for s in ACTIVE)
+# Rows still waiting in line: they have not been dequeued, so no rate window counts them.
+_WAITING_VALUES = frozenset(
+    {WorkflowStatusString.ENQUEUED.value, WorkflowStatusString.DELAYED.value}
+)
 
 
 @attrs.define
@@ -372,11 +383,13 @@ class MemoryStore:
         with self._lock:
             if checkpoint is not None:
                 self._check_checkpoint(*checkpoint)
-            if destination_id not in self._workflows:
-                raise DBOSNonExistentWorkflowError("destination", destination_id)
             # An idempotent repeat still records the sender's checkpoint: the send, as an
             # operation of the sender, did complete (its message was delivered earlier).
             duplicate = message_id is not None and message_id in self._message_ids
+            # Checked after the id, as SQL's ON CONFLICT DO NOTHING does: a repeated id
+            # inserts nothing, so a missing destination breaks no foreign key.
+            if not duplicate and destination_id not in self._workflows:
+                raise DBOSNonExistentWorkflowError("destination", destination_id)
             if not duplicate:
                 if message_id is not None:
                     self._message_ids[message_id] = destination_id
@@ -462,6 +475,86 @@ class MemoryStore:
             value=None if entry is None else entry.value,
             workflow_status=None if row is None else row.status,
         )
+
+    # --- queues ----------------------------------------------------------------------
+
+    def claim_queued(
+        self,
+        queue_name: str,
+        *,
+        executor_id: str,
+        application_version: str | None,
+        limits: QueueLimits,
+        local_running: int,
+        partition_key: str | None,
+        max_claims: int | None,
+        now_ms: int,
+    ) -> list[WorkflowRecord]:
+        """Release due delayed rows, then claim what the policy admits (see ``Store``)."""
+        if budget(limits, QueueCounts(local_running=local_running), max_claims) == 0:
+            return []
+        with self._lock:
+            scope = [
+                r
+                for r in self._workflows.values()
+                if r.queue_name == queue_name
+                and (partition_key is None or r.queue_partition_key == partition_key)
+            ]
+            for row in scope:
+                if (
+                    row.status == WorkflowStatusString.DELAYED
+                    and (row.delay_until_epoch_ms or 0) <= now_ms
+                ):
+                    self._apply(row.workflow_id, StatusEvent.RELEASE, updated_at=now_ms)
+            scope = [self._workflows[r.workflow_id] for r in scope]
+            rate = limits.rate_limit
+            counts = QueueCounts(
+                pending=sum(r.status == WorkflowStatusString.PENDING for r in scope),
+                local_running=local_running,
+                recent_dequeues=0
+                if rate is None
+                else sum(
+                    r.status not in _WAITING_VALUES
+                    and in_rate_window(r.started_at_epoch_ms, now_ms, rate)
+                    for r in scope
+                ),
+            )
+            candidates = [
+                r
+                for r in scope
+                if r.status == WorkflowStatusString.ENQUEUED
+                and (
+                    application_version is None
+                    or not r.application_version
+                    or r.application_version == application_version
+                )
+            ]
+            claimed = []
+            for row in admit(limits, counts, candidates, max_claims):
+                record = self.claim_workflow(
+                    row.workflow_id, executor_id, application_version, now_ms
+                )
+                assert record is not None  # ENQUEUED, under the lock
+                claimed.append(record)
+            return claimed
+
+    def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
+        """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""
+        with self._lock:
+            keys = {
+                r.queue_partition_key
+                for r in self._workflows.values()
+                if r.queue_name == queue_name
+                and r.queue_partition_key is not None
+                and (
+                    r.status == WorkflowStatusString.ENQUEUED
+                    or (
+                        r.status == WorkflowStatusString.DELAYED
+                        and (r.delay_until_epoch_ms or 0) <= now_ms
+                    )
+                )
+            }
+        return sorted(keys)
 
     # --- recovery in bulk -------------------------------------------------------------
 

@@ -19,14 +19,15 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from transact._core.checkpoint import Checkpoint
+from transact._core.queue_policy import QueueLimits
 from transact._store.records import StreamRead, WorkflowQuery, WorkflowRecord
 
 NotifyCallback = Callable[[str], None]
 """Called with a channel key when another process wrote something a waiter may want.
 
 Keys: ``"status:<wf>"`` (outcome recorded / status changed), ``"message:<wf>::<topic>"``,
-``"event:<wf>::<key>"``, ``"stream:<wf>::<key>"``. A topic of None is written as the
-empty string in keys.
+``"event:<wf>::<key>"``, ``"stream:<wf>::<key>"``, ``"queue:<name>"`` (a row became
+ENQUEUED on that queue). A topic of None is written as the empty string in keys.
 """
 
 
@@ -238,6 +239,44 @@ class Store(Protocol):
 
     def read_stream(self, workflow_id: str, key: str, offset: int) -> StreamRead:
         """The value at ``offset`` (None if not yet written) and the workflow's status."""
+        ...
+
+    # --- queues ----------------------------------------------------------------------
+
+    def claim_queued(
+        self,
+        queue_name: str,
+        *,
+        executor_id: str,
+        application_version: str | None,
+        limits: QueueLimits,
+        local_running: int,
+        partition_key: str | None,
+        max_claims: int | None,
+        now_ms: int,
+    ) -> list[WorkflowRecord]:
+        """Dequeue what the queue's limits allow now, in one transaction; return the
+        claimed rows in start order (``queue_policy.order_key``).
+
+        The scope is the rows of ``queue_name`` (with ``queue_partition_key =
+        partition_key`` when a key is given). In that scope, first every DELAYED row with
+        ``delay_until_epoch_ms <= now_ms`` becomes ENQUEUED (``updated_at = now_ms``).
+        Then the counts are taken: PENDING rows, and (with a rate limit) rows that are
+        neither ENQUEUED nor DELAYED whose ``started_at_epoch_ms`` is inside the rate
+        window ending at ``now_ms``. ``queue_policy.budget(limits, counts, max_claims)``
+        (with ``local_running`` as this process's count) says how many may start; that
+        many ENQUEUED rows whose ``application_version`` is ``application_version``, empty
+        or None (any, if ``application_version`` is None) are taken in start order and
+        claimed as ``claim_workflow`` claims one. Claims are exact across processes: two
+        concurrent calls never exceed a limit together. If this process has no room
+        (``max_claims`` or ``worker_concurrency - local_running`` is 0), nothing is read or
+        written (delayed rows included).
+        """
+        ...
+
+    def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
+        """The distinct partition keys (sorted) of rows of ``queue_name`` that are
+        ENQUEUED, or DELAYED with ``delay_until_epoch_ms <= now_ms``."""
         ...
 
     # --- recovery in bulk ------------------------------------------------------------

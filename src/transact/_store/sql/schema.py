@@ -35,6 +35,7 @@ __all__ = [
     "MESSAGE_ID_UNIQUE",
     "NULL_TOPIC",
     "POSTGRES_SCHEMA",
+    "QUEUE_INDEXES",
     "STREAM_PK",
     "WORKFLOW_PK",
     "metadata",
@@ -139,6 +140,36 @@ Index(
     _ws.created_at,
     postgresql_where=_IN_FLIGHT,
     sqlite_where=_IN_FLIGHT,
+)
+# Added by migration 2 (queues); declared here too, so a new database gets them at once.
+QUEUE_INDEXES = (
+    # Rate limits: a queue's dequeues inside the window, by start time.
+    Index(
+        "idx_workflow_status_queue_started",
+        _ws.queue_name,
+        _ws.started_at_epoch_ms,
+        postgresql_where=_ws.queue_name.isnot(None),
+        sqlite_where=_ws.queue_name.isnot(None),
+    ),
+    # Delayed starts: a queue's DELAYED rows by due time.
+    Index(
+        "idx_workflow_status_delayed",
+        _ws.queue_name,
+        _ws.delay_until_epoch_ms,
+        postgresql_where=_ws.status == literal_column("'DELAYED'"),
+        sqlite_where=_ws.status == literal_column("'DELAYED'"),
+    ),
+    # Partitioned queues: the in-flight rows of one partition by priority and age.
+    Index(
+        "idx_workflow_status_partition_in_flight",
+        _ws.queue_name,
+        _ws.queue_partition_key,
+        _ws.status,
+        _ws.priority,
+        _ws.created_at,
+        postgresql_where=_IN_FLIGHT & _ws.queue_partition_key.isnot(None),
+        sqlite_where=_IN_FLIGHT & _ws.queue_partition_key.isnot(None),
+    ),
 )
 Index(
     "idx_workflow_status_parent_workflow_id",

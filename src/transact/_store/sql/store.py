@@ -1,9 +1,9 @@
 """``SQLStore``: the one ``Store`` implementation over SQLAlchemy Core.
 
 The verbs live in one mixin per concern (workflows, checkpoints, messages, events,
-streams, maintenance); this class composes them and owns the lifecycle. The SQLite and
-Postgres stores subclass it only to prepare the database, lock migrations and listen
-for notifications.
+streams, maintenance, queues); this class composes them and owns the lifecycle. The
+SQLite and Postgres stores subclass it only to prepare the database, lock migrations and
+listen for notifications.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from transact._store.sql.events import EventVerbs
 from transact._store.sql.maintenance import MaintenanceVerbs
 from transact._store.sql.messages import MessageVerbs
 from transact._store.sql.migrations import apply_pending
+from transact._store.sql.queues import QueueVerbs
 from transact._store.sql.streams import StreamVerbs
 from transact._store.sql.workflows import WorkflowVerbs
 from transact.errors import DBOSException, DBOSInitializationError
@@ -25,7 +26,13 @@ __all__ = ["SQLStore"]
 
 
 class SQLStore(
-    WorkflowVerbs, CheckpointVerbs, MessageVerbs, EventVerbs, StreamVerbs, MaintenanceVerbs
+    WorkflowVerbs,
+    CheckpointVerbs,
+    MessageVerbs,
+    EventVerbs,
+    StreamVerbs,
+    MaintenanceVerbs,
+    QueueVerbs,
 ):
     """A :class:`~transact._store.protocol.Store` on a SQL database (see ``Backend``)."""
 

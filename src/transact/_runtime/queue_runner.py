@@ -1,0 +1,358 @@
+"""Queues at run time: the process-wide queue registry, enqueueing, and the queue runner.
+
+The :class:`QueueRunner` (started by ``DBOS.launch``, stopped by ``destroy``) runs one
+thread per queue, the internal queue included (resumed, forked, scheduled and recovered
+workflows go through it, possibly enqueued by another process). Each thread claims what
+the queue's limits allow (``Store.claim_queued``: one transaction per batch, exact
+across processes) and hands the claimed rows to ``Runtime.dispatch``. Between claims it
+sleeps ``polling_interval_sec`` (jittered, so processes do not poll in step), but wakes
+at once when this process enqueues on the queue or finishes one of its workflows, and on
+Postgres when any process enqueues on it (the ``queue:<name>`` notification).
+
+Per-worker concurrency counts the queue's workflows running in this process: those it
+claimed and those recovered at launch (:meth:`QueueRunner.start` adopts them).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from transact._core.queue_policy import QueueCounts, QueueEntry, QueueLimits, budget
+from transact._core.status import WorkflowStatusString as S
+from transact._runtime.clock import now_ms
+from transact._runtime.registry import WorkflowSpec
+from transact._store.records import WorkflowQuery, WorkflowRecord
+from transact.errors import DBOSException
+
+if TYPE_CHECKING:
+    from transact._runtime.runtime import Runtime, StartOptions
+
+__all__ = [
+    "QUEUES",
+    "QueueConfig",
+    "QueueRegistry",
+    "QueueRunner",
+    "enqueue",
+    "enqueued_record",
+    "queue_key",
+]
+
+logger = logging.getLogger("transact")
+
+MAX_BATCH = 100
+"""Most workflows one claim takes: a bigger batch would let one process take a whole
+backlog that its peers could share."""
+MAX_IN_FLIGHT = 256
+"""Most workflows of one queue this process runs at once when the queue sets no
+per-worker limit (the thread pool is the real bound; this keeps work for the peers)."""
+ERROR_BACKOFF_SECONDS = 1.0
+
+
+def queue_key(queue_name: str) -> str:
+    """The waiter key that wakes ``queue_name``'s runner (also a Postgres payload)."""
+    return f"queue:{queue_name}"
+
+
+@attrs.frozen
+class QueueConfig:
+    """A queue as the runtime runs it."""
+
+    name: str
+    limits: QueueLimits = attrs.field(factory=QueueLimits)
+    polling_interval_sec: float = 1.0
+
+
+class QueueRegistry:
+    """Queue name -> config, process-wide: queues are declared at import time, before (or
+    after) launch, and outlive ``destroy`` unless the registry is destroyed too."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queues: dict[str, QueueConfig] = {}
+        self._listeners: list[Callable[[QueueConfig], None]] = []
+
+    def add(self, config: QueueConfig) -> None:
+        """Register ``config``; ``DBOSException`` if the name is taken."""
+        with self._lock:
+            if config.name in self._queues:
+                raise DBOSException(f"a queue named {config.name!r} already exists")
+            self._queues[config.name] = config
+            listeners = list(self._listeners)
+        for listener in listeners:  # a runner already launched starts serving it
+            listener(config)
+
+    def get(self, name: str) -> QueueConfig | None:
+        """The queue called ``name``, if declared."""
+        with self._lock:
+            return self._queues.get(name)
+
+    def all(self) -> list[QueueConfig]:
+        """Every declared queue."""
+        with self._lock:
+            return list(self._queues.values())
+
+    def remove(self, name: str) -> None:
+        """Forget the queue called ``name`` (a runner already serving it goes on)."""
+        with self._lock:
+            self._queues.pop(name, None)
+
+    def clear(self) -> None:
+        """Forget every queue (``DBOS.destroy(destroy_registry=True)``)."""
+        with self._lock:
+            self._queues.clear()
+
+    def listen(self, listener: Callable[[QueueConfig], None]) -> None:
+        """Call ``listener`` with every queue declared from now on."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def unlisten(self, listener: Callable[[QueueConfig], None]) -> None:
+        """Stop calling ``listener``."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+
+QUEUES = QueueRegistry()
+
+
+# --- enqueueing ----------------------------------------------------------------------
+
+
+def enqueued_record(record: WorkflowRecord, entry: QueueEntry, *, timed: bool) -> WorkflowRecord:
+    """``record`` (a direct start's row) as a row waiting on ``entry``'s queue.
+
+    ENQUEUED, or DELAYED until now + ``entry.delay_seconds``; it is dequeued, not
+    recovered, so it starts with no recovery attempt. A row with its own timeout
+    (``timed``) gets its deadline when dequeued; one that inherited a parent's deadline
+    keeps it.
+    """
+    delay_until: int | None = None
+    if entry.delay_seconds is not None and entry.delay_seconds > 0:
+        delay_until = record.created_at + round(entry.delay_seconds * 1000)
+    return attrs.evolve(
+        record,
+        status=(S.ENQUEUED if delay_until is None else S.DELAYED).value,
+        queue_name=entry.queue_name,
+        deduplication_id=entry.deduplication_id,
+        priority=entry.priority,
+        queue_partition_key=entry.partition_key,
+        application_version=entry.app_version or record.application_version,
+        delay_until_epoch_ms=delay_until,
+        recovery_attempts=0,
+        workflow_deadline_epoch_ms=None if timed else record.workflow_deadline_epoch_ms,
+    )
+
+
+def enqueue(
+    runtime: Runtime,
+    spec: WorkflowSpec,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    options: StartOptions,
+    entry: QueueEntry,
+) -> str:
+    """Write a root workflow's row on ``entry``'s queue (or attach to an existing row
+    with the same id); return its id. Nothing runs in this thread: the queue runner of
+    whichever process claims it does. Raises ``DBOSQueueDeduplicatedError`` if the
+    deduplication id is held."""
+    workflow_id = options.workflow_id or str(uuid.uuid4())
+    record = runtime.new_record(spec, workflow_id, args, kwargs, options=options)
+    record = enqueued_record(record, entry, timed=options.timeout_seconds is not None)
+    _, created = runtime.insert(record)
+    if created:
+        runtime.waiters.notify(queue_key(entry.queue_name))
+    return workflow_id
+
+
+# --- the runner ----------------------------------------------------------------------
+
+
+class QueueRunner:
+    """One claiming thread per queue for one launched runtime."""
+
+    def __init__(self, runtime: Runtime, registry: QueueRegistry = QUEUES) -> None:
+        self._runtime = runtime
+        self._registry = registry
+        self._lock = threading.Lock()
+        self._loops: dict[str, _QueueLoop] = {}
+        self._stopped = threading.Event()
+
+    def start(self, internal: QueueConfig) -> None:
+        """Serve ``internal`` and every declared queue (and those declared later); adopt
+        this process's running workflows of each (recovered at launch)."""
+        adopted = self._running_queued()
+        self._serve(internal, adopted)
+        for config in self._registry.all():
+            self._serve(config, adopted)
+        self._registry.listen(self._declared)
+
+    def stop(self) -> None:
+        """Stop claiming (running workflows go on) and join the threads."""
+        self._registry.unlisten(self._declared)
+        self._stopped.set()
+        with self._lock:
+            loops = list(self._loops.values())
+        for loop in loops:
+            self._runtime.waiters.notify(queue_key(loop.config.name))
+        for loop in loops:
+            loop.join(timeout=10)
+
+    def running(self, queue_name: str) -> int:
+        """How many of the queue's workflows this process runs now."""
+        with self._lock:
+            loop = self._loops.get(queue_name)
+        return 0 if loop is None else loop.running_total()
+
+    def _declared(self, config: QueueConfig) -> None:
+        self._serve(config, {})
+
+    def _serve(self, config: QueueConfig, adopted: dict[str, list[WorkflowRecord]]) -> None:
+        with self._lock:
+            if self._stopped.is_set() or config.name in self._loops:
+                return
+            loop = _QueueLoop(self._runtime, config, self._stopped)
+            self._loops[config.name] = loop
+        for record in adopted.get(config.name, []):
+            future = self._runtime.future(record.workflow_id)
+            if future is not None:
+                loop.track(record, future)
+        loop.start()
+
+    def _running_queued(self) -> dict[str, list[WorkflowRecord]]:
+        """This executor's PENDING queued rows that run here (recovered at launch)."""
+        rt = self._runtime
+        try:
+            rows = rt.store.list_workflows(
+                WorkflowQuery(
+                    statuses=(S.PENDING.value,),
+                    executor_ids=(rt.executor_id,),
+                    queues_only=True,
+                    load_input=False,
+                    load_output=False,
+                )
+            )
+        except DBOSException as exc:
+            logger.warning("Could not list this executor's queued workflows: %s", exc)
+            return {}
+        found: dict[str, list[WorkflowRecord]] = {}
+        for row in rows:
+            if row.queue_name is not None and rt.future(row.workflow_id) is not None:
+                found.setdefault(row.queue_name, []).append(row)
+        return found
+
+
+class _QueueLoop(threading.Thread):
+    """The claiming thread of one queue."""
+
+    def __init__(self, runtime: Runtime, config: QueueConfig, stopped: threading.Event) -> None:
+        super().__init__(name=f"transact-queue-{config.name}", daemon=True)
+        self.config = config
+        self._runtime = runtime
+        self._stopped = stopped
+        self._lock = threading.Lock()
+        # Partition key (None: the whole queue) -> ids of workflows running here.
+        self._running: dict[str | None, set[str]] = {}
+        limits = config.limits
+        # Completions wake the loop only where a slot matters: a limited queue, or an
+        # unlimited one that has drained to half its in-flight allowance.
+        self._wake_every_completion = (
+            limits.worker_concurrency is not None or limits.concurrency is not None
+        )
+
+    def running_total(self) -> int:
+        with self._lock:
+            return sum(len(ids) for ids in self._running.values())
+
+    def track(self, record: WorkflowRecord, future: Future[Any]) -> None:
+        """Count ``record`` as running here until ``future`` is done."""
+        key = record.queue_partition_key if self.config.limits.partitioned else None
+        with self._lock:
+            self._running.setdefault(key, set()).add(record.workflow_id)
+        future.add_done_callback(lambda _: self._done(key, record.workflow_id))
+
+    def _done(self, key: str | None, workflow_id: str) -> None:
+        with self._lock:
+            ids = self._running.get(key)
+            if ids is not None:
+                ids.discard(workflow_id)
+            left = sum(len(i) for i in self._running.values())
+        if self._wake_every_completion or left <= MAX_IN_FLIGHT // 2:
+            self._runtime.waiters.notify(queue_key(self.config.name))
+
+    def run(self) -> None:
+        waiters = self._runtime.waiters
+        interval = self.config.polling_interval_sec
+        with waiters.registered(queue_key(self.config.name)) as wake:
+            while not self._stopped.is_set():
+                wake.clear()
+                try:
+                    more = self._poll()
+                except DBOSException as exc:
+                    if self._stopped.is_set():
+                        return
+                    logger.warning("Queue %s: claiming failed: %s", self.config.name, exc)
+                    more = False
+                    wake.wait(ERROR_BACKOFF_SECONDS)
+                if more:
+                    continue
+                # Real time, not the runtime's clock: a fake clock would race ahead.
+                wake.wait(interval * random.uniform(0.95, 1.05))
+
+    def _poll(self) -> bool:
+        """Claim and start what the limits allow; True if a full batch was claimed (so
+        more may be waiting)."""
+        rt = self._runtime
+        limits = self.config.limits
+        keys: list[str | None]
+        if limits.partitioned:
+            keys = list(rt.store.queued_partitions(self.config.name, now_ms(rt.clock)))
+            random.shuffle(keys)  # no partition always first in line
+        else:
+            keys = [None]
+        more = False
+        for key in keys:
+            if self._stopped.is_set():
+                return False
+            with self._lock:
+                local = len(self._running.get(key, ()))
+                total = sum(len(i) for i in self._running.values())
+            cap = MAX_BATCH
+            if limits.worker_concurrency is None:
+                cap = min(cap, MAX_IN_FLIGHT - total)
+            if budget(limits, QueueCounts(local_running=local), cap) == 0:
+                continue
+            claimed = rt.store.claim_queued(
+                self.config.name,
+                executor_id=rt.executor_id,
+                application_version=rt.application_version,
+                limits=limits,
+                local_running=local,
+                partition_key=key,
+                max_claims=cap,
+                now_ms=now_ms(rt.clock),
+            )
+            for record in claimed:
+                self._start(record)
+            more = more or len(claimed) == cap
+        return more
+
+    def _start(self, record: WorkflowRecord) -> None:
+        try:
+            future = self._runtime.dispatch(record)
+        except DBOSException as exc:
+            # Unknown function or too many recovery attempts: the row says so (or stays
+            # PENDING for this executor's next launch); the queue goes on.
+            logger.error("Queue %s: cannot run %s: %s", self.config.name, record.workflow_id, exc)
+            return
+        if future is not None:
+            self.track(record, future)

@@ -1,0 +1,260 @@
+"""Queue verbs: claim what a queue's limits allow, in one transaction per batch.
+
+``claim_queued`` runs, in one transaction:
+
+1. on Postgres, when the queue has a limit shared by every process (a global
+   concurrency or a rate limit), ``pg_advisory_xact_lock`` on the queue (or partition):
+   claimers of that queue take turns, and under READ COMMITTED each statement after the
+   lock sees every claim committed before it, so the counts are exact. (SQLite needs
+   nothing: ``BEGIN IMMEDIATE`` already serializes every writer.) Queues without shared
+   limits take no lock: concurrent claimers skip each other's rows (``SKIP LOCKED``);
+2. release the scope's due DELAYED rows;
+3. count PENDING rows and rate-window dequeues (only the counts a limit needs, through
+   indexes that keep them proportional to the rows in flight, not the queue's history);
+4. ask the pure policy (``queue_policy.budget``) how many may start, and claim that many
+   candidates in ``order_key`` order with one ``UPDATE ... RETURNING`` over a
+   materialized, ``FOR UPDATE SKIP LOCKED`` selection.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Text,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+
+from transact._core.queue_policy import QueueCounts, QueueLimits, budget, order_key
+from transact._core.status import StatusEvent
+from transact._store.records import WorkflowRecord
+from transact._store.sql.backend import Backend, Mode
+from transact._store.sql.schema import workflow_status
+from transact._store.sql.workflows import lit, row_to_record, status_in
+
+__all__ = ["QueueVerbs", "advisory_key"]
+
+ws = workflow_status
+_c = ws.c
+
+QUEUE_LOCK_NAMESPACE = 0x7471  # "tq": the first key of the two-key advisory locks
+"""Two-int4 advisory locks live apart from the single-bigint migration lock."""
+
+
+def advisory_key(queue_name: str, partition_key: str | None) -> int:
+    """The second advisory-lock key of a queue (or one partition): a stable int4."""
+    text = queue_name if partition_key is None else f"{queue_name}\x00{partition_key}"
+    unsigned = zlib.crc32(text.encode())
+    return unsigned - 2**32 if unsigned >= 2**31 else unsigned
+
+
+def _p(name: str, type_: Any = Text) -> Any:
+    return bindparam(name, type_=type_)
+
+
+_NOW = _p("now", BigInteger)
+
+
+def _scope(partitioned: bool) -> list[ColumnElement[bool]]:
+    where = [_c.queue_name == _p("queue")]
+    if partitioned:
+        where.append(_c.queue_partition_key == _p("partition"))
+    return where
+
+
+def _due() -> ColumnElement[bool]:
+    due: ColumnElement[bool] = func.coalesce(_c.delay_until_epoch_ms, 0) <= _NOW
+    return due
+
+
+# Built once per shape, so SQLAlchemy compiles each once per dialect.
+_RELEASE = {
+    p: update(ws)
+    .where(*_scope(p), _c.status == lit("DELAYED"), _due())
+    .values(status=lit("ENQUEUED"), updated_at=_NOW)
+    for p in (False, True)
+}
+
+_WAITING = [lit("ENQUEUED"), lit("DELAYED")]
+
+
+def _pending_count(partitioned: bool) -> Any:
+    return (
+        select(func.count())
+        .where(*_scope(partitioned), _c.status == lit("PENDING"))
+        .scalar_subquery()
+    )
+
+
+def _recent_count(partitioned: bool) -> Any:
+    # Not waiting = dequeued at least once; cancelled rows lost their start time and
+    # drop out, as in the memory model.
+    return (
+        select(func.count())
+        .where(
+            *_scope(partitioned),
+            _c.started_at_epoch_ms > _p("since", BigInteger),
+            _c.status.notin_(_WAITING),
+        )
+        .scalar_subquery()
+    )
+
+
+_COUNTS = {
+    (p, pending, recent): select(
+        _pending_count(p) if pending else literal(0),
+        _recent_count(p) if recent else literal(0),
+    )
+    for p in (False, True)
+    for pending in (False, True)
+    for recent in (False, True)
+}
+
+_PARTITIONS = (
+    select(_c.queue_partition_key)
+    .where(
+        _c.queue_name == _p("queue"),
+        _c.queue_partition_key.isnot(None),
+        or_(_c.status == lit("ENQUEUED"), and_(_c.status == lit("DELAYED"), _due())),
+    )
+    .distinct()
+    .order_by(_c.queue_partition_key)
+)
+
+_CLAIM_VALUES: dict[str, Any] = {
+    "status": lit("PENDING"),
+    "recovery_attempts": _c.recovery_attempts + 1,
+    "executor_id": _p("executor"),
+    "started_at_epoch_ms": _NOW,
+    "updated_at": _NOW,
+    "application_version": func.coalesce(func.nullif(_c.application_version, ""), _p("version")),
+    "workflow_deadline_epoch_ms": case(
+        (
+            and_(_c.workflow_timeout_ms.isnot(None), _c.workflow_deadline_epoch_ms.is_(None)),
+            _NOW + _c.workflow_timeout_ms,
+        ),
+        else_=_c.workflow_deadline_epoch_ms,
+    ),
+}
+
+
+def _claim_statement(dialect: str, partitioned: bool, any_version: bool, limited: bool) -> Any:
+    candidates = select(_c.workflow_uuid).where(*_scope(partitioned), _c.status == lit("ENQUEUED"))
+    if not any_version:
+        candidates = candidates.where(
+            or_(
+                _c.application_version.is_(None),
+                _c.application_version == "",
+                _c.application_version == _p("version"),
+            )
+        )
+    candidates = candidates.order_by(_c.priority, _c.created_at, _c.workflow_uuid)
+    if limited:
+        candidates = candidates.limit(_p("limit", BigInteger))
+    if dialect == "postgresql":
+        # SKIP LOCKED: claimers without a shared limit take disjoint rows. MATERIALIZED:
+        # the selection runs once, so the UPDATE claims exactly the rows it locked.
+        cte = candidates.with_for_update(skip_locked=True).cte("claimable")
+        cte = cte.prefix_with("MATERIALIZED")
+    else:
+        cte = candidates.cte("claimable")
+    return (
+        update(ws)
+        .where(
+            _c.workflow_uuid.in_(select(cte.c.workflow_uuid)),
+            status_in(StatusEvent.DEQUEUE),
+        )
+        .values(**_CLAIM_VALUES)
+        .returning(*ws.c)
+    )
+
+
+_CLAIM = {
+    (d, p, v, limited): _claim_statement(d, p, v, limited)
+    for d in ("postgresql", "sqlite")
+    for p in (False, True)
+    for v in (False, True)
+    for limited in (False, True)
+}
+
+
+class QueueVerbs:
+    """The queue verbs of the SQL store (a mixin of ``SQLStore``)."""
+
+    _db: Backend
+
+    def claim_queued(
+        self,
+        queue_name: str,
+        *,
+        executor_id: str,
+        application_version: str | None,
+        limits: QueueLimits,
+        local_running: int,
+        partition_key: str | None,
+        max_claims: int | None,
+        now_ms: int,
+    ) -> list[WorkflowRecord]:
+        """Release due delayed rows, then claim what the policy admits (see ``Store``)."""
+        # A worker with no room left need not touch the database at all.
+        if budget(limits, QueueCounts(local_running=local_running), max_claims) == 0:
+            return []
+        dialect = self._db.dialect_name
+        partitioned = partition_key is not None
+        params: dict[str, Any] = {
+            "queue": queue_name,
+            "now": now_ms,
+            "executor": executor_id,
+            "version": application_version,
+        }
+        if partitioned:
+            params["partition"] = partition_key
+        rate = limits.rate_limit
+        if rate is not None:
+            params["since"] = now_ms - rate.period_ms
+
+        def work(conn: Connection) -> list[WorkflowRecord]:
+            if dialect == "postgresql" and limits.shared:
+                conn.execute(
+                    select(
+                        func.pg_advisory_xact_lock(
+                            QUEUE_LOCK_NAMESPACE, advisory_key(queue_name, partition_key)
+                        )
+                    )
+                )
+            conn.execute(_RELEASE[partitioned], params)
+            counts = QueueCounts(local_running=local_running)
+            if limits.shared:
+                stmt = _COUNTS[(partitioned, limits.concurrency is not None, rate is not None)]
+                pending, recent = conn.execute(stmt, params).one()
+                counts = QueueCounts(
+                    pending=int(pending),
+                    local_running=local_running,
+                    recent_dequeues=int(recent),
+                )
+            allowed = budget(limits, counts, max_claims)
+            if allowed == 0:
+                return []
+            stmt = _CLAIM[(dialect, partitioned, application_version is None, allowed is not None)]
+            rows = conn.execute(stmt, {**params, "limit": allowed}).mappings().all()
+            return sorted((row_to_record(r) for r in rows), key=order_key)
+
+        return self._db.run(Mode.WRITE, work)
+
+    def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
+        """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""
+        params = {"queue": queue_name, "now": now_ms}
+        return self._db.run(
+            Mode.READ, lambda conn: [str(k) for k in conn.execute(_PARTITIONS, params).scalars()]
+        )

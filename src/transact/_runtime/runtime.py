@@ -309,6 +309,7 @@ class Runtime:
     ) -> None:
         if state.cancelled.is_set() and self.closing:
             raise DBOSWorkflowCancelledError("the executor is shutting down")
+        state.finishing = True
         done = self.store.finish_workflow(
             state.workflow_id,
             status=status.value,
@@ -432,8 +433,9 @@ class Runtime:
         if key.startswith("status:"):
             workflow_id = key.removeprefix("status:")
             with self._lock:
-                running = workflow_id in self._active
-            if running:
+                state = self._active.get(workflow_id)
+            # A finishing workflow hears its own outcome notification: nothing to check.
+            if state is not None and not state.finishing:
                 row = self.store.get_workflow(workflow_id, load_input=False, load_output=False)
                 if row is None or row.status == S.CANCELLED.value:
                     self._interrupt(workflow_id)

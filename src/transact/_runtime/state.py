@@ -32,6 +32,7 @@ class WorkflowState:
     authenticated_roles: tuple[str, ...] | None = None
     # Set by the replayer: every effect must come from the log; executing one is an error.
     replay_only: bool = False
+    finishing: bool = False  # its outcome is being written
     cancelled: threading.Event = attrs.field(factory=threading.Event)
     # Serializes id assignment when a workflow issues effects from several threads.
     lock: threading.Lock = attrs.field(factory=threading.Lock)

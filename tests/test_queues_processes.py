@@ -163,6 +163,15 @@ def wait_all_done(store: Store, ids: list[str], timeout: float = 90) -> list[Wor
         time.sleep(0.1)
 
 
+def in_flight(lines: list[list[str]], pid: str, steps: tuple[str, ...]) -> bool:
+    """Whether process ``pid`` has started one of ``steps`` of some workflow and not
+    ended it (after it has finished a few, so the kill lands midway)."""
+    mine = [(w, step, event) for w, step, event, _, p in lines if p == pid]
+    started = {(w, step) for w, step, event in mine if event == "start"}
+    ended = {(w, step) for w, step, event in mine if event == "end"}
+    return len(ended) >= 6 and any(step in steps for _, step in started - ended)
+
+
 def max_overlap(intervals: list[tuple[float, float]]) -> int:
     edges = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
     # At equal times ends (-1) sort first: touching intervals do not overlap.
@@ -216,8 +225,9 @@ def test_killed_worker_restarted_with_its_executor_id_finishes_its_work(
         workers.spawn("worker-b")
         ids = enqueue_directly(store, 60, steps=3)
         pid = str(victim.pid)
-        while sum(1 for line in workers.lines() if line[-1] == pid) < 12:
-            time.sleep(0.01)
+        # Kill it inside a first or second step: it then surely holds that workflow.
+        while not in_flight(workers.lines(), pid, steps=("1", "2")):
+            time.sleep(0.002)
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=30)
         stranded = [

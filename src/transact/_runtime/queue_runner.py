@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from transact._core.checkpoint import Checkpoint
 from transact._core.queue_policy import QueueCounts, QueueEntry, QueueLimits, budget
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.clock import now_ms
@@ -54,6 +56,9 @@ MAX_IN_FLIGHT = 256
 """Most workflows of one queue this process runs at once when the queue sets no
 per-worker limit (the thread pool is the real bound; this keeps work for the peers)."""
 ERROR_BACKOFF_SECONDS = 1.0
+MIN_CLAIM_GAP_SECONDS = 0.005
+"""Least time between two claims of one queue by one process when woken: at most that
+much latency added, and a burst of enqueues is claimed in batches."""
 
 
 def queue_key(queue_name: str) -> str:
@@ -305,8 +310,14 @@ class _QueueLoop(threading.Thread):
                     wake.wait(ERROR_BACKOFF_SECONDS)
                 if more:
                     continue
+                claimed_at = time.monotonic()
                 # Real time, not the runtime's clock: a fake clock would race ahead.
-                wake.wait(interval * random.uniform(0.95, 1.05))
+                if wake.wait(interval * random.uniform(0.95, 1.05)):
+                    # Woken (an enqueue, a completion): let a burst of them gather into
+                    # one claim rather than one transaction per wake-up.
+                    gap = MIN_CLAIM_GAP_SECONDS - (time.monotonic() - claimed_at)
+                    if gap > 0:
+                        self._stopped.wait(gap)
 
     def _poll(self) -> bool:
         """Claim and start what the limits allow; True if a full batch was claimed (so
@@ -341,14 +352,17 @@ class _QueueLoop(threading.Thread):
                 max_claims=cap,
                 now_ms=now_ms(rt.clock),
             )
-            for record in claimed:
-                self._start(record)
+            if claimed:
+                # One read for the batch's logs, not one per workflow.
+                logs = rt.store.load_checkpoints_many([r.workflow_id for r in claimed])
+                for record in claimed:
+                    self._start(record, logs.get(record.workflow_id, []))
             more = more or len(claimed) == cap
         return more
 
-    def _start(self, record: WorkflowRecord) -> None:
+    def _start(self, record: WorkflowRecord, log: list[Checkpoint]) -> None:
         try:
-            future = self._runtime.dispatch(record)
+            future = self._runtime.dispatch(record, log)
         except DBOSException as exc:
             # Unknown function or too many recovery attempts: the row says so (or stays
             # PENDING for this executor's next launch); the queue goes on.

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import pathlib
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -557,3 +560,18 @@ def test_list_queued_workflows_shows_the_line(dbos: type[DBOS]) -> None:
 def test_order_key_is_the_documented_order() -> None:
     rows = [queued("b", created_at=1), queued("a", created_at=1), queued("c", created_at=0)]
     assert [r.workflow_id for r in sorted(rows, key=order_key)] == ["c", "a", "b"]
+
+
+@pytest.mark.slow
+def test_example_runs_as_documented(tmp_path: pathlib.Path) -> None:
+    example = pathlib.Path(__file__).parents[1] / "examples" / "queues.py"
+    done = subprocess.run(
+        [sys.executable, str(example), f"sqlite:///{tmp_path}/example.sqlite"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "duplicate request for img-42 refused" in done.stdout
+    assert "rendered 14 thumbnails" in done.stdout
+    assert "at most 3 at once (limit 3)" in done.stdout

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from typing_extensions import assert_type
 
 from transact import (
     DBOS,
@@ -21,6 +23,8 @@ from transact import (
     SetEnqueueOptions,
     SetWorkflowID,
     SetWorkflowTimeout,
+    WorkflowHandle,
+    WorkflowHandleAsync,
 )
 from transact._core.queue_policy import QueueLimits, RateLimit, order_key
 from transact._runtime.queue_runner import QUEUES
@@ -575,3 +579,29 @@ def test_example_runs_as_documented(tmp_path: pathlib.Path) -> None:
     assert "duplicate request for img-42 refused" in done.stdout
     assert "rendered 14 thumbnails" in done.stdout
     assert "at most 3 at once (limit 3)" in done.stdout
+
+
+@DBOS.workflow()
+async def async_double(n: int) -> int:
+    return n * 2
+
+
+def test_enqueue_is_typed_like_start_workflow(dbos: type[DBOS]) -> None:
+    queue = new_queue()
+    handle = queue.enqueue(async_double, 21)
+    assert_type(handle, WorkflowHandle[int])
+    assert handle.get_result() == 42
+    assert_type(queue.enqueue(busy, "typed", 0.0), WorkflowHandle[str])
+    # mypy rejects a wrong argument type (mypy fails on an ignore that is not needed).
+    queue.enqueue(busy, 1, 0.0)  # type: ignore[call-overload]
+
+
+def test_enqueue_async_does_not_block_the_loop(dbos: type[DBOS]) -> None:
+    queue = new_queue()
+
+    async def main() -> int:
+        handle = await queue.enqueue_async(async_double, 5)
+        assert_type(handle, WorkflowHandleAsync[int])
+        return await handle.get_result()
+
+    assert asyncio.run(main()) == 10

@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import attrs
 from typing_extensions import ParamSpec
@@ -16,7 +17,7 @@ from transact._facade.access import runtime
 from transact._facade.calls import as_tuple, iso_to_ms, recorded
 from transact._facade.context import ambient_enqueue_options, take_start_options
 from transact._facade.decorators import child_start
-from transact._facade.handles import WorkflowHandle
+from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.status import WorkflowStatus, to_status
 from transact._runtime.interpreter import perform
 from transact._runtime.queue_runner import QUEUES, QueueConfig, QueueRunner, enqueue
@@ -89,7 +90,19 @@ class Queue:
     def __repr__(self) -> str:
         return f"Queue({self.name!r})"
 
-    def enqueue(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> WorkflowHandle[R]:
+    @overload
+    def enqueue(
+        self, func: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[R]: ...
+
+    @overload
+    def enqueue(
+        self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[R]: ...
+
+    def enqueue(
+        self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[Any]:
         """Put workflow ``func(*args, **kwargs)`` on this queue; return a handle to it.
 
         It never runs in this thread: a queue runner (of this or any other process)
@@ -131,6 +144,25 @@ class Queue:
             child_id = perform(frame.workflow, attrs.evolve(effect, enqueue=entry))
             return WorkflowHandle(child_id)
         return WorkflowHandle(enqueue(rt, spec, args, kwargs, options=options, entry=entry))
+
+    @overload
+    async def enqueue_async(
+        self, func: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandleAsync[R]: ...
+
+    @overload
+    async def enqueue_async(
+        self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandleAsync[R]: ...
+
+    async def enqueue_async(
+        self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandleAsync[Any]:
+        """``enqueue`` for code on an event loop: the row is written in a worker thread
+        that carries the caller's context (inside a workflow it is recorded exactly as
+        ``enqueue`` is), so the loop is not blocked. Returns a ``WorkflowHandleAsync``."""
+        handle = await asyncio.to_thread(lambda: self.enqueue(func, *args, **kwargs))
+        return WorkflowHandleAsync(handle)
 
 
 class QueuesAPI:

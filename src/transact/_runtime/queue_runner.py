@@ -302,10 +302,13 @@ class _QueueLoop(threading.Thread):
                 wake.clear()
                 try:
                     more = self._poll()
-                except DBOSException as exc:
+                except Exception as exc:  # the queue must outlive any one failure
                     if self._stopped.is_set():
                         return
-                    logger.warning("Queue %s: claiming failed: %s", self.config.name, exc)
+                    if isinstance(exc, DBOSException):
+                        logger.warning("Queue %s: claiming failed: %s", self.config.name, exc)
+                    else:
+                        logger.exception("Queue %s: claiming failed", self.config.name)
                     more = False
                     wake.wait(ERROR_BACKOFF_SECONDS)
                 if more:

@@ -4,6 +4,8 @@ function; then on a SQLite store, with batches forced by holding the write lock.
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import threading
 import time
@@ -305,3 +307,41 @@ def test_many_threads_write_through_group_commit(store: SQLiteStore) -> None:
         ]
     assert sum(batches) == threads * steps
     assert max(batches) > 1  # writers did share commits
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_writes_although_a_parent_thread_held_the_write_lock(
+    store: SQLiteStore,
+) -> None:
+    add(store, "w")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.backend._write_lock:
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(5)
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's holder thread does not exist here
+        code = 1
+        try:
+            store.record_checkpoint("w", Checkpoint(1, "step", output="child"))
+            store.set_event("w", "k", "v", 2, None)
+            code = 0
+        finally:
+            os._exit(code)
+    release.set()
+    holder.join(5)
+    deadline = time.monotonic() + 20
+    while (ended := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if ended[0] == 0:  # stuck on the parent's lock: never leave it behind
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child could not write")
+    assert os.waitstatus_to_exitcode(ended[1]) == 0
+    assert [c.output for c in store.load_checkpoints("w")] == ["child"]
+    assert store.get_event("w", "k") == "v"

@@ -10,9 +10,11 @@ straight on a pooled driver connection.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import random
+import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -94,9 +96,14 @@ class Backend:
     With ``autocommit`` (Postgres), the engine's connections are in autocommit mode by
     default, so READ and WRITE_ONE statements commit one by one with no BEGIN/COMMIT
     round trips, and WRITE switches a checkout to READ COMMITTED for its transaction.
-    Without it (SQLite), the engine's ``begin`` hook starts every transaction. With
-    ``group_commit`` (SQLite), concurrent :meth:`execute_one` calls share transactions
-    (``group_commit.py``).
+    Without it (SQLite), the engine's ``begin`` hook starts every transaction.
+
+    ``single_writer`` (SQLite: one writer at a time per database) makes this process's
+    writers take turns on a lock before they ask the database for its write lock, and
+    groups concurrent :meth:`execute_one` calls into shared transactions
+    (``group_commit.py``). Queued on the database's lock instead, a writer waits in
+    SQLite's busy handler, which sleeps 1 ms, then 2, 5, ... between attempts: most of
+    a message's latency when a sender and a receiver write at once.
     """
 
     def __init__(
@@ -106,7 +113,7 @@ class Backend:
         url: URL,
         notify: bool,
         autocommit: bool,
-        group_commit: bool = False,
+        single_writer: bool = False,
         retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6),
     ) -> None:
         self.engine = engine
@@ -115,7 +122,11 @@ class Backend:
         self.dialect_name = engine.dialect.name
         self.retry_delays = retry_delays
         self._autocommit = autocommit
-        self._group = GroupCommit(self._commit_batch, max_batch=GROUP_MAX) if group_commit else None
+        self._group: GroupCommit | None = None
+        self._write_lock: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        if single_writer:
+            self._group = GroupCommit(self._commit_batch, max_batch=GROUP_MAX)
+            self._write_lock = threading.Lock()
         self._raw: dict[tuple[int, tuple[str, ...]], _RawStatement] = {}
         _LIVE.add(self)
         # Verbs read ``rowcount`` after INSERTs too (did ON CONFLICT DO NOTHING or the
@@ -149,17 +160,20 @@ class Backend:
         """
         engine = self._engines[mode]
         attempt = _Attempts(self, mode, on_error, retry_on)
+        # The lock before the connection, as a group commit takes them: the other order
+        # could leave the lock's holder waiting for a connection held by its waiters.
+        writing = self._write_lock if mode is not Mode.READ else contextlib.nullcontext()
         while True:
             phase = Phase.CONNECT
             try:
-                with engine.connect() as conn:
+                with writing, engine.connect() as conn:
                     phase = Phase.EXECUTE
                     with conn.begin():
                         result = work(conn)
                         phase = Phase.COMMIT
                 return result
             except SQLAlchemyError as exc:
-                attempt.failed(exc, phase)
+                attempt.failed(exc, phase)  # outside the lock: it may sleep before a retry
 
     def execute_one(
         self, stmt: Executable, params: Mapping[str, Any], on_error: OnError = _NO_ERROR_CONTEXT
@@ -222,15 +236,16 @@ class Backend:
         undone (the shared transaction was rolled back) then run alone, each with the
         usual retries and its own error.
         """
-        if len(batch) > 1:
-            write_together(self, batch)
-        for write in batch:
-            if not write.done:
-                try:
-                    write.rowcount = self._execute_alone(write.raw, write.args, write.on_error)
-                except (Exception, DBOSBaseException) as exc:  # CheckpointConflict is one
-                    write.error = exc
-                write.done = True
+        with self._write_lock:
+            if len(batch) > 1:
+                write_together(self, batch)
+            for write in batch:
+                if not write.done:
+                    try:
+                        write.rowcount = self._execute_alone(write.raw, write.args, write.on_error)
+                    except (Exception, DBOSBaseException) as exc:  # CheckpointConflict is one
+                        write.error = exc
+                    write.done = True
 
     def error_of(self, exc: Exception, write: Write, fairy: Any, phase: Phase) -> BaseException:
         """The error ``write``'s caller gets for driver error ``exc`` (translated as
@@ -348,7 +363,9 @@ def _forget_connections_after_fork() -> None:
     for backend in list(_LIVE):
         backend.engine.dispose(close=False)
         if backend._group is not None:
-            backend._group.reset()  # writes queued by the parent's threads never end here
+            # Writes queued, and the lock held, by the parent's threads never end here.
+            backend._group.reset()
+            backend._write_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

@@ -19,9 +19,11 @@ and processes queue instead of failing. Reads take no lock and run without a
 transaction (each SELECT sees one consistent snapshot). The hot path's one-statement
 writes (``Backend.execute_one``: a checkpoint, a workflow's row, its outcome) run in
 autocommit instead: a lone writing statement takes the write lock before it reads, as
-``BEGIN IMMEDIATE`` does, and saves the two extra calls. When several threads write at
-once, their one-statement writes share transactions (group commit, ``group_commit.py``):
-one lock hand-over and one ``fsync`` per batch instead of per write.
+``BEGIN IMMEDIATE`` does, and saves the two extra calls. This process's writers take
+turns on an in-process lock before asking for the database's (whose busy handler sleeps
+in steps of milliseconds), and when several threads write at once, their one-statement
+writes share transactions (group commit, ``group_commit.py``): one lock hand-over and
+one ``fsync`` per batch instead of per write.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def open_sqlite_store(url: str) -> Store:
     )
     event.listen(engine, "connect", _configure)
     event.listen(engine, "begin", _begin)
-    backend = Backend(engine, url=parsed, notify=False, autocommit=False, group_commit=True)
+    backend = Backend(engine, url=parsed, notify=False, autocommit=False, single_writer=True)
     return SQLiteStore(backend, path)
 
 

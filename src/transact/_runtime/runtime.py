@@ -18,6 +18,7 @@ from transact._core.effects import StartChild
 from transact._core.status import WorkflowStatusString as S
 from transact._core.status import is_terminal
 from transact._runtime.appdb import AppDatabase
+from transact._runtime.awaiting import Awaiting
 from transact._runtime.clock import Clock, now_ms
 from transact._runtime.driver import drive
 from transact._runtime.management import Watchdog
@@ -27,15 +28,12 @@ from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._runtime.waiters import Waiters, status_key
 from transact._serialization import (
     Serializer,
-    deserialize_error,
     serialize_error,
     serialize_value,
 )
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
 from transact.errors import (
-    DBOSAwaitedWorkflowCancelledError,
-    DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
     DBOSBaseException,
     DBOSConflictingWorkflowError,
     DBOSException,
@@ -68,7 +66,7 @@ class StartOptions:
     authenticated_roles: tuple[str, ...] | None = None
 
 
-class Runtime:
+class Runtime(Awaiting):
     """Everything a launched executor owns: store, serializer, clock, threads, waiters."""
 
     def __init__(
@@ -440,85 +438,12 @@ class Runtime:
                 if row is None or row.status == S.CANCELLED.value:
                     self._interrupt(workflow_id)
 
-    # --- awaiting outcomes -----------------------------------------------------------
+    # --- local executions ------------------------------------------------------------
 
     def future(self, workflow_id: str) -> Future[Any] | None:
         """The future of a workflow running in this process, if any."""
         with self._lock:
             return self._futures.get(workflow_id)
-
-    def wait_terminal(
-        self,
-        workflow_id: str,
-        *,
-        poll_seconds: float | None = None,
-        interrupt: threading.Event | None = None,
-        timeout: float | None = None,
-    ) -> WorkflowRecord | None:
-        """Wait until the workflow has an outcome; None if interrupted or timed out."""
-
-        def finished() -> WorkflowRecord | None:
-            row = self.store.get_workflow(workflow_id)
-            return row if row is not None and is_terminal(row.status) else None
-
-        return self.waiters.wait_for(
-            status_key(workflow_id),
-            finished,
-            clock=self.clock,
-            deadline=self.clock.now() + timeout if timeout is not None else None,
-            poll_seconds=poll_seconds if poll_seconds is not None else self.poll_seconds,
-            interrupt=interrupt,
-        )
-
-    def wait_any(
-        self, workflow_ids: list[str], first_done: Callable[[], str | None], poll_seconds: float
-    ) -> str:
-        """Wait until ``first_done`` names a finished workflow among ``workflow_ids``."""
-        done = self.waiters.wait_for(
-            [status_key(w) for w in workflow_ids],
-            first_done,
-            clock=self.clock,
-            deadline=None,
-            poll_seconds=poll_seconds,
-        )
-        assert done is not None  # no deadline: only a finished workflow ends the wait
-        return done
-
-    def outcome_text(self, row: WorkflowRecord) -> tuple[str | None, str | None]:
-        """A terminal row's outcome as (output, error) text, as a get-result records it."""
-        if row.status == S.SUCCESS.value:
-            return row.output, None
-        if row.status == S.ERROR.value:
-            return None, row.error
-        return None, serialize_error(self.serializer, self._awaited_error(row))
-
-    def outcome_of(self, row: WorkflowRecord) -> Any:
-        """Return a terminal row's output or raise its error."""
-        if row.status == S.SUCCESS.value:
-            return self.serializer.deserialize(row.output) if row.output is not None else None
-        if row.status == S.ERROR.value:
-            raise deserialize_error(self.serializer, row.error or "")
-        raise self._awaited_error(row)
-
-    @staticmethod
-    def _awaited_error(row: WorkflowRecord) -> DBOSException:
-        if row.status == S.CANCELLED.value:
-            return DBOSAwaitedWorkflowCancelledError(row.workflow_id)
-        return DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded(row.workflow_id)
-
-    def result(self, workflow_id: str, future: Future[Any] | None, poll_seconds: float) -> Any:
-        """The outcome of a workflow, waiting as long as it takes."""
-        if future is not None:
-            try:
-                return future.result()
-            except DBOSWorkflowCancelledError:
-                if not self.closing:
-                    raise DBOSAwaitedWorkflowCancelledError(workflow_id) from None
-            except DBOSWorkflowConflictIDError:
-                pass  # another execution owns the outcome: read it from the store
-        row = self.wait_terminal(workflow_id, poll_seconds=poll_seconds)
-        assert row is not None  # no timeout and no interrupt: only an outcome ends the wait
-        return self.outcome_of(row)
 
     # --- shutdown --------------------------------------------------------------------
 

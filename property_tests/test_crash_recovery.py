@@ -56,21 +56,31 @@ def count_writes(url: str, program: list[Op]) -> tuple[list[int], int]:
     return expected, sum(len(rt.store.load_checkpoints(i)) for i in ids)
 
 
-def url_for(kind: str, tmp: pathlib.Path) -> str:
+def url_for(kind: str, tmp: pathlib.Path, request: pytest.FixtureRequest) -> str:
     if kind == "memory":
         return f"memory://prop-{uuid.uuid4().hex}"
+    if kind == "postgres":
+        # One database for every example: each example's workflows have their own ids.
+        url: str = request.getfixturevalue("postgres_database_url")
+        return url
     return f"sqlite:///{tmp}/prop-{uuid.uuid4().hex}.sqlite"
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize(
+    "kind", ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(program=programs, data=st.data())
 def test_recovery_after_a_crash_matches_a_clean_run(
-    kind: str, tmp_path: pathlib.Path, program: list[Op], data: Any
+    kind: str,
+    tmp_path: pathlib.Path,
+    request: pytest.FixtureRequest,
+    program: list[Op],
+    data: Any,
 ) -> None:
-    url = url_for(kind, tmp_path)
+    url = url_for(kind, tmp_path, request)
     expected, writes = count_writes(url, program)
     crash_at = data.draw(st.integers(1, writes), label="crash after write")
 

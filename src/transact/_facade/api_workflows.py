@@ -26,6 +26,16 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def query_workflows(query: WorkflowQuery, step_name: str) -> list[WorkflowStatus]:
+    """Run a listing (recorded under ``step_name`` inside workflow code)."""
+
+    def run() -> list[WorkflowStatus]:
+        rt = runtime()
+        return [to_status(r, rt.serializer) for r in rt.store.list_workflows(query)]
+
+    return recorded(step_name, run)
+
+
 class WorkflowsAPI:
     """The workflow half of the ``DBOS`` class (mixed into it)."""
 
@@ -200,12 +210,7 @@ class WorkflowsAPI:
             offset=offset,
             sort_desc=sort_desc,
         )
-
-        def run() -> list[WorkflowStatus]:
-            rt = runtime()
-            return [to_status(r, rt.serializer) for r in rt.store.list_workflows(query)]
-
-        return recorded("DBOS.listWorkflows", run)
+        return query_workflows(query, "DBOS.listWorkflows")
 
     @classmethod
     def list_workflow_steps(cls, workflow_id: str, *, load_output: bool = True) -> list[StepInfo]:

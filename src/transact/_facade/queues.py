@@ -14,11 +14,12 @@ from typing_extensions import ParamSpec
 
 from transact._core.queue_policy import QueueEntry, validate_entry, validate_limits
 from transact._facade.access import runtime
-from transact._facade.calls import as_tuple, iso_to_ms, recorded
+from transact._facade.api_workflows import query_workflows
+from transact._facade.calls import as_tuple, iso_to_ms
 from transact._facade.context import ambient_enqueue_options, take_start_options
 from transact._facade.decorators import child_start
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
-from transact._facade.status import WorkflowStatus, to_status
+from transact._facade.status import WorkflowStatus
 from transact._runtime.interpreter import perform
 from transact._runtime.queue_runner import QUEUES, QueueConfig, QueueRunner, enqueue
 from transact._runtime.registry import spec_of
@@ -236,12 +237,7 @@ class QueuesAPI:
             offset=offset,
             sort_desc=sort_desc,
         )
-
-        def run() -> list[WorkflowStatus]:
-            rt = runtime()
-            return [to_status(r, rt.serializer) for r in rt.store.list_workflows(query)]
-
-        return recorded("DBOS.listQueuedWorkflows", run)
+        return query_workflows(query, "DBOS.listQueuedWorkflows")
 
 
 class Background:

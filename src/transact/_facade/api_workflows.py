@@ -26,6 +26,66 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def workflow_query(
+    *,
+    workflow_ids: Sequence[str] | None = None,
+    status: str | Sequence[str] | None = None,
+    start_time: str | None = None,
+    end_time: str | None = None,
+    name: str | Sequence[str] | None = None,
+    app_version: str | Sequence[str] | None = None,
+    user: str | Sequence[str] | None = None,
+    queue_name: str | Sequence[str] | None = None,
+    executor_id: str | Sequence[str] | None = None,
+    parent_workflow_id: str | Sequence[str] | None = None,
+    forked_from: str | Sequence[str] | None = None,
+    workflow_id_prefix: str | Sequence[str] | None = None,
+    completed_after: str | None = None,
+    completed_before: str | None = None,
+    dequeued_after: str | None = None,
+    dequeued_before: str | None = None,
+    queues_only: bool = False,
+    was_forked_from: bool | None = None,
+    has_parent: bool | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+    sort_desc: bool = False,
+    load_input: bool = True,
+    load_output: bool = True,
+) -> WorkflowQuery:
+    """The store query for the listing filters; ``ValueError`` names a bad one."""
+    for label, value in (("limit", limit), ("offset", offset)):
+        if value is not None and value < 0:
+            raise ValueError(f"{label} must not be negative, got {value}")
+    query = WorkflowQuery(
+        workflow_ids=as_tuple(workflow_ids),
+        statuses=as_tuple(status),
+        names=as_tuple(name),
+        application_versions=as_tuple(app_version),
+        executor_ids=as_tuple(executor_id),
+        queue_names=as_tuple(queue_name),
+        parent_workflow_ids=as_tuple(parent_workflow_id),
+        forked_from=as_tuple(forked_from),
+        users=as_tuple(user),
+        workflow_id_prefixes=as_tuple(workflow_id_prefix),
+        created_after=iso_to_ms(start_time, "start_time"),
+        created_before=iso_to_ms(end_time, "end_time"),
+        completed_after=iso_to_ms(completed_after, "completed_after"),
+        completed_before=iso_to_ms(completed_before, "completed_before"),
+        dequeued_after=iso_to_ms(dequeued_after, "dequeued_after"),
+        dequeued_before=iso_to_ms(dequeued_before, "dequeued_before"),
+        queues_only=queues_only,
+        was_forked_from=was_forked_from,
+        has_parent=has_parent,
+        load_input=load_input,
+        load_output=load_output,
+        limit=limit,
+        offset=offset,
+        sort_desc=sort_desc,
+    )
+    return query
+
+
 def query_workflows(query: WorkflowQuery, step_name: str) -> list[WorkflowStatus]:
     """Run a listing (recorded under ``step_name`` inside workflow code)."""
 
@@ -181,34 +241,31 @@ class WorkflowsAPI:
         String-or-list filters match any of their values; times are ISO-8601 strings
         compared inclusively. ``limit`` and ``offset`` apply after ordering.
         """
-        for label, value in (("limit", limit), ("offset", offset)):
-            if value is not None and value < 0:
-                raise ValueError(f"{label} must not be negative, got {value}")
-        query = WorkflowQuery(
-            workflow_ids=as_tuple(workflow_ids),
-            statuses=as_tuple(status),
-            names=as_tuple(name),
-            application_versions=as_tuple(app_version),
-            executor_ids=as_tuple(executor_id),
-            queue_names=as_tuple(queue_name),
-            parent_workflow_ids=as_tuple(parent_workflow_id),
-            forked_from=as_tuple(forked_from),
-            users=as_tuple(user),
-            workflow_id_prefixes=as_tuple(workflow_id_prefix),
-            created_after=iso_to_ms(start_time, "start_time"),
-            created_before=iso_to_ms(end_time, "end_time"),
-            completed_after=iso_to_ms(completed_after, "completed_after"),
-            completed_before=iso_to_ms(completed_before, "completed_before"),
-            dequeued_after=iso_to_ms(dequeued_after, "dequeued_after"),
-            dequeued_before=iso_to_ms(dequeued_before, "dequeued_before"),
+        query = workflow_query(
+            workflow_ids=workflow_ids,
+            status=status,
+            start_time=start_time,
+            end_time=end_time,
+            name=name,
+            app_version=app_version,
+            user=user,
+            queue_name=queue_name,
+            executor_id=executor_id,
+            parent_workflow_id=parent_workflow_id,
+            forked_from=forked_from,
+            workflow_id_prefix=workflow_id_prefix,
+            completed_after=completed_after,
+            completed_before=completed_before,
+            dequeued_after=dequeued_after,
+            dequeued_before=dequeued_before,
             queues_only=queues_only,
             was_forked_from=was_forked_from,
             has_parent=has_parent,
-            load_input=load_input,
-            load_output=load_output,
             limit=limit,
             offset=offset,
             sort_desc=sort_desc,
+            load_input=load_input,
+            load_output=load_output,
         )
         return query_workflows(query, "DBOS.listWorkflows")
 

@@ -14,8 +14,7 @@ from typing_extensions import ParamSpec
 
 from transact._core.queue_policy import QueueEntry, validate_entry, validate_limits
 from transact._facade.access import runtime
-from transact._facade.api_workflows import query_workflows
-from transact._facade.calls import as_tuple, iso_to_ms
+from transact._facade.api_workflows import query_workflows, workflow_query
 from transact._facade.context import ambient_enqueue_options, take_start_options
 from transact._facade.decorators import child_start
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
@@ -26,7 +25,6 @@ from transact._runtime.registry import spec_of
 from transact._runtime.runtime import INTERNAL_QUEUE, Runtime
 from transact._runtime.scheduler import SCHEDULES, Schedule, Schedulers, validate_cron
 from transact._runtime.state import current_frame
-from transact._store.records import WorkflowQuery
 from transact.errors import DBOSException
 
 __all__ = ["Background", "Queue", "QueuesAPI", "forget_queues_and_schedules"]
@@ -217,25 +215,22 @@ class QueuesAPI:
 
         Filters as in ``list_workflows``; ``queue_name`` selects queues.
         """
-        for label, value in (("limit", limit), ("offset", offset)):
-            if value is not None and value < 0:
-                raise ValueError(f"{label} must not be negative, got {value}")
-        query = WorkflowQuery(
-            workflow_ids=as_tuple(workflow_ids),
-            statuses=as_tuple(status),
-            names=as_tuple(name),
-            application_versions=as_tuple(app_version),
-            executor_ids=as_tuple(executor_id),
-            queue_names=as_tuple(queue_name),
-            users=as_tuple(user),
-            created_after=iso_to_ms(start_time, "start_time"),
-            created_before=iso_to_ms(end_time, "end_time"),
-            queues_only=True,
-            load_input=load_input,
-            load_output=False,
+        query = workflow_query(
+            queue_name=queue_name,
+            status=status,
+            name=name,
+            workflow_ids=workflow_ids,
+            app_version=app_version,
+            user=user,
+            executor_id=executor_id,
+            start_time=start_time,
+            end_time=end_time,
             limit=limit,
             offset=offset,
             sort_desc=sort_desc,
+            load_input=load_input,
+            load_output=False,
+            queues_only=True,
         )
         return query_workflows(query, "DBOS.listQueuedWorkflows")
 

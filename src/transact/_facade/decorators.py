@@ -18,7 +18,6 @@ from transact._facade.context import take_start_options
 from transact._runtime.async_driver import perform_async
 from transact._runtime.interpreter import perform
 from transact._runtime.registry import (
-    DEFAULT_MAX_RECOVERY_ATTEMPTS,
     REGISTRY,
     SPEC_ATTRIBUTE,
     WorkflowSpec,
@@ -241,6 +240,3 @@ class WorkflowDecorator:
 
         setattr(workflow_wrapper, SPEC_ATTRIBUTE, spec)
         return workflow_wrapper
-
-
-DEFAULT_RECOVERY_ATTEMPTS = DEFAULT_MAX_RECOVERY_ATTEMPTS

@@ -408,7 +408,7 @@ class Runtime(Awaiting):
         """Cancel the workflows; those running here stop at their next effect."""
         cancelled = self.store.cancel_workflows(workflow_ids, now_ms(self.clock))
         for workflow_id in cancelled:
-            self._interrupt(workflow_id)
+            self.interrupt(workflow_id)
             self.waiters.notify(status_key(workflow_id))
 
     def cancel_for_timeout(self, state: WorkflowState) -> None:
@@ -417,9 +417,6 @@ class Runtime(Awaiting):
 
     def interrupt(self, workflow_id: str) -> None:
         """Stop this process's execution of the workflow (if any) at its next effect."""
-        self._interrupt(workflow_id)
-
-    def _interrupt(self, workflow_id: str) -> None:
         with self._lock:
             state = self._active.get(workflow_id)
         if state is not None:
@@ -436,7 +433,7 @@ class Runtime(Awaiting):
             if state is not None and not state.finishing:
                 row = self.store.get_workflow(workflow_id, load_input=False, load_output=False)
                 if row is None or row.status == S.CANCELLED.value:
-                    self._interrupt(workflow_id)
+                    self.interrupt(workflow_id)
 
     # --- local executions ------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from transact._core.checkpoint import Checkpoint
 from transact._core.effects import GetResult, StartChild
 from transact._core.ids import child_workflow_id
 from transact._runtime.clock import now_ms
-from transact._runtime.interpreter import handler, record
+from transact._runtime.interpreter import check_cancelled, handler, record, replay_outcome
 from transact._runtime.state import WorkflowState
 
 
@@ -16,8 +16,6 @@ def _replay_start(
     state: WorkflowState, function_id: int, checkpoint: Checkpoint, _: StartChild
 ) -> str:
     if checkpoint.child_workflow_id is None:  # a recorded start error (e.g. deduplicated)
-        from transact._runtime.interpreter import replay_outcome
-
         replay_outcome(state, function_id, checkpoint, None)
     return checkpoint.child_workflow_id or ""
 
@@ -56,8 +54,6 @@ def execute_get_result(state: WorkflowState, function_id: int, effect: GetResult
     started = now_ms(runtime.clock)
     row = runtime.wait_terminal(effect.workflow_id, interrupt=state.cancelled)
     if row is None:  # interrupted: this workflow was cancelled while waiting
-        from transact._runtime.interpreter import check_cancelled
-
         check_cancelled(state)
         raise AssertionError("unreachable: wait ended without an outcome or a cancellation")
     output, error = runtime.outcome_text(row)

@@ -44,10 +44,14 @@ class Awaiting:
         interrupt: threading.Event | None = None,
         timeout: float | None = None,
     ) -> WorkflowRecord | None:
-        """Wait until the workflow has an outcome; None if interrupted or timed out."""
+        """Wait until the workflow has an outcome; None if interrupted or timed out.
+
+        The row comes without its inputs.
+        """
 
         def finished() -> WorkflowRecord | None:
-            row = self.store.get_workflow(workflow_id)
+            # The outcome only: a workflow's inputs can be large, and nobody here reads them.
+            row = self.store.get_workflow(workflow_id, load_input=False)
             return row if row is not None and is_terminal(row.status) else None
 
         return self.waiters.wait_for(

@@ -203,27 +203,55 @@ class Backend:
             return self._group.submit(Write(raw, args, on_error))
         return self._execute_alone(raw, args, on_error)
 
+    def fetch(
+        self, stmt: Executable, params: Mapping[str, Any], on_error: OnError = _NO_ERROR_CONTEXT
+    ) -> list[tuple[Any, ...]]:
+        """Run one read and return its rows as tuples, in the statement's column order.
+
+        The read counterpart of :meth:`execute_one`: compiled once, run straight on a
+        pooled driver connection, outside any transaction (Postgres: autocommit; SQLite:
+        no lock), with the retries of a ``Mode.READ`` verb. SQLAlchemy's execution layer
+        costs about three times the round trip of a one-row primary-key read, which the
+        hot reads (a workflow's row or log while awaiting or dispatching it) cannot
+        afford. Same restrictions as :meth:`execute_one`: parameters and columns that
+        need no type conversion, and no expanding ``IN`` parameters.
+        """
+        raw = self._compiled(stmt, params)
+        return self._call_raw(raw, raw.args(params), on_error, Mode.READ, _fetch_all)
+
     def _execute_alone(self, raw: _RawStatement, args: Any, on_error: OnError) -> int:
         """Run one compiled statement in autocommit, with retries; its rowcount."""
+        return self._call_raw(raw, args, on_error, Mode.WRITE_ONE, _rowcount)
+
+    def _call_raw(
+        self,
+        raw: _RawStatement,
+        args: Any,
+        on_error: OnError,
+        mode: Mode,
+        result: Callable[[Any], T],
+    ) -> T:
+        """Run ``raw`` on a pooled driver connection with ``mode``'s retries; return
+        ``result`` of its cursor."""
         attempt: _Attempts | None = None  # made on a first failure: the hot path skips it
         while True:
             phase = Phase.CONNECT
             try:
                 fairy = self.engine.raw_connection()
             except SQLAlchemyError as exc:
-                attempt = attempt or _Attempts(self, Mode.WRITE_ONE, on_error, autocommit=True)
+                attempt = attempt or _Attempts(self, mode, on_error, autocommit=True)
                 attempt.failed(exc, phase)
                 continue
             except self._dbapi_error as exc:
-                attempt = attempt or _Attempts(self, Mode.WRITE_ONE, on_error, autocommit=True)
+                attempt = attempt or _Attempts(self, mode, on_error, autocommit=True)
                 attempt.failed(self._wrap(exc, raw, args, fairy=None), phase)
                 continue
             try:
                 phase = Phase.EXECUTE
-                return int(fairy.dbapi_connection.execute(raw.sql, args).rowcount)  # type: ignore[union-attr]
+                return result(fairy.dbapi_connection.execute(raw.sql, args))  # type: ignore[union-attr]
             except self._dbapi_error as exc:
                 wrapped = self._wrap(exc, raw, args, fairy=fairy)
-                attempt = attempt or _Attempts(self, Mode.WRITE_ONE, on_error, autocommit=True)
+                attempt = attempt or _Attempts(self, mode, on_error, autocommit=True)
                 attempt.failed(wrapped, phase)
             finally:
                 fairy.close()
@@ -277,6 +305,8 @@ class Backend:
             compiled = stmt.compile(  # type: ignore[attr-defined]
                 dialect=self.engine.dialect, column_keys=list(params), **schema_options
             )
+            if "POSTCOMPILE" in compiled.string:
+                raise ValueError("a raw statement cannot bind an expanding IN parameter")
             positions = tuple(compiled.positiontup) if compiled.positional else None
             fixed = {
                 name: value
@@ -310,6 +340,15 @@ class Backend:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def _rowcount(cursor: Any) -> int:
+    return int(cursor.rowcount)
+
+
+def _fetch_all(cursor: Any) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = cursor.fetchall()  # both drivers return plain tuples
+    return rows
 
 
 class _Attempts:

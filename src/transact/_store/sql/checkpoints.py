@@ -89,15 +89,17 @@ _LOAD_MANY = (
 )
 
 
-def _checkpoint(row: Any) -> Checkpoint:  # a Row of _LOAD or _LOAD_MANY
+def _checkpoint(row: Sequence[Any]) -> Checkpoint:
+    """The checkpoint of a row of ``_LOAD`` (or the tail of one of ``_LOAD_MANY``)."""
+    function_id, name, output, error, child, started, completed = row
     return Checkpoint(
-        function_id=row.function_id,
-        function_name=row.function_name,
-        output=row.output,
-        error=row.error,
-        child_workflow_id=row.child_workflow_id,
-        started_at_epoch_ms=row.started_at_epoch_ms,
-        completed_at_epoch_ms=row.completed_at_epoch_ms,
+        function_id=function_id,
+        function_name=name,
+        output=output,
+        error=error,
+        child_workflow_id=child,
+        started_at_epoch_ms=started,
+        completed_at_epoch_ms=completed,
     )
 
 
@@ -161,10 +163,7 @@ class CheckpointVerbs:
 
     def load_checkpoints(self, workflow_id: str) -> list[Checkpoint]:
         """All checkpoints of the workflow, by ascending function id."""
-        return self._db.run(
-            Mode.READ,
-            lambda conn: [_checkpoint(row) for row in conn.execute(_LOAD, {"wf": workflow_id})],
-        )
+        return [_checkpoint(row) for row in self._db.fetch(_LOAD, {"wf": workflow_id})]
 
     def load_checkpoints_many(self, workflow_ids: Sequence[str]) -> dict[str, list[Checkpoint]]:
         """All checkpoints of each workflow, keyed by id, in one query per
@@ -174,7 +173,7 @@ class CheckpointVerbs:
             logs: dict[str, list[Checkpoint]] = {workflow_id: [] for workflow_id in workflow_ids}
             for chunk in chunked(list(logs)):
                 for row in conn.execute(_LOAD_MANY, {"ids": list(chunk)}):
-                    logs[row.workflow_uuid].append(_checkpoint(row))
+                    logs[row[0]].append(_checkpoint(row[1:]))
             return logs
 
         return self._db.run(Mode.READ, work)

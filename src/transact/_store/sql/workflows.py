@@ -91,6 +91,9 @@ _SELECT_ROW = {
     for i in (True, False)
     for o in (True, False)
 }
+_SELECTED_NAMES = {
+    key: [c.name for c in stmt.selected_columns] for key, stmt in _SELECT_ROW.items()
+}
 
 
 def read_workflow(
@@ -229,11 +232,11 @@ class WorkflowVerbs:
         self, workflow_id: str, *, load_input: bool = True, load_output: bool = True
     ) -> WorkflowRecord | None:
         """The row of ``workflow_id``, or None."""
-        return self._db.run(
-            Mode.READ,
-            lambda conn: read_workflow(
-                conn, workflow_id, load_input=load_input, load_output=load_output
-            ),
+        # A raw read (``Backend.fetch``): awaiting a result reads this row once per wait.
+        key = (load_input, load_output)
+        rows = self._db.fetch(_SELECT_ROW[key], {"wf": workflow_id})
+        return (
+            row_to_record(dict(zip(_SELECTED_NAMES[key], rows[0], strict=True))) if rows else None
         )
 
     def finish_workflow(

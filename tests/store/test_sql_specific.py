@@ -590,3 +590,46 @@ def test_postgres_verbs_survive_the_server_ending_pooled_sessions(
         assert [c.function_id for c in store.load_checkpoints("w")] == [1]
     finally:
         store.close()
+
+
+# --- opt-in lower durability -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "level"),
+    [("", 2), ("?synchronous=normal", 1), ("?synchronous=FULL", 2)],
+    ids=["default-full", "normal", "full"],
+)
+def test_sqlite_durability_level_comes_from_the_url(
+    sqlite_url: str, query: str, level: int
+) -> None:
+    store = open_sqlite_store(sqlite_url + query)
+    try:
+        store.migrate()
+        store.insert_workflow(wf("w1"))
+        store.record_checkpoint("w1", Checkpoint(1, "step", output="out"))
+        assert [c.output for c in store.load_checkpoints("w1")] == ["out"]
+        with store.backend.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == level
+    finally:
+        store.close()
+
+
+def test_sqlite_rejects_an_unknown_durability_level(sqlite_url: str) -> None:
+    with pytest.raises(DBOSInitializationError, match="synchronous must be one of full, normal"):
+        open_sqlite_store(sqlite_url + "?synchronous=off")
+
+
+@pytest.mark.postgres
+def test_postgres_lower_durability_through_libpq_options(fresh_pg_database: str) -> None:
+    # Documented in docs/operations.md: libpq's ``options`` reach every connection.
+    store = open_postgres_store(fresh_pg_database + "?options=-c%20synchronous_commit%3Doff")
+    try:
+        store.migrate()
+        store.insert_workflow(wf("w1"))
+        store.record_checkpoint("w1", Checkpoint(1, "step", output="out"))
+        assert [c.output for c in store.load_checkpoints("w1")] == ["out"]
+        with store.backend.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+    finally:
+        store.close()

@@ -4,9 +4,11 @@ Every connection is set up the same way (:func:`_configure`):
 
 - ``journal_mode=WAL``: readers never block the writer, nor the writer readers.
 - ``synchronous=FULL``: every COMMIT is fsynced before it returns, so a committed
-  checkpoint survives a power loss, not only a crash of the process. (``NORMAL`` is
-  faster in WAL mode but may lose the last commits on power loss: a step would then run
-  again although its workflow had moved on.)
+  checkpoint survives a power loss, not only a crash of the process. ``NORMAL`` is an
+  opt-in (``sqlite:///path.db?synchronous=normal``, never the default): in WAL mode it
+  fsyncs only at checkpoints of the WAL, so a commit costs no ``fsync``, and a crash of
+  the process still loses nothing; but a power loss or an OS crash may lose the last
+  commits, and a step would then run again although its workflow had moved on.
 - ``busy_timeout=30000``: a writer waits up to 30 s for the lock instead of failing.
 - ``foreign_keys=ON``: the cascades that delete a workflow's rows with it.
 
@@ -28,6 +30,7 @@ one ``fsync`` per batch instead of per write.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from pathlib import Path
@@ -46,6 +49,10 @@ from transact.errors import DBOSInitializationError
 __all__ = ["SQLiteStore", "open_sqlite_store"]
 
 BUSY_TIMEOUT_MS = 30_000
+
+SYNCHRONOUS_PARAMETER = "synchronous"
+"""The URL query parameter choosing the durability level (``full`` or ``normal``)."""
+SYNCHRONOUS_LEVELS = ("full", "normal")
 
 
 class SQLiteStore(SQLStore):
@@ -70,7 +77,7 @@ def open_sqlite_store(url: str) -> Store:
     Raises ``DBOSInitializationError`` for a malformed URL or an in-memory database
     (which one process's pool cannot share between connections: use ``memory://``).
     """
-    parsed = _parse(url)
+    parsed, synchronous = _parse(url)
     path = Path(parsed.database or "")
     engine = create_engine(
         parsed,
@@ -78,13 +85,14 @@ def open_sqlite_store(url: str) -> Store:
         pool_size=20,
         max_overflow=20,
     )
-    event.listen(engine, "connect", _configure)
+    event.listen(engine, "connect", functools.partial(_configure, synchronous=synchronous))
     event.listen(engine, "begin", _begin)
     backend = Backend(engine, url=parsed, notify=False, autocommit=False, single_writer=True)
     return SQLiteStore(backend, path)
 
 
-def _parse(url: str) -> URL:
+def _parse(url: str) -> tuple[URL, str]:
+    """The driver URL, and the ``synchronous`` level the URL asks for (``FULL`` if none)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -98,10 +106,19 @@ def _parse(url: str) -> URL:
             "connections cannot share: give a file path (sqlite:///path/to/file.db) or "
             "use memory://<name>"
         )
-    return parsed.set(drivername="sqlite+pysqlite")
+    level = parsed.query.get(SYNCHRONOUS_PARAMETER, "full")
+    if not isinstance(level, str) or level.lower() not in SYNCHRONOUS_LEVELS:
+        raise DBOSInitializationError(
+            f"{safe_url(parsed)}: {SYNCHRONOUS_PARAMETER} must be one of "
+            f"{', '.join(SYNCHRONOUS_LEVELS)}, not {level!r}"
+        )
+    driver_url = parsed.difference_update_query([SYNCHRONOUS_PARAMETER])
+    return driver_url.set(drivername="sqlite+pysqlite"), level.upper()
 
 
-def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+def _configure(
+    dbapi_connection: sqlite3.Connection, _record: Any, *, synchronous: str = "FULL"
+) -> None:
     """Set up a new connection (see the module docstring)."""
     # Switch off pysqlite's implicit BEGIN: ``_begin`` issues the right one instead.
     dbapi_connection.isolation_level = None
@@ -109,7 +126,7 @@ def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         _enable_wal(cursor)
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # checked by ``_parse``
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()

@@ -96,17 +96,52 @@ class Waiters:
         """
         keys = (key,) if isinstance(key, str) else tuple(key)
         with self.registered(*keys) as event:
-            while True:
-                found = check()
-                if found is not None:
-                    return found
-                if interrupt is not None and interrupt.is_set():
-                    return None
-                timeout = poll_seconds
-                if deadline is not None:
-                    remaining = deadline - clock.now()
-                    if remaining <= 0:
-                        return None
-                    timeout = min(timeout, remaining)
-                clock.wait(event, timeout)
-                event.clear()
+            found = check()
+            if found is not None:
+                return found
+            return wait_registered(
+                event,
+                check,
+                clock=clock,
+                deadline=deadline,
+                poll_seconds=poll_seconds,
+                interrupt=interrupt,
+            )
+
+
+def wait_registered(
+    event: threading.Event,
+    check: Callable[[], T | None],
+    *,
+    clock: Clock,
+    deadline: float | None,
+    poll_seconds: float,
+    interrupt: threading.Event | None = None,
+    ready: Callable[[], bool] | None = None,
+) -> T | None:
+    """Wait on ``event`` (from :meth:`Waiters.registered`), then as ``Waiters.wait_for``.
+
+    The caller has checked once already, after registering. ``check`` runs after each
+    wake-up; with ``ready``, a cheap test (a read where ``check`` writes), a wake-up
+    that is only the ``poll_seconds`` timeout runs ``check`` only if ``ready()`` says
+    it would find something. A wake-up through ``event`` runs ``check`` at once: a
+    writer in this process, or a notification, said there is something.
+    """
+    while True:
+        if interrupt is not None and interrupt.is_set():
+            return None
+        timeout = poll_seconds
+        if deadline is not None:
+            remaining = deadline - clock.now()
+            if remaining <= 0:
+                return None
+            timeout = min(timeout, remaining)
+        clock.wait(event, timeout)
+        # Read and cleared before ``check``: a write committed after the clear sets the
+        # event again, and one committed before it is seen by ``check`` or ``ready``.
+        woken = event.is_set()
+        event.clear()
+        if woken or ready is None or ready():
+            found = check()
+            if found is not None:
+                return found

@@ -414,6 +414,12 @@ class MemoryStore:
             self._put_checkpoint(workflow_id, recorded)
             return oldest.message
 
+    def has_message(self, workflow_id: str, topic: str | None) -> bool:
+        """Whether (workflow, topic) has an unconsumed message."""
+        with self._lock:
+            queue = self._messages.get(workflow_id, {}).get(topic, [])
+            return any(not m.consumed for m in queue)
+
     # --- events ----------------------------------------------------------------------
 
     def set_event(

@@ -198,6 +198,11 @@ class Store(Protocol):
         as in ``record_checkpoint``."""
         ...
 
+    def has_message(self, workflow_id: str, topic: str | None) -> bool:
+        """Whether (workflow, topic) has an unconsumed message. A read, taking no write
+        lock: ``recv`` asks before it runs ``consume_message``'s write."""
+        ...
+
     # --- events ----------------------------------------------------------------------
 
     def set_event(

@@ -19,7 +19,7 @@ from transact._runtime.clock import now_ms
 from transact._runtime.handlers.sleep import record_wake_time
 from transact._runtime.interpreter import check_cancelled, handler, record, translate_not_pending
 from transact._runtime.state import WorkflowState
-from transact._runtime.waiters import message_key
+from transact._runtime.waiters import message_key, wait_registered
 from transact._serialization import serialize_value
 from transact.errors import DBOSUnexpectedStepError, DBOSWorkflowCancelledError
 
@@ -108,6 +108,9 @@ def execute_recv(state: WorkflowState, function_id: int, effect: Recv) -> Any:
         message_key(state.workflow_id, effect.topic),
         take,
         effect.timeout_seconds,
+        # A read: the empty checks (the first one, and each poll for other processes'
+        # sends on SQLite) take no write lock and write nothing.
+        peek=lambda: runtime.store.has_message(state.workflow_id, effect.topic),
     )
     if text is not None:
         return runtime.serializer.deserialize(text)
@@ -142,39 +145,46 @@ def wait_durably(
     state: WorkflowState,
     function_id: int,
     key: str,
-    check: Callable[[], T | None],
+    take: Callable[[], T | None],
     timeout_seconds: float,
+    *,
+    peek: Callable[[], bool] | None = None,
 ) -> T | None:
-    """Return ``check()``'s first non-None value, or None once the durable timeout passes.
+    """Return ``take()``'s first non-None value, or None once the durable timeout passes.
 
-    Checks once first; only if that finds nothing is the deadline taken from (or recorded
-    as) the ``DBOS.sleep`` checkpoint at ``function_id + 1``. Waits are woken under
-    ``key`` and re-check every ``runtime.poll_seconds``. Raises
-    ``DBOSWorkflowCancelledError`` if the workflow is cancelled, or passes its own
-    deadline, while waiting.
+    ``peek``, if given, is a cheap test (a read, where ``take`` writes) of whether
+    ``take`` would find something; ``take`` then runs only when it would, or when a
+    wake-up under ``key`` says something arrived. The waiter registers under ``key``
+    first and checks once; only if that finds nothing is the deadline taken from (or
+    recorded as) the ``DBOS.sleep`` checkpoint at ``function_id + 1``, and a write that
+    lands meanwhile still wakes the wait at once. Re-checks every
+    ``runtime.poll_seconds`` too. Raises ``DBOSWorkflowCancelledError`` if the workflow
+    is cancelled, or passes its own deadline, while waiting.
     """
-    found = check()
-    if found is not None:
-        return found
     runtime = state.runtime
-    wake_at = durable_deadline(state, function_id + 1, timeout_seconds)
-    # The workflow's own timeout may come first; check_cancelled below then cancels it.
-    deadline = wake_at if state.deadline is None else min(wake_at, state.deadline)
 
     def unless_cancelled() -> T | None:
         # A wait woken by cancellation or shutdown must not consume a message on its way
         # out: after a shutdown the row is still PENDING, so the write would succeed and
         # steal the message from the execution that recovers this workflow.
-        return None if state.cancelled.is_set() else check()
+        return None if state.cancelled.is_set() else take()
 
-    found = runtime.waiters.wait_for(
-        key,
-        unless_cancelled,
-        clock=runtime.clock,
-        deadline=deadline,
-        poll_seconds=runtime.poll_seconds,
-        interrupt=state.cancelled,
-    )
+    with runtime.waiters.registered(key) as woken:
+        found = take() if peek is None or peek() else None
+        if found is not None:
+            return found
+        wake_at = durable_deadline(state, function_id + 1, timeout_seconds)
+        # The workflow's own timeout may come first; check_cancelled below then cancels it.
+        deadline = wake_at if state.deadline is None else min(wake_at, state.deadline)
+        found = wait_registered(
+            woken,
+            unless_cancelled,
+            clock=runtime.clock,
+            deadline=deadline,
+            poll_seconds=runtime.poll_seconds,
+            interrupt=state.cancelled,
+            ready=peek,
+        )
     check_cancelled(state)  # before the caller records anything
     return found
 

@@ -3,6 +3,9 @@
 "Oldest" is by the table's auto-incrementing ``seq``: millisecond timestamps tie. A
 message id makes a send idempotent (``ON CONFLICT (message_uuid) DO NOTHING``); a send
 without one gets a random id. A topic of None is stored as ``schema.NULL_TOPIC``.
+
+On Postgres a send or a consume that records a checkpoint is one autocommit statement
+(``checkpointed.py``); on SQLite it is a transaction of two statements.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from typing import Any
 import attrs
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Connection,
     Text,
     bindparam,
     false,
+    func,
     select,
     true,
     update,
@@ -24,31 +29,41 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from transact._core.checkpoint import Checkpoint
+from transact._store.errors import WorkflowNotPending
 from transact._store.sql.backend import Backend, Mode
-from transact._store.sql.checkpoints import checkpoint_error_context, write_checkpoint
+from transact._store.sql.checkpointed import (
+    CHECKPOINT_COLUMNS,
+    PENDING,
+    checkpoint_cte,
+    checkpoint_values,
+)
+from transact._store.sql.checkpoints import (
+    checkpoint_error_context,
+    checkpoint_params,
+    raise_not_pending,
+    write_checkpoint,
+)
 from transact._store.sql.errors import OnError
 from transact._store.sql.notify import NOTIFY_KEY, message_key, notify_columns
-from transact._store.sql.schema import NULL_TOPIC, notifications
+from transact._store.sql.schema import NULL_TOPIC, notifications, operation_outputs, workflow_status
 
 __all__ = ["MessageVerbs"]
 
 n = notifications
 
+_MESSAGE: dict[str, ColumnElement[Any]] = {
+    "message_uuid": bindparam("message_uuid", type_=Text),
+    "destination_uuid": bindparam("destination", type_=Text),
+    "topic": bindparam("topic", type_=Text),
+    "message": bindparam("message", type_=Text),
+    "created_at_epoch_ms": bindparam("now", type_=BigInteger),
+    "consumed": false(),
+}
+
 
 def _send(dialect: str, notify: bool) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(n)
-        .values(
-            message_uuid=bindparam("message_uuid", type_=Text),
-            destination_uuid=bindparam("destination", type_=Text),
-            topic=bindparam("topic", type_=Text),
-            message=bindparam("message", type_=Text),
-            created_at_epoch_ms=bindparam("now", type_=BigInteger),
-            consumed=false(),
-        )
-        .on_conflict_do_nothing(index_elements=[n.c.message_uuid])
-    )
+    stmt = insert(n).values(_MESSAGE).on_conflict_do_nothing(index_elements=[n.c.message_uuid])
     return stmt.returning(*notify_columns(True)) if notify else stmt
 
 
@@ -56,17 +71,39 @@ _SEND = {
     (d, notify): _send(d, notify) for d in ("postgresql", "sqlite") for notify in (False, True)
 }
 
+
+def _send_checkpointed() -> Any:
+    """Postgres: the sender's checkpoint, then the message if it was recorded; one row
+    saying whether each was written."""
+    ck = checkpoint_cte()
+    sent = (
+        postgresql.insert(n)
+        .from_select(list(_MESSAGE), select(*_MESSAGE.values()).select_from(ck))
+        .on_conflict_do_nothing(index_elements=[n.c.message_uuid])
+        .returning(*notify_columns(True))
+        .cte("sent")
+    )
+    return select(
+        select(func.count()).select_from(ck).scalar_subquery().label("recorded"),
+        select(func.count()).select_from(sent).scalar_subquery().label("sent"),
+    )
+
+
+_SEND_CHECKPOINTED = _send_checkpointed()
+
+_UNCONSUMED = (
+    n.c.destination_uuid == bindparam("wf", type_=Text),
+    n.c.topic == bindparam("p_topic", type_=Text),
+    n.c.consumed.is_(false()),
+)
+
 # The oldest unconsumed message, marked consumed in the same statement. SKIP LOCKED
 # (Postgres; SQLite serializes writers instead) lets a concurrent recv take the next one
 # rather than wait; ``consumed IS false`` is repeated outside so a row consumed meanwhile
 # is not taken twice.
 _OLDEST = (
     select(n.c.seq)
-    .where(
-        n.c.destination_uuid == bindparam("wf", type_=Text),
-        n.c.topic == bindparam("p_topic", type_=Text),
-        n.c.consumed.is_(false()),
-    )
+    .where(*_UNCONSUMED)
     .order_by(n.c.seq)
     .limit(1)
     .with_for_update(skip_locked=True)
@@ -77,6 +114,34 @@ _CONSUME = (
     .where(n.c.seq == _OLDEST, n.c.consumed.is_(false()))
     .values(consumed=true())
     .returning(n.c.message)
+)
+
+
+def _consume_checkpointed() -> Any:
+    """Postgres: take the oldest message, only if the workflow is PENDING (else a
+    message would be consumed with no checkpoint), and record it as the checkpoint's
+    output; returns the message, or no row."""
+    taken = (
+        update(n)
+        .where(n.c.seq == _OLDEST, n.c.consumed.is_(false()), PENDING)
+        .values(consumed=true())
+        .returning(n.c.message)
+        .cte("taken")
+    )
+    return (
+        postgresql.insert(operation_outputs)
+        .from_select(CHECKPOINT_COLUMNS, checkpoint_values(taken.c.message).select_from(taken))
+        .add_cte(taken)
+        .returning(operation_outputs.c.output)
+    )
+
+
+_CONSUME_CHECKPOINTED = _consume_checkpointed()
+
+_WAITING = select(n.c.seq).where(*_UNCONSUMED).limit(1)
+
+_STATUS = select(workflow_status.c.status).where(
+    workflow_status.c.workflow_uuid == bindparam("wf", type_=Text)
 )
 
 
@@ -104,7 +169,6 @@ class MessageVerbs:
         An idempotent repeat still records the sender's checkpoint, as the memory store
         does: the send, as an operation of the sender, did complete.
         """
-        stmt = _SEND[(self._db.dialect_name, self._db.notify)]
         params = {
             "message_uuid": message_id if message_id is not None else uuid.uuid4().hex,
             "destination": destination_id,
@@ -114,30 +178,75 @@ class MessageVerbs:
             NOTIFY_KEY: message_key(destination_id, topic),
         }
         on_error = OnError(missing=("destination", destination_id))
-        if checkpoint is not None:
-            on_error = attrs.evolve(on_error, checkpoint=(checkpoint[0], checkpoint[1].function_id))
+        if checkpoint is None:
+            stmt = _SEND[(self._db.dialect_name, self._db.notify)]
+            return self._db.run(
+                Mode.WRITE_ONE, lambda conn: self._sent(conn.execute(stmt, params)), on_error
+            )
+        sender, recorded = checkpoint
+        on_error = attrs.evolve(on_error, checkpoint=(sender, recorded.function_id))
+        if self._db.dialect_name == "postgresql":
+            params.update(checkpoint_params(sender, recorded))
+            row = self._db.run(
+                Mode.WRITE_ONE,
+                lambda conn: conn.execute(_SEND_CHECKPOINTED, params).one(),
+                on_error,
+            )
+            if not row.recorded:
+                self._db.run(Mode.READ, lambda conn: raise_not_pending(conn, sender))
+            return bool(row.sent)
 
         def work(conn: Connection) -> bool:
-            if checkpoint is not None:
-                write_checkpoint(conn, *checkpoint)
-            result = conn.execute(stmt, params)
-            return bool(result.all()) if self._db.notify else bool(result.rowcount)
+            write_checkpoint(conn, sender, recorded)
+            return self._sent(conn.execute(_SEND[("sqlite", False)], params))
 
-        mode = Mode.WRITE if checkpoint is not None else Mode.WRITE_ONE
-        return self._db.run(mode, work, on_error)
+        return self._db.run(Mode.WRITE, work, on_error)
+
+    def _sent(self, result: Any) -> bool:
+        """Whether the send statement inserted its message."""
+        return bool(result.all()) if self._db.notify else bool(result.rowcount)
 
     def consume_message(
         self, workflow_id: str, topic: str | None, checkpoint: Checkpoint
     ) -> str | None:
         """Take the oldest unconsumed message of (workflow, topic) and checkpoint it."""
+        params = {"wf": workflow_id, "p_topic": _stored_topic(topic)}
+        on_error = checkpoint_error_context(workflow_id, checkpoint)
+        if self._db.dialect_name == "postgresql":
+            params.update(checkpoint_params(workflow_id, checkpoint))
+            taken = self._db.run(
+                Mode.WRITE_ONE,
+                lambda conn: conn.execute(_CONSUME_CHECKPOINTED, params).scalar(),
+                on_error,
+            )
+            if taken is None:
+                # Nothing taken: no message, or the workflow is not PENDING (an error,
+                # as in record_checkpoint, only if there was a message to record).
+                self._db.run(Mode.READ, lambda conn: _raise_if_blocked(conn, params))
+                return None
+            return str(taken)
 
         def work(conn: Connection) -> str | None:
-            taken = conn.execute(
-                _CONSUME, {"wf": workflow_id, "p_topic": _stored_topic(topic)}
-            ).scalar()
+            taken = conn.execute(_CONSUME, params).scalar()
             if taken is None:
                 return None
             write_checkpoint(conn, workflow_id, attrs.evolve(checkpoint, output=taken))
             return str(taken)
 
-        return self._db.run(Mode.WRITE, work, checkpoint_error_context(workflow_id, checkpoint))
+        return self._db.run(Mode.WRITE, work, on_error)
+
+    def has_message(self, workflow_id: str, topic: str | None) -> bool:
+        """Whether (workflow, topic) has an unconsumed message: a read, no lock taken."""
+        params = {"wf": workflow_id, "p_topic": _stored_topic(topic)}
+        return self._db.run(
+            Mode.READ, lambda conn: conn.execute(_WAITING, params).first() is not None
+        )
+
+
+def _raise_if_blocked(conn: Connection, params: dict[str, Any]) -> None:
+    """Raise ``WorkflowNotPending`` if a message waits for a workflow not PENDING."""
+    if conn.execute(_WAITING, params).first() is None:
+        return
+    status = conn.execute(_STATUS, params).scalar()
+    if status != "PENDING":
+        raise WorkflowNotPending(params["wf"], status)

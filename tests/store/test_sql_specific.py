@@ -603,7 +603,7 @@ def test_postgres_verbs_survive_the_server_ending_pooled_sessions(
 def test_sqlite_durability_level_comes_from_the_url(
     sqlite_url: str, query: str, level: int
 ) -> None:
-    store = open_sqlite_store(sqlite_url + query)
+    store = _open(sqlite_url + query)
     try:
         store.migrate()
         store.insert_workflow(wf("w1"))
@@ -623,7 +623,7 @@ def test_sqlite_rejects_an_unknown_durability_level(sqlite_url: str) -> None:
 @pytest.mark.postgres
 def test_postgres_lower_durability_through_libpq_options(fresh_pg_database: str) -> None:
     # Documented in docs/operations.md: libpq's ``options`` reach every connection.
-    store = open_postgres_store(fresh_pg_database + "?options=-c%20synchronous_commit%3Doff")
+    store = _open(fresh_pg_database + "?options=-c%20synchronous_commit%3Doff")
     try:
         store.migrate()
         store.insert_workflow(wf("w1"))

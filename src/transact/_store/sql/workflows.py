@@ -214,7 +214,9 @@ class WorkflowVerbs:
     def insert_workflow(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
         """Insert ``record`` or return the existing row with its id (see ``Store``)."""
         # ValueError on a bad status before anything is written; stored as the plain string.
-        record = attrs.evolve(record, status=WorkflowStatusString(record.status).value)
+        status = WorkflowStatusString(record.status).value
+        if status is not record.status:  # e.g. an enum member: store and return the plain string
+            record = attrs.evolve(record, status=status)
         stmt = _INSERT[self._db.dialect_name]
         values = record_values(record)
         on_error = OnError(record=record)

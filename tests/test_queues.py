@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, inspect
 from typing_extensions import assert_type
 
 from transact import (
@@ -32,6 +33,8 @@ from transact._runtime.runtime import INTERNAL_QUEUE
 from transact._store.factory import open_store
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
+from transact._store.sql.schema import CLAIM_INDEXES, RETIRED_QUEUE_INDEXES, migrations_table
+from transact._store.sql.store import SQLStore
 from transact.errors import DBOSException, DBOSQueueDeduplicatedError
 
 # --- the store verb --------------------------------------------------------------------
@@ -199,6 +202,83 @@ def test_concurrent_claimers_never_exceed_shared_limits(system_database_url: str
     finally:
         for s in {id(s): s for s in stores}.values():
             s.close()
+
+
+def test_concurrent_claimers_release_and_claim_delayed_rows_once(system_database_url: str) -> None:
+    """Claimers of a queue without shared limits, at once, over ENQUEUED and due DELAYED
+    rows (which Postgres releases and claims in one statement): each row is claimed by
+    exactly one of them, and none waits on another's locks for ever."""
+    memory = system_database_url.startswith("memory://")
+    stores = [open_store(system_database_url) for _ in range(1 if memory else 4)] * (
+        4 if memory else 1
+    )
+    for s in stores:
+        s.migrate()
+    try:
+        for i in range(60):
+            delayed = i % 2 == 1
+            stores[0].insert_workflow(
+                queued(
+                    f"w{i:02}",
+                    created_at=i,
+                    status="DELAYED" if delayed else "ENQUEUED",
+                    delay_until=500 if delayed else None,
+                )
+            )
+        claimed: list[str] = []
+        guard = threading.Lock()
+        go = threading.Barrier(len(stores))
+
+        def worker(s: Store) -> None:
+            go.wait()
+            for _ in range(10):
+                got = claim(s, 1000, QueueLimits(), max_claims=3)
+                with guard:
+                    claimed.extend(got)
+
+        threads = [threading.Thread(target=worker, args=(s,)) for s in stores]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in threads)
+        assert sorted(claimed) == [f"w{i:02}" for i in range(60)]
+    finally:
+        for s in {id(s): s for s in stores}.values():
+            s.close()
+
+
+def test_migration_3_replaces_the_in_flight_indexes(system_database_url: str) -> None:
+    """A database at version 2 (claims ordered by an index without the id) gets the
+    waiting-row indexes, and loses the old ones, when it migrates."""
+    if system_database_url.startswith("memory://"):
+        pytest.skip("schema migrations are the SQL stores' concern")
+    store = open_store(system_database_url)
+    assert isinstance(store, SQLStore)
+    engine = store.backend.engine
+    schema = "transact" if engine.dialect.name == "postgresql" else None
+    prefix = f"{schema}." if schema else ""
+    try:
+        store.migrate()
+        with engine.begin() as conn:  # back to version 2's queue indexes
+            for index in CLAIM_INDEXES:
+                conn.exec_driver_sql(f"DROP INDEX {prefix}{index.name}")
+            conn.exec_driver_sql(
+                f"CREATE INDEX idx_workflow_status_in_flight ON {prefix}workflow_status "
+                "(queue_name, status, priority, created_at) "
+                "WHERE status IN ('ENQUEUED', 'PENDING')"
+            )
+            conn.execute(delete(migrations_table).where(migrations_table.c.version == 3))
+        store.migrate()
+        names = {
+            index["name"] for index in inspect(engine).get_indexes("workflow_status", schema=schema)
+        }
+        assert {index.name for index in CLAIM_INDEXES} <= names
+        assert names.isdisjoint(RETIRED_QUEUE_INDEXES)
+        store.insert_workflow(queued("w", created_at=1))
+        assert claim(store, 10) == ["w"]
+    finally:
+        store.close()
 
 
 def _status(store: Store, workflow_id: str) -> str | None:

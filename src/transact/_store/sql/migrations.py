@@ -17,8 +17,10 @@ from sqlalchemy import Connection, insert, select
 
 from transact._store.sql.notify import CHANNEL
 from transact._store.sql.schema import (
+    CLAIM_INDEXES,
     POSTGRES_SCHEMA,
     QUEUE_INDEXES,
+    RETIRED_QUEUE_INDEXES,
     metadata,
     migrations_table,
 )
@@ -71,6 +73,16 @@ def _queues(conn: Connection) -> None:
         conn.exec_driver_sql(_QUEUE_TRIGGER)
 
 
+def _claim_indexes(conn: Connection) -> None:
+    # Claims read a queue's first waiting rows in dequeue order from an index rather than
+    # sorting its whole backlog; global limits count PENDING rows in an index of their own.
+    schema = f"{POSTGRES_SCHEMA}." if conn.dialect.name == "postgresql" else ""
+    for name in RETIRED_QUEUE_INDEXES:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {schema}{name}")
+    for index in CLAIM_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -82,6 +94,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "queues: rate-window, delayed and partition indexes; Postgres enqueue notifications",
         _queues,
+    ),
+    Migration(
+        3, "queues: waiting rows indexed in dequeue order, PENDING rows per queue", _claim_indexes
     ),
 )
 

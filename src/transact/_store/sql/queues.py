@@ -8,12 +8,16 @@
    lock sees every claim committed before it, so the counts are exact. (SQLite needs
    nothing: ``BEGIN IMMEDIATE`` already serializes every writer.) Queues without shared
    limits take no lock: concurrent claimers skip each other's rows (``SKIP LOCKED``);
-2. release the scope's due DELAYED rows;
-3. count PENDING rows and rate-window dequeues (only the counts a limit needs, through
+2. count PENDING rows and rate-window dequeues (only the counts a limit needs, through
    indexes that keep them proportional to the rows in flight, not the queue's history);
-4. ask the pure policy (``queue_policy.budget``) how many may start, and claim that many
-   candidates in ``order_key`` order with one ``UPDATE ... RETURNING`` over a
-   materialized, ``FOR UPDATE SKIP LOCKED`` selection.
+3. ask the pure policy (``queue_policy.budget``) how many may start;
+4. release the scope's due DELAYED rows and claim that many candidates in ``order_key``
+   order. On Postgres this is one statement: the candidates are the ENQUEUED and the due
+   DELAYED rows, read in dequeue order from ``idx_workflow_status_waiting`` and locked
+   ``FOR UPDATE SKIP LOCKED`` in a materialized CTE; a second CTE releases the due rows
+   it did not pick, and the ``UPDATE ... RETURNING`` claims the picked ones. A queue
+   without shared limits thus claims a batch in one autocommit round trip. SQLite
+   releases first, then claims, with two statements.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from transact._core.queue_policy import QueueCounts, QueueLimits, budget, order_
 from transact._core.status import StatusEvent
 from transact._store.records import WorkflowRecord
 from transact._store.sql.backend import Backend, Mode
-from transact._store.sql.schema import workflow_status
+from transact._store.sql.schema import QUEUE_WAITING, workflow_status
 from transact._store.sql.workflows import lit, row_to_record, status_in
 
 __all__ = ["QueueVerbs", "advisory_key"]
@@ -78,13 +82,14 @@ def _due() -> ColumnElement[bool]:
     return due
 
 
+def _releasable(partitioned: bool) -> list[ColumnElement[bool]]:
+    return [*_scope(partitioned), _c.status == lit("DELAYED"), _due()]
+
+
+_RELEASE_VALUES: dict[str, Any] = {"status": lit("ENQUEUED"), "updated_at": _NOW}
+
 # Built once per shape, so SQLAlchemy compiles each once per dialect.
-_RELEASE = {
-    p: update(ws)
-    .where(*_scope(p), _c.status == lit("DELAYED"), _due())
-    .values(status=lit("ENQUEUED"), updated_at=_NOW)
-    for p in (False, True)
-}
+_RELEASE = {p: update(ws).where(*_releasable(p)).values(**_RELEASE_VALUES) for p in (False, True)}
 
 _WAITING = [lit("ENQUEUED"), lit("DELAYED")]
 
@@ -126,6 +131,7 @@ _PARTITIONS = (
     .where(
         _c.queue_name == _p("queue"),
         _c.queue_partition_key.isnot(None),
+        QUEUE_WAITING,
         or_(_c.status == lit("ENQUEUED"), and_(_c.status == lit("DELAYED"), _due())),
     )
     .distinct()
@@ -150,7 +156,16 @@ _CLAIM_VALUES: dict[str, Any] = {
 
 
 def _claim_statement(dialect: str, partitioned: bool, any_version: bool, limited: bool) -> Any:
-    candidates = select(_c.workflow_uuid).where(*_scope(partitioned), _c.status == lit("ENQUEUED"))
+    postgres = dialect == "postgresql"
+    # Postgres claims due DELAYED rows in the same statement (releasing them and claiming
+    # them at once); SQLite has released them already.
+    startable = (
+        or_(_c.status == lit("ENQUEUED"), and_(_c.status == lit("DELAYED"), _due()))
+        if postgres
+        else _c.status == lit("ENQUEUED")
+    )
+    # QUEUE_WAITING repeats the index's predicate, so both databases use the index.
+    candidates = select(_c.workflow_uuid).where(*_scope(partitioned), QUEUE_WAITING, startable)
     if not any_version:
         candidates = candidates.where(
             or_(
@@ -162,19 +177,35 @@ def _claim_statement(dialect: str, partitioned: bool, any_version: bool, limited
     candidates = candidates.order_by(_c.priority, _c.created_at, _c.workflow_uuid)
     if limited:
         candidates = candidates.limit(_p("limit", BigInteger))
-    if dialect == "postgresql":
-        # SKIP LOCKED: claimers without a shared limit take disjoint rows. MATERIALIZED:
-        # the selection runs once, so the UPDATE claims exactly the rows it locked.
-        cte = candidates.with_for_update(skip_locked=True).cte("claimable")
-        cte = cte.prefix_with("MATERIALIZED")
-    else:
+    if not postgres:
         cte = candidates.cte("claimable")
+        return (
+            update(ws)
+            .where(
+                _c.workflow_uuid.in_(select(cte.c.workflow_uuid)), status_in(StatusEvent.DEQUEUE)
+            )
+            .values(**_CLAIM_VALUES)
+            .returning(*ws.c)
+        )
+    # SKIP LOCKED: claimers without a shared limit take disjoint rows. MATERIALIZED: the
+    # selection runs once, so the UPDATE claims exactly the rows it locked.
+    cte = candidates.with_for_update(skip_locked=True).cte("claimable").prefix_with("MATERIALIZED")
+    picked = select(cte.c.workflow_uuid)
+    # The due rows not picked become ENQUEUED, except those another claimer has locked (it
+    # claims or releases them): waiting for its lock could deadlock two claimers that each
+    # picked a row the other would release.
+    unpicked = (
+        select(_c.workflow_uuid)
+        .where(*_releasable(partitioned), _c.workflow_uuid.notin_(picked))
+        .with_for_update(skip_locked=True)
+    )
+    released = (
+        update(ws).where(_c.workflow_uuid.in_(unpicked)).values(**_RELEASE_VALUES).cte("released")
+    )
     return (
         update(ws)
-        .where(
-            _c.workflow_uuid.in_(select(cte.c.workflow_uuid)),
-            status_in(StatusEvent.DEQUEUE),
-        )
+        .add_cte(released)
+        .where(_c.workflow_uuid.in_(picked), QUEUE_WAITING)
         .values(**_CLAIM_VALUES)
         .returning(*ws.c)
     )
@@ -224,8 +255,10 @@ class QueueVerbs:
         if rate is not None:
             params["since"] = now_ms - rate.period_ms
 
+        postgres = dialect == "postgresql"
+
         def work(conn: Connection) -> list[WorkflowRecord]:
-            if dialect == "postgresql" and limits.shared:
+            if postgres and limits.shared:
                 conn.execute(
                     select(
                         func.pg_advisory_xact_lock(
@@ -233,7 +266,8 @@ class QueueVerbs:
                         )
                     )
                 )
-            conn.execute(_RELEASE[partitioned], params)
+            if not postgres:
+                conn.execute(_RELEASE[partitioned], params)
             counts = QueueCounts(local_running=local_running)
             if limits.shared:
                 stmt = _COUNTS[(partitioned, limits.concurrency is not None, rate is not None)]
@@ -245,12 +279,16 @@ class QueueVerbs:
                 )
             allowed = budget(limits, counts, max_claims)
             if allowed == 0:
+                if postgres:  # the claim statement would have released the due rows
+                    conn.execute(_RELEASE[partitioned], params)
                 return []
             stmt = _CLAIM[(dialect, partitioned, application_version is None, allowed is not None)]
             rows = conn.execute(stmt, {**params, "limit": allowed}).mappings().all()
             return sorted((row_to_record(r) for r in rows), key=order_key)
 
-        return self._db.run(Mode.WRITE, work)
+        # Postgres without a shared limit: one statement, committing on its own.
+        mode = Mode.WRITE_ONE if postgres and not limits.shared else Mode.WRITE
+        return self._db.run(mode, work)
 
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""

@@ -31,11 +31,14 @@ from sqlalchemy import (
 
 __all__ = [
     "CHECKPOINT_PK",
+    "CLAIM_INDEXES",
     "DEDUP_INDEX",
     "MESSAGE_ID_UNIQUE",
     "NULL_TOPIC",
     "POSTGRES_SCHEMA",
     "QUEUE_INDEXES",
+    "QUEUE_WAITING",
+    "RETIRED_QUEUE_INDEXES",
     "STREAM_PK",
     "WORKFLOW_PK",
     "metadata",
@@ -130,17 +133,50 @@ Index(
     postgresql_where=_PENDING,
     sqlite_where=_PENDING,
 )
-# Queue runners: the in-flight rows of one queue by priority and age.
-_IN_FLIGHT = _ws.status.in_([literal_column("'ENQUEUED'"), literal_column("'PENDING'")])
-Index(
-    "idx_workflow_status_in_flight",
-    _ws.queue_name,
-    _ws.status,
-    _ws.priority,
-    _ws.created_at,
-    postgresql_where=_IN_FLIGHT,
-    sqlite_where=_IN_FLIGHT,
+# Queue runners (migration 3; a new database gets them at once). Literal predicates, which
+# the claim statements repeat word for word: SQLite uses a partial index only when the
+# query's WHERE contains the index's own term.
+QUEUE_WAITING = _ws.status.in_([literal_column("'ENQUEUED'"), literal_column("'DELAYED'")])
+"""The predicate of the waiting-row indexes: rows a claim may start or release."""
+_PARTITIONED = _ws.queue_partition_key.isnot(None)
+CLAIM_INDEXES = (
+    # A queue's waiting rows in dequeue order (priority, age, id): a claim reads the first
+    # rows of the index instead of sorting the whole backlog.
+    Index(
+        "idx_workflow_status_waiting",
+        _ws.queue_name,
+        _ws.priority,
+        _ws.created_at,
+        _ws.workflow_uuid,
+        postgresql_where=QUEUE_WAITING,
+        sqlite_where=QUEUE_WAITING,
+    ),
+    # The same per partition.
+    Index(
+        "idx_workflow_status_partition_waiting",
+        _ws.queue_name,
+        _ws.queue_partition_key,
+        _ws.priority,
+        _ws.created_at,
+        _ws.workflow_uuid,
+        postgresql_where=QUEUE_WAITING & _PARTITIONED,
+        sqlite_where=QUEUE_WAITING & _PARTITIONED,
+    ),
+    # Global concurrency limits: a queue's (or partition's) PENDING rows, counted.
+    Index(
+        "idx_workflow_status_queue_pending",
+        _ws.queue_name,
+        _ws.queue_partition_key,
+        postgresql_where=_PENDING,
+        sqlite_where=_PENDING,
+    ),
 )
+RETIRED_QUEUE_INDEXES = (
+    "idx_workflow_status_in_flight",
+    "idx_workflow_status_partition_in_flight",
+)
+"""Indexes of migrations 1 and 2 that migration 3 drops (ordered by priority and age
+only, so a claim had to sort every waiting row of its queue)."""
 # Added by migration 2 (queues); declared here too, so a new database gets them at once.
 QUEUE_INDEXES = (
     # Rate limits: a queue's dequeues inside the window, by start time.
@@ -158,17 +194,6 @@ QUEUE_INDEXES = (
         _ws.delay_until_epoch_ms,
         postgresql_where=_ws.status == literal_column("'DELAYED'"),
         sqlite_where=_ws.status == literal_column("'DELAYED'"),
-    ),
-    # Partitioned queues: the in-flight rows of one partition by priority and age.
-    Index(
-        "idx_workflow_status_partition_in_flight",
-        _ws.queue_name,
-        _ws.queue_partition_key,
-        _ws.status,
-        _ws.priority,
-        _ws.created_at,
-        postgresql_where=_IN_FLIGHT & _ws.queue_partition_key.isnot(None),
-        sqlite_where=_IN_FLIGHT & _ws.queue_partition_key.isnot(None),
     ),
 )
 Index(

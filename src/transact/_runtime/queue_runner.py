@@ -269,10 +269,12 @@ class _QueueLoop(threading.Thread):
         self._running: dict[str | None, set[str]] = {}
         limits = config.limits
         # Completions wake the loop only where a slot matters: a limited queue, or an
-        # unlimited one that has drained to half its in-flight allowance.
+        # unlimited one whose last claim was cut short by MAX_IN_FLIGHT, once it has
+        # drained to half of it. (Waking on every completion would cost a claim each.)
         self._wake_every_completion = (
             limits.worker_concurrency is not None or limits.concurrency is not None
         )
+        self._throttled = False
 
     def running_total(self) -> int:
         with self._lock:
@@ -291,7 +293,8 @@ class _QueueLoop(threading.Thread):
             if ids is not None:
                 ids.discard(workflow_id)
             left = sum(len(i) for i in self._running.values())
-        if self._wake_every_completion or left <= MAX_IN_FLIGHT // 2:
+            throttled = self._throttled
+        if self._wake_every_completion or (throttled and left <= MAX_IN_FLIGHT // 2):
             self._runtime.waiters.notify(queue_key(self.config.name))
 
     def run(self) -> None:
@@ -337,12 +340,14 @@ class _QueueLoop(threading.Thread):
         for key in keys:
             if self._stopped.is_set():
                 return False
+            cap = MAX_BATCH
             with self._lock:
                 local = len(self._running.get(key, ()))
-                total = sum(len(i) for i in self._running.values())
-            cap = MAX_BATCH
-            if limits.worker_concurrency is None:
-                cap = min(cap, MAX_IN_FLIGHT - total)
+                if limits.worker_concurrency is None:
+                    room = MAX_IN_FLIGHT - sum(len(i) for i in self._running.values())
+                    # Under the lock: a completion after this reads the flag it needs.
+                    self._throttled = room < cap
+                    cap = min(cap, room)
             if budget(limits, QueueCounts(local_running=local), cap) == 0:
                 continue
             claimed = rt.store.claim_queued(

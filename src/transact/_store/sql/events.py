@@ -2,18 +2,23 @@
 
 The history (``workflow_events_history``) is what a fork copies below its start step;
 ``workflow_events`` keeps the latest value so ``get_event`` is one primary-key read.
+
+On Postgres ``set_event`` is one autocommit statement (the history and, in workflow
+code, the checkpoint are data-modifying CTEs, see ``checkpointed.py``); on SQLite it is
+a transaction of two or three statements.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, select
+from sqlalchemy import ColumnElement, Connection, Integer, Text, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from transact._core.checkpoint import Checkpoint
 from transact._store.sql.backend import Backend, Mode
-from transact._store.sql.checkpoints import write_checkpoint
+from transact._store.sql.checkpointed import checkpoint_cte
+from transact._store.sql.checkpoints import checkpoint_params, raise_not_pending, write_checkpoint
 from transact._store.sql.errors import OnError
 from transact._store.sql.notify import NOTIFY_KEY, event_key, notify_columns
 from transact._store.sql.schema import workflow_events, workflow_events_history
@@ -23,26 +28,44 @@ __all__ = ["EventVerbs"]
 ev = workflow_events
 hist = workflow_events_history
 
+_EVENT: dict[str, ColumnElement[Any]] = {
+    "workflow_uuid": bindparam("workflow_uuid", type_=Text),
+    "key": bindparam("key", type_=Text),
+    "function_id": bindparam("function_id", type_=Integer),
+    "value": bindparam("value", type_=Text),
+}
 
-def _upsert(dialect: str, table: Any, key_columns: list[str], notify: bool) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c[k] for k in key_columns],
-        set_={"value": stmt.excluded.value},
+
+def _sqlite_upsert(table: Any) -> Any:
+    insert = sqlite.insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns), set_={"value": insert.excluded.value}
     )
-    return stmt.returning(*notify_columns(True)) if notify else stmt
 
 
-_SET_LATEST = {
-    (d, notify): _upsert(d, ev, ["workflow_uuid", "key"], notify)
-    for d in ("postgresql", "sqlite")
-    for notify in (False, True)
-}
-_SET_HISTORY = {
-    d: _upsert(d, hist, ["workflow_uuid", "key", "function_id"], False)
-    for d in ("postgresql", "sqlite")
-}
+_SQLITE_SET_LATEST = _sqlite_upsert(ev)
+_SQLITE_SET_HISTORY = _sqlite_upsert(hist)
+
+
+def _set_event_at_once(checkpointed: bool) -> Any:
+    """Postgres: the history entry and the latest value (and the checkpoint, which the
+    other two select FROM, so they are written only if it is) in one statement. Its
+    rowcount is 1, or 0 if the checkpoint was not recorded (the workflow not PENDING)."""
+    ck = checkpoint_cte() if checkpointed else None
+
+    def rows(table: Any) -> Any:
+        values = select(*(_EVENT[column.name] for column in table.c))
+        insert = postgresql.insert(table).from_select(
+            [column.name for column in table.c], values if ck is None else values.select_from(ck)
+        )
+        return insert.on_conflict_do_update(
+            index_elements=list(table.primary_key.columns), set_={"value": insert.excluded.value}
+        )
+
+    return rows(ev).add_cte(rows(hist).cte("history")).returning(*notify_columns(True))
+
+
+_SET_AT_ONCE = {checkpointed: _set_event_at_once(checkpointed) for checkpointed in (False, True)}
 
 _GET = select(ev.c.value).where(
     ev.c.workflow_uuid == bindparam("wf", type_=Text), ev.c.key == bindparam("key", type_=Text)
@@ -64,33 +87,35 @@ class EventVerbs:
         checkpoint: Checkpoint | None,
     ) -> None:
         """Set event ``key`` and its history entry at ``function_id`` (see ``Store``)."""
-        dialect = self._db.dialect_name
-        latest_stmt = _SET_LATEST[(dialect, self._db.notify)]
-        history_stmt = _SET_HISTORY[dialect]
         latest = {"workflow_uuid": workflow_id, "key": key, "value": value}
         history = {**latest, "function_id": function_id}
-        notify = self._db.notify
-
-        def work(conn: Connection) -> None:
-            if checkpoint is not None:
-                write_checkpoint(conn, workflow_id, checkpoint, missing="workflow")
-            if notify:
-                conn.execute(latest_stmt, {**latest, NOTIFY_KEY: event_key(workflow_id, key)})
-            else:
-                conn.execute(latest_stmt, latest)
-            conn.execute(history_stmt, history)
-
         on_error = OnError(
             missing=("workflow", workflow_id),
             checkpoint=None if checkpoint is None else (workflow_id, checkpoint.function_id),
         )
+        if self._db.dialect_name == "postgresql":
+            params = {**history, NOTIFY_KEY: event_key(workflow_id, key)}
+            if checkpoint is not None:
+                params.update(checkpoint_params(workflow_id, checkpoint))
+            if not self._db.execute_one(_SET_AT_ONCE[checkpoint is not None], params, on_error):
+                self._db.run(
+                    Mode.READ,
+                    lambda conn: raise_not_pending(conn, workflow_id, missing="workflow"),
+                )
+            return
+
+        def work(conn: Connection) -> None:
+            if checkpoint is not None:
+                write_checkpoint(conn, workflow_id, checkpoint, missing="workflow")
+            conn.execute(_SQLITE_SET_LATEST, latest)
+            conn.execute(_SQLITE_SET_HISTORY, history)
+
         self._db.run(Mode.WRITE, work, on_error)
 
     def get_event(self, workflow_id: str, key: str) -> str | None:
         """The latest value of event ``key``, or None if it was never set."""
-        return self._db.run(
-            Mode.READ, lambda conn: conn.execute(_GET, {"wf": workflow_id, "key": key}).scalar()
-        )
+        rows = self._db.fetch(_GET, {"wf": workflow_id, "key": key})
+        return str(rows[0][0]) if rows else None
 
     def get_all_events(self, workflow_id: str) -> dict[str, str]:
         """The latest value of every event of the workflow."""

@@ -21,7 +21,6 @@ from sqlalchemy import (
     Text,
     bindparam,
     false,
-    func,
     select,
     true,
     update,
@@ -73,19 +72,13 @@ _SEND = {
 
 
 def _send_checkpointed() -> Any:
-    """Postgres: the sender's checkpoint, then the message if it was recorded; one row
-    saying whether each was written."""
-    ck = checkpoint_cte()
-    sent = (
+    """Postgres: the sender's checkpoint, then the message selected FROM it, so it is sent
+    only if the checkpoint was recorded. Its rowcount is whether the message was sent."""
+    return (
         postgresql.insert(n)
-        .from_select(list(_MESSAGE), select(*_MESSAGE.values()).select_from(ck))
+        .from_select(list(_MESSAGE), select(*_MESSAGE.values()).select_from(checkpoint_cte()))
         .on_conflict_do_nothing(index_elements=[n.c.message_uuid])
         .returning(*notify_columns(True))
-        .cte("sent")
-    )
-    return select(
-        select(func.count()).select_from(ck).scalar_subquery().label("recorded"),
-        select(func.count()).select_from(sent).scalar_subquery().label("sent"),
     )
 
 
@@ -180,31 +173,23 @@ class MessageVerbs:
         on_error = OnError(missing=("destination", destination_id))
         if checkpoint is None:
             stmt = _SEND[(self._db.dialect_name, self._db.notify)]
-            return self._db.run(
-                Mode.WRITE_ONE, lambda conn: self._sent(conn.execute(stmt, params)), on_error
-            )
+            return bool(self._db.execute_one(stmt, params, on_error))
         sender, recorded = checkpoint
         on_error = attrs.evolve(on_error, checkpoint=(sender, recorded.function_id))
         if self._db.dialect_name == "postgresql":
             params.update(checkpoint_params(sender, recorded))
-            row = self._db.run(
-                Mode.WRITE_ONE,
-                lambda conn: conn.execute(_SEND_CHECKPOINTED, params).one(),
-                on_error,
-            )
-            if not row.recorded:
-                self._db.run(Mode.READ, lambda conn: raise_not_pending(conn, sender))
-            return bool(row.sent)
+            if self._db.execute_one(_SEND_CHECKPOINTED, params, on_error):
+                return True
+            # Nothing sent: the checkpoint was not recorded, or (only possible with a
+            # message id) it was and the message is an idempotent repeat.
+            self._db.run(Mode.READ, lambda conn: _raise_unless_repeat(conn, sender, message_id))
+            return False
 
         def work(conn: Connection) -> bool:
             write_checkpoint(conn, sender, recorded)
-            return self._sent(conn.execute(_SEND[("sqlite", False)], params))
+            return bool(conn.execute(_SEND[("sqlite", False)], params).rowcount)
 
         return self._db.run(Mode.WRITE, work, on_error)
-
-    def _sent(self, result: Any) -> bool:
-        """Whether the send statement inserted its message."""
-        return bool(result.all()) if self._db.notify else bool(result.rowcount)
 
     def consume_message(
         self, workflow_id: str, topic: str | None, checkpoint: Checkpoint
@@ -237,10 +222,14 @@ class MessageVerbs:
 
     def has_message(self, workflow_id: str, topic: str | None) -> bool:
         """Whether (workflow, topic) has an unconsumed message: a read, no lock taken."""
-        params = {"wf": workflow_id, "p_topic": _stored_topic(topic)}
-        return self._db.run(
-            Mode.READ, lambda conn: conn.execute(_WAITING, params).first() is not None
-        )
+        return bool(self._db.fetch(_WAITING, {"wf": workflow_id, "p_topic": _stored_topic(topic)}))
+
+
+def _raise_unless_repeat(conn: Connection, sender: str, message_id: str | None) -> None:
+    """Raise ``WorkflowNotPending`` unless the sender is PENDING and sent ``message_id``
+    (which then was a repeat: the checkpoint was recorded, the message not inserted)."""
+    if message_id is None or conn.execute(_STATUS, {"wf": sender}).scalar() != "PENDING":
+        raise_not_pending(conn, sender)
 
 
 def _raise_if_blocked(conn: Connection, params: dict[str, Any]) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from transact._core.status import is_terminal
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.awaiting import Awaiting
 from transact._runtime.clock import Clock, now_ms
+from transact._runtime.dispatcher import Dispatcher
 from transact._runtime.driver import drive
 from transact._runtime.management import Watchdog
 from transact._runtime.queue_runner import enqueued_record, queue_key
@@ -51,6 +54,11 @@ INTERNAL_QUEUE = "_dbos_internal_queue"
 
 RECOVERY_BATCH = 500
 """How many PENDING workflows recovery claims (and reads the logs of) at once."""
+
+DEFAULT_MAX_THREADS = 512
+RUNNERS_PER_CPU = 4
+"""Background workflows run on this many threads per CPU while none is held up
+(``dispatcher.py``): enough to keep the CPUs busy while others wait on the database."""
 
 
 @attrs.frozen
@@ -87,8 +95,12 @@ class Runtime(Awaiting):
         self.application_version = application_version
         self.waiters = Waiters()
         self.app_db: AppDatabase | None = None  # set at launch if an app database is configured
-        self.pool = ThreadPoolExecutor(
-            max_workers=max_threads or 512, thread_name_prefix="transact"
+        max_threads = max_threads or DEFAULT_MAX_THREADS
+        self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="transact")
+        self.dispatcher = Dispatcher(
+            self.pool,
+            runners=min(max_threads, RUNNERS_PER_CPU * (os.cpu_count() or 1)),
+            max_runners=max_threads,
         )
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Any]] = {}
@@ -242,7 +254,9 @@ class Runtime(Awaiting):
         if inline:
             self._run(state, spec, args, kwargs, future, inline=True)
         else:
-            self.pool.submit(self._run, state, spec, args, kwargs, future, inline=False)
+            self.dispatcher.submit(
+                functools.partial(self._run, state, spec, args, kwargs, future, inline=False)
+            )
         return future
 
     def _run(
@@ -465,6 +479,7 @@ class Runtime(Awaiting):
         for state in states:
             state.cancelled.set()
         self.waiters.notify_all()
+        self.dispatcher.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.store.close()
         if self.app_db is not None:

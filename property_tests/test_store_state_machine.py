@@ -348,6 +348,7 @@ class StoresAgree(RuleBasedStateMachine):
             self.same(lambda s, w=wid: s.get_workflow(w))  # type: ignore[misc]
             self.same(lambda s, w=wid: s.load_checkpoints(w))  # type: ignore[misc]
             self.same(lambda s, w=wid: s.get_all_events(w))  # type: ignore[misc]
+            self.same(lambda s, w=wid: [s.has_message(w, t) for t in (None, "t1", "t2")])  # type: ignore[misc]
             for key in ("k1", "k2"):
                 self.same(lambda s, w=wid, k=key: [s.read_stream(w, k, o) for o in range(3)])  # type: ignore[misc]
         self.same(lambda s: s.pending_workflow_ids("e1", None))

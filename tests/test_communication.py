@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from typing_extensions import assert_type
 
 from transact import DBOS, DBOSException, DBOSNonExistentWorkflowError, SetWorkflowID, fx
+from transact._facade.access import runtime
 from transact._store.factory import open_store
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
@@ -307,6 +309,31 @@ def test_recv_with_a_waiting_message_records_no_deadline(url: str) -> None:
     DBOS.send("immediate", "m", "t")  # long before the workflow reaches recv
     assert handle.get_result() == "m"
     assert steps("immediate") == [(1, "DBOS.sleep"), (2, "DBOS.recv"), (4, "comm_noop")]
+
+
+def test_a_waiting_recv_checks_by_reading_and_consumes_once(url: str) -> None:
+    # The empty checks (the first one and the polls) are reads: no write lock is taken,
+    # nothing is written, until the message is there.
+    calls: Counter[str] = Counter()
+    store = runtime().store
+    for name in ("has_message", "consume_message"):
+        setattr(store, name, counted(calls, name, getattr(store, name)))
+    with SetWorkflowID("waits"):
+        handle = DBOS.start_workflow(recv_between_steps, 10.0)
+    wait_until(has_step("waits", 3, "DBOS.sleep"))
+    assert calls["consume_message"] == 0
+    assert calls["has_message"] >= 1
+    DBOS.send("waits", "m", "t")
+    assert handle.get_result() == "m"
+    assert calls["consume_message"] == 1
+
+
+def counted(calls: Counter[str], name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return method(*args, **kwargs)
+
+    return call
 
 
 def test_recv_only_in_workflow_code(url: str) -> None:

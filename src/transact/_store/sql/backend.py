@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import os
 import random
 import threading
@@ -26,6 +27,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.expression import Executable
 
+from transact._store.sql.batching import Batch, write_batched
 from transact._store.sql.errors import (
     OnError,
     Phase,
@@ -114,6 +116,7 @@ class Backend:
         notify: bool,
         autocommit: bool,
         single_writer: bool = False,
+        batching: bool = False,
         retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6),
     ) -> None:
         self.engine = engine
@@ -127,6 +130,10 @@ class Backend:
         if single_writer:
             self._group = GroupCommit(self._commit_batch, max_batch=GROUP_MAX)
             self._write_lock = threading.Lock()
+        # Batch name -> the queue of its concurrent writes (``batching.py``); None: no
+        # batching (SQLite's group commit already batches every write).
+        self._batchers: dict[str, GroupCommit] | None = {} if batching else None
+        self._batchers_lock = threading.Lock()
         self._raw: dict[tuple[int, tuple[str, ...]], _RawStatement] = {}
         _LIVE.add(self)
         # Verbs read ``rowcount`` after INSERTs too (did ON CONFLICT DO NOTHING or the
@@ -176,7 +183,12 @@ class Backend:
                 attempt.failed(exc, phase)  # outside the lock: it may sleep before a retry
 
     def execute_one(
-        self, stmt: Executable, params: Mapping[str, Any], on_error: OnError = _NO_ERROR_CONTEXT
+        self,
+        stmt: Executable,
+        params: Mapping[str, Any],
+        on_error: OnError = _NO_ERROR_CONTEXT,
+        *,
+        batch: Batch | None = None,
     ) -> int:
         """Run one writing statement as its own transaction; return its rowcount.
 
@@ -189,7 +201,9 @@ class Backend:
         conversion (text, integers, None), and on SQLite only for statements without
         RETURNING (the rowcount is read without fetching rows). With group commit
         (SQLite), a call made while another thread's commit is under way shares the next
-        transaction with the other calls waiting (``group_commit.py``).
+        transaction with the other calls waiting (``group_commit.py``). With ``batch``
+        (Postgres), a call made while another call of the same write is under way is
+        written with the others waiting by one statement (``batching.py``).
         """
         # SQLite: the connections have pysqlite's implicit BEGIN switched off, so the
         # statement autocommits. A writing statement takes the write lock when it starts
@@ -201,7 +215,20 @@ class Backend:
         args = raw.args(params)
         if self._group is not None:
             return self._group.submit(Write(raw, args, on_error))
+        if batch is not None and self._batchers is not None:
+            return self._batcher(batch).submit(Write(raw, args, on_error))
         return self._execute_alone(raw, args, on_error)
+
+    def _batcher(self, batch: Batch) -> GroupCommit:
+        assert self._batchers is not None
+        batcher = self._batchers.get(batch.name)
+        if batcher is None:
+            with self._batchers_lock:
+                batcher = self._batchers.get(batch.name)
+                if batcher is None:
+                    commit = functools.partial(self._commit_batched, batch)
+                    batcher = self._batchers[batch.name] = GroupCommit(commit, max_batch=GROUP_MAX)
+        return batcher
 
     def fetch(
         self, stmt: Executable, params: Mapping[str, Any], on_error: OnError = _NO_ERROR_CONTEXT
@@ -267,13 +294,24 @@ class Backend:
         with self._write_lock:
             if len(batch) > 1:
                 write_together(self, batch)
-            for write in batch:
-                if not write.done:
-                    try:
-                        write.rowcount = self._execute_alone(write.raw, write.args, write.on_error)
-                    except (Exception, DBOSBaseException) as exc:  # CheckpointConflict is one
-                        write.error = exc
-                    write.done = True
+            self._write_undone(batch)
+
+    def _commit_batched(self, batch: Batch, writes: list[Write]) -> None:
+        """Batched writes (Postgres): one statement for ``writes``, then any write it left
+        undone alone (``batching.py``)."""
+        if len(writes) > 1:
+            write_batched(self, batch, writes)
+        self._write_undone(writes)
+
+    def _write_undone(self, writes: list[Write]) -> None:
+        """Run each write not done yet alone, with the usual retries and its own error."""
+        for write in writes:
+            if not write.done:
+                try:
+                    write.rowcount = self._execute_alone(write.raw, write.args, write.on_error)
+                except (Exception, DBOSBaseException) as exc:  # CheckpointConflict is one
+                    write.error = exc
+                write.done = True
 
     def error_of(self, exc: Exception, write: Write, fairy: Any, phase: Phase) -> BaseException:
         """The error ``write``'s caller gets for driver error ``exc`` (translated as
@@ -405,6 +443,9 @@ def _forget_connections_after_fork() -> None:
             # Writes queued, and the lock held, by the parent's threads never end here.
             backend._group.reset()
             backend._write_lock = threading.Lock()
+        if backend._batchers is not None:
+            backend._batchers = {}
+            backend._batchers_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

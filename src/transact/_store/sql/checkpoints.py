@@ -34,8 +34,9 @@ from sqlalchemy import (
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import WorkflowNotPending
 from transact._store.sql.backend import Backend, Mode, chunked
+from transact._store.sql.batching import Batch
 from transact._store.sql.errors import OnError
-from transact._store.sql.schema import operation_outputs, workflow_status
+from transact._store.sql.schema import POSTGRES_SCHEMA, operation_outputs, workflow_status
 from transact.errors import DBOSNonExistentWorkflowError
 
 __all__ = ["CheckpointVerbs", "checkpoint_error_context", "write_checkpoint"]
@@ -64,6 +65,31 @@ _INSERT_CHECKPOINT = insert(oo).from_select(
             ws.c.status == literal_column("'PENDING'"),
         )
     ),
+)
+
+# Postgres: many workflows' concurrent checkpoints in one statement (``batching.py``). A
+# row it did not insert (a clash, or a workflow no longer PENDING) is run again alone,
+# which names the error exactly.
+_BATCH_INSERT = Batch(
+    name="record_checkpoint",
+    sql=f"""
+INSERT INTO {POSTGRES_SCHEMA}.operation_outputs
+    ({", ".join(column for column, _, _ in _VALUES)})
+SELECT v.* FROM unnest(
+    %(ck_wf)s::text[], %(ck_function_id)s::int[], %(ck_function_name)s::text[],
+    %(ck_output)s::text[], %(ck_error)s::text[], %(ck_child_workflow_id)s::text[],
+    %(ck_started_at)s::bigint[], %(ck_completed_at)s::bigint[]
+) AS v(wf, function_id, function_name, output, error, child, started_at, completed_at)
+WHERE EXISTS (
+    SELECT 1 FROM {POSTGRES_SCHEMA}.workflow_status AS s
+    WHERE s.workflow_uuid = v.wf AND s.status = 'PENDING'
+)
+ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+RETURNING workflow_uuid, function_id
+""",
+    params=tuple(name for _, name, _ in _VALUES),
+    key=("ck_wf", "ck_function_id"),
+    retry_unwritten=True,
 )
 
 _STATUS = select(ws.c.status).where(ws.c.workflow_uuid == bindparam("ck_wf", type_=Text))
@@ -157,6 +183,7 @@ class CheckpointVerbs:
             _INSERT_CHECKPOINT,
             checkpoint_params(workflow_id, checkpoint),
             checkpoint_error_context(workflow_id, checkpoint),
+            batch=_BATCH_INSERT,
         )
         if not inserted:
             self._db.run(Mode.READ, lambda conn: raise_not_pending(conn, workflow_id))

@@ -4,7 +4,9 @@
   psycopg 3. Tables live in schema ``transact`` (mapped with ``schema_translate_map``).
 - Single-statement verbs (``record_checkpoint``, ``finish_workflow``, ...) run in
   autocommit: the statement is its own transaction, one round trip with no BEGIN or
-  COMMIT. Multi-statement verbs use a short READ COMMITTED transaction.
+  COMMIT. Concurrent checkpoints, and concurrent outcomes, are written many at a time
+  by one statement (``batching.py``). Multi-statement verbs use a short READ COMMITTED
+  transaction.
 - ``migrate()`` creates the database if it is missing, then migrates under
   ``pg_advisory_xact_lock``, so concurrent migrators queue.
 - ``subscribe()`` starts a LISTEN thread (``listener.py``); writers others may wait on
@@ -142,12 +144,7 @@ def open_postgres_store(url: str, *, pool_size: int = 20) -> Store:
         connect_args=_connect_args(parsed),
         execution_options={"schema_translate_map": {None: POSTGRES_SCHEMA}},
     )
-    backend = Backend(
-        engine,
-        url=parsed,
-        notify=True,
-        autocommit=True,
-    )
+    backend = Backend(engine, url=parsed, notify=True, autocommit=True, batching=True)
     return PostgresStore(backend)
 
 

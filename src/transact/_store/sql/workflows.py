@@ -35,9 +35,10 @@ from sqlalchemy.engine import RowMapping
 from transact._core.status import StatusEvent, WorkflowStatusString, sources
 from transact._store.records import WorkflowQuery, WorkflowRecord
 from transact._store.sql.backend import Backend, Mode, chunked
+from transact._store.sql.batching import Batch
 from transact._store.sql.errors import OnError
-from transact._store.sql.notify import NOTIFY_KEY, notify_columns, status_key
-from transact._store.sql.schema import workflow_status
+from transact._store.sql.notify import CHANNEL, NOTIFY_KEY, notify_columns, status_key
+from transact._store.sql.schema import POSTGRES_SCHEMA, workflow_status
 
 __all__ = ["WorkflowVerbs", "lit", "read_workflow", "record_values", "row_to_record", "status_in"]
 
@@ -126,6 +127,26 @@ _FINISH_BASE = (
     )
 )
 _FINISH = {False: _FINISH_BASE, True: _FINISH_BASE.returning(*notify_columns(True))}
+
+# Postgres: many workflows' concurrent outcomes in one statement (``batching.py``). A row
+# it did not update was not PENDING, which is also what the single-row UPDATE reports.
+_BATCH_FINISH = Batch(
+    name="finish_workflow",
+    sql=f"""
+UPDATE {POSTGRES_SCHEMA}.workflow_status AS s
+SET status = v.status, output = v.output, error = v.error,
+    completed_at = v.now, updated_at = v.now, deduplication_id = NULL
+FROM unnest(
+    %(wf)s::text[], %(p_status)s::text[], %(p_output)s::text[], %(p_error)s::text[],
+    %(now)s::bigint[], %({NOTIFY_KEY})s::text[]
+) AS v(wf, status, output, error, now, notify_key)
+WHERE s.workflow_uuid = v.wf AND s.status = 'PENDING'
+RETURNING s.workflow_uuid, pg_notify('{CHANNEL}', v.notify_key)
+""",
+    params=("wf", "p_status", "p_output", "p_error", "now", NOTIFY_KEY),
+    key=("wf",),
+    retry_unwritten=False,
+)
 
 _PENDING_IDS = (
     select(_c.workflow_uuid)
@@ -260,7 +281,8 @@ class WorkflowVerbs:
         if self._db.notify:
             params[NOTIFY_KEY] = status_key(workflow_id)
         # rowcount counts the updated rows, with or without the RETURNING pg_notify.
-        return bool(self._db.execute_one(_FINISH[self._db.notify], params))
+        batch = _BATCH_FINISH if self._db.notify else None
+        return bool(self._db.execute_one(_FINISH[self._db.notify], params, batch=batch))
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRecord]:
         """Rows matching ``query``, ordered and paged as ``WorkflowQuery`` describes."""

@@ -281,6 +281,68 @@ def test_migration_3_replaces_the_in_flight_indexes(system_database_url: str) ->
         store.close()
 
 
+class Heard:
+    """A second store's LISTEN thread, recording the keys it hears."""
+
+    def __init__(self, url: str) -> None:
+        self.store = open_store(url)
+        self.keys: list[str] = []
+        self.lock = threading.Lock()
+        self.pushed = self.store.subscribe(self._hear)
+        listener = getattr(self.store, "listener", None)
+        assert listener is None or listener.wait_connected(10)
+
+    def _hear(self, key: str) -> None:
+        with self.lock:
+            self.keys.append(key)
+
+    def count(self, key: str) -> int:
+        with self.lock:
+            return self.keys.count(key)
+
+    def wait(self, key: str, at_least: int = 1, seconds: float = 5.0) -> int:
+        deadline = time.monotonic() + seconds
+        while self.count(key) < at_least and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.count(key)
+
+
+def test_publish_reaches_subscribed_processes(store: Store, system_database_url: str) -> None:
+    """``publish`` is heard by every subscribed store where the store pushes (Postgres),
+    and is a harmless no-op elsewhere."""
+    heard = Heard(system_database_url)
+    try:
+        store.publish(["queue:a", "queue:b"])
+        if heard.pushed:
+            assert heard.wait("queue:a") == 1
+            assert heard.wait("queue:b") == 1
+    finally:
+        heard.store.close()
+
+
+def test_only_updates_and_internal_inserts_notify_from_the_trigger(
+    store: Store, system_database_url: str
+) -> None:
+    """Postgres: inserts on user queues are left to the enqueuer's announcement; a row
+    made ENQUEUED by an update (a released delay) or inserted on the internal queue
+    (a fork) still notifies through the trigger."""
+    heard = Heard(system_database_url)
+    try:
+        if not heard.pushed:
+            pytest.skip("only Postgres pushes notifications")
+        store.insert_workflow(queued("plain", created_at=1, queue="user"))
+        store.insert_workflow(
+            queued("later", created_at=2, queue="user", status="DELAYED", delay_until=5)
+        )
+        store.insert_workflow(queued("forked", created_at=3, queue=INTERNAL_QUEUE))
+        assert heard.wait(f"queue:{INTERNAL_QUEUE}") == 1
+        assert heard.count("queue:user") == 0
+        claim(store, 10, queue="user", max_claims=1)  # claims "plain", releases "later"
+        assert heard.wait("queue:user") == 1
+    finally:
+        heard.store.close()
+
+
 def _status(store: Store, workflow_id: str) -> str | None:
     row = store.get_workflow(workflow_id, load_input=False, load_output=False)
     return None if row is None else row.status
@@ -374,6 +436,30 @@ def new_queue(*args: Any, **kwargs: Any) -> Queue:
     queue = Queue(f"q-{uuid.uuid4().hex[:8]}", *args, **kwargs)
     _queues[queue.name] = queue
     return queue
+
+
+def test_enqueues_are_announced_to_other_processes_coalesced(
+    dbos: type[DBOS], system_database_url: str
+) -> None:
+    """Every enqueue wakes the runners of other processes (Postgres), but a burst of
+    enqueues sends far fewer notifications than rows."""
+    heard = Heard(system_database_url)
+    try:
+        if not heard.pushed:
+            pytest.skip("only Postgres pushes notifications")
+        queue = new_queue()
+        key = f"queue:{queue.name}"
+        handles = [queue.enqueue(busy, "burst", 0) for _ in range(50)]
+        assert heard.wait(key) >= 1
+        for handle in handles:
+            handle.get_result()
+        assert heard.count(key) < 50
+        before = heard.count(key)
+        time.sleep(0.05)  # a quiet spell: the next enqueue is announced at once
+        queue.enqueue(busy, "alone", 0).get_result()
+        assert heard.wait(key, at_least=before + 1) == before + 1
+    finally:
+        heard.store.close()
 
 
 def test_enqueue_runs_in_the_background_and_returns_a_typed_handle(dbos: type[DBOS]) -> None:

@@ -6,8 +6,15 @@ workflows go through it, possibly enqueued by another process). Each thread clai
 the queue's limits allow (``Store.claim_queued``: one transaction per batch, exact
 across processes) and hands the claimed rows to ``Runtime.dispatch``. Between claims it
 sleeps ``polling_interval_sec`` (jittered, so processes do not poll in step), but wakes
-at once when this process enqueues on the queue or finishes one of its workflows, and on
-Postgres when any process enqueues on it (the ``queue:<name>`` notification).
+at once when this process enqueues on the queue (or, for a limited queue, finishes one of
+its workflows), and on Postgres when any process enqueues on it (the ``queue:<name>``
+notification).
+
+An enqueue wakes this process's runner directly and tells the other processes through
+the :class:`QueueAnnouncer`, which sends at most one ``queue:<name>`` notification per
+queue every ``ANNOUNCE_GAP_SECONDS``: every notification wakes every listening process,
+so one per enqueue cost more than the enqueue itself. (Rows that become ENQUEUED in
+other ways, a released delay or a resume, are announced by a trigger.)
 
 Per-worker concurrency counts the queue's workflows running in this process: those it
 claimed and those recovered at launch (:meth:`QueueRunner.start` adopts them).
@@ -20,6 +27,7 @@ import random
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
@@ -39,9 +47,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "QUEUES",
+    "QueueAnnouncer",
     "QueueConfig",
     "QueueRegistry",
     "QueueRunner",
+    "announce",
     "enqueue",
     "enqueued_record",
     "queue_key",
@@ -59,6 +69,9 @@ ERROR_BACKOFF_SECONDS = 1.0
 MIN_CLAIM_GAP_SECONDS = 0.005
 """Least time between two claims of one queue by one process when woken: at most that
 much latency added, and a burst of enqueues is claimed in batches."""
+ANNOUNCE_GAP_SECONDS = 0.005
+"""Least time between two announcements of one queue's enqueues to other processes: the
+same as a runner's claim gap, which is as soon as they would claim anyway."""
 
 
 def queue_key(queue_name: str) -> str:
@@ -175,8 +188,64 @@ def enqueue(
     record = enqueued_record(record, entry, timed=options.timeout_seconds is not None)
     _, created = runtime.insert(record)
     if created:
-        runtime.waiters.notify(queue_key(entry.queue_name))
+        announce(runtime, entry.queue_name)
     return workflow_id
+
+
+def announce(runtime: Runtime, queue_name: str) -> None:
+    """A row was just inserted on ``queue_name``: wake this process's runner of it, and
+    have the runtime's announcer tell the other processes."""
+    runtime.waiters.notify(queue_key(queue_name))
+    announcer = _ANNOUNCERS.get(runtime)
+    if announcer is not None:
+        announcer.announce(queue_name)
+    else:  # not launched (yet): no coalescing, but nobody may miss the row
+        runtime.store.publish([queue_key(queue_name)])
+
+
+class QueueAnnouncer(threading.Thread):
+    """Tells other processes which queues this process enqueued on, coalesced: at most
+    one notification per queue every ``ANNOUNCE_GAP_SECONDS``. The first enqueue after a
+    quiet spell is announced at once; those in the gap that follows, at its end."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(name="transact-queue-announcer", daemon=True)
+        self._store = runtime.store
+        self._cond = threading.Condition()
+        self._pending: set[str] = set()
+        self._stopped = False
+
+    def announce(self, queue_name: str) -> None:
+        """Announce ``queue_name`` with the next notification."""
+        with self._cond:
+            if queue_name not in self._pending:
+                self._pending.add(queue_name)
+                self._cond.notify()
+
+    def stop(self) -> None:
+        """Send what is pending, then end the thread."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self.join(timeout=10)
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stopped:
+                    self._cond.wait()
+                names, self._pending = sorted(self._pending), set()
+                stopped = self._stopped
+            try:
+                self._store.publish([queue_key(name) for name in names])
+            except DBOSException as exc:  # the peers' polling will find the rows
+                logger.warning("Could not announce enqueues on %s: %s", names, exc)
+            if stopped:
+                return
+            time.sleep(ANNOUNCE_GAP_SECONDS)  # enqueues meanwhile share the next one
+
+
+_ANNOUNCERS: weakref.WeakKeyDictionary[Runtime, QueueAnnouncer] = weakref.WeakKeyDictionary()
 
 
 # --- the runner ----------------------------------------------------------------------
@@ -191,10 +260,13 @@ class QueueRunner:
         self._lock = threading.Lock()
         self._loops: dict[str, _QueueLoop] = {}
         self._stopped = threading.Event()
+        self._announcer = QueueAnnouncer(runtime)
 
     def start(self, internal: QueueConfig) -> None:
         """Serve ``internal`` and every declared queue (and those declared later); adopt
         this process's running workflows of each (recovered at launch)."""
+        self._announcer.start()
+        _ANNOUNCERS[self._runtime] = self._announcer
         adopted = self._running_queued()
         self._serve(internal, adopted)
         for config in self._registry.all():
@@ -211,6 +283,10 @@ class QueueRunner:
             self._runtime.waiters.notify(queue_key(loop.config.name))
         for loop in loops:
             loop.join(timeout=10)
+        if _ANNOUNCERS.get(self._runtime) is self._announcer:
+            del _ANNOUNCERS[self._runtime]
+        if self._announcer.is_alive():
+            self._announcer.stop()
 
     def running(self, queue_name: str) -> int:
         """How many of the queue's workflows this process runs now."""

@@ -25,7 +25,7 @@ from transact._runtime.clock import Clock, now_ms
 from transact._runtime.dispatcher import Dispatcher
 from transact._runtime.driver import drive
 from transact._runtime.management import Watchdog
-from transact._runtime.queue_runner import enqueued_record, queue_key
+from transact._runtime.queue_runner import announce, enqueued_record
 from transact._runtime.registry import REGISTRY, WorkflowSpec
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._runtime.waiters import Waiters, status_key
@@ -211,15 +211,16 @@ class Runtime(Awaiting):
     def _prepare_queued_child(
         self, record: WorkflowRecord, effect: StartChild
     ) -> Callable[[bool], None] | None:
-        """Insert an enqueued child's row; the returned function wakes its queue runner
-        (the child runs wherever it is dequeued, never in the parent's thread)."""
+        """Insert an enqueued child's row; the returned function announces it to the
+        queue's runners, here and in other processes (the child runs wherever it is
+        dequeued, never in the parent's thread)."""
         assert effect.enqueue is not None
         queued = enqueued_record(record, effect.enqueue, timed=effect.timeout_seconds is not None)
         _, created = self.insert(queued)
         if not created:
             return None
-        key = queue_key(effect.enqueue.queue_name)
-        return lambda _inline: self.waiters.notify(key)
+        queue_name = effect.enqueue.queue_name
+        return lambda _inline: announce(self, queue_name)
 
     def launch(
         self,

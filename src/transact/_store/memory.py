@@ -119,6 +119,9 @@ class MemoryStore:
         """Return False: there is no other process to hear from."""
         return False
 
+    def publish(self, keys: Sequence[str]) -> None:
+        """Nothing to send: there is no other process."""
+
     # --- workflow status -------------------------------------------------------------
 
     def insert_workflow(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:

@@ -57,6 +57,13 @@ class Store(Protocol):
         """
         ...
 
+    def publish(self, keys: Sequence[str]) -> None:
+        """Send ``keys`` (``NotifyCallback`` keys) to every subscribed process, this one
+        included; a no-op where ``subscribe`` returns False. For wake-ups no write sends
+        by itself, such as an enqueueing process announcing its new rows.
+        """
+        ...
+
     # --- workflow status -------------------------------------------------------------
 
     def insert_workflow(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:

@@ -37,6 +37,10 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
+INTERNAL_QUEUE_NAME = "_dbos_internal_queue"
+"""The runtime's internal queue (``runtime.INTERNAL_QUEUE``, which a store may not import)."""
+
+
 def _initial_schema(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=False)
 
@@ -83,6 +87,32 @@ def _claim_indexes(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+# Migration 4: the enqueueing process announces its own inserts on user queues, at most
+# once per few milliseconds per queue (``queue_runner.QueueAnnouncer``), instead of one
+# notification per row: each notification wakes every listening process, which cost
+# more than the enqueue itself with three workers. The trigger still covers rows that
+# become ENQUEUED by an UPDATE (a delay released, a resume) and inserts on the internal
+# queue (forks, which other executors may have to run), which are rare.
+_QUEUE_TRIGGER_UPDATES_ONLY = f"""
+DROP TRIGGER IF EXISTS workflow_status_enqueued ON {POSTGRES_SCHEMA}.workflow_status;
+CREATE TRIGGER workflow_status_enqueued
+    AFTER UPDATE OF status ON {POSTGRES_SCHEMA}.workflow_status
+    FOR EACH ROW WHEN (NEW.status = 'ENQUEUED' AND NEW.queue_name IS NOT NULL)
+    EXECUTE FUNCTION {POSTGRES_SCHEMA}.notify_enqueued();
+DROP TRIGGER IF EXISTS workflow_status_enqueued_internal
+    ON {POSTGRES_SCHEMA}.workflow_status;
+CREATE TRIGGER workflow_status_enqueued_internal
+    AFTER INSERT ON {POSTGRES_SCHEMA}.workflow_status
+    FOR EACH ROW WHEN (NEW.status = 'ENQUEUED' AND NEW.queue_name = '{INTERNAL_QUEUE_NAME}')
+    EXECUTE FUNCTION {POSTGRES_SCHEMA}.notify_enqueued();
+"""
+
+
+def _announced_enqueues(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_QUEUE_TRIGGER_UPDATES_ONLY)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -97,6 +127,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         3, "queues: waiting rows indexed in dequeue order, PENDING rows per queue", _claim_indexes
+    ),
+    Migration(
+        4,
+        "queues: inserts on user queues are announced by the enqueuer, not by a trigger",
+        _announced_enqueues,
     ),
 )
 

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Label, Text, bindparam, case, func, literal, literal_column
+from sqlalchemy import (
+    ColumnElement,
+    Label,
+    Text,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 
 __all__ = [
     "CHANNEL",
     "NOTIFY_KEY",
+    "PUBLISH",
     "event_key",
     "message_key",
     "notify_columns",
@@ -36,6 +47,10 @@ _MAX_PAYLOAD_BYTES = 7999
 _NOTIFY: Label[Any] = func.pg_notify(
     literal_column(f"'{CHANNEL}'"), bindparam(NOTIFY_KEY, type_=Text)
 ).label("notified")
+
+
+PUBLISH = select(_NOTIFY)
+"""A notification on its own (``Store.publish``), for wake-ups no write carries."""
 
 
 def notify_columns(notify: bool) -> tuple[Label[Any], ...]:

@@ -8,6 +8,8 @@ listen for notifications.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Connection
 
 from transact._store.protocol import NotifyCallback
@@ -17,6 +19,7 @@ from transact._store.sql.events import EventVerbs
 from transact._store.sql.maintenance import MaintenanceVerbs
 from transact._store.sql.messages import MessageVerbs
 from transact._store.sql.migrations import apply_pending
+from transact._store.sql.notify import NOTIFY_KEY, PUBLISH, payload
 from transact._store.sql.queues import QueueVerbs
 from transact._store.sql.streams import StreamVerbs
 from transact._store.sql.workflows import WorkflowVerbs
@@ -72,6 +75,13 @@ class SQLStore(
     def subscribe(self, on_notify: NotifyCallback) -> bool:
         """Return False: other processes' writes must be polled for."""
         return False
+
+    def publish(self, keys: Sequence[str]) -> None:
+        """``pg_notify`` each key, one autocommit statement each, where the database
+        pushes notifications (Postgres); else nothing (see ``Store``)."""
+        if self._db.notify:
+            for key in keys:
+                self._db.execute_one(PUBLISH, {NOTIFY_KEY: payload(key)})
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -16,13 +16,13 @@ import psycopg
 import pytest
 
 from tests._pg import libpq_url
+from tests.store.batch_counting import counted_batches as counted
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import CheckpointConflict, WorkflowNotPending
 from transact._store.records import WorkflowRecord
 from transact._store.sql import checkpoints, workflows
 from transact._store.sql.backend import Backend
 from transact._store.sql.batching import Batch
-from transact._store.sql.group_commit import Write
 from transact._store.sql.postgres import PostgresStore, open_postgres_store
 from transact._store.sql.schema import POSTGRES_SCHEMA
 from transact.errors import DBOSException
@@ -46,16 +46,7 @@ def add(store: PostgresStore, workflow_id: str, status: str = "PENDING") -> None
 
 def counted_batches(backend: Backend, batch: Batch) -> list[int]:
     """The sizes of the batches ``batch``'s queue commits from now on."""
-    sizes: list[int] = []
-    group = backend._batcher(batch)
-    original = group._commit
-
-    def counting(writes: list[Write]) -> None:
-        sizes.append(len(writes))
-        original(writes)
-
-    group._commit = counting
-    return sizes
+    return counted(backend._batcher(batch))
 
 
 class RowLock:

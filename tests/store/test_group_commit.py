@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.store.batch_counting import counted_batches as counted
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import CheckpointConflict, WorkflowNotPending
 from transact._store.records import WorkflowRecord
@@ -147,17 +148,9 @@ def held_lock(store: SQLiteStore) -> sqlite3.Connection:
 
 def counted_batches(store: SQLiteStore) -> list[int]:
     """The sizes of the batches the store's group commit writes from now on."""
-    batches: list[int] = []
     group = store.backend._group
     assert group is not None
-    original = group._commit
-
-    def counting(batch: list[Write]) -> None:
-        batches.append(len(batch))
-        original(batch)
-
-    group._commit = counting
-    return batches
+    return counted(group)
 
 
 def test_queued_checkpoints_commit_together_each_with_its_outcome(store: SQLiteStore) -> None:

@@ -595,6 +595,20 @@ def test_postgres_verbs_survive_the_server_ending_pooled_sessions(
 # --- opt-in lower durability -------------------------------------------------------------
 
 
+def assert_works_with_setting(url: str, setting_sql: str, expected: object) -> None:
+    """The store on ``url`` writes and reads, and its connections have the setting."""
+    store = _open(url)
+    try:
+        store.migrate()
+        store.insert_workflow(wf("w1"))
+        store.record_checkpoint("w1", Checkpoint(1, "step", output="out"))
+        assert [c.output for c in store.load_checkpoints("w1")] == ["out"]
+        with store.backend.engine.connect() as conn:
+            assert conn.exec_driver_sql(setting_sql).scalar() == expected
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize(
     ("query", "level"),
     [("", 2), ("?synchronous=normal", 1), ("?synchronous=FULL", 2)],
@@ -603,16 +617,7 @@ def test_postgres_verbs_survive_the_server_ending_pooled_sessions(
 def test_sqlite_durability_level_comes_from_the_url(
     sqlite_url: str, query: str, level: int
 ) -> None:
-    store = _open(sqlite_url + query)
-    try:
-        store.migrate()
-        store.insert_workflow(wf("w1"))
-        store.record_checkpoint("w1", Checkpoint(1, "step", output="out"))
-        assert [c.output for c in store.load_checkpoints("w1")] == ["out"]
-        with store.backend.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == level
-    finally:
-        store.close()
+    assert_works_with_setting(sqlite_url + query, "PRAGMA synchronous", level)
 
 
 def test_sqlite_rejects_an_unknown_durability_level(sqlite_url: str) -> None:
@@ -623,13 +628,5 @@ def test_sqlite_rejects_an_unknown_durability_level(sqlite_url: str) -> None:
 @pytest.mark.postgres
 def test_postgres_lower_durability_through_libpq_options(fresh_pg_database: str) -> None:
     # Documented in docs/operations.md: libpq's ``options`` reach every connection.
-    store = _open(fresh_pg_database + "?options=-c%20synchronous_commit%3Doff")
-    try:
-        store.migrate()
-        store.insert_workflow(wf("w1"))
-        store.record_checkpoint("w1", Checkpoint(1, "step", output="out"))
-        assert [c.output for c in store.load_checkpoints("w1")] == ["out"]
-        with store.backend.engine.connect() as conn:
-            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
-    finally:
-        store.close()
+    url = fresh_pg_database + "?options=-c%20synchronous_commit%3Doff"
+    assert_works_with_setting(url, "SHOW synchronous_commit", "off")

@@ -69,6 +69,11 @@ ERROR_BACKOFF_SECONDS = 1.0
 MIN_CLAIM_GAP_SECONDS = 0.005
 """Least time between two claims of one queue by one process when woken: at most that
 much latency added, and a burst of enqueues is claimed in batches."""
+MAX_CLAIM_GAP_SECONDS = 0.04
+"""The gap doubles, up to this, after each claim that found nothing (other processes
+took the rows first), and is back to the least after one that found something: woken by
+the same announcements, busy processes would otherwise all claim every few milliseconds
+and most of them find nothing."""
 ANNOUNCE_GAP_SECONDS = 0.005
 """Least time between two announcements of one queue's enqueues to other processes: the
 same as a runner's claim gap, which is as soon as they would claim anyway."""
@@ -376,11 +381,12 @@ class _QueueLoop(threading.Thread):
     def run(self) -> None:
         waiters = self._runtime.waiters
         interval = self.config.polling_interval_sec
+        least_gap = MIN_CLAIM_GAP_SECONDS
         with waiters.registered(queue_key(self.config.name)) as wake:
             while not self._stopped.is_set():
                 wake.clear()
                 try:
-                    more = self._poll()
+                    claimed, more = self._poll()
                 except Exception as exc:  # the queue must outlive any one failure
                     if self._stopped.is_set():
                         return
@@ -388,22 +394,25 @@ class _QueueLoop(threading.Thread):
                         logger.warning("Queue %s: claiming failed: %s", self.config.name, exc)
                     else:
                         logger.exception("Queue %s: claiming failed", self.config.name)
-                    more = False
+                    claimed, more = 0, False
                     wake.wait(ERROR_BACKOFF_SECONDS)
                 if more:
                     continue
                 claimed_at = time.monotonic()
+                least_gap = (
+                    MIN_CLAIM_GAP_SECONDS if claimed else min(2 * least_gap, MAX_CLAIM_GAP_SECONDS)
+                )
                 # Real time, not the runtime's clock: a fake clock would race ahead.
                 if wake.wait(interval * random.uniform(0.95, 1.05)):
                     # Woken (an enqueue, a completion): let a burst of them gather into
                     # one claim rather than one transaction per wake-up.
-                    gap = MIN_CLAIM_GAP_SECONDS - (time.monotonic() - claimed_at)
+                    gap = least_gap - (time.monotonic() - claimed_at)
                     if gap > 0:
                         self._stopped.wait(gap)
 
-    def _poll(self) -> bool:
-        """Claim and start what the limits allow; True if a full batch was claimed (so
-        more may be waiting)."""
+    def _poll(self) -> tuple[int, bool]:
+        """Claim and start what the limits allow; return how many were claimed, and
+        whether a full batch was (so more may be waiting)."""
         rt = self._runtime
         limits = self.config.limits
         keys: list[str | None]
@@ -413,9 +422,10 @@ class _QueueLoop(threading.Thread):
         else:
             keys = [None]
         more = False
+        total = 0
         for key in keys:
             if self._stopped.is_set():
-                return False
+                return total, False
             cap = MAX_BATCH
             with self._lock:
                 local = len(self._running.get(key, ()))
@@ -442,7 +452,8 @@ class _QueueLoop(threading.Thread):
                 for record in claimed:
                     self._start(record, logs.get(record.workflow_id, []))
             more = more or len(claimed) == cap
-        return more
+            total += len(claimed)
+        return total, more
 
     def _start(self, record: WorkflowRecord, log: list[Checkpoint]) -> None:
         try:

@@ -246,6 +246,23 @@ class Backend:
         raw = self._compiled(stmt, params)
         return self._call_raw(raw, raw.args(params), on_error, Mode.READ, _fetch_all)
 
+    def execute_returning(
+        self, stmt: Executable, params: Mapping[str, Any], on_error: OnError = _NO_ERROR_CONTEXT
+    ) -> list[tuple[Any, ...]]:
+        """Run one writing statement with ``RETURNING`` as its own transaction; return its
+        rows as tuples, in the statement's column order.
+
+        :meth:`execute_one` for a write whose rows the caller needs (a queue claim):
+        compiled once, run straight on a pooled driver connection in autocommit, with the
+        retries of a ``Mode.WRITE_ONE`` verb (none once it may have committed). Same
+        restrictions as :meth:`execute_one`. Not where writers take turns (SQLite): they
+        go through :meth:`run`.
+        """
+        if self._group is not None:
+            raise ValueError("execute_returning needs a database without a single writer")
+        raw = self._compiled(stmt, params)
+        return self._call_raw(raw, raw.args(params), on_error, Mode.WRITE_ONE, _fetch_all)
+
     def _execute_alone(self, raw: _RawStatement, args: Any, on_error: OnError) -> int:
         """Run one compiled statement in autocommit, with retries; its rowcount."""
         return self._call_raw(raw, args, on_error, Mode.WRITE_ONE, _rowcount)

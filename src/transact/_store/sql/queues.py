@@ -211,6 +211,9 @@ def _claim_statement(dialect: str, partitioned: bool, any_version: bool, limited
     )
 
 
+_COLUMNS = tuple(column.name for column in ws.c)
+"""The claim's RETURNING columns, in order."""
+
 _CLAIM = {
     (d, p, v, limited): _claim_statement(d, p, v, limited)
     for d in ("postgresql", "sqlite")
@@ -256,6 +259,15 @@ class QueueVerbs:
             params["since"] = now_ms - rate.period_ms
 
         postgres = dialect == "postgresql"
+        if postgres and not limits.shared:
+            # One autocommit statement, run without SQLAlchemy's execution layer (which
+            # cost more than the claim's round trip).
+            allowed = budget(limits, QueueCounts(local_running=local_running), max_claims)
+            stmt = _CLAIM[(dialect, partitioned, application_version is None, allowed is not None)]
+            rows = self._db.execute_returning(stmt, {**params, "limit": allowed})
+            return sorted(
+                (row_to_record(dict(zip(_COLUMNS, r, strict=True))) for r in rows), key=order_key
+            )
 
         def work(conn: Connection) -> list[WorkflowRecord]:
             if postgres and limits.shared:
@@ -286,9 +298,7 @@ class QueueVerbs:
             rows = conn.execute(stmt, {**params, "limit": allowed}).mappings().all()
             return sorted((row_to_record(r) for r in rows), key=order_key)
 
-        # Postgres without a shared limit: one statement, committing on its own.
-        mode = Mode.WRITE_ONE if postgres and not limits.shared else Mode.WRITE
-        return self._db.run(mode, work)
+        return self._db.run(Mode.WRITE, work)
 
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""

@@ -206,16 +206,18 @@ class CheckpointVerbs:
         """All checkpoints of each workflow, keyed by id, in one query per
         ``backend.IDS_PER_STATEMENT`` ids."""
 
-        logs: dict[str, list[Checkpoint]] = {workflow_id: [] for workflow_id in workflow_ids}
-        chunks = chunked(list(logs))
+        ids = list(dict.fromkeys(workflow_ids))
         if self._db.dialect_name == "postgresql":
-            for chunk in chunks:
+            logs: dict[str, list[Checkpoint]] = {workflow_id: [] for workflow_id in ids}
+            for chunk in chunked(ids):
                 for row in self._db.fetch(_LOAD_ANY, {"ids": list(chunk)}):
                     logs[row[0]].append(_checkpoint(row[1:]))
             return logs
 
         def work(conn: Connection) -> dict[str, list[Checkpoint]]:
-            for chunk in chunks:
+            # Built afresh by each attempt: a retried read must not append twice.
+            logs: dict[str, list[Checkpoint]] = {workflow_id: [] for workflow_id in ids}
+            for chunk in chunked(ids):
                 for row in conn.execute(_LOAD_MANY, {"ids": list(chunk)}):
                     logs[row[0]].append(_checkpoint(row[1:]))
             return logs

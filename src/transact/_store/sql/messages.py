@@ -199,11 +199,8 @@ class MessageVerbs:
         on_error = checkpoint_error_context(workflow_id, checkpoint)
         if self._db.dialect_name == "postgresql":
             params.update(checkpoint_params(workflow_id, checkpoint))
-            taken = self._db.run(
-                Mode.WRITE_ONE,
-                lambda conn: conn.execute(_CONSUME_CHECKPOINTED, params).scalar(),
-                on_error,
-            )
+            rows = self._db.execute_returning(_CONSUME_CHECKPOINTED, params, on_error)
+            taken = rows[0][0] if rows else None
             if taken is None:
                 # Nothing taken: no message, or the workflow is not PENDING (an error,
                 # as in record_checkpoint, only if there was a message to record).

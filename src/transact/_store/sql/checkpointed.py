@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy import CTE, ColumnElement, Select, Text, bindparam, exists, literal_column, select
 from sqlalchemy.dialects import postgresql
 
-from transact._store.sql.checkpoints import _VALUES
+from transact._store.sql.checkpoints import CHECKPOINT_BINDS
 from transact._store.sql.schema import operation_outputs, workflow_status
 
 __all__ = ["CHECKPOINT_COLUMNS", "PENDING", "checkpoint_cte", "checkpoint_values"]
 
-CHECKPOINT_COLUMNS = [column for column, _, _ in _VALUES]
+CHECKPOINT_COLUMNS = [column for column, _, _ in CHECKPOINT_BINDS]
 """The columns of ``operation_outputs`` a checkpoint insert fills, in order."""
 
 PENDING = exists().where(
@@ -43,7 +43,7 @@ def checkpoint_values(output: ColumnElement[Any] | None = None) -> Select[Any]:
     return select(
         *(
             output if output is not None and name == "ck_output" else bindparam(name, type_=type_)
-            for _, name, type_ in _VALUES
+            for _, name, type_ in CHECKPOINT_BINDS
         )
     )
 

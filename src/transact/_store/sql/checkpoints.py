@@ -41,14 +41,14 @@ from transact._store.sql.errors import OnError
 from transact._store.sql.schema import POSTGRES_SCHEMA, operation_outputs, workflow_status
 from transact.errors import DBOSNonExistentWorkflowError
 
-__all__ = ["CheckpointVerbs", "checkpoint_error_context", "write_checkpoint"]
+__all__ = ["CHECKPOINT_BINDS", "CheckpointVerbs", "checkpoint_error_context", "write_checkpoint"]
 
 oo = operation_outputs
 ws = workflow_status
 
 # Bind names carry a ck_ prefix so a verb can share its parameter dict with its own
 # statements without clashes.
-_VALUES = (
+CHECKPOINT_BINDS: tuple[tuple[str, str, Any], ...] = (
     ("workflow_uuid", "ck_wf", Text),
     ("function_id", "ck_function_id", Integer),
     ("function_name", "ck_function_name", Text),
@@ -58,10 +58,11 @@ _VALUES = (
     ("started_at_epoch_ms", "ck_started_at", BigInteger),
     ("completed_at_epoch_ms", "ck_completed_at", BigInteger),
 )
+"""Each column of a checkpoint row: (column, bind parameter name, type)."""
 
 _INSERT_CHECKPOINT = insert(oo).from_select(
-    [column for column, _, _ in _VALUES],
-    select(*(bindparam(name, type_=type_) for _, name, type_ in _VALUES)).where(
+    [column for column, _, _ in CHECKPOINT_BINDS],
+    select(*(bindparam(name, type_=type_) for _, name, type_ in CHECKPOINT_BINDS)).where(
         exists().where(
             ws.c.workflow_uuid == bindparam("ck_wf", type_=Text),
             ws.c.status == literal_column("'PENDING'"),
@@ -76,7 +77,7 @@ _BATCH_INSERT = Batch(
     name="record_checkpoint",
     sql=f"""
 INSERT INTO {POSTGRES_SCHEMA}.operation_outputs
-    ({", ".join(column for column, _, _ in _VALUES)})
+    ({", ".join(column for column, _, _ in CHECKPOINT_BINDS)})
 SELECT v.* FROM unnest(
     %(ck_wf)s::text[], %(ck_function_id)s::int[], %(ck_function_name)s::text[],
     %(ck_output)s::text[], %(ck_error)s::text[], %(ck_child_workflow_id)s::text[],
@@ -89,7 +90,7 @@ WHERE EXISTS (
 ON CONFLICT (workflow_uuid, function_id) DO NOTHING
 RETURNING workflow_uuid, function_id
 """,
-    params=tuple(name for _, name, _ in _VALUES),
+    params=tuple(name for _, name, _ in CHECKPOINT_BINDS),
     key=("ck_wf", "ck_function_id"),
     retry_unwritten=True,
 )

@@ -17,13 +17,13 @@ import textwrap
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import bindparam, event, func, select, text
 
 from tests._pg import (
     database_url,
@@ -35,9 +35,12 @@ from tests._pg import (
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import CheckpointConflict
 from transact._store.records import WorkflowQuery, WorkflowRecord
+from transact._store.sql.backend import Mode
+from transact._store.sql.checkpoints import checkpoint_error_context, write_checkpoint
 from transact._store.sql.migrations import LATEST_VERSION, MIGRATIONS
 from transact._store.sql.postgres import PostgresStore, open_postgres_store
-from transact._store.sql.schema import migrations_table
+from transact._store.sql.raw import RawConnection
+from transact._store.sql.schema import migrations_table, operation_outputs
 from transact._store.sql.sqlite import SQLiteStore, open_sqlite_store
 from transact._store.sql.store import SQLStore
 from transact.errors import DBOSInitializationError
@@ -391,6 +394,35 @@ def test_hot_path_statement_counts(sql_store: SQLStore) -> None:
         ]
 
 
+_COUNT = select(func.count()).where(operation_outputs.c.workflow_uuid == bindparam("wf"))
+
+
+def test_run_raw_commits_all_of_its_work_or_nothing(sql_store: SQLStore) -> None:
+    backend = sql_store.backend
+    sql_store.insert_workflow(wf("w"))
+
+    def write(*function_ids: int) -> Callable[[RawConnection], None]:
+        def work(conn: RawConnection) -> None:
+            for function_id in function_ids:
+                write_checkpoint(conn, "w", Checkpoint(function_id, "step", output="out"))
+
+        return work
+
+    backend.run_raw(Mode.WRITE, write(1, 2))
+    with pytest.raises(CheckpointConflict):  # the clash comes after a good write
+        backend.run_raw(Mode.WRITE, write(3, 1), checkpoint_error_context("w", Checkpoint(1, "s")))
+
+    def fail_after_writing(conn: RawConnection) -> None:
+        write(4)(conn)
+        raise RuntimeError("the verb's own error")
+
+    with pytest.raises(RuntimeError, match="own error"):
+        backend.run_raw(Mode.WRITE, fail_after_writing)
+    assert [c.function_id for c in sql_store.load_checkpoints("w")] == [1, 2]
+    read = backend.run_raw(Mode.READ, lambda conn: conn.execute(_COUNT, {"wf": "w"}).scalar())
+    assert read == 2
+
+
 # --- Postgres connections, creation, notifications -------------------------------------
 
 
@@ -584,10 +616,14 @@ def test_postgres_verbs_survive_the_server_ending_pooled_sessions(
         assert _terminate_sessions(name) >= 1
         store.record_checkpoint("w", Checkpoint(1, "step"))  # the raw hot path
         assert _terminate_sessions(name) >= 1
-        store.set_event("w", "k", "v", 2, None)  # a multi-statement transaction
+        store.set_event("w", "k", "v", 2, None)  # one statement with its notification
         assert _terminate_sessions(name) >= 1
         assert store.get_event("w", "k") == "v"  # a read
-        assert [c.function_id for c in store.load_checkpoints("w")] == [1]
+        assert _terminate_sessions(name) >= 1
+        store.backend.run_raw(  # a raw multi-statement transaction
+            Mode.WRITE, lambda conn: write_checkpoint(conn, "w", Checkpoint(3, "step"))
+        )
+        assert [c.function_id for c in store.load_checkpoints("w")] == [1, 3]
     finally:
         store.close()
 

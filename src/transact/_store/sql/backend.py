@@ -38,6 +38,7 @@ from transact._store.sql.errors import (
     translate,
 )
 from transact._store.sql.group_commit import GroupCommit, Write, write_together
+from transact._store.sql.raw import RawConnection, RawResult
 from transact.errors import DBOSBaseException
 
 __all__ = ["IDS_PER_STATEMENT", "Backend", "Mode", "chunked"]
@@ -181,6 +182,69 @@ class Backend:
                 return result
             except SQLAlchemyError as exc:
                 attempt.failed(exc, phase)  # outside the lock: it may sleep before a retry
+
+    def run_raw(
+        self,
+        mode: Mode,
+        work: Callable[[RawConnection], T],
+        on_error: OnError = _NO_ERROR_CONTEXT,
+    ) -> T:
+        """:meth:`run` for work whose statements can run raw (``raw.py``): the same
+        transaction for ``mode``, retries and error translation, with each statement
+        compiled once and run on the driver connection. Same restrictions on the
+        statements as :meth:`execute_one`; rows come back as tuples."""
+        attempt = _Attempts(self, mode, on_error)
+        writing = self._write_lock if mode is not Mode.READ else contextlib.nullcontext()
+        transaction = mode is Mode.WRITE or (mode is Mode.WRITE_ONE and not self._autocommit)
+        begin = "BEGIN IMMEDIATE" if self.dialect_name == "sqlite" else "BEGIN"
+        while True:
+            phase = Phase.CONNECT
+            try:
+                with writing:
+                    fairy = self._raw_connection()
+                    try:
+                        phase = Phase.EXECUTE
+                        conn = RawConnection(functools.partial(self._execute_raw, fairy))
+                        if transaction:
+                            self._execute_text(fairy, begin)
+                        try:
+                            result = work(conn)
+                            if transaction:
+                                phase = Phase.COMMIT
+                                self._execute_text(fairy, "COMMIT")
+                        except BaseException:
+                            if transaction:
+                                with contextlib.suppress(Exception):
+                                    fairy.dbapi_connection.execute("ROLLBACK")
+                            raise
+                        return result
+                    finally:
+                        fairy.close()
+            except SQLAlchemyError as exc:
+                attempt.failed(exc, phase)  # outside the lock: it may sleep before a retry
+
+    def _raw_connection(self) -> Any:
+        """A pooled connection, its driver error (if any) as SQLAlchemy's."""
+        try:
+            return self.engine.raw_connection()
+        except self._dbapi_error as exc:
+            raise self._wrap(exc, _RawStatement("", None, {}), (), fairy=None) from exc
+
+    def _execute_raw(self, fairy: Any, stmt: Executable, params: Mapping[str, Any]) -> RawResult:
+        raw = self._compiled(stmt, params)
+        args = raw.args(params)
+        try:
+            cursor = fairy.dbapi_connection.execute(raw.sql, args)
+            rows = cursor.fetchall() if cursor.description is not None else []
+            return RawResult(int(cursor.rowcount), rows)
+        except self._dbapi_error as exc:
+            raise self._wrap(exc, raw, args, fairy=fairy) from exc
+
+    def _execute_text(self, fairy: Any, sql: str) -> None:
+        try:
+            fairy.dbapi_connection.execute(sql)
+        except self._dbapi_error as exc:
+            raise self._wrap(exc, _RawStatement(sql, None, {}), (), fairy=fairy) from exc
 
     def execute_one(
         self,

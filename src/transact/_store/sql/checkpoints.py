@@ -38,6 +38,7 @@ from transact._store.errors import WorkflowNotPending
 from transact._store.sql.backend import Backend, Mode, chunked
 from transact._store.sql.batching import Batch
 from transact._store.sql.errors import OnError
+from transact._store.sql.raw import RawConnection
 from transact._store.sql.schema import POSTGRES_SCHEMA, operation_outputs, workflow_status
 from transact.errors import DBOSNonExistentWorkflowError
 
@@ -159,7 +160,9 @@ def checkpoint_error_context(workflow_id: str, checkpoint: Checkpoint) -> OnErro
     return OnError(checkpoint=(workflow_id, checkpoint.function_id))
 
 
-def raise_not_pending(conn: Connection, workflow_id: str, *, missing: str | None = None) -> None:
+def raise_not_pending(
+    conn: Connection | RawConnection, workflow_id: str, *, missing: str | None = None
+) -> None:
     """Raise ``WorkflowNotPending`` naming the workflow's status (the error path only).
 
     With ``missing``, a workflow that does not exist raises
@@ -172,7 +175,11 @@ def raise_not_pending(conn: Connection, workflow_id: str, *, missing: str | None
 
 
 def write_checkpoint(
-    conn: Connection, workflow_id: str, checkpoint: Checkpoint, *, missing: str | None = None
+    conn: Connection | RawConnection,
+    workflow_id: str,
+    checkpoint: Checkpoint,
+    *,
+    missing: str | None = None,
 ) -> None:
     """Insert ``checkpoint`` in the caller's transaction, or raise as ``record_checkpoint``.
 

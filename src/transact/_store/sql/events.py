@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Integer, Text, bindparam, select
+from sqlalchemy import ColumnElement, Integer, Text, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from transact._core.checkpoint import Checkpoint
@@ -21,6 +21,7 @@ from transact._store.sql.checkpointed import checkpoint_cte
 from transact._store.sql.checkpoints import checkpoint_params, raise_not_pending, write_checkpoint
 from transact._store.sql.errors import OnError
 from transact._store.sql.notify import NOTIFY_KEY, event_key, notify_columns
+from transact._store.sql.raw import RawConnection
 from transact._store.sql.schema import workflow_events, workflow_events_history
 
 __all__ = ["EventVerbs"]
@@ -104,13 +105,13 @@ class EventVerbs:
                 )
             return
 
-        def work(conn: Connection) -> None:
+        def work(conn: RawConnection) -> None:
             if checkpoint is not None:
                 write_checkpoint(conn, workflow_id, checkpoint, missing="workflow")
             conn.execute(_SQLITE_SET_LATEST, latest)
             conn.execute(_SQLITE_SET_HISTORY, history)
 
-        self._db.run(Mode.WRITE, work, on_error)
+        self._db.run_raw(Mode.WRITE, work, on_error)
 
     def get_event(self, workflow_id: str, key: str) -> str | None:
         """The latest value of event ``key``, or None if it was never set."""

@@ -44,6 +44,7 @@ from transact._store.sql.checkpoints import (
 )
 from transact._store.sql.errors import OnError
 from transact._store.sql.notify import NOTIFY_KEY, message_key, notify_columns
+from transact._store.sql.raw import RawConnection
 from transact._store.sql.schema import NULL_TOPIC, notifications, operation_outputs, workflow_status
 
 __all__ = ["MessageVerbs"]
@@ -185,11 +186,11 @@ class MessageVerbs:
             self._db.run(Mode.READ, lambda conn: _raise_unless_repeat(conn, sender, message_id))
             return False
 
-        def work(conn: Connection) -> bool:
+        def work(conn: RawConnection) -> bool:
             write_checkpoint(conn, sender, recorded)
             return bool(conn.execute(_SEND[("sqlite", False)], params).rowcount)
 
-        return self._db.run(Mode.WRITE, work, on_error)
+        return self._db.run_raw(Mode.WRITE, work, on_error)
 
     def consume_message(
         self, workflow_id: str, topic: str | None, checkpoint: Checkpoint
@@ -208,14 +209,14 @@ class MessageVerbs:
                 return None
             return str(taken)
 
-        def work(conn: Connection) -> str | None:
+        def work(conn: RawConnection) -> str | None:
             taken = conn.execute(_CONSUME, params).scalar()
             if taken is None:
                 return None
             write_checkpoint(conn, workflow_id, attrs.evolve(checkpoint, output=taken))
             return str(taken)
 
-        return self._db.run(Mode.WRITE, work, on_error)
+        return self._db.run_raw(Mode.WRITE, work, on_error)
 
     def has_message(self, workflow_id: str, topic: str | None) -> bool:
         """Whether (workflow, topic) has an unconsumed message: a read, no lock taken."""

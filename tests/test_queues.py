@@ -11,7 +11,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import delete, inspect
@@ -28,8 +29,8 @@ from transact import (
     WorkflowHandleAsync,
 )
 from transact._core.queue_policy import QueueLimits, RateLimit, order_key
-from transact._runtime.queue_runner import QUEUES
-from transact._runtime.runtime import INTERNAL_QUEUE
+from transact._runtime.queue_runner import QUEUES, QueueAnnouncer
+from transact._runtime.runtime import INTERNAL_QUEUE, Runtime
 from transact._store.factory import open_store
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
@@ -318,6 +319,31 @@ def test_publish_reaches_subscribed_processes(store: Store, system_database_url:
             assert heard.wait("queue:b") == 1
     finally:
         heard.store.close()
+
+
+def test_announcer_coalesces_and_outlives_a_failed_publish() -> None:
+    """A burst of announcements of one queue costs a notification or two, and a publish
+    that fails does not stop the announcer."""
+    published: list[list[str]] = []
+
+    class FlakyStore:
+        def publish(self, keys: list[str]) -> None:
+            published.append(list(keys))
+            if len(published) == 1:
+                raise RuntimeError("the server went away")
+
+    announcer = QueueAnnouncer(cast(Runtime, SimpleNamespace(store=FlakyStore())))
+    announcer.start()
+    announcer.announce("a")
+    deadline = time.monotonic() + 5
+    while not published and time.monotonic() < deadline:
+        time.sleep(0.001)
+    for _ in range(200):
+        announcer.announce("b")
+    announcer.stop()
+    assert published[0] == ["queue:a"]
+    assert ["queue:b"] in published[1:]
+    assert len(published) < 20  # 200 announcements, coalesced
 
 
 def test_only_updates_and_internal_inserts_notify_from_the_trigger(

@@ -243,8 +243,11 @@ class QueueAnnouncer(threading.Thread):
                 stopped = self._stopped
             try:
                 self._store.publish([queue_key(name) for name in names])
-            except DBOSException as exc:  # the peers' polling will find the rows
-                logger.warning("Could not announce enqueues on %s: %s", names, exc)
+            except Exception as exc:  # the thread must go on; the peers' polls find the rows
+                if isinstance(exc, DBOSException):
+                    logger.warning("Could not announce enqueues on %s: %s", names, exc)
+                else:
+                    logger.exception("Could not announce enqueues on %s", names)
             if stopped:
                 return
             time.sleep(ANNOUNCE_GAP_SECONDS)  # enqueues meanwhile share the next one

@@ -4,7 +4,7 @@ The main process declares the queue, enqueues M workflows and awaits every resul
 dequeues too, so "3 worker processes" is the main process and two ``benchmarks.peer``
 queue workers. Workflows per second, from the first enqueue to the last result.
 
-``transact.Queue`` does not exist yet: until it does, the rows say "not available yet".
+Against a build without ``transact.Queue``, the rows say "not available yet".
 """
 
 from __future__ import annotations

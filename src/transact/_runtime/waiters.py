@@ -69,12 +69,16 @@ class Waiters:
         """Wake every waiter registered under ``key``."""
         with self._lock:
             waiting = list(self._events.get(key, ()))
+        woke = False
         for event in waiting:
-            event.set()
-        if waiting:
+            if not event.is_set():  # a set event's thread is awake already
+                event.set()
+                woke = True
+        if woke:
             # Hand the GIL to a woken thread now: it would otherwise wait until this
             # thread next blocks or its switch interval (5 ms) ends (SQLite send->recv
-            # median -5%, p90 -10%).
+            # median -5%, p90 -10%). Only for a thread really woken: a queue runner
+            # that a burst of enqueues already woke costs the enqueuer nothing more.
             time.sleep(0)
 
     def notify_all(self) -> None:

@@ -136,6 +136,7 @@ def test_queued_outcomes_are_one_statement_and_notify_each_workflow(
     add(store, "done", "SUCCESS")
     heard: list[str] = []
     store.subscribe(heard.append)
+    store.listen_for_outcomes()
     sizes = counted_batches(store.backend, workflows._BATCH_FINISH)
 
     def finish(workflow_id: str, status: str, output: str | None) -> Callable[[], bool]:

@@ -498,15 +498,23 @@ def test_postgres_creates_a_missing_database(fresh_pg_database: str) -> None:
     store.close()
 
 
-def _expect(received: queue.Queue[str], key: str, timeout: float = 10.0) -> None:
+def _until(received: queue.Queue[str], key: str, timeout: float = 10.0) -> list[str]:
+    """The notifications received before ``key`` (which must come within ``timeout``)."""
+    before: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if received.get(timeout=0.1) == key:
-                return
+            got = received.get(timeout=0.1)
         except queue.Empty:
-            pass
+            continue
+        if got == key:
+            return before
+        before.append(got)
     raise AssertionError(f"no notification {key!r} within {timeout} s")
+
+
+def _expect(received: queue.Queue[str], key: str, timeout: float = 10.0) -> None:
+    _until(received, key, timeout)
 
 
 @pytest.mark.postgres
@@ -530,6 +538,13 @@ def test_postgres_listener_hears_other_stores_and_reconnects(fresh_pg_database: 
         _expect(received, "event:dest::k")
         writer.write_stream("dest", "s", "v", 1, None)
         _expect(received, "stream:dest::s")
+        # Outcomes are on their own channel, heard only after listen_for_outcomes(): the
+        # marker, committed after the outcome, arrives first.
+        writer.insert_workflow(wf("unheard"))
+        writer.finish_workflow("unheard", status="SUCCESS", output=None, error=None, now_ms=2)
+        writer.send_message("dest", "marker", "hi", message_id=None, now_ms=1)
+        assert "status:unheard" not in _until(received, "message:dest::marker")
+        listening.listen_for_outcomes()
         writer.finish_workflow("dest", status="SUCCESS", output=None, error=None, now_ms=2)
         _expect(received, "status:dest")
 

@@ -54,6 +54,7 @@ class Awaiting:
             row = self.store.get_workflow(workflow_id, load_input=False)
             return row if row is not None and is_terminal(row.status) else None
 
+        self.store.listen_for_outcomes()  # before the first check, so none is missed
         return self.waiters.wait_for(
             status_key(workflow_id),
             finished,
@@ -67,6 +68,7 @@ class Awaiting:
         self, workflow_ids: list[str], first_done: Callable[[], str | None], poll_seconds: float
     ) -> str:
         """Wait until ``first_done`` names a finished workflow among ``workflow_ids``."""
+        self.store.listen_for_outcomes()
         done = self.waiters.wait_for(
             [status_key(w) for w in workflow_ids],
             first_done,

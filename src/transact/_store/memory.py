@@ -119,6 +119,9 @@ class MemoryStore:
         """Return False: there is no other process to hear from."""
         return False
 
+    def listen_for_outcomes(self) -> None:
+        """Nothing to hear: there is no other process."""
+
     def publish(self, keys: Sequence[str]) -> None:
         """Nothing to send: there is no other process."""
 

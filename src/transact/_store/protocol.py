@@ -57,6 +57,16 @@ class Store(Protocol):
         """
         ...
 
+    def listen_for_outcomes(self) -> None:
+        """Also deliver other processes' workflow outcomes (``status:<id>`` when SUCCESS
+        or ERROR is recorded) to the ``subscribe`` callback, from now on.
+
+        Called before awaiting a result: a process that never awaits one is not woken by
+        every workflow that finishes. Returns once the outcomes will be heard. A no-op
+        where ``subscribe`` returns False (waiters poll) or was not called.
+        """
+        ...
+
     def publish(self, keys: Sequence[str]) -> None:
         """Send ``keys`` (``NotifyCallback`` keys) to every subscribed process, this one
         included; a no-op where ``subscribe`` returns False. For wake-ups no write sends

@@ -25,10 +25,12 @@ from sqlalchemy import (
 __all__ = [
     "CHANNEL",
     "NOTIFY_KEY",
+    "OUTCOME_CHANNEL",
     "PUBLISH",
     "event_key",
     "message_key",
     "notify_columns",
+    "outcome_notify_columns",
     "payload",
     "status_key",
     "status_notify_column",
@@ -36,7 +38,13 @@ __all__ = [
 ]
 
 CHANNEL = "transact_notifications"
-"""The one LISTEN/NOTIFY channel; the payload says what changed."""
+"""The LISTEN/NOTIFY channel of every subscribed process; the payload says what changed."""
+
+OUTCOME_CHANNEL = "transact_outcomes"
+"""The channel of workflows' outcomes (SUCCESS or ERROR recorded): only processes that
+await results listen to it (``Store.listen_for_outcomes``), so a process that never
+waits on another's workflow is not woken by every workflow finishing anywhere (with
+three queue workers, that was a quarter of each worker's Python CPU)."""
 
 NOTIFY_KEY = "notify_key"
 """The bind parameter holding the payload of a notifying statement."""
@@ -53,9 +61,19 @@ PUBLISH = select(_NOTIFY)
 """A notification on its own (``Store.publish``), for wake-ups no write carries."""
 
 
+_OUTCOME_NOTIFY: Label[Any] = func.pg_notify(
+    literal_column(f"'{OUTCOME_CHANNEL}'"), bindparam(NOTIFY_KEY, type_=Text)
+).label("notified")
+
+
 def notify_columns(notify: bool) -> tuple[Label[Any], ...]:
     """The RETURNING column that sends the notification, if ``notify``; else nothing."""
     return (_NOTIFY,) if notify else ()
+
+
+def outcome_notify_columns(notify: bool) -> tuple[Label[Any], ...]:
+    """:func:`notify_columns` on :data:`OUTCOME_CHANNEL` (a workflow's outcome)."""
+    return (_OUTCOME_NOTIFY,) if notify else ()
 
 
 def status_notify_column(workflow_id: ColumnElement[str]) -> Label[Any]:

@@ -10,10 +10,14 @@
 - ``migrate()`` creates the database if it is missing, then migrates under
   ``pg_advisory_xact_lock``, so concurrent migrators queue.
 - ``subscribe()`` starts a LISTEN thread (``listener.py``); writers others may wait on
-  notify in the same statement (``notify.py``).
+  notify in the same statement (``notify.py``). Workflows' outcomes are notified on a
+  channel of their own, which a process LISTENs to (on a second connection) from its
+  first wait for a result (``listen_for_outcomes``).
 """
 
 from __future__ import annotations
+
+import threading
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
@@ -24,7 +28,7 @@ from transact._store.protocol import NotifyCallback, Store
 from transact._store.sql.backend import Backend, Mode
 from transact._store.sql.errors import OnError, Phase, safe_url, translate
 from transact._store.sql.listener import Listener
-from transact._store.sql.notify import CHANNEL
+from transact._store.sql.notify import CHANNEL, OUTCOME_CHANNEL
 from transact._store.sql.schema import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
 from transact.errors import DBOSInitializationError
@@ -35,6 +39,7 @@ __all__ = ["PostgresStore", "open_postgres_store"]
 MIGRATION_LOCK_KEY = 0x7472_616E_7361_6374  # "transact"
 
 _DEFAULT_CONNECT_TIMEOUT_S = 10
+_LISTEN_WAIT_SECONDS = 2.0
 
 
 class PostgresStore(SQLStore):
@@ -43,6 +48,10 @@ class PostgresStore(SQLStore):
     def __init__(self, backend: Backend) -> None:
         super().__init__(backend)
         self._listener: Listener | None = None
+        self._on_notify: NotifyCallback | None = None
+        # The outcome channel's listener, started by the first ``listen_for_outcomes``.
+        self._outcomes: Listener | None = None
+        self._outcomes_lock = threading.Lock()
 
     @property
     def database(self) -> str:
@@ -68,12 +77,28 @@ class PostgresStore(SQLStore):
     def subscribe(self, on_notify: NotifyCallback) -> bool:
         """Start the LISTEN thread delivering ``pg_notify`` keys to ``on_notify``; True."""
         if self._listener is None:
-            conninfo = self._db.url.set(drivername="postgresql").render_as_string(
-                hide_password=False
-            )
-            self._listener = Listener(conninfo, CHANNEL, on_notify, safe_url=safe_url(self._db.url))
-            self._listener.start()
+            self._on_notify = on_notify
+            self._listener = self._listen(CHANNEL, on_notify)
         return True
+
+    def listen_for_outcomes(self) -> None:
+        """Start (once) a second LISTEN thread, on the outcome channel, and wait until
+        it listens (see ``Store``)."""
+        on_notify = self._on_notify
+        if on_notify is None:
+            return
+        with self._outcomes_lock:
+            if self._outcomes is None:
+                self._outcomes = self._listen(OUTCOME_CHANNEL, on_notify)
+            outcomes = self._outcomes
+        # Not for ever: while the server is away the waiter's own reads fail and retry.
+        outcomes.wait_connected(_LISTEN_WAIT_SECONDS)
+
+    def _listen(self, channel: str, on_notify: NotifyCallback) -> Listener:
+        conninfo = self._db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        listener = Listener(conninfo, channel, on_notify, safe_url=safe_url(self._db.url))
+        listener.start()
+        return listener
 
     @property
     def listener(self) -> Listener | None:
@@ -81,10 +106,11 @@ class PostgresStore(SQLStore):
         return self._listener
 
     def close(self) -> None:
-        """Stop the LISTEN thread and close every pooled connection."""
-        if self._listener is not None:
-            self._listener.stop()
-            self._listener = None
+        """Stop the LISTEN threads and close every pooled connection."""
+        for listener in (self._listener, self._outcomes):
+            if listener is not None:
+                listener.stop()
+        self._listener = self._outcomes = None
         super().close()
 
     def drop_database(self) -> None:

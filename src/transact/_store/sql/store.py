@@ -76,6 +76,9 @@ class SQLStore(
         """Return False: other processes' writes must be polled for."""
         return False
 
+    def listen_for_outcomes(self) -> None:
+        """Nothing to do: other processes' outcomes are polled for."""
+
     def publish(self, keys: Sequence[str]) -> None:
         """``pg_notify`` each key, one autocommit statement each, where the database
         pushes notifications (Postgres); else nothing (see ``Store``)."""

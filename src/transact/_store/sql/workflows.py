@@ -37,7 +37,13 @@ from transact._store.records import WorkflowQuery, WorkflowRecord
 from transact._store.sql.backend import Backend, Mode, chunked
 from transact._store.sql.batching import Batch
 from transact._store.sql.errors import OnError
-from transact._store.sql.notify import CHANNEL, NOTIFY_KEY, notify_columns, status_key
+from transact._store.sql.notify import (
+    NOTIFY_KEY,
+    OUTCOME_CHANNEL,
+    notify_columns,
+    outcome_notify_columns,
+    status_key,
+)
 from transact._store.sql.schema import POSTGRES_SCHEMA, workflow_status
 
 __all__ = ["WorkflowVerbs", "lit", "read_workflow", "record_values", "row_to_record", "status_in"]
@@ -126,7 +132,7 @@ _FINISH_BASE = (
         deduplication_id=None,
     )
 )
-_FINISH = {False: _FINISH_BASE, True: _FINISH_BASE.returning(*notify_columns(True))}
+_FINISH = {False: _FINISH_BASE, True: _FINISH_BASE.returning(*outcome_notify_columns(True))}
 
 # Postgres: many workflows' concurrent outcomes in one statement (``batching.py``). A row
 # it did not update was not PENDING, which is also what the single-row UPDATE reports.
@@ -141,7 +147,7 @@ FROM unnest(
     %(now)s::bigint[], %({NOTIFY_KEY})s::text[]
 ) AS v(wf, status, output, error, now, notify_key)
 WHERE s.workflow_uuid = v.wf AND s.status = 'PENDING'
-RETURNING s.workflow_uuid, pg_notify('{CHANNEL}', v.notify_key)
+RETURNING s.workflow_uuid, pg_notify('{OUTCOME_CHANNEL}', v.notify_key)
 """,
     params=("wf", "p_status", "p_output", "p_error", "now", NOTIFY_KEY),
     key=("wf",),

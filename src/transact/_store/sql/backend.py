@@ -3,9 +3,11 @@
 Every verb hands :meth:`Backend.run` a function of one connection and says what kind of
 work it is (:class:`Mode`). ``run`` picks the engine view for it, runs the function in a
 transaction, retries what is safe to retry, and translates driver errors in one place
-(``errors.translate``). The hot-path verbs (one writing statement each) use
-:meth:`Backend.execute_one` instead, which runs a statement SQLAlchemy compiled once
-straight on a pooled driver connection.
+(``errors.translate``; the retry policy is ``attempts.py``). The hot paths skip
+SQLAlchemy's execution layer: :meth:`Backend.execute_one` (one writing statement),
+:meth:`Backend.fetch` (one read), :meth:`Backend.execute_returning` and
+:meth:`Backend.run_raw` run statements compiled once (``compiled.py``) straight on a
+pooled driver connection.
 """
 
 from __future__ import annotations
@@ -14,29 +16,20 @@ import contextlib
 import enum
 import functools
 import os
-import random
 import threading
-import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-import attrs
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.expression import Executable
 
+from transact._store.sql.attempts import Attempts
 from transact._store.sql.batching import Batch, write_batched
-from transact._store.sql.errors import (
-    OnError,
-    Phase,
-    Violation,
-    classify,
-    is_transient,
-    nothing_committed,
-    translate,
-)
+from transact._store.sql.compiled import RawStatement, StatementCache
+from transact._store.sql.errors import OnError, Phase, Violation, translate
 from transact._store.sql.group_commit import GroupCommit, Write, write_together
 from transact._store.sql.raw import RawConnection, RawResult
 from transact.errors import DBOSBaseException
@@ -74,22 +67,6 @@ class Mode(enum.Enum):
     :meth:`Backend.execute_one`, BEGIN IMMEDIATE ... COMMIT through :meth:`Backend.run`."""
     WRITE = "write"
     """Several statements that must commit together: BEGIN (IMMEDIATE on SQLite) ... COMMIT."""
-
-
-@attrs.frozen
-class _RawStatement:
-    """A statement compiled once to the driver's SQL text, with its parameter order (for
-    positional paramstyles; None: the driver takes the named dict as it is)."""
-
-    sql: str
-    positions: tuple[str, ...] | None
-    fixed: Mapping[str, Any]
-    """Values the statement binds itself (``.values(column=None)``, literals)."""
-
-    def args(self, params: Mapping[str, Any]) -> Any:
-        if self.fixed:
-            params = {**self.fixed, **params}
-        return params if self.positions is None else tuple(params[n] for n in self.positions)
 
 
 class Backend:
@@ -135,7 +112,7 @@ class Backend:
         # batching (SQLite's group commit already batches every write).
         self._batchers: dict[str, GroupCommit] | None = {} if batching else None
         self._batchers_lock = threading.Lock()
-        self._raw: dict[tuple[int, tuple[str, ...]], _RawStatement] = {}
+        self._compiled = StatementCache(engine).get
         _LIVE.add(self)
         # Verbs read ``rowcount`` after INSERTs too (did ON CONFLICT DO NOTHING or the
         # PENDING guard insert the row?); SQLAlchemy only keeps it for UPDATE/DELETE
@@ -167,7 +144,7 @@ class Backend:
         raised by ``work`` itself propagates after the rollback.
         """
         engine = self._engines[mode]
-        attempt = _Attempts(self, mode, on_error, retry_on)
+        attempt = self._attempts(mode, on_error, retry_on)
         # The lock before the connection, as a group commit takes them: the other order
         # could leave the lock's holder waiting for a connection held by its waiters.
         writing = self._write_lock if mode is not Mode.READ else contextlib.nullcontext()
@@ -193,7 +170,7 @@ class Backend:
         transaction for ``mode``, retries and error translation, with each statement
         compiled once and run on the driver connection. Same restrictions on the
         statements as :meth:`execute_one`; rows come back as tuples."""
-        attempt = _Attempts(self, mode, on_error)
+        attempt = self._attempts(mode, on_error)
         writing = self._write_lock if mode is not Mode.READ else contextlib.nullcontext()
         transaction = mode is Mode.WRITE or (mode is Mode.WRITE_ONE and not self._autocommit)
         begin = "BEGIN IMMEDIATE" if self.dialect_name == "sqlite" else "BEGIN"
@@ -228,7 +205,7 @@ class Backend:
         try:
             return self.engine.raw_connection()
         except self._dbapi_error as exc:
-            raise self._wrap(exc, _RawStatement("", None, {}), (), fairy=None) from exc
+            raise self._wrap(exc, RawStatement("", None, {}), (), fairy=None) from exc
 
     def _execute_raw(self, fairy: Any, stmt: Executable, params: Mapping[str, Any]) -> RawResult:
         raw = self._compiled(stmt, params)
@@ -244,7 +221,7 @@ class Backend:
         try:
             fairy.dbapi_connection.execute(sql)
         except self._dbapi_error as exc:
-            raise self._wrap(exc, _RawStatement(sql, None, {}), (), fairy=fairy) from exc
+            raise self._wrap(exc, RawStatement(sql, None, {}), (), fairy=fairy) from exc
 
     def execute_one(
         self,
@@ -327,13 +304,13 @@ class Backend:
         raw = self._compiled(stmt, params)
         return self._call_raw(raw, raw.args(params), on_error, Mode.WRITE_ONE, _fetch_all)
 
-    def _execute_alone(self, raw: _RawStatement, args: Any, on_error: OnError) -> int:
+    def _execute_alone(self, raw: RawStatement, args: Any, on_error: OnError) -> int:
         """Run one compiled statement in autocommit, with retries; its rowcount."""
         return self._call_raw(raw, args, on_error, Mode.WRITE_ONE, _rowcount)
 
     def _call_raw(
         self,
-        raw: _RawStatement,
+        raw: RawStatement,
         args: Any,
         on_error: OnError,
         mode: Mode,
@@ -341,17 +318,17 @@ class Backend:
     ) -> T:
         """Run ``raw`` on a pooled driver connection with ``mode``'s retries; return
         ``result`` of its cursor."""
-        attempt: _Attempts | None = None  # made on a first failure: the hot path skips it
+        attempt: Attempts | None = None  # made on a first failure: the hot path skips it
         while True:
             phase = Phase.CONNECT
             try:
                 fairy = self.engine.raw_connection()
             except SQLAlchemyError as exc:
-                attempt = attempt or _Attempts(self, mode, on_error, autocommit=True)
+                attempt = attempt or self._attempts(mode, on_error, autocommit=True)
                 attempt.failed(exc, phase)
                 continue
             except self._dbapi_error as exc:
-                attempt = attempt or _Attempts(self, mode, on_error, autocommit=True)
+                attempt = attempt or self._attempts(mode, on_error, autocommit=True)
                 attempt.failed(self._wrap(exc, raw, args, fairy=None), phase)
                 continue
             try:
@@ -359,7 +336,7 @@ class Backend:
                 return result(fairy.dbapi_connection.execute(raw.sql, args))  # type: ignore[union-attr]
             except self._dbapi_error as exc:
                 wrapped = self._wrap(exc, raw, args, fairy=fairy)
-                attempt = attempt or _Attempts(self, mode, on_error, autocommit=True)
+                attempt = attempt or self._attempts(mode, on_error, autocommit=True)
                 attempt.failed(wrapped, phase)
             finally:
                 fairy.close()
@@ -411,33 +388,28 @@ class Backend:
         error: type[Exception] = dbapi.Error
         return error
 
-    def _compiled(self, stmt: Executable, params: Mapping[str, Any]) -> _RawStatement:
-        key = (id(stmt), tuple(params))
-        raw = self._raw.get(key)
-        if raw is None:
-            translate_map = self.engine.get_execution_options().get("schema_translate_map")
-            schema_options: dict[str, Any] = (
-                {}
-                if translate_map is None
-                else {"schema_translate_map": translate_map, "render_schema_translate": True}
-            )
-            compiled = stmt.compile(  # type: ignore[attr-defined]
-                dialect=self.engine.dialect, column_keys=list(params), **schema_options
-            )
-            if "POSTCOMPILE" in compiled.string:
-                raise ValueError("a raw statement cannot bind an expanding IN parameter")
-            positions = tuple(compiled.positiontup) if compiled.positional else None
-            fixed = {
-                name: value
-                for name, value in compiled.construct_params(_check=False).items()
-                if name not in params
-            }
-            raw = self._raw[key] = _RawStatement(compiled.string, positions, fixed)
-        return raw
+    def _attempts(
+        self,
+        mode: Mode,
+        on_error: OnError,
+        retry_on: frozenset[Violation] = frozenset(),
+        *,
+        autocommit: bool | None = None,
+    ) -> Attempts:
+        """The attempts of one verb run in ``mode``. ``autocommit``: whether each of its
+        statements commits by itself (by default, as :meth:`run` runs ``mode``)."""
+        if autocommit is None:
+            autocommit = self._autocommit and mode is not Mode.WRITE
+        return Attempts(
+            url=self.url,
+            delays=self.retry_delays,
+            on_error=on_error,
+            read=mode is Mode.READ,
+            autocommit=autocommit,
+            retry_on=retry_on,
+        )
 
-    def _wrap(
-        self, exc: Exception, raw: _RawStatement, args: Any, *, fairy: Any
-    ) -> SQLAlchemyError:
+    def _wrap(self, exc: Exception, raw: RawStatement, args: Any, *, fairy: Any) -> SQLAlchemyError:
         """The SQLAlchemy exception ``exc`` would have been, invalidating a dead connection."""
         dialect = self.engine.dialect
         dbapi_conn = None if fairy is None else fairy.dbapi_connection
@@ -468,48 +440,6 @@ def _rowcount(cursor: Any) -> int:
 def _fetch_all(cursor: Any) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = cursor.fetchall()  # both drivers return plain tuples
     return rows
-
-
-class _Attempts:
-    """The retry policy of one verb: decides, per failure, to retry or raise."""
-
-    def __init__(
-        self,
-        backend: Backend,
-        mode: Mode,
-        on_error: OnError,
-        retry_on: frozenset[Violation] = frozenset(),
-        *,
-        autocommit: bool | None = None,
-    ) -> None:
-        self._backend = backend
-        self._mode = mode
-        self._on_error = on_error
-        self._retry_on = retry_on
-        # Whether each statement commits by itself (then a connection lost during it may
-        # have committed it); by default, as the backend runs ``mode`` through ``run``.
-        self._autocommit = (
-            backend._autocommit and mode is not Mode.WRITE if autocommit is None else autocommit
-        )
-        self._delays = iter(backend.retry_delays)
-        self._races = 0
-
-    def failed(self, exc: SQLAlchemyError, phase: Phase) -> None:
-        """Sleep before the next attempt, or raise the translated error."""
-        backend = self._backend
-        if isinstance(exc, IntegrityError):
-            if self._retry_on and classify(exc) in self._retry_on and self._races < 100:
-                self._races += 1
-                time.sleep(random.uniform(0, 0.002 * self._races))
-                return
-            raise translate(exc, self._on_error, backend.url, phase) from exc
-        retryable = is_transient(exc) and (
-            self._mode is Mode.READ or nothing_committed(exc, phase, self._autocommit)
-        )
-        delay = next(self._delays, None) if retryable else None
-        if delay is None:
-            raise translate(exc, self._on_error, backend.url, phase) from exc
-        time.sleep(delay * random.uniform(0.5, 1.0))
 
 
 _LIVE: weakref.WeakSet[Backend] = weakref.WeakSet()

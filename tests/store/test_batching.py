@@ -1,8 +1,9 @@
 """Batched writes on Postgres: concurrent checkpoints (and outcomes) of many workflows are
 written by one statement, and each caller still gets its own outcome.
 
-Batches are forced by holding a workflow row locked from another connection: the first
-write waits on it, and the writes behind it queue up for the next batch.
+Batches are forced by blocking the first write from another connection (a row lock for
+an outcome, an uncommitted clashing checkpoint for a checkpoint): the writes behind it
+queue up for the next batch.
 """
 
 from __future__ import annotations
@@ -49,22 +50,36 @@ def counted_batches(backend: Backend, batch: Batch) -> list[int]:
     return counted(backend._batcher(batch))
 
 
-class RowLock:
-    """Another session holding a workflow row ``FOR UPDATE``: writes touching it wait."""
+class Blocker:
+    """Another session's open transaction that makes one write wait until
+    :meth:`release` rolls it back."""
 
-    def __init__(self, url: str, workflow_id: str) -> None:
+    def __init__(self, url: str, sql: str, args: tuple[object, ...]) -> None:
         self._conn = psycopg.connect(libpq_url(url))
-        self._conn.execute(
-            f"SELECT 1 FROM {POSTGRES_SCHEMA}.workflow_status WHERE workflow_uuid = %s FOR UPDATE",
-            (workflow_id,),
-        )
+        self._conn.execute(sql, args)
 
     def release(self) -> None:
-        self._conn.commit()
+        self._conn.rollback()
         self._conn.close()
 
 
-def run_queued(calls: list[Callable[[], object]], lock: RowLock) -> dict[int, object]:
+def row_lock(url: str, workflow_id: str) -> Blocker:
+    """The workflow's row held ``FOR UPDATE``: its outcome's UPDATE waits."""
+    sql = f"SELECT 1 FROM {POSTGRES_SCHEMA}.workflow_status WHERE workflow_uuid = %s FOR UPDATE"
+    return Blocker(url, sql, (workflow_id,))
+
+
+def clashing_checkpoint(url: str, workflow_id: str, function_id: int) -> Blocker:
+    """An uncommitted checkpoint at the same position: an insert there waits to learn
+    whether it clashes (and, once this one is rolled back, does not)."""
+    sql = (
+        f"INSERT INTO {POSTGRES_SCHEMA}.operation_outputs "
+        "(workflow_uuid, function_id, function_name) VALUES (%s, %s, 'blocker')"
+    )
+    return Blocker(url, sql, (workflow_id, function_id))
+
+
+def run_queued(calls: list[Callable[[], object]], lock: Blocker) -> dict[int, object]:
     """Start ``calls`` in order (the first waits on ``lock``, the others queue behind
     it), release the lock, and return each call's result or error."""
     outcomes: dict[int, object] = {}
@@ -100,10 +115,10 @@ def test_queued_checkpoints_are_one_statement_each_with_its_outcome(
         checkpoint = Checkpoint(1, "step", output=output, error=error, started_at_epoch_ms=7)
         return lambda: store.record_checkpoint(workflow_id, checkpoint)
 
-    lock = RowLock(postgres_database_url, "w1")
+    lock = clashing_checkpoint(postgres_database_url, "w1", 1)
     outcomes = run_queued(
         [
-            write("w1", "1"),  # leads, and waits on the row lock
+            write("w1", "1"),  # leads, and waits on the uncommitted clash
             write("w2", "2"),  # the others queue behind it
             write("w0", "again"),  # a position already taken
             write("w3", None, error="boom"),  # NULLs in the arrays
@@ -148,7 +163,7 @@ def test_queued_outcomes_are_one_statement_and_notify_each_workflow(
             now_ms=42,
         )
 
-    lock = RowLock(postgres_database_url, "w1")
+    lock = row_lock(postgres_database_url, "w1")
     outcomes = run_queued(
         [
             finish("w1", "SUCCESS", "1"),  # leads, and waits on the row lock
@@ -192,7 +207,8 @@ def _queue_behind_a_lock(
         stmt = checkpoints._INSERT_CHECKPOINT
         return lambda: backend.execute_one(stmt, params, context, batch=batch)
 
-    outcomes = run_queued([write(0), write(1), write(2)], RowLock(postgres_database_url, "w0"))
+    blocker = clashing_checkpoint(postgres_database_url, "w0", 1)
+    outcomes = run_queued([write(0), write(1), write(2)], blocker)
     assert sizes == [1, 2]
     return outcomes
 

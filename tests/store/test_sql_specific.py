@@ -37,10 +37,10 @@ from transact._store.errors import CheckpointConflict
 from transact._store.records import WorkflowQuery, WorkflowRecord
 from transact._store.sql.backend import Mode
 from transact._store.sql.checkpoints import checkpoint_error_context, write_checkpoint
-from transact._store.sql.migrations import LATEST_VERSION, MIGRATIONS
+from transact._store.sql.migrations import CHECKPOINT_FOREIGN_KEY, LATEST_VERSION, MIGRATIONS
 from transact._store.sql.postgres import PostgresStore, open_postgres_store
 from transact._store.sql.raw import RawConnection
-from transact._store.sql.schema import migrations_table, operation_outputs
+from transact._store.sql.schema import POSTGRES_SCHEMA, migrations_table, operation_outputs
 from transact._store.sql.sqlite import SQLiteStore, open_sqlite_store
 from transact._store.sql.store import SQLStore
 from transact.errors import DBOSInitializationError
@@ -387,7 +387,7 @@ def test_hot_path_statement_counts(sql_store: SQLStore) -> None:
         assert verbs == ["INSERT INTO", "INSERT INTO", "INSERT INTO", "UPDATE WORKFLOW_STATUS"]
     else:
         assert seen == [
-            "INSERT autocommit=True",
+            "WITH autocommit=True",  # the insert, with its clean-up of a reused id
             "INSERT autocommit=True",
             "INSERT autocommit=True",
             "UPDATE autocommit=True",
@@ -639,6 +639,38 @@ def test_postgres_verbs_survive_the_server_ending_pooled_sessions(
             Mode.WRITE, lambda conn: write_checkpoint(conn, "w", Checkpoint(3, "step"))
         )
         assert [c.function_id for c in store.load_checkpoints("w")] == [1, 3]
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_postgres_checkpoints_have_no_foreign_key_and_a_reused_id_starts_clean(
+    fresh_pg_database: str,
+) -> None:
+    store = _open(fresh_pg_database)
+    store.migrate()
+    try:
+        with store.backend.engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT count(*) FROM pg_constraint WHERE conname = :name"),
+                {"name": CHECKPOINT_FOREIGN_KEY},
+            ).scalar()
+        assert found == 0  # migration 5: a step takes no lock on its workflow's row
+        store.insert_workflow(wf("w"))
+        store.record_checkpoint("w", Checkpoint(1, "step", output="old"))
+        # What a step committing while its workflow was deleted leaves behind.
+        with store.backend.engine.connect() as conn:
+            conn.execute(
+                text(f"DELETE FROM {POSTGRES_SCHEMA}.workflow_status WHERE workflow_uuid = 'w'")
+            )
+        assert [c.output for c in store.load_checkpoints("w")] == ["old"]
+        assert store.insert_workflow(wf("w"))[1] is True
+        assert store.load_checkpoints("w") == []  # the new workflow does not replay it
+        store.record_checkpoint("w", Checkpoint(1, "step", output="new"))
+        assert store.insert_workflow(wf("w"))[1] is False  # attaching keeps the log
+        assert [c.output for c in store.load_checkpoints("w")] == ["new"]
+        store.delete_workflows(["w"])
+        assert store.load_checkpoints("w") == []
     finally:
         store.close()
 

@@ -87,6 +87,8 @@ _RESUME_BASE = (
 _RESUME = {n: _RESUME_BASE.returning(*ws.c, *notify_columns(n)) for n in (False, True)}
 
 _DELETE = delete(ws).where(_c.workflow_uuid.in_(_IDS))
+# Postgres has no cascade from workflows to checkpoints (migration 5).
+_DELETE_CHECKPOINTS = delete(operation_outputs).where(operation_outputs.c.workflow_uuid.in_(_IDS))
 
 _CHILDREN = (
     select(_c.workflow_uuid, _c.parent_workflow_id)
@@ -218,12 +220,14 @@ class MaintenanceVerbs:
         return self._db.run(Mode.READ, lambda conn: read_workflow(conn, workflow_id))
 
     def delete_workflows(self, workflow_ids: Sequence[str]) -> None:
-        """Delete the rows; the FK cascade removes everything attached to them."""
+        """Delete the rows, their checkpoints, and (by the FK cascades) everything else
+        attached to them."""
         if not workflow_ids:
             return
 
         def work(conn: Connection) -> None:
             for chunk in _chunks(workflow_ids):
+                conn.execute(_DELETE_CHECKPOINTS, {"ids": chunk})
                 conn.execute(_DELETE, {"ids": chunk})
 
         self._db.run(Mode.WRITE, work)

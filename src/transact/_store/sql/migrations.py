@@ -113,6 +113,24 @@ def _announced_enqueues(conn: Connection) -> None:
         conn.exec_driver_sql(_QUEUE_TRIGGER_UPDATES_ONLY)
 
 
+CHECKPOINT_FOREIGN_KEY = "fk_operation_outputs_workflow"
+
+
+def _unlocked_checkpoints(conn: Connection) -> None:
+    # Postgres checks a foreign key with SELECT ... FOR KEY SHARE on the parent row: every
+    # step locked its workflow's row, a WAL record and a dirtied page per step (15-20% of
+    # a step). The checkpoint insert's own guard already proves, in the same statement,
+    # that the workflow exists and is PENDING; deleting a workflow deletes its
+    # checkpoints explicitly, and inserting a workflow clears any a step left behind
+    # while a workflow of the same id was being deleted (``workflows.py``). SQLite keeps
+    # the key: its check takes no lock, and its single writer leaves no such race.
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"ALTER TABLE {POSTGRES_SCHEMA}.operation_outputs "
+            f"DROP CONSTRAINT IF EXISTS {CHECKPOINT_FOREIGN_KEY}"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -132,6 +150,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         4,
         "queues: inserts on user queues are announced by the enqueuer, not by a trigger",
         _announced_enqueues,
+    ),
+    Migration(
+        5,
+        "Postgres: checkpoints without a foreign key to their workflow (no row lock per step)",
+        _unlocked_checkpoints,
     ),
 )
 

@@ -221,6 +221,8 @@ operation_outputs = Table(
     Column("started_at_epoch_ms", BigInteger),
     Column("completed_at_epoch_ms", BigInteger),
     PrimaryKeyConstraint("workflow_uuid", "function_id", name=CHECKPOINT_PK),
+    # SQLite only: migration 5 drops it on Postgres, where checking it locked the
+    # workflow's row on every step (see ``migrations._unlocked_checkpoints``).
     ForeignKeyConstraint(
         ["workflow_uuid"],
         [_WF],

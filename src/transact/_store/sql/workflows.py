@@ -27,9 +27,10 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import RowMapping
 
 from transact._core.status import StatusEvent, WorkflowStatusString, sources
@@ -112,13 +113,35 @@ def read_workflow(
     return None if row is None else row_to_record(row)
 
 
-def _insert_or_attach(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _insert_or_attach_sqlite() -> Any:
     # The conflict target is the id only: a clash on the dedup index must still raise.
-    return insert(ws).on_conflict_do_nothing(index_elements=[_c.workflow_uuid])
+    return sqlite.insert(ws).on_conflict_do_nothing(index_elements=[_c.workflow_uuid])
 
 
-_INSERT = {d: _insert_or_attach(d) for d in ("postgresql", "sqlite")}
+def _insert_or_attach_postgres() -> Any:
+    """Postgres: the same insert, after deleting the checkpoints stored under the id when
+    no workflow has it. Postgres keeps no foreign key from checkpoints to workflows
+    (migration 5), so a step that committed while its workflow was being deleted leaves
+    its checkpoint behind; a new workflow reusing the id must not replay it."""
+    columns = [_COLUMN_OF[name] for name in _FIELDS]
+    schema = POSTGRES_SCHEMA
+    return text(
+        f"""
+WITH orphans AS (
+    DELETE FROM {schema}.operation_outputs
+    WHERE workflow_uuid = :workflow_uuid
+      AND NOT EXISTS (
+          SELECT 1 FROM {schema}.workflow_status WHERE workflow_uuid = :workflow_uuid
+      )
+)
+INSERT INTO {schema}.workflow_status ({", ".join(f'"{c}"' for c in columns)})
+VALUES ({", ".join(f":{c}" for c in columns)})
+ON CONFLICT (workflow_uuid) DO NOTHING
+"""
+    )
+
+
+_INSERT = {"postgresql": _insert_or_attach_postgres(), "sqlite": _insert_or_attach_sqlite()}
 
 _FINISH_BASE = (
     update(ws)

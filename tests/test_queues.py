@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pathlib
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -160,62 +161,67 @@ def test_claim_by_partition(store: Store) -> None:
     assert claim(store, 12, limits, partition="b") == ["w1"]
 
 
+@contextlib.contextmanager
+def claimer_stores(url: str, count: int) -> Iterator[list[Store]]:
+    """``count`` stores on ``url``, each with its own connections, as separate processes
+    would have (the memory store lives in one process: one store, ``count`` times)."""
+    memory = url.startswith("memory://")
+    stores = [open_store(url) for _ in range(1 if memory else count)] * (count if memory else 1)
+    for s in stores:
+        s.migrate()
+    try:
+        yield stores
+    finally:
+        for s in {id(s): s for s in stores}.values():
+            s.close()
+
+
+def claim_from_all(
+    stores: list[Store], rounds: int, claim_once: Callable[[Store], list[str]]
+) -> list[str]:
+    """Every store claims ``rounds`` times, all of them at once; what they claimed."""
+    claimed: list[str] = []
+    guard = threading.Lock()
+    go = threading.Barrier(len(stores))
+
+    def worker(s: Store) -> None:
+        go.wait()
+        for _ in range(rounds):
+            got = claim_once(s)
+            with guard:
+                claimed.extend(got)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    return claimed
+
+
 def test_concurrent_claimers_never_exceed_shared_limits(system_database_url: str) -> None:
     """Six claimers at once, each with its own store (its own connections, as separate
     processes would have), claiming again and again: together they take exactly what
     the global concurrency allows, then exactly what the rate limit allows."""
-    memory = system_database_url.startswith("memory://")
-    stores = [open_store(system_database_url) for _ in range(1 if memory else 6)] * (
-        6 if memory else 1
-    )
-    for s in stores:
-        s.migrate()
-    try:
+    with claimer_stores(system_database_url, 6) as stores:
         for i in range(40):
             stores[0].insert_workflow(queued(f"w{i:02}", created_at=i))
-
-        def claim_together(limits: QueueLimits, now: int) -> list[str]:
-            claimed: list[str] = []
-            guard = threading.Lock()
-            go = threading.Barrier(len(stores))
-
-            def worker(s: Store) -> None:
-                go.wait()
-                for _ in range(5):
-                    got = claim(s, now, limits)
-                    with guard:
-                        claimed.extend(got)
-
-            threads = [threading.Thread(target=worker, args=(s,)) for s in stores]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            return claimed
-
-        first = claim_together(QueueLimits(concurrency=4), 1000)
+        limits = QueueLimits(concurrency=4)
+        first = claim_from_all(stores, 5, lambda s: claim(s, 1000, limits))
         assert sorted(first) == ["w00", "w01", "w02", "w03"]
         for w in first:
             finish(stores[0], w, 1001)
         rate = QueueLimits(rate_limit=RateLimit(limit=7, period_ms=60_000))
-        second = claim_together(rate, 1002)
+        second = claim_from_all(stores, 5, lambda s: claim(s, 1002, rate))
         assert len(second) == len(set(second)) == 3  # 7 in the window, 4 already taken
-    finally:
-        for s in {id(s): s for s in stores}.values():
-            s.close()
 
 
 def test_concurrent_claimers_release_and_claim_delayed_rows_once(system_database_url: str) -> None:
     """Claimers of a queue without shared limits, at once, over ENQUEUED and due DELAYED
     rows (which Postgres releases and claims in one statement): each row is claimed by
     exactly one of them, and none waits on another's locks for ever."""
-    memory = system_database_url.startswith("memory://")
-    stores = [open_store(system_database_url) for _ in range(1 if memory else 4)] * (
-        4 if memory else 1
-    )
-    for s in stores:
-        s.migrate()
-    try:
+    with claimer_stores(system_database_url, 4) as stores:
         for i in range(60):
             delayed = i % 2 == 1
             stores[0].insert_workflow(
@@ -226,27 +232,8 @@ def test_concurrent_claimers_release_and_claim_delayed_rows_once(system_database
                     delay_until=500 if delayed else None,
                 )
             )
-        claimed: list[str] = []
-        guard = threading.Lock()
-        go = threading.Barrier(len(stores))
-
-        def worker(s: Store) -> None:
-            go.wait()
-            for _ in range(10):
-                got = claim(s, 1000, QueueLimits(), max_claims=3)
-                with guard:
-                    claimed.extend(got)
-
-        threads = [threading.Thread(target=worker, args=(s,)) for s in stores]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert not any(t.is_alive() for t in threads)
+        claimed = claim_from_all(stores, 10, lambda s: claim(s, 1000, QueueLimits(), max_claims=3))
         assert sorted(claimed) == [f"w{i:02}" for i in range(60)]
-    finally:
-        for s in {id(s): s for s in stores}.values():
-            s.close()
 
 
 def test_migration_3_replaces_the_in_flight_indexes(system_database_url: str) -> None:

@@ -17,7 +17,8 @@ import psycopg
 import pytest
 
 from tests._pg import libpq_url
-from tests.store.batch_counting import counted_batches as counted
+from tests.store.batches import counted_batches as counted
+from tests.store.batches import write_steps_at_once
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import CheckpointConflict, WorkflowNotPending
 from transact._store.records import WorkflowRecord
@@ -240,23 +241,5 @@ def test_many_threads_write_through_batches(store: PostgresStore) -> None:
     for i in range(threads):
         add(store, f"w{i}")
     sizes = counted_batches(store.backend, checkpoints._BATCH_INSERT)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            for step in range(1, steps + 1):
-                store.record_checkpoint(f"w{i}", Checkpoint(step, "step", output=str(step)))
-        except BaseException as exc:
-            errors.append(exc)
-
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(30)
-    assert errors == []
+    write_steps_at_once(store, threads, steps)
     assert sum(sizes) == threads * steps
-    for i in range(threads):
-        assert [c.output for c in store.load_checkpoints(f"w{i}")] == [
-            str(s) for s in range(1, steps + 1)
-        ]

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.store.batch_counting import counted_batches as counted
+from tests.store.batches import counted_batches as counted
+from tests.store.batches import write_steps_at_once
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import CheckpointConflict, WorkflowNotPending
 from transact._store.records import WorkflowRecord
@@ -283,21 +284,7 @@ def test_many_threads_write_through_group_commit(store: SQLiteStore) -> None:
     for i in range(threads):
         add(store, f"w{i}")
     batches = counted_batches(store)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            for step in range(1, steps + 1):
-                store.record_checkpoint(f"w{i}", Checkpoint(step, "step", output=str(step)))
-        except BaseException as exc:
-            errors.append(exc)
-
-    run_threads(threads, run)
-    assert errors == []
-    for i in range(threads):
-        assert [c.output for c in store.load_checkpoints(f"w{i}")] == [
-            str(s) for s in range(1, steps + 1)
-        ]
+    write_steps_at_once(store, threads, steps)
     assert sum(batches) == threads * steps
     assert max(batches) > 1  # writers did share commits
 

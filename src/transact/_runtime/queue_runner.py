@@ -11,10 +11,7 @@ its workflows), and on Postgres when any process enqueues on it (the ``queue:<na
 notification).
 
 An enqueue wakes this process's runner directly and tells the other processes through
-the :class:`QueueAnnouncer`, which sends at most one ``queue:<name>`` notification per
-queue every ``ANNOUNCE_GAP_SECONDS``: every notification wakes every listening process,
-so one per enqueue cost more than the enqueue itself. (Rows that become ENQUEUED in
-other ways, a released delay or a resume, are announced by a trigger.)
+the runtime's :class:`~transact._runtime.announcer.QueueAnnouncer` (``announcer.py``).
 
 Per-worker concurrency counts the queue's workflows running in this process: those it
 claimed and those recovered at launch (:meth:`QueueRunner.start` adopts them).
@@ -27,7 +24,6 @@ import random
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
@@ -37,6 +33,7 @@ import attrs
 from transact._core.checkpoint import Checkpoint
 from transact._core.queue_policy import QueueCounts, QueueEntry, QueueLimits, budget
 from transact._core.status import WorkflowStatusString as S
+from transact._runtime.announcer import QueueAnnouncer, announce, queue_key, retire, serve
 from transact._runtime.clock import now_ms
 from transact._runtime.registry import WorkflowSpec
 from transact._store.records import WorkflowQuery, WorkflowRecord
@@ -47,7 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "QUEUES",
-    "QueueAnnouncer",
     "QueueConfig",
     "QueueRegistry",
     "QueueRunner",
@@ -74,14 +70,6 @@ MAX_CLAIM_GAP_SECONDS = 0.04
 took the rows first), and is back to the least after one that found something: woken by
 the same announcements, busy processes would otherwise all claim every few milliseconds
 and most of them find nothing."""
-ANNOUNCE_GAP_SECONDS = 0.005
-"""Least time between two announcements of one queue's enqueues to other processes: the
-same as a runner's claim gap, which is as soon as they would claim anyway."""
-
-
-def queue_key(queue_name: str) -> str:
-    """The waiter key that wakes ``queue_name``'s runner (also a Postgres payload)."""
-    return f"queue:{queue_name}"
 
 
 @attrs.frozen
@@ -197,65 +185,6 @@ def enqueue(
     return workflow_id
 
 
-def announce(runtime: Runtime, queue_name: str) -> None:
-    """A row was just inserted on ``queue_name``: wake this process's runner of it, and
-    have the runtime's announcer tell the other processes."""
-    runtime.waiters.notify(queue_key(queue_name))
-    announcer = _ANNOUNCERS.get(runtime)
-    if announcer is not None:
-        announcer.announce(queue_name)
-    else:  # not launched (yet): no coalescing, but nobody may miss the row
-        runtime.store.publish([queue_key(queue_name)])
-
-
-class QueueAnnouncer(threading.Thread):
-    """Tells other processes which queues this process enqueued on, coalesced: at most
-    one notification per queue every ``ANNOUNCE_GAP_SECONDS``. The first enqueue after a
-    quiet spell is announced at once; those in the gap that follows, at its end."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(name="transact-queue-announcer", daemon=True)
-        self._store = runtime.store
-        self._cond = threading.Condition()
-        self._pending: set[str] = set()
-        self._stopped = False
-
-    def announce(self, queue_name: str) -> None:
-        """Announce ``queue_name`` with the next notification."""
-        with self._cond:
-            if queue_name not in self._pending:
-                self._pending.add(queue_name)
-                self._cond.notify()
-
-    def stop(self) -> None:
-        """Send what is pending, then end the thread."""
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-        self.join(timeout=10)
-
-    def run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._stopped:
-                    self._cond.wait()
-                names, self._pending = sorted(self._pending), set()
-                stopped = self._stopped
-            try:
-                self._store.publish([queue_key(name) for name in names])
-            except Exception as exc:  # the thread must go on; the peers' polls find the rows
-                if isinstance(exc, DBOSException):
-                    logger.warning("Could not announce enqueues on %s: %s", names, exc)
-                else:
-                    logger.exception("Could not announce enqueues on %s", names)
-            if stopped:
-                return
-            time.sleep(ANNOUNCE_GAP_SECONDS)  # enqueues meanwhile share the next one
-
-
-_ANNOUNCERS: weakref.WeakKeyDictionary[Runtime, QueueAnnouncer] = weakref.WeakKeyDictionary()
-
-
 # --- the runner ----------------------------------------------------------------------
 
 
@@ -274,7 +203,7 @@ class QueueRunner:
         """Serve ``internal`` and every declared queue (and those declared later); adopt
         this process's running workflows of each (recovered at launch)."""
         self._announcer.start()
-        _ANNOUNCERS[self._runtime] = self._announcer
+        serve(self._runtime, self._announcer)
         adopted = self._running_queued()
         self._serve(internal, adopted)
         for config in self._registry.all():
@@ -291,10 +220,7 @@ class QueueRunner:
             self._runtime.waiters.notify(queue_key(loop.config.name))
         for loop in loops:
             loop.join(timeout=10)
-        if _ANNOUNCERS.get(self._runtime) is self._announcer:
-            del _ANNOUNCERS[self._runtime]
-        if self._announcer.is_alive():
-            self._announcer.stop()
+        retire(self._runtime, self._announcer)
 
     def running(self, queue_name: str) -> int:
         """How many of the queue's workflows this process runs now."""

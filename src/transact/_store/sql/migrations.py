@@ -88,7 +88,7 @@ def _claim_indexes(conn: Connection) -> None:
 
 
 # Migration 4: the enqueueing process announces its own inserts on user queues, at most
-# once per few milliseconds per queue (``queue_runner.QueueAnnouncer``), instead of one
+# once per few milliseconds per queue (``announcer.QueueAnnouncer``), instead of one
 # notification per row: each notification wakes every listening process, which cost
 # more than the enqueue itself with three workers. The trigger still covers rows that
 # become ENQUEUED by an UPDATE (a delay released, a resume) and inserts on the internal

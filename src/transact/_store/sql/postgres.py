@@ -156,6 +156,10 @@ def open_postgres_store(url: str, *, pool_size: int = 20) -> Store:
         parsed,
         pool_size=pool_size,
         max_overflow=0,  # the pool is exactly pool_size; a verb holds one connection
+        # The connection used last is handed out next: a sequential workflow keeps one
+        # warm session (its server-side prepared statements, its backend's caches) rather
+        # than cycling through all of them. ~10% of a step and of an empty workflow.
+        pool_use_lifo=True,
         # A pool reused across a server restart finds its connections dead; SQLAlchemy
         # then invalidates the whole pool at once, so no per-checkout ping is needed.
         pool_pre_ping=False,

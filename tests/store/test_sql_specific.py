@@ -130,6 +130,22 @@ def test_migrate_is_idempotent_and_recorded(sql_url: str) -> None:
         store.close()
 
 
+def test_queue_indexes_hold_only_the_rows_they_serve(sql_store: SQLStore) -> None:
+    """Migration 6: a direct start enters no queue index, an enqueue no start-time index."""
+    engine = sql_store.backend.engine
+    names = ("idx_workflow_status_queue_pending", "idx_workflow_status_queue_started")
+    query = (
+        "SELECT name, sql FROM sqlite_master WHERE name IN (:a, :b)"
+        if engine.dialect.name == "sqlite"
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN (:a, :b)"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(text(query), {"a": names[0], "b": names[1]}).all()
+    definitions = {name: " ".join(sql.split()).lower() for name, sql in rows}
+    assert "queue_name is not null" in definitions[names[0]]
+    assert "started_at_epoch_ms is not null" in definitions[names[1]]
+
+
 def test_postgres_tables_live_in_the_transact_schema(fresh_pg_database: str) -> None:
     store = _open(fresh_pg_database)
     store.migrate()

@@ -34,6 +34,7 @@ __all__ = [
     "CLAIM_INDEXES",
     "DEDUP_INDEX",
     "MESSAGE_ID_UNIQUE",
+    "NARROWED_QUEUE_INDEXES",
     "NULL_TOPIC",
     "POSTGRES_SCHEMA",
     "QUEUE_INDEXES",
@@ -139,6 +140,10 @@ Index(
 QUEUE_WAITING = _ws.status.in_([literal_column("'ENQUEUED'"), literal_column("'DELAYED'")])
 """The predicate of the waiting-row indexes: rows a claim may start or release."""
 _PARTITIONED = _ws.queue_partition_key.isnot(None)
+# Implied by ``queue_name = :q`` and ``started_at_epoch_ms > :since`` (strict comparisons),
+# which both databases accept as proof that a partial index applies.
+_QUEUED = _ws.queue_name.isnot(None)
+_STARTED = _ws.started_at_epoch_ms.isnot(None)
 CLAIM_INDEXES = (
     # A queue's waiting rows in dequeue order (priority, age, id): a claim reads the first
     # rows of the index instead of sorting the whole backlog.
@@ -162,13 +167,14 @@ CLAIM_INDEXES = (
         postgresql_where=QUEUE_WAITING & _PARTITIONED,
         sqlite_where=QUEUE_WAITING & _PARTITIONED,
     ),
-    # Global concurrency limits: a queue's (or partition's) PENDING rows, counted.
+    # Global concurrency limits: a queue's (or partition's) PENDING rows, counted. Queued
+    # rows only (migration 6): a directly started workflow has no entry to maintain.
     Index(
         "idx_workflow_status_queue_pending",
         _ws.queue_name,
         _ws.queue_partition_key,
-        postgresql_where=_PENDING,
-        sqlite_where=_PENDING,
+        postgresql_where=_PENDING & _QUEUED,
+        sqlite_where=_PENDING & _QUEUED,
     ),
 )
 RETIRED_QUEUE_INDEXES = (
@@ -179,13 +185,14 @@ RETIRED_QUEUE_INDEXES = (
 only, so a claim had to sort every waiting row of its queue)."""
 # Added by migration 2 (queues); declared here too, so a new database gets them at once.
 QUEUE_INDEXES = (
-    # Rate limits: a queue's dequeues inside the window, by start time.
+    # Rate limits: a queue's dequeues inside the window, by start time. Started rows only
+    # (migration 6): an enqueue has no entry to maintain until it is claimed.
     Index(
         "idx_workflow_status_queue_started",
         _ws.queue_name,
         _ws.started_at_epoch_ms,
-        postgresql_where=_ws.queue_name.isnot(None),
-        sqlite_where=_ws.queue_name.isnot(None),
+        postgresql_where=_QUEUED & _STARTED,
+        sqlite_where=_QUEUED & _STARTED,
     ),
     # Delayed starts: a queue's DELAYED rows by due time.
     Index(
@@ -196,6 +203,12 @@ QUEUE_INDEXES = (
         sqlite_where=_ws.status == literal_column("'DELAYED'"),
     ),
 )
+NARROWED_QUEUE_INDEXES = tuple(
+    index
+    for index in (*CLAIM_INDEXES, *QUEUE_INDEXES)
+    if index.name in ("idx_workflow_status_queue_pending", "idx_workflow_status_queue_started")
+)
+"""The indexes migration 6 rebuilds with narrower predicates."""
 Index(
     "idx_workflow_status_parent_workflow_id",
     _ws.parent_workflow_id,

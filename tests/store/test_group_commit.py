@@ -199,7 +199,8 @@ def test_queued_checkpoints_commit_together_each_with_its_outcome(store: SQLiteS
 
 
 class _FailingConnection:
-    """A pooled connection whose ``statement`` (BEGIN IMMEDIATE or COMMIT) fails once."""
+    """The writers' connection, whose ``statement`` (BEGIN IMMEDIATE or COMMIT) fails
+    once. The store gives it back itself (``Backend.checkin``)."""
 
     def __init__(self, fairy: Any, statement: str, failures: list[str]) -> None:
         self._fairy = fairy
@@ -219,7 +220,7 @@ class _FailingConnection:
         self._fairy.dbapi_connection.rollback()
 
     def close(self) -> None:
-        self._fairy.close()
+        """Nothing: the wrapped connection is the store's to give back."""
 
 
 def batch_after_failure(store: SQLiteStore, statement: str) -> dict[int, object]:
@@ -244,10 +245,10 @@ def batch_after_failure(store: SQLiteStore, statement: str) -> dict[int, object]
     for thread in threads:
         thread.start()
     time.sleep(0.4)  # w0 leads and waits on the lock, w1 and w2 queue behind it
-    engine = store.backend.engine
-    real_connect = engine.raw_connection
-    engine.raw_connection = lambda: _FailingConnection(  # type: ignore[assignment,method-assign,return-value]
-        real_connect(), statement, failures
+    backend = store.backend
+    real_checkout = backend.checkout_writer
+    backend.checkout_writer = lambda: _FailingConnection(  # type: ignore[method-assign]
+        real_checkout(), statement, failures
     )
     try:
         holder.execute("COMMIT")
@@ -255,7 +256,7 @@ def batch_after_failure(store: SQLiteStore, statement: str) -> dict[int, object]
         for thread in threads:
             thread.join(10)
     finally:
-        engine.raw_connection = real_connect  # type: ignore[method-assign]
+        backend.checkout_writer = real_checkout  # type: ignore[method-assign]
     assert batches == [1, 2] and failures == [statement]
     return outcomes
 

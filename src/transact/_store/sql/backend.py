@@ -104,6 +104,7 @@ class Backend:
         self.retry_delays = retry_delays
         self._autocommit = autocommit
         self._group: GroupCommit | None = None
+        self._writer: Any = None  # the writers' shared connection (single writer only)
         self._write_lock: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         if single_writer:
             self._group = GroupCommit(self._commit_batch, max_batch=GROUP_MAX)
@@ -178,7 +179,8 @@ class Backend:
             phase = Phase.CONNECT
             try:
                 with writing:
-                    fairy = self._raw_connection()
+                    fairy = self._raw_connection(mode)
+                    failed = True
                     try:
                         phase = Phase.EXECUTE
                         conn = RawConnection(functools.partial(self._execute_raw, fairy))
@@ -194,16 +196,17 @@ class Backend:
                                 with contextlib.suppress(Exception):
                                     fairy.dbapi_connection.execute("ROLLBACK")
                             raise
+                        failed = False
                         return result
                     finally:
-                        fairy.close()
+                        self.checkin(fairy, failed=failed)
             except SQLAlchemyError as exc:
                 attempt.failed(exc, phase)  # outside the lock: it may sleep before a retry
 
-    def _raw_connection(self) -> Any:
-        """A pooled connection, its driver error (if any) as SQLAlchemy's."""
+    def _raw_connection(self, mode: Mode) -> Any:
+        """:meth:`checkout`, its driver error (if any) as SQLAlchemy's."""
         try:
-            return self.engine.raw_connection()
+            return self.checkout(mode)
         except self._dbapi_error as exc:
             raise self._wrap(exc, RawStatement("", None, {}), (), fairy=None) from exc
 
@@ -322,7 +325,7 @@ class Backend:
         while True:
             phase = Phase.CONNECT
             try:
-                fairy = self.engine.raw_connection()
+                fairy = self.checkout(mode)
             except SQLAlchemyError as exc:
                 attempt = attempt or self._attempts(mode, on_error, autocommit=True)
                 attempt.failed(exc, phase)
@@ -331,14 +334,45 @@ class Backend:
                 attempt = attempt or self._attempts(mode, on_error, autocommit=True)
                 attempt.failed(self._wrap(exc, raw, args, fairy=None), phase)
                 continue
+            failed = False
             try:
                 phase = Phase.EXECUTE
-                return result(fairy.dbapi_connection.execute(raw.sql, args))  # type: ignore[union-attr]
+                return result(fairy.dbapi_connection.execute(raw.sql, args))
             except self._dbapi_error as exc:
+                failed = True
                 wrapped = self._wrap(exc, raw, args, fairy=fairy)
                 attempt = attempt or self._attempts(mode, on_error, autocommit=True)
                 attempt.failed(wrapped, phase)
             finally:
+                self.checkin(fairy, failed=failed)
+
+    def checkout(self, mode: Mode) -> Any:
+        """A driver connection (a pool "fairy") for raw work of kind ``mode``; give it back
+        with :meth:`checkin`.
+
+        With a single writer (SQLite), every write of this process runs under the write
+        lock, one at a time, so they all share one connection kept out of the pool: no
+        checkout per write, and its page cache stays valid between writes.
+        """
+        if mode is Mode.READ or self._group is None:
+            return self.engine.raw_connection()
+        if self._writer is None:
+            self._writer = self.engine.raw_connection()
+        return self._writer
+
+    def checkout_writer(self) -> Any:
+        """:meth:`checkout` for a write (the group commit's transactions)."""
+        return self.checkout(Mode.WRITE)
+
+    def checkin(self, fairy: Any, *, failed: bool = False) -> None:
+        """Give back a connection from :meth:`checkout`. After a failure the writers'
+        connection goes back to the pool (which resets it) and the next write takes a
+        fresh one."""
+        if fairy is not self._writer:
+            fairy.close()
+        elif failed:
+            self._writer = None
+            with contextlib.suppress(Exception):
                 fairy.close()
 
     def _commit_batch(self, batch: list[Write]) -> None:
@@ -429,7 +463,12 @@ class Backend:
         return wrapped
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (the writers' one too)."""
+        with self._write_lock:  # not under a write still running in another thread
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
         self.engine.dispose()
 
 
@@ -454,6 +493,7 @@ def _forget_connections_after_fork() -> None:
             # Writes queued, and the lock held, by the parent's threads never end here.
             backend._group.reset()
             backend._write_lock = threading.Lock()
+            backend._writer = None  # the parent's connection: not ours to use or close
         if backend._batchers is not None:
             backend._batchers = {}
             backend._batchers_lock = threading.Lock()

@@ -122,12 +122,13 @@ def write_together(backend: Backend, batch: list[Write]) -> None:
     unless it was the COMMIT, whose outcome may be unknown: that fails every write.
     """
     try:
-        fairy = backend.engine.raw_connection()
+        fairy = backend.checkout_writer()
     except Exception:
         return  # each write connects (and retries) alone
     integrity_error: type[Exception] = backend.engine.dialect.loaded_dbapi.IntegrityError
     outcomes: list[tuple[Write, int, Exception | None]] = []
     phase = Phase.EXECUTE
+    failed = True
     try:
         dbapi: Any = fairy.dbapi_connection
         try:
@@ -147,6 +148,7 @@ def write_together(backend: Backend, batch: list[Write]) -> None:
             if phase is Phase.COMMIT and not _refused_lock(exc):
                 _fail_all(backend, exc, fairy, batch)
             return
+        failed = False
         for write, count, error in outcomes:
             if error is None:
                 write.rowcount = count
@@ -154,7 +156,7 @@ def write_together(backend: Backend, batch: list[Write]) -> None:
                 write.error = backend.error_of(error, write, fairy, Phase.EXECUTE)
             write.done = True
     finally:
-        fairy.close()
+        backend.checkin(fairy, failed=failed)
 
 
 def _refused_lock(exc: Exception) -> bool:

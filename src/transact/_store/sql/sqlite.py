@@ -25,7 +25,8 @@ autocommit instead: a lone writing statement takes the write lock before it read
 turns on an in-process lock before asking for the database's (whose busy handler sleeps
 in steps of milliseconds), and when several threads write at once, their one-statement
 writes share transactions (group commit, ``group_commit.py``): one lock hand-over and
-one ``fsync`` per batch instead of per write.
+one ``fsync`` per batch instead of per write. Taking turns, the raw writes also share one
+connection kept out of the pool (``Backend.checkout``).
 """
 
 from __future__ import annotations

@@ -192,9 +192,7 @@ class Backend:
                                 phase = Phase.COMMIT
                                 self._execute_text(fairy, "COMMIT")
                         except BaseException:
-                            if transaction:
-                                with contextlib.suppress(Exception):
-                                    fairy.dbapi_connection.execute("ROLLBACK")
+                            failed = transaction and not _rolled_back(fairy)
                             raise
                         failed = False
                         return result
@@ -339,8 +337,10 @@ class Backend:
                 phase = Phase.EXECUTE
                 return result(fairy.dbapi_connection.execute(raw.sql, args))
             except self._dbapi_error as exc:
-                failed = True
                 wrapped = self._wrap(exc, raw, args, fairy=fairy)
+                # A statement that failed in autocommit leaves its connection clean,
+                # unless the connection itself is gone.
+                failed = bool(getattr(wrapped, "connection_invalidated", False))
                 attempt = attempt or self._attempts(mode, on_error, autocommit=True)
                 attempt.failed(wrapped, phase)
             finally:
@@ -365,9 +365,9 @@ class Backend:
         return self.checkout(Mode.WRITE)
 
     def checkin(self, fairy: Any, *, failed: bool = False) -> None:
-        """Give back a connection from :meth:`checkout`. After a failure the writers'
-        connection goes back to the pool (which resets it) and the next write takes a
-        fresh one."""
+        """Give back a connection from :meth:`checkout`. ``failed``: its state is unknown
+        (lost, or a rollback failed); the writers' connection then goes back to the pool
+        (which resets or discards it) and the next write takes another."""
         if fairy is not self._writer:
             fairy.close()
         elif failed:
@@ -470,6 +470,16 @@ class Backend:
             with contextlib.suppress(Exception):
                 writer.close()
         self.engine.dispose()
+
+
+def _rolled_back(fairy: Any) -> bool:
+    """Roll back the connection's transaction; False if even that failed (the connection
+    is then in no known state)."""
+    try:
+        fairy.dbapi_connection.execute("ROLLBACK")
+    except Exception:
+        return False
+    return True
 
 
 def _rowcount(cursor: Any) -> int:

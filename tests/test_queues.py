@@ -32,7 +32,8 @@ from transact import (
 from transact._core.queue_policy import QueueLimits, RateLimit, order_key
 from transact._runtime.announcer import QueueAnnouncer
 from transact._runtime.queue_runner import QUEUES
-from transact._runtime.runtime import INTERNAL_QUEUE, Runtime
+from transact._runtime.recovery import INTERNAL_QUEUE
+from transact._runtime.runtime import Runtime
 from transact._store.factory import open_store
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord

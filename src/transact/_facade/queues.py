@@ -21,8 +21,9 @@ from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.status import WorkflowStatus
 from transact._runtime.interpreter import perform
 from transact._runtime.queue_runner import QUEUES, QueueConfig, QueueRunner, enqueue
+from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import spec_of
-from transact._runtime.runtime import INTERNAL_QUEUE, Runtime
+from transact._runtime.runtime import Runtime
 from transact._runtime.scheduler import SCHEDULES, Schedule, Schedulers, validate_cron
 from transact._runtime.state import current_frame
 from transact.errors import DBOSException

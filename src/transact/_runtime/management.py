@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.clock import Clock, SystemClock, now_ms
+from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import REGISTRY
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import status_key
@@ -73,8 +74,6 @@ def fork(
     ``start_step`` is below 1 or past the end of the original's log (more than its last
     function id + 1), ``DBOSConflictingWorkflowError`` if ``new_id`` is taken.
     """
-    from transact._runtime.runtime import INTERNAL_QUEUE
-
     validate_start_step(start_step)
     store = runtime.store
     original = store.get_workflow(original_id, load_output=False)

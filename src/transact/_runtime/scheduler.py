@@ -22,8 +22,9 @@ from croniter import croniter
 from transact._core.queue_policy import QueueEntry
 from transact._runtime.clock import Clock
 from transact._runtime.queue_runner import enqueue
+from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import REGISTRY
-from transact._runtime.runtime import INTERNAL_QUEUE, Runtime, StartOptions
+from transact._runtime.runtime import Runtime, StartOptions
 from transact.errors import DBOSException
 
 __all__ = [

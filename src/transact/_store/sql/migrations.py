@@ -39,7 +39,7 @@ class Migration:
 
 
 INTERNAL_QUEUE_NAME = "_dbos_internal_queue"
-"""The runtime's internal queue (``runtime.INTERNAL_QUEUE``, which a store may not import)."""
+"""The runtime's internal queue (``recovery.INTERNAL_QUEUE``, which a store may not import)."""
 
 
 def _initial_schema(conn: Connection) -> None:

@@ -1,0 +1,133 @@
+"""Running persisted workflows: recovery at launch, resume, and the dispatch they share.
+
+Mixed into ``Runtime``; it needs only the attributes declared here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from transact._core.checkpoint import Checkpoint, CheckpointLog
+from transact._core.status import WorkflowStatusString as S
+from transact._core.status import is_terminal
+from transact._runtime.clock import Clock, now_ms
+from transact._runtime.registry import REGISTRY, WorkflowSpec
+from transact._runtime.state import WorkflowState
+from transact._runtime.waiters import Waiters, status_key
+from transact._serialization import Serializer, serialize_error
+from transact._store.protocol import Store
+from transact._store.records import WorkflowRecord
+from transact.errors import (
+    DBOSException,
+    DBOSNonExistentWorkflowError,
+    DBOSWorkflowFunctionNotFoundError,
+    MaxRecoveryAttemptsExceededError,
+    SerializationError,
+)
+
+__all__ = ["INTERNAL_QUEUE", "RECOVERY_BATCH", "Recovery"]
+
+logger = logging.getLogger("transact")
+
+INTERNAL_QUEUE = "_dbos_internal_queue"
+
+RECOVERY_BATCH = 500
+"""How many PENDING workflows recovery claims (and reads the logs of) at once."""
+
+
+class Recovery:
+    """Runs persisted PENDING workflows from their logs (the ``Runtime`` methods of that
+    concern)."""
+
+    store: Store
+    serializer: Serializer
+    clock: Clock
+    waiters: Waiters
+    executor_id: str
+    application_version: str
+    _lock: threading.Lock
+    _active: dict[str, WorkflowState]
+    launch: Callable[..., Future[Any]]
+    """``Runtime.launch``: run a workflow from its log on the dispatcher."""
+
+    def spec(self, name: str, workflow_id: str) -> WorkflowSpec:
+        """The registered workflow ``name``."""
+        spec = REGISTRY.workflow(name)
+        if spec is None:
+            raise DBOSWorkflowFunctionNotFoundError(
+                workflow_id, f"no workflow named {name!r} is registered in this process"
+            )
+        return spec
+
+    def dispatch(
+        self, record: WorkflowRecord, checkpoints: list[Checkpoint] | None = None
+    ) -> Future[Any] | None:
+        """Run a persisted PENDING workflow from its log; None if it could not be run.
+
+        ``checkpoints``: its log, if the caller already loaded it (else it is read here).
+        """
+        spec = self.spec(record.name, record.workflow_id)
+        limit = spec.max_recovery_attempts
+        if limit is not None and record.recovery_attempts > limit + 1:
+            self.store.dead_letter(record.workflow_id, now_ms(self.clock))
+            self.waiters.notify(status_key(record.workflow_id))
+            raise MaxRecoveryAttemptsExceededError(record.workflow_id, limit)
+        try:
+            inputs = self.serializer.deserialize(record.inputs or "")
+            args, kwargs = tuple(inputs["args"]), dict(inputs["kwargs"])
+        except Exception as exc:
+            error = SerializationError(
+                f"cannot deserialize the inputs of workflow {record.workflow_id}: {exc}"
+            )
+            self.store.finish_workflow(
+                record.workflow_id,
+                status=S.ERROR.value,
+                output=None,
+                error=serialize_error(self.serializer, error),
+                now_ms=now_ms(self.clock),
+            )
+            self.waiters.notify(status_key(record.workflow_id))
+            return None
+        if checkpoints is None:
+            checkpoints = self.store.load_checkpoints(record.workflow_id)
+        return self.launch(record, spec, args, kwargs, log=CheckpointLog.of(checkpoints))
+
+    def recover_pending(self) -> list[str]:
+        """Re-run this executor's PENDING workflows (at launch); return their ids.
+
+        Rows are claimed and their logs read ``RECOVERY_BATCH`` at a time (one write and
+        one read per batch, not per workflow); each batch starts running while the next
+        is claimed.
+        """
+        recovered: list[str] = []
+        pending = self.store.pending_workflow_ids(self.executor_id, self.application_version)
+        for start in range(0, len(pending), RECOVERY_BATCH):
+            chunk = pending[start : start + RECOVERY_BATCH]
+            with self._lock:
+                batch = [i for i in chunk if i not in self._active]
+            records = self.store.begin_recovery_many(batch, self.executor_id, now_ms(self.clock))
+            logs = self.store.load_checkpoints_many([r.workflow_id for r in records])
+            for record in records:
+                try:
+                    if self.dispatch(record, logs[record.workflow_id]) is not None:
+                        recovered.append(record.workflow_id)
+                except DBOSException as exc:
+                    logger.error("Could not recover workflow %s: %s", record.workflow_id, exc)
+        return recovered
+
+    def resume(self, workflow_id: str) -> None:
+        """Put a workflow back in line and run it here from its log."""
+        record = self.store.resume_workflow(workflow_id, INTERNAL_QUEUE, now_ms(self.clock))
+        if record is None:
+            raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+        if is_terminal(record.status):
+            return
+        claimed = self.store.claim_workflow(
+            workflow_id, self.executor_id, self.application_version, now_ms(self.clock)
+        )
+        if claimed is not None:
+            self.dispatch(claimed)

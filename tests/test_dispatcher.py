@@ -86,7 +86,7 @@ def test_the_allowance_falls_back_once_the_backlog_is_empty(pool: ThreadPoolExec
     assert dispatcher._allowed == 1
 
 
-def test_close_drops_the_jobs_not_started(pool: ThreadPoolExecutor) -> None:
+def test_close_drops_the_jobs_not_started_and_refuses_new_ones(pool: ThreadPoolExecutor) -> None:
     dispatcher = Dispatcher(pool, runners=1, max_runners=1)
     release = threading.Event()
     ran: list[int] = []
@@ -99,7 +99,8 @@ def test_close_drops_the_jobs_not_started(pool: ThreadPoolExecutor) -> None:
     for i in range(1, 4):
         dispatcher.submit(lambda i=i: ran.append(i))  # type: ignore[misc]
     dispatcher.close()
-    dispatcher.submit(lambda: ran.append(99))
+    with pytest.raises(RuntimeError, match="shutting down"):
+        dispatcher.submit(lambda: ran.append(99))
     release.set()
     pool.shutdown(wait=True)
     assert ran == [0]

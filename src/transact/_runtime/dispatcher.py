@@ -56,10 +56,14 @@ class Dispatcher:
         self._closed = threading.Event()
 
     def submit(self, job: Callable[[], None]) -> None:
-        """Run ``job`` (which must not raise) as soon as a runner is free."""
+        """Run ``job`` (which must not raise) as soon as a runner is free.
+
+        Raises ``RuntimeError`` once closed, as a shut-down thread pool does: a job
+        dropped silently would leave whoever awaits it waiting for ever.
+        """
         with self._lock:
             if self._closed.is_set():
-                return
+                raise RuntimeError("cannot start a workflow here: the executor is shutting down")
             self._backlog.append(job)
             spawn = self._runners < self._allowed
             if spawn:

@@ -538,6 +538,34 @@ def test_deduplication_id_is_held_while_active(dbos: type[DBOS]) -> None:
         assert queue.enqueue(record_order, "free again").get_result() == "free again"
 
 
+@DBOS.workflow()
+def parent_deduplicated(queue_name: str) -> str:
+    """Enqueue a child under deduplication id "d2"; say whether the id was held."""
+    try:
+        with SetEnqueueOptions(deduplication_id="d2"):
+            _queues[queue_name].enqueue(record_order, "child of a parent")
+    except DBOSQueueDeduplicatedError:
+        return side_effect("was held")
+    return side_effect("was free")
+
+
+def test_a_deduplicated_child_start_is_recorded_and_replayed(dbos: type[DBOS]) -> None:
+    """The refused enqueue is part of the parent's history: replayed later (here by a
+    fork after it), it raises again although the id is free by then."""
+    queue = new_queue()
+    gates["held"] = threading.Event()
+    with SetEnqueueOptions(deduplication_id="d2"):
+        holder = queue.enqueue(blocker, "held")
+    handle = dbos.start_workflow(parent_deduplicated, queue.name)
+    assert handle.get_result() == "was held"
+    [start, _] = dbos.list_workflow_steps(handle.workflow_id)
+    assert start["error"] is not None and start["child_workflow_id"] is None
+    gates["held"].set()
+    holder.get_result()  # the id is free now
+    forked = dbos.fork_workflow(handle.workflow_id, 2)
+    assert forked.get_result() == "was held"
+
+
 def test_partitions_limit_each_key(dbos: type[DBOS]) -> None:
     queue = new_queue(concurrency=1, partition_queue=True)
     handles = []

@@ -10,6 +10,8 @@ from transact._core.ids import child_workflow_id
 from transact._runtime.clock import now_ms
 from transact._runtime.interpreter import check_cancelled, handler, record, replay_outcome
 from transact._runtime.state import WorkflowState
+from transact._serialization import serialize_error
+from transact.errors import DBOSConflictingWorkflowError, DBOSQueueDeduplicatedError
 
 
 def _replay_start(
@@ -22,11 +24,29 @@ def _replay_start(
 
 @handler(StartChild, replay=_replay_start)
 def execute_start_child(state: WorkflowState, function_id: int, effect: StartChild) -> str:
-    """Insert the child's row, record it at the parent's position, then run it."""
+    """Insert the child's row, record it at the parent's position, then run it. A start
+    the database refuses (a held deduplication id, an id taken by another workflow) is
+    recorded at that position as an error, and raised."""
     runtime = state.runtime
     child_id = effect.workflow_id or child_workflow_id(state.workflow_id, function_id)
     started = now_ms(runtime.clock)
-    launch = runtime.prepare_child(state, child_id, effect)
+    try:
+        launch = runtime.prepare_child(state, child_id, effect)
+    except (DBOSQueueDeduplicatedError, DBOSConflictingWorkflowError) as exc:
+        # What the database said at this position is part of the history: a replay
+        # raises the same error rather than trying again (and perhaps succeeding).
+        error = serialize_error(runtime.serializer, exc)
+        record(
+            state,
+            Checkpoint(
+                function_id,
+                effect.name,
+                error=error,
+                started_at_epoch_ms=started,
+                completed_at_epoch_ms=now_ms(runtime.clock),
+            ),
+        )
+        raise
     try:
         record(
             state,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from transact import DBOS, SetWorkflowID, WorkflowHandleAsync
+from transact._core.effects import Recv
 
 runs: Counter[str] = Counter()
 
@@ -45,6 +47,20 @@ async def async_workflow(n: int) -> int:
 @DBOS.workflow()
 async def async_parent(n: int) -> int:
     return await async_workflow(n) + 1
+
+
+@DBOS.workflow()
+async def gathering_twins(count: int) -> list[str]:
+    """Events, messages (to itself) and stream values written together with gather."""
+    me = DBOS.workflow_id
+    assert me is not None
+    await asyncio.gather(*(DBOS.set_event_async(f"k{i}", i) for i in range(count)))
+    await asyncio.gather(*(DBOS.send_async(me, i, f"t{i}") for i in range(count)))
+    await asyncio.gather(*(DBOS.write_stream_async("s", i) for i in range(count)))
+    await DBOS.close_stream_async("s")
+    got = await asyncio.gather(*(DBOS.recv_async(f"t{i}", 5) for i in range(count)))
+    seen = await asyncio.gather(*(DBOS.get_event_async(me, f"k{i}", 5) for i in range(count)))
+    return [f"{a}:{b}" for a, b in zip(got, seen, strict=True)]
 
 
 @pytest.fixture
@@ -131,3 +147,42 @@ def test_async_workflow_recovers_from_its_log(system_database_url: str, dbos: No
     assert DBOS.retrieve_workflow("a-crashed").get_result(polling_interval_sec=0.01) == 33
     assert runs["fetch"] == 0  # both recorded async steps replayed
     assert runs["sync"] == 1
+
+
+def test_gathered_twins_take_their_ids_in_call_order(
+    dbos: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages, events and streams twins gathered in workflow code take their function
+    ids before their first await: in call order, so a replay (here a fork after them
+    all) meets the same history. The worker threads are made to start in reverse order,
+    so ids taken in a thread would come out reversed."""
+    count = 6
+    real_to_thread = asyncio.to_thread
+    calls = 0
+
+    async def reversed_threads(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        # The gathered receives (recorded with what they received): the first starts last.
+        if getattr(func, "__name__", "") == "recv" or any(isinstance(a, Recv) for a in args):
+            calls += 1
+            await asyncio.sleep(0.01 * max(count - calls, 0))
+        return await real_to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", reversed_threads)
+    with SetWorkflowID("gathering"):
+        result = asyncio.run(gathering_twins(count))
+    assert result == [f"{i}:{i}" for i in range(count)]
+    steps = DBOS.list_workflow_steps("gathering")
+    sets = [s for s in steps if s["function_name"] == "DBOS.setEvent"]
+    assert [s["function_id"] for s in sets] == list(range(1, count + 1))
+    sends = [s for s in steps if s["function_name"] == "DBOS.send"]
+    assert [s["function_id"] for s in sends] == list(range(count + 1, 2 * count + 1))
+    # recv takes two ids each (recv, then its sleep), in call order: topic t<i> (which
+    # received i) at the i-th pair of ids.
+    recvs = [s for s in steps if s["function_name"] == "DBOS.recv"]
+    first_recv = recvs[0]["function_id"]
+    assert [s["function_id"] for s in recvs] == [first_recv + 2 * i for i in range(count)]
+    assert [s["output"] for s in recvs] == list(range(count))
+    last = max(s["function_id"] for s in steps)
+    forked = DBOS.fork_workflow("gathering", last + 1)
+    assert forked.get_result() == result

@@ -2,10 +2,12 @@
 
 Each twin does what its synchronous twin does without blocking the loop: the blocking
 part runs in a worker thread that carries the caller's context (so, inside a workflow,
-it is recorded in that workflow exactly like the synchronous call). ``sleep_async``,
-awaited steps and awaited child workflows take their function ids before the first
-``await``; the other twins take theirs in the worker thread, so inside one workflow
-await them one after the other rather than gathering them concurrently.
+it is recorded in that workflow exactly like the synchronous call). In workflow code,
+the operations that take function ids (steps, child workflows, ``sleep_async``, and the
+messages, events and streams twins) take them before their first ``await``, so
+operations gathered with ``asyncio.gather`` get ids in call order and replay
+deterministically. The recorded calls that remain (``get_all_events_async``, the status
+and listing twins) take theirs in the worker thread: await those one after the other.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from typing import Any, TypeVar, overload
 
 from typing_extensions import ParamSpec
 
-from transact._core.effects import RunStep, Sleep
+from transact._core.effects import CloseStream, RunStep, SetEvent, Sleep, WriteStream
+from transact._facade.api_communication import (
+    check_key,
+    get_event_effect,
+    recv_effect,
+    send_effect,
+    workflow_code,
+)
 from transact._facade.decorators import StepOptions, call_step, step_spec_of
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.status import StepInfo, WorkflowStatus
@@ -157,6 +166,11 @@ class AsyncAPI:
         """``DBOS.send`` without blocking the loop."""
         from transact._facade.dbos import DBOS
 
+        effect = send_effect(destination_id, message, topic, idempotency_key)
+        state = workflow_code()
+        if state is not None:
+            await perform_async(state, effect)
+            return
         await asyncio.to_thread(DBOS.send, destination_id, message, topic, idempotency_key)
 
     @classmethod
@@ -164,13 +178,21 @@ class AsyncAPI:
         """``DBOS.recv`` without blocking the loop."""
         from transact._facade.dbos import DBOS
 
-        return await asyncio.to_thread(DBOS.recv, topic, timeout_seconds)
+        effect = recv_effect(topic, timeout_seconds)
+        state = workflow_code()
+        if state is not None:
+            return await perform_async(state, effect)
+        return await asyncio.to_thread(DBOS.recv, topic, timeout_seconds)  # raises as it does
 
     @classmethod
     async def set_event_async(cls, key: str, value: Any) -> None:
         """``DBOS.set_event`` without blocking the loop."""
         from transact._facade.dbos import DBOS
 
+        state = workflow_code()
+        if state is not None:
+            await perform_async(state, SetEvent(check_key(key, "the event key"), value))
+            return
         await asyncio.to_thread(DBOS.set_event, key, value)
 
     @classmethod
@@ -178,6 +200,10 @@ class AsyncAPI:
         """``DBOS.get_event`` without blocking the loop."""
         from transact._facade.dbos import DBOS
 
+        effect = get_event_effect(workflow_id, key, timeout_seconds)
+        state = workflow_code()
+        if state is not None:
+            return await perform_async(state, effect)
         return await asyncio.to_thread(DBOS.get_event, workflow_id, key, timeout_seconds)
 
     @classmethod
@@ -192,6 +218,10 @@ class AsyncAPI:
         """``DBOS.write_stream`` without blocking the loop."""
         from transact._facade.dbos import DBOS
 
+        state = workflow_code()
+        if state is not None:
+            await perform_async(state, WriteStream(check_key(key, "the stream key"), value))
+            return
         await asyncio.to_thread(DBOS.write_stream, key, value)
 
     @classmethod
@@ -199,4 +229,8 @@ class AsyncAPI:
         """``DBOS.close_stream`` without blocking the loop."""
         from transact._facade.dbos import DBOS
 
+        state = workflow_code()
+        if state is not None:
+            await perform_async(state, CloseStream(check_key(key, "the stream key")))
+            return
         await asyncio.to_thread(DBOS.close_stream, key)

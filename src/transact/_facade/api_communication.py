@@ -57,6 +57,40 @@ def check_workflow_id(workflow_id: str, what: str = "workflow_id") -> str:
     return check_key(workflow_id, what)
 
 
+# The effects of the calls, built from validated arguments; the async twins
+# (``api_async.py``) perform the same effects.
+
+
+def send_effect(
+    destination_id: str, message: Any, topic: str | None, idempotency_key: str | None
+) -> Send:
+    """The effect of ``DBOS.send`` in workflow code (``ValueError`` for bad arguments)."""
+    check_workflow_id(destination_id, "destination_id")
+    check_topic(topic)
+    if idempotency_key is not None:
+        check_key(idempotency_key, "idempotency_key")
+    return Send(destination_id, message, topic)
+
+
+def recv_effect(topic: str | None, timeout_seconds: float) -> Recv:
+    """The effect of ``DBOS.recv`` (``ValueError`` for bad arguments)."""
+    return Recv(check_topic(topic), check_timeout(timeout_seconds, "timeout_seconds"))
+
+
+def get_event_effect(workflow_id: str, key: str, timeout_seconds: float) -> GetEvent:
+    """The effect of ``DBOS.get_event`` in workflow code (``ValueError`` for bad
+    arguments)."""
+    check_workflow_id(workflow_id)
+    check_key(key, "the event key")
+    return GetEvent(workflow_id, key, check_timeout(timeout_seconds, "timeout_seconds"))
+
+
+def workflow_code() -> WorkflowState | None:
+    """The running workflow, if the caller is its workflow code (not a step)."""
+    frame = current_frame()
+    return frame.workflow if frame is not None and frame.step_id is None else None
+
+
 def check_offset(offset: int) -> int:
     """``offset`` if it is a non-negative int; ``ValueError`` otherwise."""
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
@@ -88,13 +122,10 @@ class CommunicationAPI:
         ``SerializationError`` if the message cannot be serialized (nothing is written
         either way), ``ValueError`` for an empty destination id or key.
         """
-        check_workflow_id(destination_id, "destination_id")
-        check_topic(topic)
-        if idempotency_key is not None:
-            check_key(idempotency_key, "idempotency_key")
-        frame = current_frame()
-        if frame is not None and frame.step_id is None:
-            perform(frame.workflow, Send(destination_id, message, topic))
+        effect = send_effect(destination_id, message, topic, idempotency_key)
+        state = workflow_code()
+        if state is not None:
+            perform(state, effect)
             return
         messages.send_unrecorded(runtime(), destination_id, message, topic, idempotency_key)
 
@@ -112,10 +143,8 @@ class CommunicationAPI:
         ``ValueError`` for a negative timeout, ``DBOSWorkflowCancelledError`` if the
         workflow is cancelled while waiting.
         """
-        check_topic(topic)
-        timeout = check_timeout(timeout_seconds, "timeout_seconds")
-        state = _workflow_code("DBOS.recv")
-        return perform(state, Recv(topic, timeout))
+        effect = recv_effect(topic, timeout_seconds)
+        return perform(_workflow_code("DBOS.recv"), effect)
 
     # --- events ----------------------------------------------------------------------
 
@@ -129,12 +158,12 @@ class CommunicationAPI:
         Raises ``DBOSException`` outside a workflow, ``ValueError`` for an empty key,
         ``SerializationError`` for a value that cannot be serialized.
         """
-        check_key(key, "the event key")
+        effect = SetEvent(check_key(key, "the event key"), value)
         frame = current_frame()
         if frame is None:
             raise DBOSException("DBOS.set_event is only allowed inside a workflow or a step")
         if frame.step_id is None:
-            perform(frame.workflow, SetEvent(key, value))
+            perform(frame.workflow, effect)
             return
         events.set_event_unrecorded(
             frame.workflow.runtime, frame.workflow.workflow_id, frame.step_id, key, value
@@ -150,13 +179,12 @@ class CommunicationAPI:
 
         Raises ``ValueError`` for an empty id or key or a negative timeout.
         """
-        check_workflow_id(workflow_id)
-        check_key(key, "the event key")
-        timeout = check_timeout(timeout_seconds, "timeout_seconds")
+        effect = get_event_effect(workflow_id, key, timeout_seconds)
         frame = current_frame()
         if frame is not None and frame.step_id is None:
-            return perform(frame.workflow, GetEvent(workflow_id, key, timeout))
+            return perform(frame.workflow, effect)
         interrupt = frame.workflow.cancelled if frame is not None else None
+        timeout = effect.timeout_seconds
         value = events.get_event_unrecorded(runtime(), workflow_id, key, timeout, interrupt)
         if frame is not None:
             check_cancelled(frame.workflow)  # a step's wait ends early on cancellation
@@ -180,10 +208,10 @@ class CommunicationAPI:
         the close marker itself as a value), ``SerializationError`` for a value that cannot
         be serialized.
         """
-        check_key(key, "the stream key")
+        effect = WriteStream(check_key(key, "the stream key"), value)
         frame = _writer_frame("DBOS.write_stream")
         if frame.step_id is None:
-            perform(frame.workflow, WriteStream(key, value))
+            perform(frame.workflow, effect)
             return
         wf = frame.workflow
         streams.write_unrecorded(wf.runtime, wf.workflow_id, frame.step_id, key, value)
@@ -194,10 +222,10 @@ class CommunicationAPI:
 
         Raises ``DBOSException`` outside a workflow, ``ValueError`` for an empty key.
         """
-        check_key(key, "the stream key")
+        effect = CloseStream(check_key(key, "the stream key"))
         frame = _writer_frame("DBOS.close_stream")
         if frame.step_id is None:
-            perform(frame.workflow, CloseStream(key))
+            perform(frame.workflow, effect)
             return
         wf = frame.workflow
         streams.write_unrecorded(wf.runtime, wf.workflow_id, frame.step_id, key, None, close=True)

@@ -5,7 +5,7 @@ SQLAlchemy's ``Connection.execute`` costs more than a short statement's round tr
 multi-statement verbs (a send or a consume with its checkpoint on SQLite) run their
 statements through a :class:`RawConnection` instead: each statement compiled once by the
 backend, executed on the driver connection, with just the parts of a result the verbs
-read (``rowcount``, ``scalar()``, ``first()``). Driver errors come out as SQLAlchemy's
+read (``rowcount``, ``scalar()``, the rows). Driver errors come out as SQLAlchemy's
 (``DBAPIError``), so ``Backend`` retries and translates them as it does for ``run``.
 """
 
@@ -27,10 +27,6 @@ class RawResult:
     def __init__(self, rowcount: int, rows: list[tuple[Any, ...]]) -> None:
         self.rowcount = rowcount
         self.rows = rows
-
-    def first(self) -> tuple[Any, ...] | None:
-        """The first row, or None."""
-        return self.rows[0] if self.rows else None
 
     def scalar(self) -> Any:
         """The first column of the first row, or None."""

@@ -302,6 +302,12 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _floor_row(workflow_id: str, function_id: int) -> tuple[object, ...]:
+    """A checkpoint-sized row of ``bench_floor``, as both floors insert it."""
+    now = _now_ms()
+    return (workflow_id, function_id, CHECKPOINT_NAME, CHECKPOINT_OUTPUT, None, None, now, now)
+
+
 class SQLiteFloor(Floor):
     """sqlite3 on the store's own file, configured by the store's own connection hook
     (WAL, its ``synchronous`` level, busy timeout), each insert one autocommit statement
@@ -330,20 +336,7 @@ class SQLiteFloor(Floor):
         sql = "INSERT INTO bench_floor VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
         def insert(workflow_id: str, function_id: int) -> None:
-            now = _now_ms()
-            conn.execute(
-                sql,
-                (
-                    workflow_id,
-                    function_id,
-                    CHECKPOINT_NAME,
-                    CHECKPOINT_OUTPUT,
-                    None,
-                    None,
-                    now,
-                    now,
-                ),
-            )
+            conn.execute(sql, _floor_row(workflow_id, function_id))
 
         return insert
 
@@ -377,20 +370,7 @@ class PostgresFloor(Floor):
         sql = "INSERT INTO public.bench_floor VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 
         def insert(workflow_id: str, function_id: int) -> None:
-            now = _now_ms()
-            conn.execute(
-                sql,
-                (
-                    workflow_id,
-                    function_id,
-                    CHECKPOINT_NAME,
-                    CHECKPOINT_OUTPUT,
-                    None,
-                    None,
-                    now,
-                    now,
-                ),
-            )
+            conn.execute(sql, _floor_row(workflow_id, function_id))
 
         return insert
 

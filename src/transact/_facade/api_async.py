@@ -25,7 +25,6 @@ from transact._facade.api_communication import (
     get_event_effect,
     recv_effect,
     send_effect,
-    workflow_code,
 )
 from transact._facade.decorators import StepOptions, call_step, step_spec_of
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
@@ -167,7 +166,7 @@ class AsyncAPI:
         from transact._facade.dbos import DBOS
 
         effect = send_effect(destination_id, message, topic, idempotency_key)
-        state = workflow_code()
+        state = current_workflow()
         if state is not None:
             await perform_async(state, effect)
             return
@@ -179,7 +178,7 @@ class AsyncAPI:
         from transact._facade.dbos import DBOS
 
         effect = recv_effect(topic, timeout_seconds)
-        state = workflow_code()
+        state = current_workflow()
         if state is not None:
             return await perform_async(state, effect)
         return await asyncio.to_thread(DBOS.recv, topic, timeout_seconds)  # raises as it does
@@ -189,7 +188,7 @@ class AsyncAPI:
         """``DBOS.set_event`` without blocking the loop."""
         from transact._facade.dbos import DBOS
 
-        state = workflow_code()
+        state = current_workflow()
         if state is not None:
             await perform_async(state, SetEvent(check_key(key, "the event key"), value))
             return
@@ -201,7 +200,7 @@ class AsyncAPI:
         from transact._facade.dbos import DBOS
 
         effect = get_event_effect(workflow_id, key, timeout_seconds)
-        state = workflow_code()
+        state = current_workflow()
         if state is not None:
             return await perform_async(state, effect)
         return await asyncio.to_thread(DBOS.get_event, workflow_id, key, timeout_seconds)
@@ -218,7 +217,7 @@ class AsyncAPI:
         """``DBOS.write_stream`` without blocking the loop."""
         from transact._facade.dbos import DBOS
 
-        state = workflow_code()
+        state = current_workflow()
         if state is not None:
             await perform_async(state, WriteStream(check_key(key, "the stream key"), value))
             return
@@ -229,7 +228,7 @@ class AsyncAPI:
         """``DBOS.close_stream`` without blocking the loop."""
         from transact._facade.dbos import DBOS
 
-        state = workflow_code()
+        state = current_workflow()
         if state is not None:
             await perform_async(state, CloseStream(check_key(key, "the stream key")))
             return

@@ -25,7 +25,7 @@ from transact._facade.access import runtime
 from transact._facade.calls import recorded
 from transact._runtime.handlers import events, messages, streams
 from transact._runtime.interpreter import check_cancelled, perform
-from transact._runtime.state import Frame, WorkflowState, current_frame
+from transact._runtime.state import Frame, WorkflowState, current_frame, current_workflow
 from transact.errors import DBOSException
 
 
@@ -85,12 +85,6 @@ def get_event_effect(workflow_id: str, key: str, timeout_seconds: float) -> GetE
     return GetEvent(workflow_id, key, check_timeout(timeout_seconds, "timeout_seconds"))
 
 
-def workflow_code() -> WorkflowState | None:
-    """The running workflow, if the caller is its workflow code (not a step)."""
-    frame = current_frame()
-    return frame.workflow if frame is not None and frame.step_id is None else None
-
-
 def check_offset(offset: int) -> int:
     """``offset`` if it is a non-negative int; ``ValueError`` otherwise."""
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
@@ -123,7 +117,7 @@ class CommunicationAPI:
         either way), ``ValueError`` for an empty destination id or key.
         """
         effect = send_effect(destination_id, message, topic, idempotency_key)
-        state = workflow_code()
+        state = current_workflow()
         if state is not None:
             perform(state, effect)
             return

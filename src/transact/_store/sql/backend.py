@@ -323,14 +323,10 @@ class Backend:
         while True:
             phase = Phase.CONNECT
             try:
-                fairy = self.checkout(mode)
+                fairy = self._raw_connection(mode)
             except SQLAlchemyError as exc:
                 attempt = attempt or self._attempts(mode, on_error, autocommit=True)
                 attempt.failed(exc, phase)
-                continue
-            except self._dbapi_error as exc:
-                attempt = attempt or self._attempts(mode, on_error, autocommit=True)
-                attempt.failed(self._wrap(exc, raw, args, fairy=None), phase)
                 continue
             failed = False
             try:

@@ -159,7 +159,7 @@ def get_all_events(workflow_id: str) -> Program[dict[str, Any]]:
     check_workflow_id(workflow_id)
 
     def read() -> dict[str, Any]:
-        return _events.get_all_events(_runtime(), workflow_id)
+        return _events.get_all_events(_runtime().env, workflow_id)
 
     result: dict[str, Any] = yield Call("DBOS.get_events", read)
     return result

@@ -121,7 +121,7 @@ class CommunicationAPI:
         if state is not None:
             perform(state, effect)
             return
-        messages.send_unrecorded(runtime(), destination_id, message, topic, idempotency_key)
+        messages.send_unrecorded(runtime().env, destination_id, message, topic, idempotency_key)
 
     @classmethod
     def recv(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
@@ -160,7 +160,7 @@ class CommunicationAPI:
             perform(frame.workflow, effect)
             return
         events.set_event_unrecorded(
-            frame.workflow.runtime, frame.workflow.workflow_id, frame.step_id, key, value
+            frame.workflow.env, frame.workflow.workflow_id, frame.step_id, key, value
         )
 
     @classmethod
@@ -179,7 +179,7 @@ class CommunicationAPI:
             return perform(frame.workflow, effect)
         interrupt = frame.workflow.cancelled if frame is not None else None
         timeout = effect.timeout_seconds
-        value = events.get_event_unrecorded(runtime(), workflow_id, key, timeout, interrupt)
+        value = events.get_event_unrecorded(runtime().env, workflow_id, key, timeout, interrupt)
         if frame is not None:
             check_cancelled(frame.workflow)  # a step's wait ends early on cancellation
         return value
@@ -189,7 +189,8 @@ class CommunicationAPI:
         """The latest value of every event of ``workflow_id`` (recorded as
         ``DBOS.get_events`` in workflow code). Empty for an unknown workflow."""
         check_workflow_id(workflow_id)
-        return recorded("DBOS.get_events", lambda: events.get_all_events(runtime(), workflow_id))
+        env = runtime().env
+        return recorded("DBOS.get_events", lambda: events.get_all_events(env, workflow_id))
 
     # --- streams ---------------------------------------------------------------------
 
@@ -208,7 +209,7 @@ class CommunicationAPI:
             perform(frame.workflow, effect)
             return
         wf = frame.workflow
-        streams.write_unrecorded(wf.runtime, wf.workflow_id, frame.step_id, key, value)
+        streams.write_unrecorded(wf.env, wf.workflow_id, frame.step_id, key, value)
 
     @classmethod
     def close_stream(cls, key: str) -> None:
@@ -222,7 +223,7 @@ class CommunicationAPI:
             perform(frame.workflow, effect)
             return
         wf = frame.workflow
-        streams.write_unrecorded(wf.runtime, wf.workflow_id, frame.step_id, key, None, close=True)
+        streams.write_unrecorded(wf.env, wf.workflow_id, frame.step_id, key, None, close=True)
 
     @classmethod
     def read_stream(
@@ -261,9 +262,9 @@ class CommunicationAPI:
         if frame is not None and frame.step_id is None:
             return _recorded_reads(frame.workflow, workflow_id, key, offset, timeout, poll)
         interrupt = frame.workflow.cancelled if frame is not None else None
-        rt = runtime()
+        env = runtime().env
         return streams.read_unrecorded(
-            rt, workflow_id, key, offset, timeout, poll or rt.poll_seconds, interrupt
+            env, workflow_id, key, offset, timeout, poll or env.poll_seconds, interrupt
         )
 
 

@@ -39,8 +39,8 @@ async def perform_async(state: WorkflowState, effect: Effect[T]) -> T:
 
 
 async def _execute_async_step(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> Any:
-    runtime = state.runtime
-    started = now_ms(runtime.clock)
+    env = state.env
+    started = now_ms(env.clock)
     policy = effect.retry
     errors: list[BaseException] = []
     result: Any = None

@@ -6,21 +6,19 @@ Mixed into ``Runtime``; it needs only the attributes declared here.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from transact._core.status import WorkflowStatusString as S
 from transact._core.status import is_terminal
 from transact._runtime.clock import Clock
+from transact._runtime.outcomes import outcome_of
 from transact._runtime.waiters import Waiters, status_key
-from transact._serialization import Serializer, deserialize_error, serialize_error
+from transact._serialization import Serializer
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
-    DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
-    DBOSException,
     DBOSWorkflowCancelledError,
     DBOSWorkflowConflictIDError,
 )
@@ -65,7 +63,7 @@ class Awaiting:
         )
 
     def wait_any(
-        self, workflow_ids: list[str], first_done: Callable[[], str | None], poll_seconds: float
+        self, workflow_ids: Sequence[str], first_done: Callable[[], str | None], poll_seconds: float
     ) -> str:
         """Wait until ``first_done`` names a finished workflow among ``workflow_ids``."""
         self.store.listen_for_outcomes()
@@ -79,28 +77,6 @@ class Awaiting:
         assert done is not None  # no deadline: only a finished workflow ends the wait
         return done
 
-    def outcome_text(self, row: WorkflowRecord) -> tuple[str | None, str | None]:
-        """A terminal row's outcome as (output, error) text, as a get-result records it."""
-        if row.status == S.SUCCESS.value:
-            return row.output, None
-        if row.status == S.ERROR.value:
-            return None, row.error
-        return None, serialize_error(self.serializer, self._awaited_error(row))
-
-    def outcome_of(self, row: WorkflowRecord) -> Any:
-        """Return a terminal row's output or raise its error."""
-        if row.status == S.SUCCESS.value:
-            return self.serializer.deserialize(row.output) if row.output is not None else None
-        if row.status == S.ERROR.value:
-            raise deserialize_error(self.serializer, row.error or "")
-        raise self._awaited_error(row)
-
-    @staticmethod
-    def _awaited_error(row: WorkflowRecord) -> DBOSException:
-        if row.status == S.CANCELLED.value:
-            return DBOSAwaitedWorkflowCancelledError(row.workflow_id)
-        return DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded(row.workflow_id)
-
     def result(self, workflow_id: str, future: Future[Any] | None, poll_seconds: float) -> Any:
         """The outcome of a workflow, waiting as long as it takes."""
         if future is not None:
@@ -113,4 +89,4 @@ class Awaiting:
                 pass  # another execution owns the outcome: read it from the store
         row = self.wait_terminal(workflow_id, poll_seconds=poll_seconds)
         assert row is not None  # no timeout and no interrupt: only an outcome ends the wait
-        return self.outcome_of(row)
+        return outcome_of(self.serializer, row)

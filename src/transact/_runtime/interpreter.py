@@ -79,7 +79,7 @@ def perform_at(state: WorkflowState, function_id: int, effect: Effect[T]) -> T:
 
 def replay_outcome(state: WorkflowState, function_id: int, checkpoint: Checkpoint, _: Any) -> Any:
     """Return the recorded output, or raise the recorded error."""
-    serializer = state.runtime.serializer
+    serializer = state.env.serializer
     if checkpoint.error is not None:
         raise deserialize_error(serializer, checkpoint.error)
     if checkpoint.output is None:
@@ -91,19 +91,19 @@ def check_cancelled(state: WorkflowState) -> None:
     """Raise if this execution was cancelled (in this process) or ran past its deadline."""
     if state.cancelled.is_set():
         raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} was cancelled")
-    if state.deadline is not None and state.runtime.clock.now() >= state.deadline:
-        state.runtime.cancel_for_timeout(state)
+    if state.deadline is not None and state.env.clock.now() >= state.deadline:
+        state.host.cancel_for_timeout(state)
         raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} exceeded its timeout")
 
 
 def record(state: WorkflowState, checkpoint: Checkpoint) -> None:
     """Record ``checkpoint``; a workflow no longer PENDING stops here."""
-    if state.runtime.closing:
+    if state.env.closing:
         # After destroy() a thread still finishing user code must not write: the
         # workflow stays PENDING and the next launch recovers it.
         raise DBOSWorkflowCancelledError("the executor was shut down")
     with translate_not_pending(state):
-        state.runtime.store.record_checkpoint(state.workflow_id, checkpoint)
+        state.env.store.record_checkpoint(state.workflow_id, checkpoint)
 
 
 class translate_not_pending:

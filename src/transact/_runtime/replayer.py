@@ -37,7 +37,7 @@ def replay(runtime: Runtime, workflow_id: str) -> Any:
     spec = runtime.spec(row.name, workflow_id)
     inputs = runtime.serializer.deserialize(row.inputs or "")
     log = CheckpointLog.of(runtime.store.load_checkpoints(workflow_id))
-    state = WorkflowState(runtime, workflow_id, spec.name, log=log, replay_only=True)
+    state = WorkflowState(runtime.env, runtime, workflow_id, spec.name, log=log, replay_only=True)
     token = enter(Frame(state))
     try:
         try:

@@ -23,12 +23,13 @@ from transact._runtime.awaiting import Awaiting
 from transact._runtime.clock import Clock, now_ms
 from transact._runtime.dispatcher import Dispatcher
 from transact._runtime.driver import drive
-from transact._runtime.management import Watchdog
+from transact._runtime.env import Env
+from transact._runtime.management import Watchdog, delete, fork
 from transact._runtime.queue_runner import announce, enqueued_record
 from transact._runtime.recovery import Recovery
 from transact._runtime.registry import WorkflowSpec
 from transact._runtime.state import Frame, WorkflowState, enter, leave
-from transact._runtime.waiters import Waiters, status_key
+from transact._runtime.waiters import status_key
 from transact._serialization import (
     Serializer,
     serialize_error,
@@ -79,13 +80,19 @@ class Runtime(Awaiting, Recovery):
         poll_seconds: float,
         max_threads: int | None = None,
     ) -> None:
+        self.env = Env(
+            store,
+            serializer,
+            clock,
+            executor_id=executor_id,
+            application_version=application_version,
+        )
         self.store = store
         self.serializer = serializer
         self.clock = clock
         self.executor_id = executor_id
         self.application_version = application_version
-        self.waiters = Waiters()
-        self.app_db: AppDatabase | None = None  # set at launch if an app database is configured
+        self.waiters = self.env.waiters
         max_threads = max_threads or DEFAULT_MAX_THREADS
         self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="transact")
         self.dispatcher = Dispatcher(
@@ -96,12 +103,30 @@ class Runtime(Awaiting, Recovery):
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Any]] = {}
         self._active: dict[str, WorkflowState] = {}
-        self.closing = False
         pushed = store.subscribe(self._on_notify)
         # With pushed notifications the poll is only a safety net.
         self.poll_seconds = max(poll_seconds, 5.0) if pushed else poll_seconds
+        self.env.poll_seconds = self.poll_seconds
         # Deadlines, and cancels or deletes by other processes that nobody pushes to us.
         self.watchdog = Watchdog(self, clock=clock, poll_seconds=self.poll_seconds)
+
+    @property
+    def closing(self) -> bool:
+        """True once shutdown began: no workflow writes any more."""
+        return self.env.closing
+
+    @closing.setter
+    def closing(self, value: bool) -> None:
+        self.env.closing = value
+
+    @property
+    def app_db(self) -> AppDatabase | None:
+        """The application database of ``@DBOS.transaction`` (None if not configured)."""
+        return self.env.app_db
+
+    @app_db.setter
+    def app_db(self, value: AppDatabase | None) -> None:
+        self.env.app_db = value
 
     # --- starting --------------------------------------------------------------------
 
@@ -226,6 +251,7 @@ class Runtime(Awaiting, Recovery):
         """Run the workflow in this thread (``inline``) or on the pool; return its future."""
         deadline = record.workflow_deadline_epoch_ms
         state = WorkflowState(
+            self.env,
             self,
             record.workflow_id,
             spec.name,
@@ -340,6 +366,30 @@ class Runtime(Awaiting, Recovery):
     def cancel_for_timeout(self, state: WorkflowState) -> None:
         """A workflow ran past its deadline: cancel it."""
         self.cancel([state.workflow_id])
+
+    def fork(
+        self,
+        original_id: str,
+        start_step: int,
+        *,
+        new_id: str | None,
+        application_version: str | None,
+        timeout_seconds: float | None,
+    ) -> str:
+        """Fork ``original_id`` at ``start_step`` (see ``management.fork``); the fork's id."""
+        fork_id, _ = fork(
+            self,
+            original_id,
+            start_step,
+            new_id=new_id,
+            application_version=application_version,
+            timeout_seconds=timeout_seconds,
+        )
+        return fork_id
+
+    def delete(self, workflow_id: str, *, delete_children: bool) -> list[str]:
+        """Delete the workflow (see ``management.delete``); return the ids deleted."""
+        return delete(self, workflow_id, delete_children=delete_children)
 
     def interrupt(self, workflow_id: str) -> None:
         """Stop this process's execution of the workflow (if any) at its next effect."""

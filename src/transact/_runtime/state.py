@@ -1,17 +1,76 @@
-"""Per-execution state of a running workflow, found through a context variable."""
+"""Per-execution state of a running workflow, found through a context variable, and the
+narrow ``Host`` protocol through which handlers reach the runtime that runs it."""
 
 from __future__ import annotations
 
 import contextvars
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import attrs
 
 from transact._core.checkpoint import EMPTY_LOG, CheckpointLog
+from transact._core.effects import StartChild
+from transact._runtime.env import Env
+from transact._store.records import WorkflowRecord
 
-if TYPE_CHECKING:
-    from transact._runtime.runtime import Runtime
+
+class Host(Protocol):
+    """What handlers ask of the runtime beyond their ``Env``: starting children, waiting
+    for outcomes, and acting on other workflows (cancel, resume, fork, delete)."""
+
+    def prepare_child(
+        self, parent: WorkflowState, child_id: str, effect: StartChild
+    ) -> Callable[[bool], None] | None:
+        """Insert a child's row; return a function that runs it (``inline`` or in the
+        background), or None if the row existed already."""
+        ...
+
+    def wait_terminal(
+        self,
+        workflow_id: str,
+        *,
+        poll_seconds: float | None = None,
+        interrupt: threading.Event | None = None,
+        timeout: float | None = None,
+    ) -> WorkflowRecord | None:
+        """Wait until the workflow has an outcome; None if interrupted or timed out."""
+        ...
+
+    def wait_any(
+        self, workflow_ids: Sequence[str], first_done: Callable[[], str | None], poll_seconds: float
+    ) -> str:
+        """Wait until ``first_done`` names a finished workflow among ``workflow_ids``."""
+        ...
+
+    def cancel_for_timeout(self, state: WorkflowState) -> None:
+        """The workflow ran past its deadline: cancel it."""
+        ...
+
+    def cancel(self, workflow_ids: list[str]) -> None:
+        """Cancel the workflows; executions in this process stop at their next effect."""
+        ...
+
+    def resume(self, workflow_id: str) -> None:
+        """Put a workflow back in line and run it here from its log."""
+        ...
+
+    def fork(
+        self,
+        original_id: str,
+        start_step: int,
+        *,
+        new_id: str | None,
+        application_version: str | None,
+        timeout_seconds: float | None,
+    ) -> str:
+        """Fork ``original_id`` at ``start_step``; return the fork's id."""
+        ...
+
+    def delete(self, workflow_id: str, *, delete_children: bool) -> list[str]:
+        """Delete the workflow (and its descendants); return the ids deleted."""
+        ...
 
 
 @attrs.define(eq=False)
@@ -22,7 +81,8 @@ class WorkflowState:
     to read); a re-execution loads it once. ``function_id`` is the last id issued.
     """
 
-    runtime: Runtime
+    env: Env
+    host: Host
     workflow_id: str
     name: str
     log: CheckpointLog = EMPTY_LOG

@@ -14,7 +14,7 @@ from transact._runtime.state import WorkflowState
 @handler(Call)
 def execute_call(state: WorkflowState, function_id: int, effect: Call[Any]) -> Any:
     """Run the call and record its result (or error)."""
-    started = now_ms(state.runtime.clock)
+    started = now_ms(state.env.clock)
     try:
         result, error = effect.func(), None
     except Exception as exc:

@@ -9,6 +9,7 @@ from transact._core.effects import GetResult, StartChild
 from transact._core.ids import child_workflow_id
 from transact._runtime.clock import now_ms
 from transact._runtime.interpreter import check_cancelled, handler, record, replay_outcome
+from transact._runtime.outcomes import outcome_of, outcome_text
 from transact._runtime.state import WorkflowState
 from transact._serialization import serialize_error
 from transact.errors import DBOSConflictingWorkflowError, DBOSQueueDeduplicatedError
@@ -27,15 +28,15 @@ def execute_start_child(state: WorkflowState, function_id: int, effect: StartChi
     """Insert the child's row, record it at the parent's position, then run it. A start
     the database refuses (a held deduplication id, an id taken by another workflow) is
     recorded at that position as an error, and raised."""
-    runtime = state.runtime
+    env = state.env
     child_id = effect.workflow_id or child_workflow_id(state.workflow_id, function_id)
-    started = now_ms(runtime.clock)
+    started = now_ms(env.clock)
     try:
-        launch = runtime.prepare_child(state, child_id, effect)
+        launch = state.host.prepare_child(state, child_id, effect)
     except (DBOSQueueDeduplicatedError, DBOSConflictingWorkflowError) as exc:
         # What the database said at this position is part of the history: a replay
         # raises the same error rather than trying again (and perhaps succeeding).
-        error = serialize_error(runtime.serializer, exc)
+        error = serialize_error(env.serializer, exc)
         record(
             state,
             Checkpoint(
@@ -43,7 +44,7 @@ def execute_start_child(state: WorkflowState, function_id: int, effect: StartChi
                 effect.name,
                 error=error,
                 started_at_epoch_ms=started,
-                completed_at_epoch_ms=now_ms(runtime.clock),
+                completed_at_epoch_ms=now_ms(env.clock),
             ),
         )
         raise
@@ -55,7 +56,7 @@ def execute_start_child(state: WorkflowState, function_id: int, effect: StartChi
                 effect.name,
                 child_workflow_id=child_id,
                 started_at_epoch_ms=started,
-                completed_at_epoch_ms=now_ms(runtime.clock),
+                completed_at_epoch_ms=now_ms(env.clock),
             ),
         )
     except BaseException:
@@ -70,13 +71,13 @@ def execute_start_child(state: WorkflowState, function_id: int, effect: StartChi
 @handler(GetResult)
 def execute_get_result(state: WorkflowState, function_id: int, effect: GetResult) -> Any:
     """Wait for the workflow's outcome, record it, and return (or raise) it."""
-    runtime = state.runtime
-    started = now_ms(runtime.clock)
-    row = runtime.wait_terminal(effect.workflow_id, interrupt=state.cancelled)
+    env = state.env
+    started = now_ms(env.clock)
+    row = state.host.wait_terminal(effect.workflow_id, interrupt=state.cancelled)
     if row is None:  # interrupted: this workflow was cancelled while waiting
         check_cancelled(state)
         raise AssertionError("unreachable: wait ended without an outcome or a cancellation")
-    output, error = runtime.outcome_text(row)
+    output, error = outcome_text(env.serializer, row)
     record(
         state,
         Checkpoint(
@@ -86,7 +87,7 @@ def execute_get_result(state: WorkflowState, function_id: int, effect: GetResult
             error=error,
             child_workflow_id=effect.workflow_id,
             started_at_epoch_ms=started,
-            completed_at_epoch_ms=now_ms(runtime.clock),
+            completed_at_epoch_ms=now_ms(env.clock),
         ),
     )
-    return runtime.outcome_of(row)
+    return outcome_of(env.serializer, row)

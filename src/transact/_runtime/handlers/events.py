@@ -9,19 +9,17 @@ outcome, the value or None, is recorded at N.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from transact._core.checkpoint import Checkpoint
 from transact._core.effects import GetEvent, SetEvent
 from transact._runtime.clock import now_ms
+from transact._runtime.env import Env
 from transact._runtime.handlers.messages import atomic_write, wait_durably
 from transact._runtime.interpreter import handler, record
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import event_key
 from transact._serialization import serialize_value
-
-if TYPE_CHECKING:
-    from transact._runtime.runtime import Runtime
 
 
 @handler(SetEvent)
@@ -30,37 +28,35 @@ def execute_set_event(state: WorkflowState, function_id: int, effect: SetEvent) 
 
     Raises ``SerializationError`` (nothing written) for a value that cannot be stored.
     """
-    runtime = state.runtime
-    text = serialize_value(runtime.serializer, effect.value, f"the value of event {effect.key!r}")
-    now = now_ms(runtime.clock)
+    env = state.env
+    text = serialize_value(env.serializer, effect.value, f"the value of event {effect.key!r}")
+    now = now_ms(env.clock)
     checkpoint = Checkpoint(
         function_id, effect.checkpoint_name, started_at_epoch_ms=now, completed_at_epoch_ms=now
     )
     with atomic_write(state):
-        runtime.store.set_event(state.workflow_id, effect.key, text, function_id, checkpoint)
-    runtime.waiters.notify(event_key(state.workflow_id, effect.key))
+        env.store.set_event(state.workflow_id, effect.key, text, function_id, checkpoint)
+    env.waiters.notify(event_key(state.workflow_id, effect.key))
 
 
-def set_event_unrecorded(
-    runtime: Runtime, workflow_id: str, step_id: int, key: str, value: Any
-) -> None:
+def set_event_unrecorded(env: Env, workflow_id: str, step_id: int, key: str, value: Any) -> None:
     """Set an event from inside a step: no checkpoint, the history entry takes the
     step's function id. Raises ``SerializationError`` having written nothing."""
-    text = serialize_value(runtime.serializer, value, f"the value of event {key!r}")
-    runtime.store.set_event(workflow_id, key, text, step_id, None)
-    runtime.waiters.notify(event_key(workflow_id, key))
+    text = serialize_value(env.serializer, value, f"the value of event {key!r}")
+    env.store.set_event(workflow_id, key, text, step_id, None)
+    env.waiters.notify(event_key(workflow_id, key))
 
 
 @handler(GetEvent)
 def execute_get_event(state: WorkflowState, function_id: int, effect: GetEvent) -> Any:
     """Wait for the event (durable timeout at N + 1) and record the value or None at N."""
-    runtime = state.runtime
-    started = now_ms(runtime.clock)
+    env = state.env
+    started = now_ms(env.clock)
     text = wait_durably(
         state,
         function_id,
         event_key(effect.workflow_id, effect.key),
-        lambda: runtime.store.get_event(effect.workflow_id, effect.key),
+        lambda: env.store.get_event(effect.workflow_id, effect.key),
         effect.timeout_seconds,
     )
     record(
@@ -69,16 +65,16 @@ def execute_get_event(state: WorkflowState, function_id: int, effect: GetEvent) 
             function_id,
             effect.checkpoint_name,
             # The stored text is recorded as is: the replay deserializes the same bytes.
-            output=text if text is not None else runtime.serializer.serialize(None),
+            output=text if text is not None else env.serializer.serialize(None),
             started_at_epoch_ms=started,
-            completed_at_epoch_ms=now_ms(runtime.clock),
+            completed_at_epoch_ms=now_ms(env.clock),
         ),
     )
-    return None if text is None else runtime.serializer.deserialize(text)
+    return None if text is None else env.serializer.deserialize(text)
 
 
 def get_event_unrecorded(
-    runtime: Runtime,
+    env: Env,
     workflow_id: str,
     key: str,
     timeout_seconds: float,
@@ -86,18 +82,18 @@ def get_event_unrecorded(
 ) -> Any:
     """Wait up to ``timeout_seconds`` for the event (outside workflow code); None on
     timeout or when ``interrupt`` is set."""
-    text = runtime.waiters.wait_for(
+    text = env.waiters.wait_for(
         event_key(workflow_id, key),
-        lambda: runtime.store.get_event(workflow_id, key),
-        clock=runtime.clock,
-        deadline=runtime.clock.now() + timeout_seconds,
-        poll_seconds=runtime.poll_seconds,
+        lambda: env.store.get_event(workflow_id, key),
+        clock=env.clock,
+        deadline=env.clock.now() + timeout_seconds,
+        poll_seconds=env.poll_seconds,
         interrupt=interrupt,
     )
-    return None if text is None else runtime.serializer.deserialize(text)
+    return None if text is None else env.serializer.deserialize(text)
 
 
-def get_all_events(runtime: Runtime, workflow_id: str) -> dict[str, Any]:
+def get_all_events(env: Env, workflow_id: str) -> dict[str, Any]:
     """The latest value of every event of ``workflow_id`` (empty if it has none)."""
-    events = runtime.store.get_all_events(workflow_id)
-    return {key: runtime.serializer.deserialize(text) for key, text in events.items()}
+    events = env.store.get_all_events(workflow_id)
+    return {key: env.serializer.deserialize(text) for key, text in events.items()}

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from transact._core.checkpoint import Checkpoint
 from transact._core.effects import Recv, Send
 from transact._runtime.clock import now_ms
+from transact._runtime.env import Env
 from transact._runtime.handlers.sleep import record_wake_time
 from transact._runtime.interpreter import check_cancelled, handler, record, translate_not_pending
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import message_key, wait_registered
 from transact._serialization import serialize_value
 from transact.errors import DBOSUnexpectedStepError, DBOSWorkflowCancelledError
-
-if TYPE_CHECKING:
-    from transact._runtime.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -38,16 +36,16 @@ def execute_send(state: WorkflowState, function_id: int, effect: Send) -> None:
     Raises ``SerializationError`` (nothing written) for a message the serializer cannot
     carry, and ``DBOSNonExistentWorkflowError`` for an unknown destination.
     """
-    runtime = state.runtime
-    text = serialize_value(runtime.serializer, effect.message, "the message")
-    now = now_ms(runtime.clock)
+    env = state.env
+    text = serialize_value(env.serializer, effect.message, "the message")
+    now = now_ms(env.clock)
     checkpoint = Checkpoint(
         function_id, effect.checkpoint_name, started_at_epoch_ms=now, completed_at_epoch_ms=now
     )
     # No message id: the checkpoint, written in the same transaction, already makes the
     # send happen exactly once; a replay returns before reaching the store.
     with atomic_write(state):
-        runtime.store.send_message(
+        env.store.send_message(
             effect.destination_id,
             effect.topic,
             text,
@@ -55,11 +53,11 @@ def execute_send(state: WorkflowState, function_id: int, effect: Send) -> None:
             now_ms=now,
             checkpoint=(state.workflow_id, checkpoint),
         )
-    runtime.waiters.notify(message_key(effect.destination_id, effect.topic))
+    env.waiters.notify(message_key(effect.destination_id, effect.topic))
 
 
 def send_unrecorded(
-    runtime: Runtime,
+    env: Env,
     destination_id: str,
     message: Any,
     topic: str | None,
@@ -71,13 +69,13 @@ def send_unrecorded(
     inserts nothing. Raises ``SerializationError`` or ``DBOSNonExistentWorkflowError``,
     having written nothing.
     """
-    text = serialize_value(runtime.serializer, message, "the message")
+    text = serialize_value(env.serializer, message, "the message")
     message_id = None if idempotency_key is None else f"{idempotency_key}::{destination_id}"
-    inserted = runtime.store.send_message(
-        destination_id, topic, text, message_id=message_id, now_ms=now_ms(runtime.clock)
+    inserted = env.store.send_message(
+        destination_id, topic, text, message_id=message_id, now_ms=now_ms(env.clock)
     )
     if inserted:
-        runtime.waiters.notify(message_key(destination_id, topic))
+        env.waiters.notify(message_key(destination_id, topic))
 
 
 # Replay is the default one: the recorded output is the message, or None for a timeout.
@@ -88,8 +86,8 @@ def execute_recv(state: WorkflowState, function_id: int, effect: Recv) -> Any:
     A timeout records ``None`` at N, so a replay returns ``None`` again. Raises
     ``DBOSWorkflowCancelledError`` if the workflow is cancelled while waiting.
     """
-    runtime = state.runtime
-    clock = runtime.clock
+    env = state.env
+    clock = env.clock
     started = now_ms(clock)
 
     def take() -> str | None:
@@ -100,7 +98,7 @@ def execute_recv(state: WorkflowState, function_id: int, effect: Recv) -> Any:
             completed_at_epoch_ms=now_ms(clock),
         )
         with atomic_write(state):
-            return runtime.store.consume_message(state.workflow_id, effect.topic, checkpoint)
+            return env.store.consume_message(state.workflow_id, effect.topic, checkpoint)
 
     text = wait_durably(
         state,
@@ -110,16 +108,16 @@ def execute_recv(state: WorkflowState, function_id: int, effect: Recv) -> Any:
         effect.timeout_seconds,
         # A read: the empty checks (the first one, and each poll for other processes'
         # sends on SQLite) take no write lock and write nothing.
-        peek=lambda: runtime.store.has_message(state.workflow_id, effect.topic),
+        peek=lambda: env.store.has_message(state.workflow_id, effect.topic),
     )
     if text is not None:
-        return runtime.serializer.deserialize(text)
+        return env.serializer.deserialize(text)
     record(
         state,
         Checkpoint(
             function_id,
             effect.checkpoint_name,
-            output=runtime.serializer.serialize(None),
+            output=env.serializer.serialize(None),
             started_at_epoch_ms=started,
             completed_at_epoch_ms=now_ms(clock),
         ),
@@ -135,7 +133,7 @@ def atomic_write(state: WorkflowState) -> Iterator[None]:
     PENDING for the next launch, which must find the message or value untouched. A write
     refused because the workflow is no longer PENDING raises as ``record`` would.
     """
-    if state.runtime.closing:
+    if state.env.closing:
         raise DBOSWorkflowCancelledError("the executor was shut down")
     with translate_not_pending(state):
         yield
@@ -158,10 +156,10 @@ def wait_durably(
     first and checks once; only if that finds nothing is the deadline taken from (or
     recorded as) the ``DBOS.sleep`` checkpoint at ``function_id + 1``, and a write that
     lands meanwhile still wakes the wait at once. Re-checks every
-    ``runtime.poll_seconds`` too. Raises ``DBOSWorkflowCancelledError`` if the workflow
+    ``env.poll_seconds`` too. Raises ``DBOSWorkflowCancelledError`` if the workflow
     is cancelled, or passes its own deadline, while waiting.
     """
-    runtime = state.runtime
+    env = state.env
 
     def unless_cancelled() -> T | None:
         # A wait woken by cancellation or shutdown must not consume a message on its way
@@ -169,7 +167,7 @@ def wait_durably(
         # steal the message from the execution that recovers this workflow.
         return None if state.cancelled.is_set() else take()
 
-    with runtime.waiters.registered(key) as woken:
+    with env.waiters.registered(key) as woken:
         found = take() if peek is None or peek() else None
         if found is not None:
             return found
@@ -179,9 +177,9 @@ def wait_durably(
         found = wait_registered(
             woken,
             unless_cancelled,
-            clock=runtime.clock,
+            clock=env.clock,
             deadline=deadline,
-            poll_seconds=runtime.poll_seconds,
+            poll_seconds=env.poll_seconds,
             interrupt=state.cancelled,
             ready=peek,
         )
@@ -201,4 +199,4 @@ def durable_deadline(state: WorkflowState, sleep_id: int, timeout_seconds: float
         raise DBOSUnexpectedStepError(
             state.workflow_id, sleep_id, SLEEP_NAME, recorded.function_name
         )
-    return float(state.runtime.serializer.deserialize(recorded.output or ""))
+    return float(state.env.serializer.deserialize(recorded.output or ""))

@@ -10,7 +10,7 @@ from transact.errors import DBOSWorkflowCancelledError
 
 
 def _replay_sleep(state: WorkflowState, function_id: int, checkpoint: Checkpoint, _: Sleep) -> None:
-    wake_at = float(state.runtime.serializer.deserialize(checkpoint.output or ""))
+    wake_at = float(state.env.serializer.deserialize(checkpoint.output or ""))
     sleep_until(state, wake_at)
 
 
@@ -23,15 +23,15 @@ def execute_sleep(state: WorkflowState, function_id: int, effect: Sleep) -> None
 
 def record_wake_time(state: WorkflowState, function_id: int, seconds: float) -> float:
     """Record a ``DBOS.sleep`` checkpoint holding the wake-up time; return that time."""
-    runtime = state.runtime
-    now = runtime.clock.now()
+    env = state.env
+    now = env.clock.now()
     wake_at = now + max(seconds, 0.0)
     record(
         state,
         Checkpoint(
             function_id,
             "DBOS.sleep",
-            output=runtime.serializer.serialize(wake_at),
+            output=env.serializer.serialize(wake_at),
             started_at_epoch_ms=int(now * 1000),
             completed_at_epoch_ms=int(wake_at * 1000),
         ),
@@ -44,12 +44,12 @@ def recorded_wake_time(state: WorkflowState, function_id: int) -> float | None:
     checkpoint = state.log.get(function_id)
     if checkpoint is None or checkpoint.output is None:
         return None
-    return float(state.runtime.serializer.deserialize(checkpoint.output))
+    return float(state.env.serializer.deserialize(checkpoint.output))
 
 
 def sleep_until(state: WorkflowState, wake_at: float) -> None:
     """Wait until ``wake_at``; cancellation interrupts the wait."""
-    clock = state.runtime.clock
+    clock = state.env.clock
     remaining = wake_at - clock.now()
     if remaining > 0 and clock.wait(state.cancelled, remaining):
         raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} was cancelled")

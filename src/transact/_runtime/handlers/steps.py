@@ -20,8 +20,8 @@ logger = logging.getLogger("transact")
 @handler(RunStep)
 def execute_step(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> Any:
     """Run the step body, retrying as its policy allows, then record the outcome."""
-    runtime = state.runtime
-    started = now_ms(runtime.clock)
+    env = state.env
+    started = now_ms(env.clock)
     token = enter(Frame(state, step_id=function_id))
     try:
         result, error = _attempts(state, effect)
@@ -42,16 +42,16 @@ def record_outcome(
 
     Shared by steps, management calls, failed transactions and the asyncio driver.
     """
-    runtime = state.runtime
+    env = state.env
     output_text: str | None = None
     error_text: str | None = None
     if error is None:
         try:
-            output_text = serialize_value(runtime.serializer, result, f"the result of {name}")
+            output_text = serialize_value(env.serializer, result, f"the result of {name}")
         except Exception as exc:
             error = exc
     if error is not None:
-        error_text = serialize_error(runtime.serializer, error)
+        error_text = serialize_error(env.serializer, error)
     record(
         state,
         Checkpoint(
@@ -60,7 +60,7 @@ def record_outcome(
             output=output_text,
             error=error_text,
             started_at_epoch_ms=started,
-            completed_at_epoch_ms=now_ms(runtime.clock),
+            completed_at_epoch_ms=now_ms(env.clock),
         ),
     )
     if error is not None:
@@ -94,5 +94,5 @@ def _attempts(state: WorkflowState, effect: RunStep[Any]) -> tuple[Any, Exceptio
 def _pause(state: WorkflowState, seconds: float) -> None:
     """Wait between attempts; a cancellation ends the wait (and the workflow)."""
     cancelled: threading.Event = state.cancelled
-    if state.runtime.clock.wait(cancelled, seconds):
+    if state.env.clock.wait(cancelled, seconds):
         raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} was cancelled")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from transact._core.checkpoint import Checkpoint
 from transact._core.effects import CloseStream, ReadStream, WriteStream
 from transact._core.status import is_terminal
 from transact._runtime.clock import now_ms
+from transact._runtime.env import Env
 from transact._runtime.handlers.messages import atomic_write
 from transact._runtime.interpreter import (
     check_cancelled,
@@ -32,9 +33,6 @@ from transact.errors import (
     DBOSStreamTimeoutError,
     DBOSWorkflowCancelledError,
 )
-
-if TYPE_CHECKING:
-    from transact._runtime.runtime import Runtime
 
 STREAM_CLOSED_TEXT: Final = '"__DBOS_STREAM_CLOSED__"'
 """The stored text of the close marker: the JSON string DBOS writes, so databases stay
@@ -73,18 +71,18 @@ def decode(serializer: Serializer, text: str) -> Any:
 
 
 def _append(state: WorkflowState, function_id: int, name: str, key: str, text: str) -> None:
-    runtime = state.runtime
-    now = now_ms(runtime.clock)
+    env = state.env
+    now = now_ms(env.clock)
     checkpoint = Checkpoint(function_id, name, started_at_epoch_ms=now, completed_at_epoch_ms=now)
     with atomic_write(state):
-        runtime.store.write_stream(state.workflow_id, key, text, function_id, checkpoint)
-    runtime.waiters.notify(stream_key(state.workflow_id, key))
+        env.store.write_stream(state.workflow_id, key, text, function_id, checkpoint)
+    env.waiters.notify(stream_key(state.workflow_id, key))
 
 
 @handler(WriteStream)
 def execute_write_stream(state: WorkflowState, function_id: int, effect: WriteStream) -> None:
     """Append the value and record ``DBOS.writeStream`` in one transaction."""
-    text = encode_value(state.runtime.serializer, effect.key, effect.value)
+    text = encode_value(state.env.serializer, effect.key, effect.value)
     _append(state, function_id, effect.checkpoint_name, effect.key, text)
 
 
@@ -95,17 +93,17 @@ def execute_close_stream(state: WorkflowState, function_id: int, effect: CloseSt
 
 
 def write_unrecorded(
-    runtime: Runtime, workflow_id: str, step_id: int, key: str, value: Any, *, close: bool = False
+    env: Env, workflow_id: str, step_id: int, key: str, value: Any, *, close: bool = False
 ) -> None:
     """Append from inside a step (no checkpoint; the entry takes the step's function id).
     ``close`` appends the close marker instead of ``value``."""
-    text = STREAM_CLOSED_TEXT if close else encode_value(runtime.serializer, key, value)
-    runtime.store.write_stream(workflow_id, key, text, step_id, None)
-    runtime.waiters.notify(stream_key(workflow_id, key))
+    text = STREAM_CLOSED_TEXT if close else encode_value(env.serializer, key, value)
+    env.store.write_stream(workflow_id, key, text, step_id, None)
+    env.waiters.notify(stream_key(workflow_id, key))
 
 
 def wait_stream_text(
-    runtime: Runtime,
+    env: Env,
     workflow_id: str,
     key: str,
     offset: int,
@@ -119,7 +117,7 @@ def wait_stream_text(
 
     Raises ``DBOSNonExistentWorkflowError`` if the workflow does not exist.
     """
-    store = runtime.store
+    store = env.store
 
     def check() -> str | None:
         if interrupt is not None and interrupt.is_set():
@@ -136,10 +134,10 @@ def wait_stream_text(
             return STREAM_CLOSED_TEXT if final is None else final
         return None
 
-    return runtime.waiters.wait_for(
+    return env.waiters.wait_for(
         stream_key(workflow_id, key),
         check,
-        clock=runtime.clock,
+        clock=env.clock,
         deadline=deadline,
         poll_seconds=poll_seconds,
         interrupt=interrupt,
@@ -147,7 +145,7 @@ def wait_stream_text(
 
 
 def read_unrecorded(
-    runtime: Runtime,
+    env: Env,
     workflow_id: str,
     key: str,
     offset: int,
@@ -162,11 +160,11 @@ def read_unrecorded(
     ``DBOSWorkflowCancelledError`` once ``interrupt`` (a reading step's workflow was
     cancelled) is set.
     """
-    clock = runtime.clock
+    clock = env.clock
     while True:
         deadline = None if timeout_seconds is None else clock.now() + timeout_seconds
         text = wait_stream_text(
-            runtime,
+            env,
             workflow_id,
             key,
             offset,
@@ -180,7 +178,7 @@ def read_unrecorded(
             raise DBOSStreamTimeoutError(workflow_id, key, timeout_seconds)
         if text == STREAM_CLOSED_TEXT:
             return
-        yield runtime.serializer.deserialize(text)
+        yield env.serializer.deserialize(text)
         offset += 1
 
 
@@ -191,7 +189,7 @@ def _replay_read(
         return replay_outcome(state, function_id, checkpoint, None)  # raises it
     if checkpoint.output is None:
         return STREAM_END
-    return state.runtime.serializer.deserialize(checkpoint.output)
+    return state.env.serializer.deserialize(checkpoint.output)
 
 
 @handler(ReadStream, replay=_replay_read)
@@ -202,18 +200,18 @@ def execute_read_stream(state: WorkflowState, function_id: int, effect: ReadStre
     as the error it raises (``DBOSStreamTimeoutError``, ``DBOSNonExistentWorkflowError``),
     so a replay raises it again.
     """
-    runtime = state.runtime
-    clock = runtime.clock
+    env = state.env
+    clock = env.clock
     started = now_ms(clock)
     deadline = None if effect.timeout_seconds is None else clock.now() + effect.timeout_seconds
     if state.deadline is not None:
         deadline = state.deadline if deadline is None else min(deadline, state.deadline)
-    poll = effect.polling_interval_sec or runtime.poll_seconds
+    poll = effect.polling_interval_sec or env.poll_seconds
     error: Exception | None = None
     text: str | None = None
     try:
         text = wait_stream_text(
-            runtime,
+            env,
             effect.workflow_id,
             effect.key,
             effect.offset,
@@ -234,7 +232,7 @@ def execute_read_stream(state: WorkflowState, function_id: int, effect: ReadStre
             # The end is recorded as no output (a value always has text), so the step
             # list shows None rather than a marker the app serializer cannot read.
             output=None if text == STREAM_CLOSED_TEXT else text,
-            error=None if error is None else serialize_error(runtime.serializer, error),
+            error=None if error is None else serialize_error(env.serializer, error),
             started_at_epoch_ms=started,
             completed_at_epoch_ms=now_ms(clock),
         ),
@@ -242,4 +240,4 @@ def execute_read_stream(state: WorkflowState, function_id: int, effect: ReadStre
     if error is not None:
         raise error
     assert text is not None
-    return decode(runtime.serializer, text)
+    return decode(env.serializer, text)

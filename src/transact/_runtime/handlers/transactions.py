@@ -29,14 +29,14 @@ _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
 _MAX_RETRY_DELAY = 2.0
 
 
-def require_app_db(runtime_app_db: AppDatabase | None) -> AppDatabase:
+def require_app_db(app_db: AppDatabase | None) -> AppDatabase:
     """The application database, or a clear error when none is configured."""
-    if runtime_app_db is None:
+    if app_db is None:
         raise DBOSException(
             "@DBOS.transaction needs an application database: set "
             "'application_database_url' in DBOSConfig"
         )
-    return runtime_app_db
+    return app_db
 
 
 def _retriable(exc: DBAPIError) -> bool:
@@ -75,9 +75,9 @@ def execute_transaction(state: WorkflowState, function_id: int, effect: RunTrans
     """Run the transaction and record it in the app database in the same commit; then
     checkpoint it. If a previous execution committed it but crashed before the
     checkpoint, its recorded outcome is used instead of running it again."""
-    runtime = state.runtime
-    app = require_app_db(runtime.app_db)
-    started = now_ms(runtime.clock)
+    env = state.env
+    app = require_app_db(env.app_db)
+    started = now_ms(env.clock)
     key = (transaction_outputs.c.workflow_uuid == state.workflow_id) & (
         transaction_outputs.c.function_id == function_id
     )
@@ -93,16 +93,14 @@ def execute_transaction(state: WorkflowState, function_id: int, effect: RunTrans
             result = run_with_session(session, effect.func, *effect.args, **effect.kwargs)
         finally:
             leave(token)
-        output = serialize_value(
-            runtime.serializer, result, f"the result of transaction {effect.name}"
-        )
+        output = serialize_value(env.serializer, result, f"the result of transaction {effect.name}")
         session.execute(
             insert(transaction_outputs).values(
                 workflow_uuid=state.workflow_id,
                 function_id=function_id,
                 function_name=effect.name,
                 output=output,
-                created_at=now_ms(runtime.clock),
+                created_at=now_ms(env.clock),
             )
         )
         return False, result, output
@@ -116,7 +114,7 @@ def execute_transaction(state: WorkflowState, function_id: int, effect: RunTrans
         effect.name,
         output=output,
         started_at_epoch_ms=started,
-        completed_at_epoch_ms=now_ms(runtime.clock),
+        completed_at_epoch_ms=now_ms(env.clock),
     )
     record(state, checkpoint)
     return replay_outcome(state, function_id, checkpoint, effect) if replayed else result

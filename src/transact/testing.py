@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -65,6 +66,17 @@ class FakeClock:
     def wait(self, event: threading.Event, timeout: float | None) -> bool:
         """Return at once if ``event`` is set; else pause briefly and skip ``timeout``."""
         if event.wait(self.real_pause if timeout is None else min(self.real_pause, timeout)):
+            return True
+        if timeout is not None:
+            self.advance(timeout)
+        return event.is_set()
+
+    async def wait_async(self, event: threading.Event, timeout: float | None) -> bool:
+        """``wait`` for the event loop: yield the loop briefly, then skip ``timeout``."""
+        if event.is_set():
+            return True
+        await asyncio.sleep(self.real_pause if timeout is None else min(self.real_pause, timeout))
+        if event.is_set():
             return True
         if timeout is not None:
             self.advance(timeout)

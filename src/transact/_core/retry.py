@@ -34,5 +34,16 @@ class RetryPolicy:
         """Seconds to wait after failed attempt ``attempt`` (0-based)."""
         return min(self.interval_seconds * self.backoff_rate**attempt, MAX_RETRY_DELAY_SECONDS)
 
+    def next_delay(self, attempt: int) -> float | None:
+        """After failed attempt ``attempt`` (0-based): seconds to wait before the next
+        one, or None to give up (retries not allowed, or that was the last attempt)."""
+        if not self.retries_allowed or attempt + 1 >= self.attempts:
+            return None
+        return self.delay_after(attempt)
+
+    def delays(self) -> tuple[float, ...]:
+        """The whole schedule: the wait after each failed attempt but the last."""
+        return tuple(self.delay_after(attempt) for attempt in range(self.attempts - 1))
+
 
 NO_RETRIES = RetryPolicy()

@@ -1,10 +1,11 @@
 """The asyncio driver: ``perform_async`` over the same ``decide`` and handlers.
 
-Async step bodies are awaited on the event loop; everything that blocks (store writes,
-durable waits) runs in a worker thread via ``asyncio.to_thread``, which carries the
-context variables (the running workflow's frame) along. Function ids are issued before
-the first ``await``, so effects started together with ``asyncio.gather`` get ids in call
-order, deterministically.
+Async step bodies are awaited on the event loop, through the same attempt loop as sync
+steps (``step_runner``); everything that blocks (store writes, durable waits) runs in a
+worker thread via ``asyncio.to_thread``, which carries the context variables (the
+running workflow's frame) along. Function ids are issued before the first ``await``, so
+effects started together with ``asyncio.gather`` get ids in call order,
+deterministically.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import asyncio
 import inspect
 from typing import Any, TypeVar
 
-from transact._core.decide import Execute, decide
+from transact._core.decide import Execute, Replay, decide
 from transact._core.effects import Effect, RunStep
 from transact._runtime.clock import now_ms
 from transact._runtime.handlers.steps import record_outcome
-from transact._runtime.interpreter import check_cancelled, perform_at
-from transact._runtime.state import Frame, WorkflowState, enter, leave
-from transact.errors import DBOSMaxStepRetriesExceeded
+from transact._runtime.interpreter import check_cancelled, perform_at, replay_outcome
+from transact._runtime.state import WorkflowState
+from transact._runtime.step_runner import run_attempts_async
+from transact.errors import DBOSUnexpectedStepError
 
 T = TypeVar("T")
 
@@ -28,40 +30,29 @@ async def perform_async(state: WorkflowState, effect: Effect[T]) -> T:
     """Perform ``effect`` without blocking the event loop."""
     check_cancelled(state)
     function_id = state.issue(effect.ids)
-    if (
-        isinstance(effect, RunStep)
-        and inspect.iscoroutinefunction(effect.func)
-        and isinstance(decide(state.log, function_id, effect), Execute)
-    ):
-        result: T = await _execute_async_step(state, function_id, effect)
+    if isinstance(effect, RunStep) and inspect.iscoroutinefunction(effect.func):
+        result: T = await _perform_async_step(state, function_id, effect)
         return result
+    # Every other effect (sync steps included) is decided once, by ``perform_at``.
     return await asyncio.to_thread(perform_at, state, function_id, effect)
 
 
-async def _execute_async_step(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> Any:
-    env = state.env
-    started = now_ms(env.clock)
-    policy = effect.retry
-    errors: list[BaseException] = []
-    result: Any = None
-    error: Exception | None = None
-    token = enter(Frame(state, step_id=function_id))
-    try:
-        for attempt in range(policy.attempts):
-            try:
-                result, error = await effect.func(*effect.args, **effect.kwargs), None
-                break
-            except Exception as exc:
-                error = exc
-                if not policy.retries_allowed:
-                    break
-                errors.append(exc)
-                if attempt + 1 < policy.attempts:
-                    await asyncio.sleep(policy.delay_after(attempt))
-        else:
-            error = DBOSMaxStepRetriesExceeded(effect.name, policy.attempts, errors)
-    finally:
-        leave(token)
+async def _perform_async_step(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> Any:
+    """An async step, decided once: replay its outcome or await its attempts."""
+    decision = decide(state.log, function_id, effect)
+    if isinstance(decision, Replay):
+        # Steps have no replayer of their own; deserializing does no I/O.
+        return replay_outcome(state, function_id, decision.checkpoint, effect)
+    if not isinstance(decision, Execute):
+        raise DBOSUnexpectedStepError(
+            state.workflow_id, decision.function_id, decision.issued, decision.recorded
+        )
+    if state.replay_only:
+        raise DBOSUnexpectedStepError(
+            state.workflow_id, function_id, effect.checkpoint_name, "nothing (the history ends)"
+        )
+    started = now_ms(state.env.clock)
+    result, error = await run_attempts_async(state, function_id, effect)
     return await asyncio.to_thread(
         record_outcome, state, function_id, effect.name, started, result, error
     )

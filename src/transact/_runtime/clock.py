@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Protocol
@@ -18,6 +19,10 @@ class Clock(Protocol):
         """Wait until ``event`` is set or ``timeout`` seconds pass; True if it was set."""
         ...
 
+    async def wait_async(self, event: threading.Event, timeout: float | None) -> bool:
+        """``wait`` for the event loop: the same result, without blocking the loop."""
+        ...
+
 
 class SystemClock:
     """The real clock."""
@@ -29,6 +34,20 @@ class SystemClock:
     def wait(self, event: threading.Event, timeout: float | None) -> bool:
         """``event.wait(timeout)``."""
         return event.wait(timeout)
+
+    async def wait_async(self, event: threading.Event, timeout: float | None) -> bool:
+        """Poll ``event`` in short asyncio sleeps (a thread per wait would tie up the
+        default executor), so a set event ends the wait within one slice."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not event.is_set():
+            left = _POLL_SECONDS if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return False
+            await asyncio.sleep(min(left, _POLL_SECONDS))
+        return True
+
+
+_POLL_SECONDS = 0.05
 
 
 def now_ms(clock: Clock) -> int:

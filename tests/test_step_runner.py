@@ -13,7 +13,7 @@ import pytest
 
 from transact import DBOS, DBOSConfig
 from transact._core.retry import MAX_RETRY_DELAY_SECONDS, RetryPolicy
-from transact.errors import DBOSMaxStepRetriesExceeded
+from transact.errors import DBOSAwaitedWorkflowCancelledError, DBOSMaxStepRetriesExceeded
 from transact.testing import FakeClock, launched
 
 runs: Counter[str] = Counter()
@@ -133,7 +133,7 @@ def test_a_cancel_cuts_an_async_backoff_short() -> None:
             await asyncio.sleep(0.1)  # now in the 30 s pause
             started = time.monotonic()
             await DBOS.cancel_workflow_async(handle.workflow_id)
-            with pytest.raises(Exception):  # noqa: B017 - the awaited-cancelled error
+            with pytest.raises(DBOSAwaitedWorkflowCancelledError):
                 await handle.get_result()
             return time.monotonic() - started
 

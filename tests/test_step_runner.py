@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from collections import Counter
@@ -17,6 +18,7 @@ from transact.errors import DBOSAwaitedWorkflowCancelledError, DBOSMaxStepRetrie
 from transact.testing import FakeClock, launched
 
 runs: Counter[str] = Counter()
+ended = threading.Event()
 
 
 @DBOS.step(retries_allowed=True, interval_seconds=600, max_attempts=4, backoff_rate=3)
@@ -63,7 +65,10 @@ async def async_exhausting() -> str:
 
 @DBOS.workflow()
 async def async_cancellable() -> str:
-    return await failing_slowly()
+    try:
+        return await failing_slowly()
+    finally:
+        ended.set()  # the body itself stopped, not just the caller's wait
 
 
 def _config() -> DBOSConfig:
@@ -123,6 +128,7 @@ def test_async_retries_exhausted(fake_time: FakeClock) -> None:
 
 def test_a_cancel_cuts_an_async_backoff_short() -> None:
     runs.clear()
+    ended.clear()
     DBOS.destroy(destroy_registry=False)
     with launched(_config()):
 
@@ -135,6 +141,7 @@ def test_a_cancel_cuts_an_async_backoff_short() -> None:
             await DBOS.cancel_workflow_async(handle.workflow_id)
             with pytest.raises(DBOSAwaitedWorkflowCancelledError):
                 await handle.get_result()
+            assert await asyncio.to_thread(ended.wait, 5)
             return time.monotonic() - started
 
         assert asyncio.run(main()) < 5

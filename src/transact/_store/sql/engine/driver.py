@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from transact._store.sql.compiled import RawStatement
+from transact._store.sql.engine.compiled import RawStatement
 
 __all__ = ["fetch_all", "rolled_back", "rowcount", "wrap_error"]
 

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 
 from transact._store.records import WorkflowQuery
-from transact._store.sql.workflow_rows import (
+from transact._store.sql.verbs.workflow_rows import (
     ACTIVE_STATUSES,
     lit,
     row_columns,

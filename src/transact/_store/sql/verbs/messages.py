@@ -31,23 +31,28 @@ from sqlalchemy.dialects import postgresql, sqlite
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import WorkflowNotPending
 from transact._store.records import OutgoingMessage
-from transact._store.sql.backend import Backend, Mode
-from transact._store.sql.checkpointed import (
+from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.engine.errors import OnError
+from transact._store.sql.engine.raw import RawConnection
+from transact._store.sql.schema.tables import (
+    NULL_TOPIC,
+    notifications,
+    operation_outputs,
+    workflow_status,
+)
+from transact._store.sql.verbs.checkpointed import (
     CHECKPOINT_COLUMNS,
     PENDING,
     checkpoint_cte,
     checkpoint_values,
 )
-from transact._store.sql.checkpoints import (
+from transact._store.sql.verbs.checkpoints import (
     checkpoint_error_context,
     checkpoint_params,
     raise_not_pending,
     write_checkpoint,
 )
-from transact._store.sql.errors import OnError
-from transact._store.sql.notify import NOTIFY_KEY, message_key, notify_columns
-from transact._store.sql.raw import RawConnection
-from transact._store.sql.schema import NULL_TOPIC, notifications, operation_outputs, workflow_status
+from transact._store.sql.verbs.notify import NOTIFY_KEY, message_key, notify_columns
 from transact.errors import DBOSNonExistentWorkflowError
 
 __all__ = ["MessageVerbs"]

@@ -25,15 +25,15 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import Executable
 
-from transact._store.sql.attempts import Attempts
-from transact._store.sql.batching import Batch
-from transact._store.sql.compiled import RawStatement, StatementCache
-from transact._store.sql.driver import fetch_all, rolled_back, rowcount, wrap_error
-from transact._store.sql.errors import OnError, Phase, Violation
-from transact._store.sql.group_commit import GroupCommit, Write
-from transact._store.sql.modes import IDS_PER_STATEMENT, READ_OPTION, Mode, chunked
-from transact._store.sql.raw import RawConnection, RawResult
-from transact._store.sql.writers import GROUP_MAX, Writers
+from transact._store.sql.engine.attempts import Attempts
+from transact._store.sql.engine.batching import Batch
+from transact._store.sql.engine.compiled import RawStatement, StatementCache
+from transact._store.sql.engine.driver import fetch_all, rolled_back, rowcount, wrap_error
+from transact._store.sql.engine.errors import OnError, Phase, Violation
+from transact._store.sql.engine.group_commit import GroupCommit, Write
+from transact._store.sql.engine.modes import IDS_PER_STATEMENT, READ_OPTION, Mode, chunked
+from transact._store.sql.engine.raw import RawConnection, RawResult
+from transact._store.sql.engine.writers import GROUP_MAX, Writers
 
 # Mode, chunked and IDS_PER_STATEMENT live in ``modes.py``; re-exported for the verbs.
 __all__ = ["IDS_PER_STATEMENT", "READ_OPTION", "Backend", "Mode", "chunked"]

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from transact._store.sql.errors import Phase
+from transact._store.sql.engine.errors import Phase
 
 __all__ = ["Write", "WriteConnections"]
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import RowMapping
 
 from transact._core.status import StatusEvent, sources
 from transact._store.records import WorkflowRecord
-from transact._store.sql.schema import workflow_status
+from transact._store.sql.schema.tables import workflow_status
 
 __all__ = [
     "ACTIVE_STATUSES",

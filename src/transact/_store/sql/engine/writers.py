@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from transact._store.sql.batching import Batch, write_batched
-from transact._store.sql.compiled import RawStatement
-from transact._store.sql.connections import Write
-from transact._store.sql.driver import wrap_error
-from transact._store.sql.errors import OnError, Phase, translate
-from transact._store.sql.group_commit import GroupCommit, write_together
-from transact._store.sql.modes import Mode
+from transact._store.sql.engine.batching import Batch, write_batched
+from transact._store.sql.engine.compiled import RawStatement
+from transact._store.sql.engine.connections import Write
+from transact._store.sql.engine.driver import wrap_error
+from transact._store.sql.engine.errors import OnError, Phase, translate
+from transact._store.sql.engine.group_commit import GroupCommit, write_together
+from transact._store.sql.engine.modes import Mode
 from transact.errors import DBOSBaseException
 
 __all__ = ["GROUP_MAX", "Writers"]
@@ -89,7 +89,7 @@ class Writers:
         """Group commit: write ``batch``, setting each write's outcome.
 
         One write runs alone, as without group commit. Several share one transaction
-        (:func:`~transact._store.sql.group_commit.write_together`); the writes it leaves
+        (:func:`~transact._store.sql.engine.group_commit.write_together`); the writes it leaves
         undone (the shared transaction was rolled back) then run alone, each with the
         usual retries and its own error.
         """

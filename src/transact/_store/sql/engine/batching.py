@@ -25,8 +25,8 @@ from typing import Any
 
 import attrs
 
-from transact._store.sql.connections import Write, WriteConnections
-from transact._store.sql.errors import Phase
+from transact._store.sql.engine.connections import Write, WriteConnections
+from transact._store.sql.engine.errors import Phase
 
 __all__ = ["Batch", "write_batched"]
 

@@ -29,19 +29,19 @@ from sqlalchemy.dialects import sqlite
 
 from transact._core.status import StatusEvent, WorkflowStatusString
 from transact._store.records import WorkflowQuery, WorkflowRecord
-from transact._store.sql.backend import Backend, Mode, chunked
-from transact._store.sql.batching import Batch
-from transact._store.sql.errors import OnError
-from transact._store.sql.notify import (
+from transact._store.sql.engine.backend import Backend, Mode, chunked
+from transact._store.sql.engine.batching import Batch
+from transact._store.sql.engine.errors import OnError
+from transact._store.sql.schema.tables import POSTGRES_SCHEMA
+from transact._store.sql.verbs.notify import (
     NOTIFY_KEY,
     OUTCOME_CHANNEL,
     notify_columns,
     outcome_notify_columns,
     status_key,
 )
-from transact._store.sql.schema import POSTGRES_SCHEMA
-from transact._store.sql.workflow_list import list_statement
-from transact._store.sql.workflow_rows import (
+from transact._store.sql.verbs.workflow_list import list_statement
+from transact._store.sql.verbs.workflow_rows import (
     COLUMN_OF,
     FIELDS,
     lit,

@@ -26,8 +26,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from transact._store.sql.connections import Write, WriteConnections
-from transact._store.sql.errors import Phase
+from transact._store.sql.engine.connections import Write, WriteConnections
+from transact._store.sql.engine.errors import Phase
 from transact.errors import DBOSException
 
 __all__ = ["GroupCommit", "Write", "write_together"]

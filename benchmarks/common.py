@@ -323,7 +323,7 @@ class SQLiteFloor(Floor):
             conn.close()
 
     def _connect(self) -> sqlite3.Connection:
-        from transact._store.sql.sqlite import _configure  # the store's own PRAGMAs
+        from transact._store.sql.dialects.sqlite import _configure  # the store's own PRAGMAs
 
         conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
         _configure(conn, None)

@@ -6,7 +6,7 @@ import threading
 
 from transact._core.checkpoint import Checkpoint
 from transact._store.protocol import Store
-from transact._store.sql.group_commit import GroupCommit, Write
+from transact._store.sql.engine.group_commit import GroupCommit, Write
 
 
 def counted_batches(group: GroupCommit) -> list[int]:

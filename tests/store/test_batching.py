@@ -22,11 +22,11 @@ from tests.store.batches import write_steps_at_once
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import CheckpointConflict, WorkflowNotPending
 from transact._store.records import WorkflowRecord
-from transact._store.sql import checkpoints, workflows
-from transact._store.sql.backend import Backend
-from transact._store.sql.batching import Batch
-from transact._store.sql.postgres import PostgresStore, open_postgres_store
-from transact._store.sql.schema import POSTGRES_SCHEMA
+from transact._store.sql.dialects.postgres import PostgresStore, open_postgres_store
+from transact._store.sql.engine.backend import Backend
+from transact._store.sql.engine.batching import Batch
+from transact._store.sql.schema.tables import POSTGRES_SCHEMA
+from transact._store.sql.verbs import checkpoints, workflows
 from transact.errors import DBOSException
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.postgres]

@@ -20,8 +20,8 @@ from tests.store.batches import write_steps_at_once
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import CheckpointConflict, WorkflowNotPending
 from transact._store.records import WorkflowRecord
-from transact._store.sql.group_commit import GroupCommit, Write
-from transact._store.sql.sqlite import SQLiteStore, open_sqlite_store
+from transact._store.sql.dialects.sqlite import SQLiteStore, open_sqlite_store
+from transact._store.sql.engine.group_commit import GroupCommit, Write
 from transact.errors import DBOSException
 
 pytestmark = pytest.mark.timeout(60)

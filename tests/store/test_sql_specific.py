@@ -35,14 +35,14 @@ from tests._pg import (
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import CheckpointConflict
 from transact._store.records import WorkflowQuery, WorkflowRecord
-from transact._store.sql.backend import Mode
-from transact._store.sql.checkpoints import checkpoint_error_context, write_checkpoint
-from transact._store.sql.migrations import CHECKPOINT_FOREIGN_KEY, LATEST_VERSION, MIGRATIONS
-from transact._store.sql.postgres import PostgresStore, open_postgres_store
-from transact._store.sql.raw import RawConnection
-from transact._store.sql.schema import POSTGRES_SCHEMA, migrations_table, operation_outputs
-from transact._store.sql.sqlite import SQLiteStore, open_sqlite_store
+from transact._store.sql.dialects.postgres import PostgresStore, open_postgres_store
+from transact._store.sql.dialects.sqlite import SQLiteStore, open_sqlite_store
+from transact._store.sql.engine.backend import Mode
+from transact._store.sql.engine.raw import RawConnection
+from transact._store.sql.schema.migrations import CHECKPOINT_FOREIGN_KEY, LATEST_VERSION, MIGRATIONS
+from transact._store.sql.schema.tables import POSTGRES_SCHEMA, migrations_table, operation_outputs
 from transact._store.sql.store import SQLStore
+from transact._store.sql.verbs.checkpoints import checkpoint_error_context, write_checkpoint
 from transact.errors import DBOSInitializationError
 
 pytestmark = pytest.mark.timeout(120)

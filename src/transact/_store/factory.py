@@ -16,11 +16,11 @@ def open_store(url: str, *, pool_size: int = 20) -> Store:
 
         return MemoryStore.named(url.removeprefix("memory://"))
     if url.startswith("sqlite"):
-        from transact._store.sql.sqlite import open_sqlite_store
+        from transact._store.sql.dialects.sqlite import open_sqlite_store
 
         return open_sqlite_store(url)
     if url.startswith(("postgresql", "postgres://")):
-        from transact._store.sql.postgres import open_postgres_store
+        from transact._store.sql.dialects.postgres import open_postgres_store
 
         return open_postgres_store(url, pool_size=pool_size)
     raise DBOSInitializationError(

@@ -13,16 +13,16 @@ from collections.abc import Sequence
 from sqlalchemy import Connection
 
 from transact._store.protocol import NotifyCallback
-from transact._store.sql.backend import Backend, Mode
-from transact._store.sql.checkpoints import CheckpointVerbs
-from transact._store.sql.events import EventVerbs
-from transact._store.sql.maintenance import MaintenanceVerbs
-from transact._store.sql.messages import MessageVerbs
-from transact._store.sql.migrations import apply_pending
-from transact._store.sql.notify import NOTIFY_KEY, PUBLISH, payload
-from transact._store.sql.queues import QueueVerbs
-from transact._store.sql.streams import StreamVerbs
-from transact._store.sql.workflows import WorkflowVerbs
+from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.schema.migrations import apply_pending
+from transact._store.sql.verbs.checkpoints import CheckpointVerbs
+from transact._store.sql.verbs.events import EventVerbs
+from transact._store.sql.verbs.maintenance import MaintenanceVerbs
+from transact._store.sql.verbs.messages import MessageVerbs
+from transact._store.sql.verbs.notify import NOTIFY_KEY, PUBLISH, payload
+from transact._store.sql.verbs.queues import QueueVerbs
+from transact._store.sql.verbs.streams import StreamVerbs
+from transact._store.sql.verbs.workflows import WorkflowVerbs
 from transact.errors import DBOSException, DBOSInitializationError
 
 __all__ = ["SQLStore"]

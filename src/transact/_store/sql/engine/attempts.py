@@ -15,7 +15,7 @@ import time
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from transact._store.sql.errors import (
+from transact._store.sql.engine.errors import (
     OnError,
     Phase,
     Violation,

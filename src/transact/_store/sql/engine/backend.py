@@ -13,63 +13,37 @@ pooled driver connection.
 from __future__ import annotations
 
 import contextlib
-import enum
 import functools
 import os
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import Executable
 
-from transact._store.sql.attempts import Attempts
-from transact._store.sql.batching import Batch, write_batched
-from transact._store.sql.compiled import RawStatement, StatementCache
-from transact._store.sql.errors import OnError, Phase, Violation, translate
-from transact._store.sql.group_commit import GroupCommit, Write, write_together
-from transact._store.sql.raw import RawConnection, RawResult
-from transact.errors import DBOSBaseException
+from transact._store.sql.engine.attempts import Attempts
+from transact._store.sql.engine.batching import Batch
+from transact._store.sql.engine.compiled import RawStatement, StatementCache
+from transact._store.sql.engine.driver import fetch_all, rolled_back, rowcount, wrap_error
+from transact._store.sql.engine.errors import OnError, Phase, Violation
+from transact._store.sql.engine.group_commit import GroupCommit, Write
+from transact._store.sql.engine.modes import IDS_PER_STATEMENT, READ_OPTION, Mode, chunked
+from transact._store.sql.engine.raw import RawConnection, RawResult
+from transact._store.sql.engine.writers import GROUP_MAX, Writers
 
-__all__ = ["IDS_PER_STATEMENT", "Backend", "Mode", "chunked"]
+# Mode, chunked and IDS_PER_STATEMENT live in ``modes.py``; re-exported for the verbs.
+__all__ = ["IDS_PER_STATEMENT", "READ_OPTION", "Backend", "Mode", "chunked"]
 
 T = TypeVar("T")
 
-READ_OPTION = "transact_read"
-"""Execution option the SQLite ``begin`` hook reads: set on reads, which take no lock."""
-
 _NO_ERROR_CONTEXT = OnError()
 
-GROUP_MAX = 100
-"""At most this many one-statement writes share one group commit (SQLite)."""
 
-IDS_PER_STATEMENT = 500
-"""How many ids a bulk verb binds in one statement: far below SQLite's limit on bound
-parameters (32,766), and few enough for Postgres to plan the ``IN`` list well."""
-
-
-def chunked(ids: Sequence[str]) -> list[Sequence[str]]:
-    """``ids`` cut into slices of at most :data:`IDS_PER_STATEMENT`."""
-    return [ids[i : i + IDS_PER_STATEMENT] for i in range(0, len(ids), IDS_PER_STATEMENT)]
-
-
-class Mode(enum.Enum):
-    """The kind of work a verb does, which decides its transaction."""
-
-    READ = "read"
-    """Reads only. Postgres: autocommit (no BEGIN/COMMIT round trips); SQLite: no lock."""
-    WRITE_ONE = "write_one"
-    """Exactly one statement that writes. Postgres: autocommit, so the statement is its own
-    transaction and costs one round trip. SQLite: autocommit through
-    :meth:`Backend.execute_one`, BEGIN IMMEDIATE ... COMMIT through :meth:`Backend.run`."""
-    WRITE = "write"
-    """Several statements that must commit together: BEGIN (IMMEDIATE on SQLite) ... COMMIT."""
-
-
-class Backend:
+class Backend(Writers):
     """One database: its engine, how each :class:`Mode` runs on it, and its flavour.
 
     ``notify`` is True where writers should ``pg_notify`` other processes (Postgres).
@@ -192,7 +166,7 @@ class Backend:
                                 phase = Phase.COMMIT
                                 self._execute_text(fairy, "COMMIT")
                         except BaseException:
-                            failed = transaction and not _rolled_back(fairy)
+                            failed = transaction and not rolled_back(fairy)
                             raise
                         failed = False
                         return result
@@ -206,7 +180,7 @@ class Backend:
         try:
             return self.checkout(mode)
         except self._dbapi_error as exc:
-            raise self._wrap(exc, RawStatement("", None, {}), (), fairy=None) from exc
+            raise wrap_error(self.engine, exc, RawStatement("", None, {}), (), fairy=None) from exc
 
     def _execute_raw(self, fairy: Any, stmt: Executable, params: Mapping[str, Any]) -> RawResult:
         raw = self._compiled(stmt, params)
@@ -216,13 +190,15 @@ class Backend:
             rows = cursor.fetchall() if cursor.description is not None else []
             return RawResult(int(cursor.rowcount), rows)
         except self._dbapi_error as exc:
-            raise self._wrap(exc, raw, args, fairy=fairy) from exc
+            raise wrap_error(self.engine, exc, raw, args, fairy=fairy) from exc
 
     def _execute_text(self, fairy: Any, sql: str) -> None:
         try:
             fairy.dbapi_connection.execute(sql)
         except self._dbapi_error as exc:
-            raise self._wrap(exc, RawStatement(sql, None, {}), (), fairy=fairy) from exc
+            raise wrap_error(
+                self.engine, exc, RawStatement(sql, None, {}), (), fairy=fairy
+            ) from exc
 
     def execute_one(
         self,
@@ -261,17 +237,6 @@ class Backend:
             return self._batcher(batch).submit(Write(raw, args, on_error))
         return self._execute_alone(raw, args, on_error)
 
-    def _batcher(self, batch: Batch) -> GroupCommit:
-        assert self._batchers is not None
-        batcher = self._batchers.get(batch.name)
-        if batcher is None:
-            with self._batchers_lock:
-                batcher = self._batchers.get(batch.name)
-                if batcher is None:
-                    commit = functools.partial(self._commit_batched, batch)
-                    batcher = self._batchers[batch.name] = GroupCommit(commit, max_batch=GROUP_MAX)
-        return batcher
-
     def fetch(
         self, stmt: Executable, params: Mapping[str, Any], on_error: OnError = _NO_ERROR_CONTEXT
     ) -> list[tuple[Any, ...]]:
@@ -286,7 +251,7 @@ class Backend:
         need no type conversion, and no expanding ``IN`` parameters.
         """
         raw = self._compiled(stmt, params)
-        return self._call_raw(raw, raw.args(params), on_error, Mode.READ, _fetch_all)
+        return self._call_raw(raw, raw.args(params), on_error, Mode.READ, fetch_all)
 
     def execute_returning(
         self, stmt: Executable, params: Mapping[str, Any], on_error: OnError = _NO_ERROR_CONTEXT
@@ -303,11 +268,11 @@ class Backend:
         if self._group is not None:
             raise ValueError("execute_returning needs a database without a single writer")
         raw = self._compiled(stmt, params)
-        return self._call_raw(raw, raw.args(params), on_error, Mode.WRITE_ONE, _fetch_all)
+        return self._call_raw(raw, raw.args(params), on_error, Mode.WRITE_ONE, fetch_all)
 
     def _execute_alone(self, raw: RawStatement, args: Any, on_error: OnError) -> int:
         """Run one compiled statement in autocommit, with retries; its rowcount."""
-        return self._call_raw(raw, args, on_error, Mode.WRITE_ONE, _rowcount)
+        return self._call_raw(raw, args, on_error, Mode.WRITE_ONE, rowcount)
 
     def _call_raw(
         self,
@@ -333,7 +298,7 @@ class Backend:
                 phase = Phase.EXECUTE
                 return result(fairy.dbapi_connection.execute(raw.sql, args))
             except self._dbapi_error as exc:
-                wrapped = self._wrap(exc, raw, args, fairy=fairy)
+                wrapped = wrap_error(self.engine, exc, raw, args, fairy=fairy)
                 # A statement that failed in autocommit leaves its connection clean,
                 # unless the connection itself is gone.
                 failed = bool(getattr(wrapped, "connection_invalidated", False))
@@ -341,82 +306,6 @@ class Backend:
                 attempt.failed(wrapped, phase)
             finally:
                 self.checkin(fairy, failed=failed)
-
-    def checkout(self, mode: Mode) -> Any:
-        """A driver connection (a pool "fairy") for raw work of kind ``mode``; give it back
-        with :meth:`checkin`.
-
-        With a single writer (SQLite), every write of this process runs under the write
-        lock, one at a time, so they all share one connection kept out of the pool: no
-        checkout per write, and its page cache stays valid between writes.
-        """
-        if mode is Mode.READ or self._group is None:
-            return self.engine.raw_connection()
-        if self._writer is None:
-            self._writer = self.engine.raw_connection()
-        return self._writer
-
-    def checkout_writer(self) -> Any:
-        """:meth:`checkout` for a write (the group commit's transactions)."""
-        return self.checkout(Mode.WRITE)
-
-    def checkin(self, fairy: Any, *, failed: bool = False) -> None:
-        """Give back a connection from :meth:`checkout`. ``failed``: its state is unknown
-        (lost, or a rollback failed); the writers' connection then goes back to the pool
-        (which resets or discards it) and the next write takes another."""
-        if fairy is not self._writer:
-            fairy.close()
-        elif failed:
-            self._writer = None
-            with contextlib.suppress(Exception):
-                fairy.close()
-
-    def _commit_batch(self, batch: list[Write]) -> None:
-        """Group commit: write ``batch``, setting each write's outcome.
-
-        One write runs alone, as without group commit. Several share one transaction
-        (:func:`~transact._store.sql.group_commit.write_together`); the writes it leaves
-        undone (the shared transaction was rolled back) then run alone, each with the
-        usual retries and its own error.
-        """
-        with self._write_lock:
-            if len(batch) > 1:
-                write_together(self, batch)
-            self._write_undone(batch)
-
-    def _commit_batched(self, batch: Batch, writes: list[Write]) -> None:
-        """Batched writes (Postgres): one statement for ``writes``, then any write it left
-        undone alone (``batching.py``)."""
-        if len(writes) > 1:
-            write_batched(self, batch, writes)
-        self._write_undone(writes)
-
-    def _write_undone(self, writes: list[Write]) -> None:
-        """Run each write not done yet alone, with the usual retries and its own error."""
-        for write in writes:
-            if not write.done:
-                try:
-                    write.rowcount = self._execute_alone(write.raw, write.args, write.on_error)
-                except (Exception, DBOSBaseException) as exc:  # CheckpointConflict is one
-                    write.error = exc
-                write.done = True
-
-    def error_of(self, exc: Exception, write: Write, fairy: Any, phase: Phase) -> BaseException:
-        """The error ``write``'s caller gets for driver error ``exc`` (translated as
-        :meth:`execute_one` translates it, without a retry)."""
-        wrapped = self._wrap(exc, write.raw, write.args, fairy=fairy)
-        return translate(wrapped, write.on_error, self.url, phase)
-
-    @property
-    def dbapi_error(self) -> type[Exception]:
-        """The driver's base exception class."""
-        return self._dbapi_error
-
-    @property
-    def _dbapi_error(self) -> type[Exception]:
-        dbapi = self.engine.dialect.loaded_dbapi
-        error: type[Exception] = dbapi.Error
-        return error
 
     def _attempts(
         self,
@@ -439,25 +328,6 @@ class Backend:
             retry_on=retry_on,
         )
 
-    def _wrap(self, exc: Exception, raw: RawStatement, args: Any, *, fairy: Any) -> SQLAlchemyError:
-        """The SQLAlchemy exception ``exc`` would have been, invalidating a dead connection."""
-        dialect = self.engine.dialect
-        dbapi_conn = None if fairy is None else fairy.dbapi_connection
-        disconnect = dialect.is_disconnect(exc, dbapi_conn, None)  # type: ignore[arg-type]
-        if disconnect and fairy is not None:
-            # As SQLAlchemy's own execution does: one dead connection (a server restart)
-            # means the pool's older connections are dead too; recycle them all.
-            self.engine.pool._invalidate(fairy, exc)
-        wrapped = DBAPIError.instance(
-            raw.sql,
-            args,
-            exc,
-            self._dbapi_error,
-            connection_invalidated=disconnect,
-            dialect=dialect,
-        )
-        return wrapped
-
     def dispose(self) -> None:
         """Close every pooled connection (the writers' one too)."""
         with self._write_lock:  # not under a write still running in another thread
@@ -466,25 +336,6 @@ class Backend:
             with contextlib.suppress(Exception):
                 writer.close()
         self.engine.dispose()
-
-
-def _rolled_back(fairy: Any) -> bool:
-    """Roll back the connection's transaction; False if even that failed (the connection
-    is then in no known state)."""
-    try:
-        fairy.dbapi_connection.execute("ROLLBACK")
-    except Exception:
-        return False
-    return True
-
-
-def _rowcount(cursor: Any) -> int:
-    return int(cursor.rowcount)
-
-
-def _fetch_all(cursor: Any) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = cursor.fetchall()  # both drivers return plain tuples
-    return rows
 
 
 _LIVE: weakref.WeakSet[Backend] = weakref.WeakSet()

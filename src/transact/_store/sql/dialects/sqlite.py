@@ -42,8 +42,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from transact._store.protocol import Store
-from transact._store.sql.backend import READ_OPTION, Backend
-from transact._store.sql.errors import safe_url
+from transact._store.sql.engine.backend import READ_OPTION, Backend
+from transact._store.sql.engine.errors import safe_url
 from transact._store.sql.store import SQLStore
 from transact.errors import DBOSInitializationError
 

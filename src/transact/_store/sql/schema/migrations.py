@@ -15,8 +15,7 @@ from collections.abc import Callable
 import attrs
 from sqlalchemy import Connection, insert, select
 
-from transact._store.sql.notify import CHANNEL
-from transact._store.sql.schema import (
+from transact._store.sql.schema.tables import (
     CLAIM_INDEXES,
     NARROWED_QUEUE_INDEXES,
     POSTGRES_SCHEMA,
@@ -25,6 +24,7 @@ from transact._store.sql.schema import (
     metadata,
     migrations_table,
 )
+from transact._store.sql.verbs.notify import CHANNEL
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "Migration", "applied_versions", "apply_pending"]
 

@@ -43,9 +43,9 @@ from sqlalchemy import (
 from transact._core.queue_policy import QueueCounts, QueueLimits, budget, order_key
 from transact._core.status import StatusEvent
 from transact._store.records import WorkflowRecord
-from transact._store.sql.backend import Backend, Mode
-from transact._store.sql.schema import QUEUE_WAITING, workflow_status
-from transact._store.sql.workflows import lit, row_to_record, status_in
+from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.schema.tables import QUEUE_WAITING, workflow_status
+from transact._store.sql.verbs.workflows import lit, row_to_record, status_in
 
 __all__ = ["QueueVerbs", "advisory_key"]
 

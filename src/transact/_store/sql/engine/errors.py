@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from transact._store.errors import CheckpointConflict
 from transact._store.records import WorkflowRecord
-from transact._store.sql import schema
+from transact._store.sql.schema import tables as schema
 from transact.errors import (
     DBOSConflictingWorkflowError,
     DBOSException,

@@ -12,11 +12,11 @@ from sqlalchemy import Connection, Integer, Text, and_, bindparam, func, insert,
 
 from transact._core.checkpoint import Checkpoint
 from transact._store.records import StreamRead
-from transact._store.sql.backend import Backend, Mode
-from transact._store.sql.checkpoints import write_checkpoint
-from transact._store.sql.errors import OnError, Violation
-from transact._store.sql.notify import NOTIFY_KEY, notify_columns, stream_key
-from transact._store.sql.schema import streams, workflow_status
+from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.engine.errors import OnError, Violation
+from transact._store.sql.schema.tables import streams, workflow_status
+from transact._store.sql.verbs.checkpoints import write_checkpoint
+from transact._store.sql.verbs.notify import NOTIFY_KEY, notify_columns, stream_key
 
 __all__ = ["StreamVerbs"]
 

@@ -21,15 +21,12 @@ unknown, and every write gets that error, as a lone write would.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-from transact._store.sql.errors import Phase
-
-if TYPE_CHECKING:
-    from transact._store.sql.backend import Backend
-    from transact._store.sql.group_commit import Write
+from transact._store.sql.engine.connections import Write, WriteConnections
+from transact._store.sql.engine.errors import Phase
 
 __all__ = ["Batch", "write_batched"]
 
@@ -49,7 +46,7 @@ class Batch:
     """Whether a write the statement did not write runs again alone (for its error)."""
 
 
-def write_batched(backend: Backend, batch: Batch, writes: list[Write]) -> None:
+def write_batched(backend: WriteConnections, batch: Batch, writes: list[Write]) -> None:
     """Write ``writes`` with ``batch``'s statement and set the outcome of those it settles;
     the caller runs the ones left undone alone."""
     rows: list[Write] = []
@@ -87,7 +84,9 @@ def _key(batch: Batch, args: Any) -> tuple[Any, ...]:
     return tuple(args[name] for name in batch.key)
 
 
-def _refused_or_lost(backend: Backend, exc: Exception, fairy: Any, rows: list[Write]) -> None:
+def _refused_or_lost(
+    backend: WriteConnections, exc: Exception, fairy: Any, rows: list[Write]
+) -> None:
     """A failed batched statement: refused by the server (it did nothing: leave the writes
     undone) or cut off with its connection (unknown: fail every write with the error)."""
     dialect = backend.engine.dialect

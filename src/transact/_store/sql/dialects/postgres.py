@@ -25,12 +25,12 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from transact._store.protocol import NotifyCallback, Store
-from transact._store.sql.backend import Backend, Mode
-from transact._store.sql.errors import OnError, Phase, safe_url, translate
-from transact._store.sql.listener import Listener
-from transact._store.sql.notify import CHANNEL, OUTCOME_CHANNEL
-from transact._store.sql.schema import POSTGRES_SCHEMA
+from transact._store.sql.dialects.listener import Listener
+from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.engine.errors import OnError, Phase, safe_url, translate
+from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
+from transact._store.sql.verbs.notify import CHANNEL, OUTCOME_CHANNEL
 from transact.errors import DBOSInitializationError
 
 __all__ = ["PostgresStore", "open_postgres_store"]

@@ -15,77 +15,46 @@ from typing import Any
 import attrs
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     Connection,
-    Select,
     Text,
     and_,
     bindparam,
     case,
-    false,
     func,
-    literal_column,
-    or_,
     select,
     text,
     update,
 )
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import RowMapping
 
-from transact._core.status import StatusEvent, WorkflowStatusString, sources
+from transact._core.status import StatusEvent, WorkflowStatusString
 from transact._store.records import WorkflowQuery, WorkflowRecord
-from transact._store.sql.backend import Backend, Mode, chunked
-from transact._store.sql.batching import Batch
-from transact._store.sql.errors import OnError
-from transact._store.sql.notify import (
+from transact._store.sql.engine.backend import Backend, Mode, chunked
+from transact._store.sql.engine.batching import Batch
+from transact._store.sql.engine.errors import OnError
+from transact._store.sql.schema.tables import POSTGRES_SCHEMA
+from transact._store.sql.verbs.notify import (
     NOTIFY_KEY,
     OUTCOME_CHANNEL,
     notify_columns,
     outcome_notify_columns,
     status_key,
 )
-from transact._store.sql.schema import POSTGRES_SCHEMA, workflow_status
+from transact._store.sql.verbs.workflow_list import list_statement
+from transact._store.sql.verbs.workflow_rows import (
+    COLUMN_OF,
+    FIELDS,
+    lit,
+    record_values,
+    row_columns,
+    row_to_record,
+    status_in,
+    ws,
+)
 
 __all__ = ["WorkflowVerbs", "lit", "read_workflow", "record_values", "row_to_record", "status_in"]
 
-ws = workflow_status
 _c = ws.c
-
-# WorkflowRecord field -> column: the same names, except the id (DBOS's column name).
-_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(WorkflowRecord))
-_COLUMN_OF = {name: ("workflow_uuid" if name == "workflow_id" else name) for name in _FIELDS}
-_INPUT_FIELDS = frozenset({"inputs"})
-_OUTPUT_FIELDS = frozenset({"output", "error"})
-_ACTIVE = ("PENDING", "ENQUEUED", "DELAYED")
-
-
-def lit(value: str) -> ColumnElement[Any]:
-    """A constant status inlined in the SQL: it lets Postgres match partial indexes, and
-    constants never vary between executions, so the statement cache is unaffected."""
-    return literal_column(f"'{value}'")
-
-
-def status_in(event: StatusEvent) -> ColumnElement[bool]:
-    """``status IN (...)``: the statuses from which ``event`` is legal."""
-    return _c.status.in_([lit(s.value) for s in sorted(sources(event), key=lambda s: s.value)])
-
-
-def record_values(record: WorkflowRecord) -> dict[str, Any]:
-    """The column values of ``record``."""
-    return {_COLUMN_OF[name]: getattr(record, name) for name in _FIELDS}
-
-
-def row_to_record(row: RowMapping | Mapping[str, Any]) -> WorkflowRecord:
-    """The record of a result row; columns the query skipped come back as None."""
-    values = {name: row.get(_COLUMN_OF[name]) for name in _FIELDS}
-    values["was_forked_from"] = bool(values["was_forked_from"])
-    return WorkflowRecord(**values)  # type: ignore[arg-type]  # checked by the schema
-
-
-def _columns(load_input: bool, load_output: bool) -> list[ColumnElement[Any]]:
-    skipped = (set() if load_input else _INPUT_FIELDS) | (set() if load_output else _OUTPUT_FIELDS)
-    return [_c[_COLUMN_OF[name]] for name in _FIELDS if name not in skipped]
 
 
 def _p(name: str, type_: Any = Text) -> Any:
@@ -95,7 +64,7 @@ def _p(name: str, type_: Any = Text) -> Any:
 # --- statements, built once so SQLAlchemy compiles each once per dialect ---------------
 
 _SELECT_ROW = {
-    (i, o): select(*_columns(i, o)).where(_c.workflow_uuid == _p("wf"))
+    (i, o): select(*row_columns(i, o)).where(_c.workflow_uuid == _p("wf"))
     for i in (True, False)
     for o in (True, False)
 }
@@ -123,7 +92,7 @@ def _insert_or_attach_postgres() -> Any:
     no workflow has it. Postgres keeps no foreign key from checkpoints to workflows
     (migration 5), so a step that committed while its workflow was being deleted leaves
     its checkpoint behind; a new workflow reusing the id must not replay it."""
-    columns = [_COLUMN_OF[name] for name in _FIELDS]
+    columns = [COLUMN_OF[name] for name in FIELDS]
     schema = POSTGRES_SCHEMA
     return text(
         f"""
@@ -246,7 +215,10 @@ _DEAD_LETTER_BASE = (
         updated_at=_p("now", BigInteger),
     )
 )
-_DEAD_LETTER = {False: _DEAD_LETTER_BASE, True: _DEAD_LETTER_BASE.returning(*notify_columns(True))}
+_DEAD_LETTER = {
+    False: _DEAD_LETTER_BASE,
+    True: _DEAD_LETTER_BASE.returning(*notify_columns(True)),
+}
 
 _FINISH_STATUSES = frozenset({WorkflowStatusString.SUCCESS.value, WorkflowStatusString.ERROR.value})
 
@@ -315,7 +287,7 @@ class WorkflowVerbs:
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRecord]:
         """Rows matching ``query``, ordered and paged as ``WorkflowQuery`` describes."""
-        stmt = _list_statement(query)
+        stmt = list_statement(query)
         return self._db.run(
             Mode.READ, lambda conn: [row_to_record(r) for r in conn.execute(stmt).mappings()]
         )
@@ -384,70 +356,3 @@ class WorkflowVerbs:
 def _one(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> WorkflowRecord | None:
     row = conn.execute(stmt, params).mappings().first()
     return None if row is None else row_to_record(row)
-
-
-def _in(column: Any, values: Sequence[str] | None) -> list[ColumnElement[bool]]:
-    return [] if values is None else [column.in_(list(values))]
-
-
-def _between(column: Any, low: int | None, high: int | None) -> list[ColumnElement[bool]]:
-    where = []
-    if low is not None:
-        where.append(column >= low)
-    if high is not None:
-        where.append(column <= high)
-    return where
-
-
-def _list_statement(q: WorkflowQuery) -> Select[Any]:
-    """The SELECT for ``q``. Its shape varies with the filters used; SQLAlchemy caches one
-    compiled form per shape, and ``IN`` lists bind as one expanding parameter."""
-    where: list[ColumnElement[bool]] = [
-        *_in(_c.workflow_uuid, q.workflow_ids),
-        *_in(_c.status, q.statuses),
-        *_in(_c.name, q.names),
-        *_in(_c.application_version, q.application_versions),
-        *_in(_c.executor_id, q.executor_ids),
-        *_in(_c.queue_name, q.queue_names),
-        *_in(_c.parent_workflow_id, q.parent_workflow_ids),
-        *_in(_c.forked_from, q.forked_from),
-        *_in(_c.authenticated_user, q.users),
-        *_between(_c.created_at, q.created_after, q.created_before),
-        *_between(_c.completed_at, q.completed_after, q.completed_before),
-        *_between(_c.started_at_epoch_ms, q.dequeued_after, q.dequeued_before),
-    ]
-    if q.workflow_id_prefixes is not None:
-        # substr() rather than LIKE: SQLite's LIKE ignores case, and a prefix may hold
-        # LIKE's wildcards.
-        where.append(
-            _or(
-                func.substr(_c.workflow_uuid, 1, len(prefix)) == prefix
-                for prefix in q.workflow_id_prefixes
-            )
-        )
-    if q.queues_only:
-        where.append(_c.queue_name.isnot(None))
-        if q.statuses is None:
-            where.append(_c.status.in_([lit(s) for s in _ACTIVE]))
-    if q.was_forked_from is not None:
-        where.append(_c.was_forked_from.is_(q.was_forked_from))
-    if q.has_parent is not None:
-        where.append(
-            _c.parent_workflow_id.isnot(None) if q.has_parent else _c.parent_workflow_id.is_(None)
-        )
-    order = (
-        (_c.created_at.desc(), _c.workflow_uuid.desc())
-        if q.sort_desc
-        else (_c.created_at, _c.workflow_uuid)
-    )
-    stmt = select(*_columns(q.load_input, q.load_output)).where(*where).order_by(*order)
-    if q.limit is not None:
-        stmt = stmt.limit(q.limit)
-    if q.offset:
-        stmt = stmt.offset(q.offset)
-    return stmt
-
-
-def _or(conditions: Any) -> ColumnElement[bool]:
-    terms = list(conditions)
-    return or_(*terms) if terms else false()

@@ -25,10 +25,9 @@ from sqlalchemy import (
 
 from transact._core.status import StatusEvent, WorkflowStatusString
 from transact._store.records import WorkflowRecord
-from transact._store.sql.backend import Backend, Mode
-from transact._store.sql.errors import OnError
-from transact._store.sql.notify import NOTIFY_KEY, notify_columns, status_key, status_notify_column
-from transact._store.sql.schema import (
+from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.engine.errors import OnError
+from transact._store.sql.schema.tables import (
     notifications,
     operation_outputs,
     streams,
@@ -36,7 +35,13 @@ from transact._store.sql.schema import (
     workflow_events_history,
     workflow_status,
 )
-from transact._store.sql.workflows import (
+from transact._store.sql.verbs.notify import (
+    NOTIFY_KEY,
+    notify_columns,
+    status_key,
+    status_notify_column,
+)
+from transact._store.sql.verbs.workflows import (
     lit,
     read_workflow,
     record_values,

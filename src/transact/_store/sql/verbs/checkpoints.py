@@ -35,11 +35,11 @@ from sqlalchemy.dialects import postgresql
 
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import WorkflowNotPending
-from transact._store.sql.backend import Backend, Mode, chunked
-from transact._store.sql.batching import Batch
-from transact._store.sql.errors import OnError
-from transact._store.sql.raw import RawConnection
-from transact._store.sql.schema import POSTGRES_SCHEMA, operation_outputs, workflow_status
+from transact._store.sql.engine.backend import Backend, Mode, chunked
+from transact._store.sql.engine.batching import Batch
+from transact._store.sql.engine.errors import OnError
+from transact._store.sql.engine.raw import RawConnection
+from transact._store.sql.schema.tables import POSTGRES_SCHEMA, operation_outputs, workflow_status
 from transact.errors import DBOSNonExistentWorkflowError
 
 __all__ = ["CHECKPOINT_BINDS", "CheckpointVerbs", "checkpoint_error_context", "write_checkpoint"]

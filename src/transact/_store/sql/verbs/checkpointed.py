@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import CTE, ColumnElement, Select, Text, bindparam, exists, literal_column, select
 from sqlalchemy.dialects import postgresql
 
-from transact._store.sql.checkpoints import CHECKPOINT_BINDS
-from transact._store.sql.schema import operation_outputs, workflow_status
+from transact._store.sql.schema.tables import operation_outputs, workflow_status
+from transact._store.sql.verbs.checkpoints import CHECKPOINT_BINDS
 
 __all__ = ["CHECKPOINT_COLUMNS", "PENDING", "checkpoint_cte", "checkpoint_values"]
 

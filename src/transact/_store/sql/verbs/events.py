@@ -16,13 +16,17 @@ from sqlalchemy import ColumnElement, Integer, Text, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from transact._core.checkpoint import Checkpoint
-from transact._store.sql.backend import Backend, Mode
-from transact._store.sql.checkpointed import checkpoint_cte
-from transact._store.sql.checkpoints import checkpoint_params, raise_not_pending, write_checkpoint
-from transact._store.sql.errors import OnError
-from transact._store.sql.notify import NOTIFY_KEY, event_key, notify_columns
-from transact._store.sql.raw import RawConnection
-from transact._store.sql.schema import workflow_events, workflow_events_history
+from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.engine.errors import OnError
+from transact._store.sql.engine.raw import RawConnection
+from transact._store.sql.schema.tables import workflow_events, workflow_events_history
+from transact._store.sql.verbs.checkpointed import checkpoint_cte
+from transact._store.sql.verbs.checkpoints import (
+    checkpoint_params,
+    raise_not_pending,
+    write_checkpoint,
+)
+from transact._store.sql.verbs.notify import NOTIFY_KEY, event_key, notify_columns
 
 __all__ = ["EventVerbs"]
 

@@ -24,39 +24,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from transact._store.sql.errors import Phase
+from transact._store.sql.engine.connections import Write, WriteConnections
+from transact._store.sql.engine.errors import Phase
 from transact.errors import DBOSException
 
-if TYPE_CHECKING:
-    from transact._store.sql.backend import Backend
-
 __all__ = ["GroupCommit", "Write", "write_together"]
-
-
-class Write:
-    """One caller's statement, and once ``done``, its outcome (``rowcount`` or
-    ``error``, to raise in the caller's thread)."""
-
-    __slots__ = ("args", "done", "error", "on_error", "raw", "rowcount", "wake")
-
-    def __init__(self, raw: Any, args: Any, on_error: Any) -> None:
-        self.raw = raw
-        self.args = args
-        self.on_error = on_error
-        self.done = False
-        self.rowcount = 0
-        self.error: BaseException | None = None
-        # Set when the write is done, or when its thread is to lead the next batch;
-        # only a thread that had to queue needs one.
-        self.wake: threading.Event | None = None
-
-    def outcome(self) -> int:
-        """The rowcount, or raise the error."""
-        if self.error is not None:
-            raise self.error
-        return self.rowcount
 
 
 class GroupCommit:
@@ -113,7 +87,7 @@ class GroupCommit:
         self._queue = []
 
 
-def write_together(backend: Backend, batch: list[Write]) -> None:
+def write_together(backend: WriteConnections, batch: list[Write]) -> None:
     """Write ``batch`` in one SQLite transaction and set the writes' outcomes; leave
     them all undone if the transaction was rolled back (the caller then runs each alone).
 
@@ -165,7 +139,7 @@ def _refused_lock(exc: Exception) -> bool:
     return "database is locked" in message or "database is busy" in message
 
 
-def _fail_all(backend: Backend, exc: Exception, fairy: Any, batch: list[Write]) -> None:
+def _fail_all(backend: WriteConnections, exc: Exception, fairy: Any, batch: list[Write]) -> None:
     """Give every write of ``batch`` the error ``exc`` (its outcome is unknown)."""
     for write in batch:
         write.error = backend.error_of(exc, write, fairy, Phase.COMMIT)

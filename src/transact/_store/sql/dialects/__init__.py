@@ -1,0 +1,1 @@
+"""The Postgres and SQLite stores: preparing the database, locking migrations, LISTEN."""

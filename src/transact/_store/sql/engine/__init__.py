@@ -1,0 +1,1 @@
+"""Running statements: connections, transactions, retries, errors, group commit and batching."""

@@ -1,0 +1,1 @@
+"""The tables of the system database, and the migrations that create and upgrade them."""

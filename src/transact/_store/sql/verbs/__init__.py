@@ -1,0 +1,1 @@
+"""The SQL store's verbs, one mixin module per concern (composed by ``sql/store.py``)."""

@@ -1,0 +1,94 @@
+"""``list_workflows``'s statement: a ``WorkflowQuery`` as one SELECT."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    false,
+    func,
+    or_,
+    select,
+)
+
+from transact._store.records import WorkflowQuery
+from transact._store.sql.verbs.workflow_rows import (
+    ACTIVE_STATUSES,
+    lit,
+    row_columns,
+    ws,
+)
+
+__all__ = ["list_statement"]
+
+_c = ws.c
+
+
+def _in(column: Any, values: Sequence[str] | None) -> list[ColumnElement[bool]]:
+    return [] if values is None else [column.in_(list(values))]
+
+
+def _between(column: Any, low: int | None, high: int | None) -> list[ColumnElement[bool]]:
+    where = []
+    if low is not None:
+        where.append(column >= low)
+    if high is not None:
+        where.append(column <= high)
+    return where
+
+
+def list_statement(q: WorkflowQuery) -> Select[Any]:
+    """The SELECT for ``q``. Its shape varies with the filters used; SQLAlchemy caches one
+    compiled form per shape, and ``IN`` lists bind as one expanding parameter."""
+    where: list[ColumnElement[bool]] = [
+        *_in(_c.workflow_uuid, q.workflow_ids),
+        *_in(_c.status, q.statuses),
+        *_in(_c.name, q.names),
+        *_in(_c.application_version, q.application_versions),
+        *_in(_c.executor_id, q.executor_ids),
+        *_in(_c.queue_name, q.queue_names),
+        *_in(_c.parent_workflow_id, q.parent_workflow_ids),
+        *_in(_c.forked_from, q.forked_from),
+        *_in(_c.authenticated_user, q.users),
+        *_between(_c.created_at, q.created_after, q.created_before),
+        *_between(_c.completed_at, q.completed_after, q.completed_before),
+        *_between(_c.started_at_epoch_ms, q.dequeued_after, q.dequeued_before),
+    ]
+    if q.workflow_id_prefixes is not None:
+        # substr() rather than LIKE: SQLite's LIKE ignores case, and a prefix may hold
+        # LIKE's wildcards.
+        where.append(
+            _or(
+                func.substr(_c.workflow_uuid, 1, len(prefix)) == prefix
+                for prefix in q.workflow_id_prefixes
+            )
+        )
+    if q.queues_only:
+        where.append(_c.queue_name.isnot(None))
+        if q.statuses is None:
+            where.append(_c.status.in_([lit(s) for s in ACTIVE_STATUSES]))
+    if q.was_forked_from is not None:
+        where.append(_c.was_forked_from.is_(q.was_forked_from))
+    if q.has_parent is not None:
+        where.append(
+            _c.parent_workflow_id.isnot(None) if q.has_parent else _c.parent_workflow_id.is_(None)
+        )
+    order = (
+        (_c.created_at.desc(), _c.workflow_uuid.desc())
+        if q.sort_desc
+        else (_c.created_at, _c.workflow_uuid)
+    )
+    stmt = select(*row_columns(q.load_input, q.load_output)).where(*where).order_by(*order)
+    if q.limit is not None:
+        stmt = stmt.limit(q.limit)
+    if q.offset:
+        stmt = stmt.offset(q.offset)
+    return stmt
+
+
+def _or(conditions: Any) -> ColumnElement[bool]:
+    terms = list(conditions)
+    return or_(*terms) if terms else false()

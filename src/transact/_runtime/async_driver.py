@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 from transact._core.decide import Execute, decide
 from transact._core.effects import Effect, RunStep
 from transact._runtime.clock import now_ms
-from transact._runtime.handlers.steps import record_outcome
-from transact._runtime.interpreter import check_cancelled, perform_at
+from transact._runtime.interpreter import perform_at
+from transact._runtime.recording import check_cancelled, record_outcome
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact.errors import DBOSMaxStepRetriesExceeded
 

@@ -25,6 +25,7 @@ from transact._runtime.dispatcher import Dispatcher
 from transact._runtime.driver import drive
 from transact._runtime.env import Env
 from transact._runtime.management import Watchdog, delete, fork
+from transact._runtime.performers import PERFORMERS
 from transact._runtime.queue_runner import announce, enqueued_record
 from transact._runtime.recovery import Recovery
 from transact._runtime.registry import WorkflowSpec
@@ -84,6 +85,7 @@ class Runtime(Awaiting, Recovery):
             store,
             serializer,
             clock,
+            PERFORMERS,
             executor_id=executor_id,
             application_version=application_version,
         )

@@ -24,13 +24,14 @@ from transact._runtime.clock import Clock, now_ms
 from transact._runtime.dispatcher import Dispatcher
 from transact._runtime.driver import drive
 from transact._runtime.env import Env
-from transact._runtime.management import Watchdog, delete, fork
+from transact._runtime.management import delete, fork
 from transact._runtime.performers import PERFORMERS
 from transact._runtime.queue_runner import announce, enqueued_record
 from transact._runtime.recovery import Recovery
 from transact._runtime.registry import WorkflowSpec
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._runtime.waiters import status_key
+from transact._runtime.watchdog import Watchdog
 from transact._serialization import (
     Serializer,
     serialize_error,
@@ -110,7 +111,13 @@ class Runtime(Awaiting, Recovery):
         self.poll_seconds = max(poll_seconds, 5.0) if pushed else poll_seconds
         self.env.poll_seconds = self.poll_seconds
         # Deadlines, and cancels or deletes by other processes that nobody pushes to us.
-        self.watchdog = Watchdog(self, clock=clock, poll_seconds=self.poll_seconds)
+        self.watchdog = Watchdog(
+            store,
+            self.waiters,
+            self.cancel_for_timeout,
+            clock=clock,
+            poll_seconds=self.poll_seconds,
+        )
 
     @property
     def closing(self) -> bool:

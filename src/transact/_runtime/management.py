@@ -9,18 +9,16 @@ from __future__ import annotations
 import logging
 import uuid
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.clock import now_ms
 from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import REGISTRY
+from transact._runtime.services import Services
 from transact._runtime.waiters import status_key
 from transact._store.records import WorkflowRecord
 from transact.errors import DBOSNonExistentWorkflowError
-
-if TYPE_CHECKING:
-    from transact._runtime.runtime import Runtime
 
 logger = logging.getLogger("transact")
 
@@ -38,7 +36,7 @@ def validate_start_step(start_step: object) -> int:
 
 
 def fork(
-    runtime: Runtime,
+    runtime: Services,
     original_id: str,
     start_step: int,
     *,
@@ -112,7 +110,7 @@ def fork(
 # --- delete ----------------------------------------------------------------------------
 
 
-def delete(runtime: Runtime, workflow_id: str, *, delete_children: bool) -> list[str]:
+def delete(runtime: Services, workflow_id: str, *, delete_children: bool) -> list[str]:
     """Delete the workflow (and with ``delete_children`` its descendants) with their
     checkpoints, messages, events and streams; return the ids deleted.
 

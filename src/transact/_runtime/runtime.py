@@ -13,8 +13,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import Any
 
-import attrs
-
 from transact._core.checkpoint import EMPTY_LOG, CheckpointLog
 from transact._core.effects import StartChild
 from transact._core.status import WorkflowStatusString as S
@@ -25,6 +23,7 @@ from transact._runtime.dispatcher import Dispatcher
 from transact._runtime.driver import drive
 from transact._runtime.env import Env
 from transact._runtime.management import delete, fork
+from transact._runtime.options import StartOptions as StartOptions  # re-exported
 from transact._runtime.performers import PERFORMERS
 from transact._runtime.queue_runner import announce, enqueued_record
 from transact._runtime.recovery import Recovery
@@ -53,19 +52,6 @@ DEFAULT_MAX_THREADS = 512
 RUNNERS_PER_CPU = 4
 """Background workflows run on this many threads per CPU while none is held up
 (``dispatcher.py``): enough to keep the CPUs busy while others wait on the database."""
-
-
-@attrs.frozen
-class StartOptions:
-    """How to start one workflow (from the ambient context managers)."""
-
-    workflow_id: str | None = None
-    timeout_seconds: float | None = None
-    # Children inherit the parent's deadline unless a timeout was set (or detached).
-    inherit_deadline: bool = True
-    # Who asked (DBOSContextSetAuth); children inherit their parent's.
-    authenticated_user: str | None = None
-    authenticated_roles: tuple[str, ...] | None = None
 
 
 class Runtime(Awaiting, Recovery):

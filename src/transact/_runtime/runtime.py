@@ -16,6 +16,7 @@ from typing import Any
 from transact._core.checkpoint import EMPTY_LOG, CheckpointLog
 from transact._core.effects import StartChild
 from transact._core.status import WorkflowStatusString as S
+from transact._runtime import rows
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.awaiting import Awaiting
 from transact._runtime.clock import Clock, now_ms
@@ -40,7 +41,6 @@ from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
 from transact.errors import (
     DBOSBaseException,
-    DBOSConflictingWorkflowError,
     DBOSWorkflowCancelledError,
     DBOSWorkflowConflictIDError,
     SerializationError,
@@ -54,7 +54,7 @@ RUNNERS_PER_CPU = 4
 (``dispatcher.py``): enough to keep the CPUs busy while others wait on the database."""
 
 
-class Runtime(Awaiting, Recovery):
+class Runtime(Recovery):
     """Everything a launched executor owns: store, serializer, clock, threads, waiters."""
 
     def __init__(
@@ -82,6 +82,11 @@ class Runtime(Awaiting, Recovery):
         self.executor_id = executor_id
         self.application_version = application_version
         self.waiters = self.env.waiters
+        # Waiting for outcomes is its own object; these names are the Runtime's API.
+        self.awaiting = Awaiting(self.env)
+        self.wait_terminal = self.awaiting.wait_terminal
+        self.wait_any = self.awaiting.wait_any
+        self.result = self.awaiting.result
         max_threads = max_threads or DEFAULT_MAX_THREADS
         self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="transact")
         self.dispatcher = Dispatcher(
@@ -135,49 +140,12 @@ class Runtime(Awaiting, Recovery):
         parent: WorkflowState | None = None,
         options: StartOptions = StartOptions(),
     ) -> WorkflowRecord:
-        """The PENDING row of a direct start (inputs serialized, deadline computed)."""
-        now = self.clock.now()
-        inputs = serialize_value(
-            self.serializer,
-            {"args": args, "kwargs": kwargs},
-            f"the arguments of workflow {spec.name}",
-        )
-        timeout_ms: int | None = None
-        deadline: float | None = None
-        if options.timeout_seconds is not None:
-            timeout_ms = int(options.timeout_seconds * 1000)
-            deadline = now + options.timeout_seconds
-        elif parent is not None and options.inherit_deadline:
-            deadline = parent.deadline
-        ms = int(now * 1000)
-        roles = parent.authenticated_roles if parent else options.authenticated_roles
-        return WorkflowRecord(
-            workflow_id=workflow_id,
-            status=S.PENDING.value,
-            name=spec.name,
-            inputs=inputs,
-            serialization=self.serializer.name(),
-            executor_id=self.executor_id,
-            application_version=self.application_version,
-            created_at=ms,
-            updated_at=ms,
-            recovery_attempts=1,
-            workflow_timeout_ms=timeout_ms,
-            workflow_deadline_epoch_ms=int(deadline * 1000) if deadline is not None else None,
-            parent_workflow_id=parent.workflow_id if parent is not None else None,
-            authenticated_user=parent.authenticated_user if parent else options.authenticated_user,
-            authenticated_roles=json.dumps(list(roles)) if roles is not None else None,
-        )
+        """The PENDING row of a direct start (see ``rows.new_record``)."""
+        return rows.new_record(self.env, spec, workflow_id, args, kwargs, parent, options)
 
     def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-        """Insert the row or attach to an existing one of the same workflow function."""
-        stored, created = self.store.insert_workflow(record)
-        if not created and stored.name != record.name:
-            raise DBOSConflictingWorkflowError(
-                record.workflow_id,
-                f"the id is already used by workflow {stored.name!r}, not {record.name!r}",
-            )
-        return stored, created
+        """Insert the row or attach to an existing one (see ``rows.insert``)."""
+        return rows.insert(self.store, record)
 
     def start(
         self,

@@ -20,7 +20,6 @@ from transact._runtime import rows
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.awaiting import Awaiting
 from transact._runtime.clock import Clock, now_ms
-from transact._runtime.dispatcher import Dispatcher
 from transact._runtime.driver import drive
 from transact._runtime.env import Env
 from transact._runtime.management import delete, fork
@@ -29,6 +28,7 @@ from transact._runtime.performers import PERFORMERS
 from transact._runtime.queue_runner import announce, enqueued_record
 from transact._runtime.recovery import Recovery
 from transact._runtime.registry import WorkflowSpec
+from transact._runtime.runner_pool import Dispatcher
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._runtime.waiters import status_key
 from transact._runtime.watchdog import Watchdog

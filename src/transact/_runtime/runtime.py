@@ -54,7 +54,7 @@ RUNNERS_PER_CPU = 4
 (``dispatcher.py``): enough to keep the CPUs busy while others wait on the database."""
 
 
-class Runtime(Recovery):
+class Runtime:
     """Everything a launched executor owns: store, serializer, clock, threads, waiters."""
 
     def __init__(
@@ -87,6 +87,11 @@ class Runtime(Recovery):
         self.wait_terminal = self.awaiting.wait_terminal
         self.wait_any = self.awaiting.wait_any
         self.result = self.awaiting.result
+        self.recovery = Recovery(self.env, self.launch, self._inactive)
+        self.spec = self.recovery.spec
+        self.dispatch = self.recovery.dispatch
+        self.recover_pending = self.recovery.recover_pending
+        self.resume = self.recovery.resume
         max_threads = max_threads or DEFAULT_MAX_THREADS
         self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="transact")
         self.dispatcher = Dispatcher(
@@ -382,6 +387,10 @@ class Runtime(Recovery):
             return self._futures.get(workflow_id)
 
     # --- shutdown --------------------------------------------------------------------
+
+    def _inactive(self, workflow_ids: list[str]) -> list[str]:
+        with self._lock:
+            return [i for i in workflow_ids if i not in self._active]
 
     def active_count(self) -> int:
         """How many workflows this process is running."""

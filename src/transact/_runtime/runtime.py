@@ -20,8 +20,8 @@ from transact._runtime import rows
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.awaiting import Awaiting
 from transact._runtime.clock import Clock, now_ms
-from transact._runtime.driver import drive
 from transact._runtime.env import Env
+from transact._runtime.execution import execute
 from transact._runtime.management import delete, fork
 from transact._runtime.options import StartOptions as StartOptions  # re-exported
 from transact._runtime.performers import PERFORMERS
@@ -29,21 +29,16 @@ from transact._runtime.queue_runner import announce, enqueued_record
 from transact._runtime.recovery import Recovery
 from transact._runtime.registry import WorkflowSpec
 from transact._runtime.runner_pool import Dispatcher
-from transact._runtime.state import Frame, WorkflowState, enter, leave
+from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import status_key
 from transact._runtime.watchdog import Watchdog
 from transact._serialization import (
     Serializer,
-    serialize_error,
-    serialize_value,
 )
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
 from transact.errors import (
     DBOSBaseException,
-    DBOSWorkflowCancelledError,
-    DBOSWorkflowConflictIDError,
-    SerializationError,
 )
 
 logger = logging.getLogger("transact")
@@ -256,7 +251,7 @@ class Runtime:
         inline: bool,
     ) -> None:
         try:
-            future.set_result(self.execute(state, spec, args, kwargs))
+            future.set_result(execute(self.env, state, spec, args, kwargs))
         except BaseException as exc:  # the future carries it to whoever awaits
             future.set_exception(exc)
             # An interrupt (KeyboardInterrupt, SystemExit, a crash) of a workflow running
@@ -270,57 +265,6 @@ class Runtime:
                     del self._futures[state.workflow_id]
                 if self._active.get(state.workflow_id) is state:
                     del self._active[state.workflow_id]
-
-    # --- running ---------------------------------------------------------------------
-
-    def execute(
-        self,
-        state: WorkflowState,
-        spec: WorkflowSpec,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Any:
-        """Run the body under its frame and record the outcome exactly once."""
-        token = enter(Frame(state))
-        try:
-            try:
-                result = drive(spec, args, kwargs, state)
-            except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
-                raise  # nothing to record: cancelled, shutting down, or another executor owns it
-            except Exception as exc:
-                self._finish(state, S.ERROR, None, serialize_error(self.serializer, exc))
-                raise
-            try:
-                output = serialize_value(
-                    self.serializer, result, f"the result of workflow {spec.name}"
-                )
-            except SerializationError as exc:
-                self._finish(state, S.ERROR, None, serialize_error(self.serializer, exc))
-                raise
-            self._finish(state, S.SUCCESS, output, None)
-            return result
-        finally:
-            leave(token)
-
-    def _finish(
-        self, state: WorkflowState, status: S, output: str | None, error: str | None
-    ) -> None:
-        if state.cancelled.is_set() and self.closing:
-            raise DBOSWorkflowCancelledError("the executor is shutting down")
-        state.finishing = True
-        done = self.store.finish_workflow(
-            state.workflow_id,
-            status=status.value,
-            output=output,
-            error=error,
-            now_ms=now_ms(self.clock),
-        )
-        self.waiters.notify(status_key(state.workflow_id))
-        if not done:
-            row = self.store.get_workflow(state.workflow_id, load_input=False, load_output=False)
-            if row is None or row.status == S.CANCELLED.value:
-                raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} was cancelled")
-            raise DBOSWorkflowConflictIDError(state.workflow_id)
 
     # --- cancelling ------------------------------------------------------------------
 

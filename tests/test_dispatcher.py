@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from transact._runtime.dispatcher import Dispatcher
+from transact._runtime.runner_pool import Dispatcher
 
 
 @pytest.fixture

@@ -35,9 +35,6 @@ from transact.errors import (
     NondeterminismError,
 )
 
-# Importing the handlers registers them with the interpreter.
-from transact._runtime import handlers as _handlers  # noqa: F401  # isort: skip
-
 __all__ = [
     "DBOS",
     "DBOSAwaitedWorkflowCancelledError",

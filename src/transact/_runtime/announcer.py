@@ -14,12 +14,9 @@ import logging
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING
 
+from transact._runtime.services import Services
 from transact.errors import DBOSException
-
-if TYPE_CHECKING:
-    from transact._runtime.runtime import Runtime
 
 __all__ = ["ANNOUNCE_GAP_SECONDS", "QueueAnnouncer", "announce", "queue_key", "retire", "serve"]
 
@@ -35,7 +32,7 @@ def queue_key(queue_name: str) -> str:
     return f"queue:{queue_name}"
 
 
-def announce(runtime: Runtime, queue_name: str) -> None:
+def announce(runtime: Services, queue_name: str) -> None:
     """A row was just inserted on ``queue_name``: wake this process's runner of it, and
     have the runtime's announcer tell the other processes."""
     runtime.waiters.notify(queue_key(queue_name))
@@ -51,7 +48,7 @@ class QueueAnnouncer(threading.Thread):
     one notification per queue every ``ANNOUNCE_GAP_SECONDS``. The first enqueue after a
     quiet spell is announced at once; those in the gap that follows, at its end."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Services) -> None:
         super().__init__(name="transact-queue-announcer", daemon=True)
         self._store = runtime.store
         self._cond = threading.Condition()
@@ -91,15 +88,15 @@ class QueueAnnouncer(threading.Thread):
             time.sleep(ANNOUNCE_GAP_SECONDS)  # enqueues meanwhile share the next one
 
 
-_ANNOUNCERS: weakref.WeakKeyDictionary[Runtime, QueueAnnouncer] = weakref.WeakKeyDictionary()
+_ANNOUNCERS: weakref.WeakKeyDictionary[Services, QueueAnnouncer] = weakref.WeakKeyDictionary()
 
 
-def serve(runtime: Runtime, announcer: QueueAnnouncer) -> None:
+def serve(runtime: Services, announcer: QueueAnnouncer) -> None:
     """Have ``announcer`` (started) announce ``runtime``'s enqueues from now on."""
     _ANNOUNCERS[runtime] = announcer
 
 
-def retire(runtime: Runtime, announcer: QueueAnnouncer) -> None:
+def retire(runtime: Services, announcer: QueueAnnouncer) -> None:
     """Stop ``announcer`` (after it sent what is pending); ``runtime``'s enqueues are
     then published one by one."""
     if _ANNOUNCERS.get(runtime) is announcer:

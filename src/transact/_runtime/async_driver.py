@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from transact._core.decide import Execute, Replay, decide
 from transact._core.effects import Effect, RunStep
 from transact._runtime.clock import now_ms
-from transact._runtime.handlers.steps import record_outcome
-from transact._runtime.interpreter import check_cancelled, perform_at, replay_outcome
+from transact._runtime.interpreter import perform_at
+from transact._runtime.recording import check_cancelled, record_outcome, replay_outcome
 from transact._runtime.state import WorkflowState
 from transact._runtime.step_runner import run_attempts_async
 from transact.errors import DBOSUnexpectedStepError

@@ -1,6 +1,6 @@
 """Awaiting workflows: wait for an outcome, and turn a terminal row into a result.
 
-Mixed into ``Runtime``; it needs only the attributes declared here.
+Composed into ``Runtime`` (which delegates to it); it needs only an ``Env``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from concurrent.futures import Future
 from typing import Any
 
 from transact._core.status import is_terminal
-from transact._runtime.clock import Clock
+from transact._runtime.env import Env
 from transact._runtime.outcomes import outcome_of
-from transact._runtime.waiters import Waiters, status_key
-from transact._serialization import Serializer
-from transact._store.protocol import Store
+from transact._runtime.waiters import status_key
 from transact._store.records import WorkflowRecord
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
@@ -27,12 +25,8 @@ from transact.errors import (
 class Awaiting:
     """Waits for workflows' outcomes (the ``Runtime`` methods of that concern)."""
 
-    store: Store
-    serializer: Serializer
-    clock: Clock
-    waiters: Waiters
-    poll_seconds: float
-    closing: bool
+    def __init__(self, env: Env) -> None:
+        self._env = env
 
     def wait_terminal(
         self,
@@ -49,16 +43,16 @@ class Awaiting:
 
         def finished() -> WorkflowRecord | None:
             # The outcome only: a workflow's inputs can be large, and nobody here reads them.
-            row = self.store.get_workflow(workflow_id, load_input=False)
+            row = self._env.store.get_workflow(workflow_id, load_input=False)
             return row if row is not None and is_terminal(row.status) else None
 
-        self.store.listen_for_outcomes()  # before the first check, so none is missed
-        return self.waiters.wait_for(
+        self._env.store.listen_for_outcomes()  # before the first check, so none is missed
+        return self._env.waiters.wait_for(
             status_key(workflow_id),
             finished,
-            clock=self.clock,
-            deadline=self.clock.now() + timeout if timeout is not None else None,
-            poll_seconds=poll_seconds if poll_seconds is not None else self.poll_seconds,
+            clock=self._env.clock,
+            deadline=self._env.clock.now() + timeout if timeout is not None else None,
+            poll_seconds=poll_seconds if poll_seconds is not None else self._env.poll_seconds,
             interrupt=interrupt,
         )
 
@@ -66,11 +60,11 @@ class Awaiting:
         self, workflow_ids: Sequence[str], first_done: Callable[[], str | None], poll_seconds: float
     ) -> str:
         """Wait until ``first_done`` names a finished workflow among ``workflow_ids``."""
-        self.store.listen_for_outcomes()
-        done = self.waiters.wait_for(
+        self._env.store.listen_for_outcomes()
+        done = self._env.waiters.wait_for(
             [status_key(w) for w in workflow_ids],
             first_done,
-            clock=self.clock,
+            clock=self._env.clock,
             deadline=None,
             poll_seconds=poll_seconds,
         )
@@ -83,10 +77,10 @@ class Awaiting:
             try:
                 return future.result()
             except DBOSWorkflowCancelledError:
-                if not self.closing:
+                if not self._env.closing:
                     raise DBOSAwaitedWorkflowCancelledError(workflow_id) from None
             except DBOSWorkflowConflictIDError:
                 pass  # another execution owns the outcome: read it from the store
         row = self.wait_terminal(workflow_id, poll_seconds=poll_seconds)
         assert row is not None  # no timeout and no interrupt: only an outcome ends the wait
-        return outcome_of(self.serializer, row)
+        return outcome_of(self._env.serializer, row)

@@ -7,8 +7,13 @@ tests) need only an ``Env`` and a ``Host`` (see ``state.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import attrs
 
+from transact._core.checkpoint import Checkpoint
+from transact._core.effects import Effect
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.clock import Clock
 from transact._runtime.waiters import Waiters
@@ -16,13 +21,34 @@ from transact._serialization import Serializer
 from transact._store.protocol import Store
 
 
+@attrs.frozen
+class Performer:
+    """How one effect type is performed: ``execute(state, function_id, effect)`` runs it
+    and records its checkpoint; ``replay(state, function_id, checkpoint, effect)``, if
+    given, replaces the default replay of a recorded outcome (``replay_outcome``).
+
+    The state is typed ``Any`` here because the env must not know ``WorkflowState``
+    (which holds an env); ``performers.py`` builds the table with typed functions.
+    """
+
+    execute: Callable[[Any, int, Any], Any]
+    replay: Callable[[Any, int, Checkpoint, Any], Any] | None = None
+
+
+# The immutable table from effect type to its performer (see ``performers.py``).
+Performers = Mapping[type[Effect[Any]], Performer]
+
+
 @attrs.define(eq=False)
 class Env:
-    """The store, serializer, clock and waiters of one runtime, with its settings."""
+    """The store, serializer, clock, waiters and performers of one runtime, with its
+    settings."""
 
     store: Store
     serializer: Serializer
     clock: Clock
+    # Handed in by whoever builds the env (the Runtime passes ``performers.PERFORMERS``).
+    performers: Performers
     waiters: Waiters = attrs.field(factory=Waiters)
     executor_id: str = "local"
     application_version: str = ""

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -35,12 +35,11 @@ from transact._core.queue_policy import QueueCounts, QueueEntry, QueueLimits, bu
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.announcer import QueueAnnouncer, announce, queue_key, retire, serve
 from transact._runtime.clock import now_ms
+from transact._runtime.options import StartOptions
 from transact._runtime.registry import WorkflowSpec
+from transact._runtime.services import Services
 from transact._store.records import WorkflowQuery, WorkflowRecord
 from transact.errors import DBOSException
-
-if TYPE_CHECKING:
-    from transact._runtime.runtime import Runtime, StartOptions
 
 __all__ = [
     "QUEUES",
@@ -164,7 +163,7 @@ def enqueued_record(record: WorkflowRecord, entry: QueueEntry, *, timed: bool) -
 
 
 def enqueue(
-    runtime: Runtime,
+    runtime: Services,
     spec: WorkflowSpec,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
@@ -191,7 +190,7 @@ def enqueue(
 class QueueRunner:
     """One claiming thread per queue for one launched runtime."""
 
-    def __init__(self, runtime: Runtime, registry: QueueRegistry = QUEUES) -> None:
+    def __init__(self, runtime: Services, registry: QueueRegistry = QUEUES) -> None:
         self._runtime = runtime
         self._registry = registry
         self._lock = threading.Lock()
@@ -269,7 +268,7 @@ class QueueRunner:
 class _QueueLoop(threading.Thread):
     """The claiming thread of one queue."""
 
-    def __init__(self, runtime: Runtime, config: QueueConfig, stopped: threading.Event) -> None:
+    def __init__(self, runtime: Services, config: QueueConfig, stopped: threading.Event) -> None:
         super().__init__(name=f"transact-queue-{config.name}", daemon=True)
         self.config = config
         self._runtime = runtime

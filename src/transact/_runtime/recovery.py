@@ -1,12 +1,12 @@
 """Running persisted workflows: recovery at launch, resume, and the dispatch they share.
 
-Mixed into ``Runtime``; it needs only the attributes declared here.
+Composed into ``Runtime`` (which delegates to it): it needs the ``Env``, the runtime's
+``launch`` and a filter of the workflows this process already runs.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -14,12 +14,11 @@ from typing import Any
 from transact._core.checkpoint import Checkpoint, CheckpointLog
 from transact._core.status import WorkflowStatusString as S
 from transact._core.status import is_terminal
-from transact._runtime.clock import Clock, now_ms
+from transact._runtime.clock import now_ms
+from transact._runtime.env import Env
 from transact._runtime.registry import REGISTRY, WorkflowSpec
-from transact._runtime.state import WorkflowState
-from transact._runtime.waiters import Waiters, status_key
-from transact._serialization import Serializer, serialize_error
-from transact._store.protocol import Store
+from transact._runtime.waiters import status_key
+from transact._serialization import serialize_error
 from transact._store.records import WorkflowRecord
 from transact.errors import (
     DBOSException,
@@ -43,16 +42,17 @@ class Recovery:
     """Runs persisted PENDING workflows from their logs (the ``Runtime`` methods of that
     concern)."""
 
-    store: Store
-    serializer: Serializer
-    clock: Clock
-    waiters: Waiters
-    executor_id: str
-    application_version: str
-    _lock: threading.Lock
-    _active: dict[str, WorkflowState]
-    launch: Callable[..., Future[Any]]
-    """``Runtime.launch``: run a workflow from its log on the dispatcher."""
+    def __init__(
+        self,
+        env: Env,
+        launch: Callable[..., Future[Any]],
+        inactive: Callable[[list[str]], list[str]],
+    ) -> None:
+        self._env = env
+        # ``Runtime.launch``: run a workflow from its log on the runner pool.
+        self._launch = launch
+        # The ids among those given that this process does not run at the moment.
+        self._inactive = inactive
 
     def spec(self, name: str, workflow_id: str) -> WorkflowSpec:
         """The registered workflow ``name``."""
@@ -73,28 +73,28 @@ class Recovery:
         spec = self.spec(record.name, record.workflow_id)
         limit = spec.max_recovery_attempts
         if limit is not None and record.recovery_attempts > limit + 1:
-            self.store.dead_letter(record.workflow_id, now_ms(self.clock))
-            self.waiters.notify(status_key(record.workflow_id))
+            self._env.store.dead_letter(record.workflow_id, now_ms(self._env.clock))
+            self._env.waiters.notify(status_key(record.workflow_id))
             raise MaxRecoveryAttemptsExceededError(record.workflow_id, limit)
         try:
-            inputs = self.serializer.deserialize(record.inputs or "")
+            inputs = self._env.serializer.deserialize(record.inputs or "")
             args, kwargs = tuple(inputs["args"]), dict(inputs["kwargs"])
         except Exception as exc:
             error = SerializationError(
                 f"cannot deserialize the inputs of workflow {record.workflow_id}: {exc}"
             )
-            self.store.finish_workflow(
+            self._env.store.finish_workflow(
                 record.workflow_id,
                 status=S.ERROR.value,
                 output=None,
-                error=serialize_error(self.serializer, error),
-                now_ms=now_ms(self.clock),
+                error=serialize_error(self._env.serializer, error),
+                now_ms=now_ms(self._env.clock),
             )
-            self.waiters.notify(status_key(record.workflow_id))
+            self._env.waiters.notify(status_key(record.workflow_id))
             return None
         if checkpoints is None:
-            checkpoints = self.store.load_checkpoints(record.workflow_id)
-        return self.launch(record, spec, args, kwargs, log=CheckpointLog.of(checkpoints))
+            checkpoints = self._env.store.load_checkpoints(record.workflow_id)
+        return self._launch(record, spec, args, kwargs, log=CheckpointLog.of(checkpoints))
 
     def recover_pending(self) -> list[str]:
         """Re-run this executor's PENDING workflows (at launch); return their ids.
@@ -104,13 +104,16 @@ class Recovery:
         is claimed.
         """
         recovered: list[str] = []
-        pending = self.store.pending_workflow_ids(self.executor_id, self.application_version)
+        pending = self._env.store.pending_workflow_ids(
+            self._env.executor_id, self._env.application_version
+        )
         for start in range(0, len(pending), RECOVERY_BATCH):
             chunk = pending[start : start + RECOVERY_BATCH]
-            with self._lock:
-                batch = [i for i in chunk if i not in self._active]
-            records = self.store.begin_recovery_many(batch, self.executor_id, now_ms(self.clock))
-            logs = self.store.load_checkpoints_many([r.workflow_id for r in records])
+            batch = self._inactive(chunk)
+            records = self._env.store.begin_recovery_many(
+                batch, self._env.executor_id, now_ms(self._env.clock)
+            )
+            logs = self._env.store.load_checkpoints_many([r.workflow_id for r in records])
             for record in records:
                 try:
                     if self.dispatch(record, logs[record.workflow_id]) is not None:
@@ -121,13 +124,18 @@ class Recovery:
 
     def resume(self, workflow_id: str) -> None:
         """Put a workflow back in line and run it here from its log."""
-        record = self.store.resume_workflow(workflow_id, INTERNAL_QUEUE, now_ms(self.clock))
+        record = self._env.store.resume_workflow(
+            workflow_id, INTERNAL_QUEUE, now_ms(self._env.clock)
+        )
         if record is None:
             raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
         if is_terminal(record.status):
             return
-        claimed = self.store.claim_workflow(
-            workflow_id, self.executor_id, self.application_version, now_ms(self.clock)
+        claimed = self._env.store.claim_workflow(
+            workflow_id,
+            self._env.executor_id,
+            self._env.application_version,
+            now_ms(self._env.clock),
         )
         if claimed is not None:
             self.dispatch(claimed)

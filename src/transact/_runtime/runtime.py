@@ -13,36 +13,32 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import Any
 
-import attrs
-
 from transact._core.checkpoint import EMPTY_LOG, CheckpointLog
 from transact._core.effects import StartChild
 from transact._core.status import WorkflowStatusString as S
+from transact._runtime import rows
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.awaiting import Awaiting
 from transact._runtime.clock import Clock, now_ms
-from transact._runtime.dispatcher import Dispatcher
-from transact._runtime.driver import drive
 from transact._runtime.env import Env
-from transact._runtime.management import Watchdog, delete, fork
+from transact._runtime.execution import execute
+from transact._runtime.management import delete, fork
+from transact._runtime.options import StartOptions as StartOptions  # re-exported
+from transact._runtime.performers import PERFORMERS
 from transact._runtime.queue_runner import announce, enqueued_record
 from transact._runtime.recovery import Recovery
 from transact._runtime.registry import WorkflowSpec
-from transact._runtime.state import Frame, WorkflowState, enter, leave
+from transact._runtime.runner_pool import Dispatcher
+from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import status_key
+from transact._runtime.watchdog import Watchdog
 from transact._serialization import (
     Serializer,
-    serialize_error,
-    serialize_value,
 )
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
 from transact.errors import (
     DBOSBaseException,
-    DBOSConflictingWorkflowError,
-    DBOSWorkflowCancelledError,
-    DBOSWorkflowConflictIDError,
-    SerializationError,
 )
 
 logger = logging.getLogger("transact")
@@ -53,20 +49,7 @@ RUNNERS_PER_CPU = 4
 (``dispatcher.py``): enough to keep the CPUs busy while others wait on the database."""
 
 
-@attrs.frozen
-class StartOptions:
-    """How to start one workflow (from the ambient context managers)."""
-
-    workflow_id: str | None = None
-    timeout_seconds: float | None = None
-    # Children inherit the parent's deadline unless a timeout was set (or detached).
-    inherit_deadline: bool = True
-    # Who asked (DBOSContextSetAuth); children inherit their parent's.
-    authenticated_user: str | None = None
-    authenticated_roles: tuple[str, ...] | None = None
-
-
-class Runtime(Awaiting, Recovery):
+class Runtime:
     """Everything a launched executor owns: store, serializer, clock, threads, waiters."""
 
     def __init__(
@@ -84,6 +67,7 @@ class Runtime(Awaiting, Recovery):
             store,
             serializer,
             clock,
+            PERFORMERS,
             executor_id=executor_id,
             application_version=application_version,
         )
@@ -93,6 +77,16 @@ class Runtime(Awaiting, Recovery):
         self.executor_id = executor_id
         self.application_version = application_version
         self.waiters = self.env.waiters
+        # Waiting for outcomes is its own object; these names are the Runtime's API.
+        self.awaiting = Awaiting(self.env)
+        self.wait_terminal = self.awaiting.wait_terminal
+        self.wait_any = self.awaiting.wait_any
+        self.result = self.awaiting.result
+        self.recovery = Recovery(self.env, self.launch, self._inactive)
+        self.spec = self.recovery.spec
+        self.dispatch = self.recovery.dispatch
+        self.recover_pending = self.recovery.recover_pending
+        self.resume = self.recovery.resume
         max_threads = max_threads or DEFAULT_MAX_THREADS
         self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="transact")
         self.dispatcher = Dispatcher(
@@ -108,7 +102,13 @@ class Runtime(Awaiting, Recovery):
         self.poll_seconds = max(poll_seconds, 5.0) if pushed else poll_seconds
         self.env.poll_seconds = self.poll_seconds
         # Deadlines, and cancels or deletes by other processes that nobody pushes to us.
-        self.watchdog = Watchdog(self, clock=clock, poll_seconds=self.poll_seconds)
+        self.watchdog = Watchdog(
+            store,
+            self.waiters,
+            self.cancel_for_timeout,
+            clock=clock,
+            poll_seconds=self.poll_seconds,
+        )
 
     @property
     def closing(self) -> bool:
@@ -140,49 +140,12 @@ class Runtime(Awaiting, Recovery):
         parent: WorkflowState | None = None,
         options: StartOptions = StartOptions(),
     ) -> WorkflowRecord:
-        """The PENDING row of a direct start (inputs serialized, deadline computed)."""
-        now = self.clock.now()
-        inputs = serialize_value(
-            self.serializer,
-            {"args": args, "kwargs": kwargs},
-            f"the arguments of workflow {spec.name}",
-        )
-        timeout_ms: int | None = None
-        deadline: float | None = None
-        if options.timeout_seconds is not None:
-            timeout_ms = int(options.timeout_seconds * 1000)
-            deadline = now + options.timeout_seconds
-        elif parent is not None and options.inherit_deadline:
-            deadline = parent.deadline
-        ms = int(now * 1000)
-        roles = parent.authenticated_roles if parent else options.authenticated_roles
-        return WorkflowRecord(
-            workflow_id=workflow_id,
-            status=S.PENDING.value,
-            name=spec.name,
-            inputs=inputs,
-            serialization=self.serializer.name(),
-            executor_id=self.executor_id,
-            application_version=self.application_version,
-            created_at=ms,
-            updated_at=ms,
-            recovery_attempts=1,
-            workflow_timeout_ms=timeout_ms,
-            workflow_deadline_epoch_ms=int(deadline * 1000) if deadline is not None else None,
-            parent_workflow_id=parent.workflow_id if parent is not None else None,
-            authenticated_user=parent.authenticated_user if parent else options.authenticated_user,
-            authenticated_roles=json.dumps(list(roles)) if roles is not None else None,
-        )
+        """The PENDING row of a direct start (see ``rows.new_record``)."""
+        return rows.new_record(self.env, spec, workflow_id, args, kwargs, parent, options)
 
     def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-        """Insert the row or attach to an existing one of the same workflow function."""
-        stored, created = self.store.insert_workflow(record)
-        if not created and stored.name != record.name:
-            raise DBOSConflictingWorkflowError(
-                record.workflow_id,
-                f"the id is already used by workflow {stored.name!r}, not {record.name!r}",
-            )
-        return stored, created
+        """Insert the row or attach to an existing one (see ``rows.insert``)."""
+        return rows.insert(self.store, record)
 
     def start(
         self,
@@ -288,7 +251,7 @@ class Runtime(Awaiting, Recovery):
         inline: bool,
     ) -> None:
         try:
-            future.set_result(self.execute(state, spec, args, kwargs))
+            future.set_result(execute(self.env, state, spec, args, kwargs))
         except BaseException as exc:  # the future carries it to whoever awaits
             future.set_exception(exc)
             # An interrupt (KeyboardInterrupt, SystemExit, a crash) of a workflow running
@@ -302,57 +265,6 @@ class Runtime(Awaiting, Recovery):
                     del self._futures[state.workflow_id]
                 if self._active.get(state.workflow_id) is state:
                     del self._active[state.workflow_id]
-
-    # --- running ---------------------------------------------------------------------
-
-    def execute(
-        self,
-        state: WorkflowState,
-        spec: WorkflowSpec,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Any:
-        """Run the body under its frame and record the outcome exactly once."""
-        token = enter(Frame(state))
-        try:
-            try:
-                result = drive(spec, args, kwargs, state)
-            except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
-                raise  # nothing to record: cancelled, shutting down, or another executor owns it
-            except Exception as exc:
-                self._finish(state, S.ERROR, None, serialize_error(self.serializer, exc))
-                raise
-            try:
-                output = serialize_value(
-                    self.serializer, result, f"the result of workflow {spec.name}"
-                )
-            except SerializationError as exc:
-                self._finish(state, S.ERROR, None, serialize_error(self.serializer, exc))
-                raise
-            self._finish(state, S.SUCCESS, output, None)
-            return result
-        finally:
-            leave(token)
-
-    def _finish(
-        self, state: WorkflowState, status: S, output: str | None, error: str | None
-    ) -> None:
-        if state.cancelled.is_set() and self.closing:
-            raise DBOSWorkflowCancelledError("the executor is shutting down")
-        state.finishing = True
-        done = self.store.finish_workflow(
-            state.workflow_id,
-            status=status.value,
-            output=output,
-            error=error,
-            now_ms=now_ms(self.clock),
-        )
-        self.waiters.notify(status_key(state.workflow_id))
-        if not done:
-            row = self.store.get_workflow(state.workflow_id, load_input=False, load_output=False)
-            if row is None or row.status == S.CANCELLED.value:
-                raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} was cancelled")
-            raise DBOSWorkflowConflictIDError(state.workflow_id)
 
     # --- cancelling ------------------------------------------------------------------
 
@@ -419,6 +331,10 @@ class Runtime(Awaiting, Recovery):
             return self._futures.get(workflow_id)
 
     # --- shutdown --------------------------------------------------------------------
+
+    def _inactive(self, workflow_ids: list[str]) -> list[str]:
+        with self._lock:
+            return [i for i in workflow_ids if i not in self._active]
 
     def active_count(self) -> int:
         """How many workflows this process is running."""

@@ -21,10 +21,11 @@ from croniter import croniter
 
 from transact._core.queue_policy import QueueEntry
 from transact._runtime.clock import Clock
+from transact._runtime.options import StartOptions
 from transact._runtime.queue_runner import enqueue
 from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import REGISTRY
-from transact._runtime.runtime import Runtime, StartOptions
+from transact._runtime.services import Services
 from transact.errors import DBOSException
 
 __all__ = [
@@ -141,7 +142,7 @@ class Scheduler(threading.Thread):
 class Schedulers:
     """The scheduler threads of one launched runtime: one per registered schedule."""
 
-    def __init__(self, runtime: Runtime, registry: ScheduleRegistry = SCHEDULES) -> None:
+    def __init__(self, runtime: Services, registry: ScheduleRegistry = SCHEDULES) -> None:
         self._runtime = runtime
         self._stopped = threading.Event()
         self._threads = [

@@ -1,14 +1,2 @@
-"""One module per family of effects; importing the package registers every handler."""
-
-from transact._runtime.handlers import (
-    calls,
-    children,
-    events,
-    messages,
-    sleep,
-    steps,
-    streams,
-    transactions,
-)
-
-__all__ = ["calls", "children", "events", "messages", "sleep", "steps", "streams", "transactions"]
+"""One module per family of effects. Importing it registers nothing: ``performers.py``
+maps each effect type to its functions here."""

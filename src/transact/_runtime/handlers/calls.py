@@ -6,12 +6,10 @@ from typing import Any
 
 from transact._core.effects import Call
 from transact._runtime.clock import now_ms
-from transact._runtime.handlers.steps import record_outcome
-from transact._runtime.interpreter import handler
+from transact._runtime.recording import record_outcome
 from transact._runtime.state import WorkflowState
 
 
-@handler(Call)
 def execute_call(state: WorkflowState, function_id: int, effect: Call[Any]) -> Any:
     """Run the call and record its result (or error)."""
     started = now_ms(state.env.clock)

@@ -8,22 +8,22 @@ from transact._core.checkpoint import Checkpoint
 from transact._core.effects import GetResult, StartChild
 from transact._core.ids import child_workflow_id
 from transact._runtime.clock import now_ms
-from transact._runtime.interpreter import check_cancelled, handler, record, replay_outcome
 from transact._runtime.outcomes import outcome_of, outcome_text
+from transact._runtime.recording import check_cancelled, record, replay_outcome
 from transact._runtime.state import WorkflowState
 from transact._serialization import serialize_error
 from transact.errors import DBOSConflictingWorkflowError, DBOSQueueDeduplicatedError
 
 
-def _replay_start(
+def replay_start(
     state: WorkflowState, function_id: int, checkpoint: Checkpoint, _: StartChild
 ) -> str:
+    """Return the recorded child id, or raise the recorded start error."""
     if checkpoint.child_workflow_id is None:  # a recorded start error (e.g. deduplicated)
         replay_outcome(state, function_id, checkpoint, None)
     return checkpoint.child_workflow_id or ""
 
 
-@handler(StartChild, replay=_replay_start)
 def execute_start_child(state: WorkflowState, function_id: int, effect: StartChild) -> str:
     """Insert the child's row, record it at the parent's position, then run it. A start
     the database refuses (a held deduplication id, an id taken by another workflow) is
@@ -68,7 +68,6 @@ def execute_start_child(state: WorkflowState, function_id: int, effect: StartChi
     return child_id
 
 
-@handler(GetResult)
 def execute_get_result(state: WorkflowState, function_id: int, effect: GetResult) -> Any:
     """Wait for the workflow's outcome, record it, and return (or raise) it."""
     env = state.env

@@ -14,15 +14,14 @@ from typing import Any
 from transact._core.checkpoint import Checkpoint
 from transact._core.effects import GetEvent, SetEvent
 from transact._runtime.clock import now_ms
+from transact._runtime.durable import wait_durably
 from transact._runtime.env import Env
-from transact._runtime.handlers.messages import atomic_write, wait_durably
-from transact._runtime.interpreter import handler, record
+from transact._runtime.recording import atomic_write, record
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import event_key
 from transact._serialization import serialize_value
 
 
-@handler(SetEvent)
 def execute_set_event(state: WorkflowState, function_id: int, effect: SetEvent) -> None:
     """Set the event and record ``DBOS.setEvent`` in one transaction.
 
@@ -47,7 +46,6 @@ def set_event_unrecorded(env: Env, workflow_id: str, step_id: int, key: str, val
     env.waiters.notify(event_key(workflow_id, key))
 
 
-@handler(GetEvent)
 def execute_get_event(state: WorkflowState, function_id: int, effect: GetEvent) -> Any:
     """Wait for the event (durable timeout at N + 1) and record the value or None at N."""
     env = state.env

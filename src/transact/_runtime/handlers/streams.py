@@ -18,13 +18,7 @@ from transact._core.effects import CloseStream, ReadStream, WriteStream
 from transact._core.status import is_terminal
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Env
-from transact._runtime.handlers.messages import atomic_write
-from transact._runtime.interpreter import (
-    check_cancelled,
-    handler,
-    record,
-    replay_outcome,
-)
+from transact._runtime.recording import atomic_write, check_cancelled, record, replay_outcome
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import stream_key
 from transact._serialization import Serializer, serialize_error, serialize_value
@@ -79,14 +73,12 @@ def _append(state: WorkflowState, function_id: int, name: str, key: str, text: s
     env.waiters.notify(stream_key(state.workflow_id, key))
 
 
-@handler(WriteStream)
 def execute_write_stream(state: WorkflowState, function_id: int, effect: WriteStream) -> None:
     """Append the value and record ``DBOS.writeStream`` in one transaction."""
     text = encode_value(state.env.serializer, effect.key, effect.value)
     _append(state, function_id, effect.checkpoint_name, effect.key, text)
 
 
-@handler(CloseStream)
 def execute_close_stream(state: WorkflowState, function_id: int, effect: CloseStream) -> None:
     """Append the close marker and record ``DBOS.closeStream`` in one transaction."""
     _append(state, function_id, effect.checkpoint_name, effect.key, STREAM_CLOSED_TEXT)
@@ -182,9 +174,10 @@ def read_unrecorded(
         offset += 1
 
 
-def _replay_read(
+def replay_read(
     state: WorkflowState, function_id: int, checkpoint: Checkpoint, _: ReadStream
 ) -> Any:
+    """Return the recorded value (or the end marker), or raise the recorded error."""
     if checkpoint.error is not None:
         return replay_outcome(state, function_id, checkpoint, None)  # raises it
     if checkpoint.output is None:
@@ -192,7 +185,6 @@ def _replay_read(
     return state.env.serializer.deserialize(checkpoint.output)
 
 
-@handler(ReadStream, replay=_replay_read)
 def execute_read_stream(state: WorkflowState, function_id: int, effect: ReadStream) -> Any:
     """Wait for the value at the offset (or the end) and record what was delivered.
 

@@ -15,8 +15,7 @@ from transact._core.checkpoint import Checkpoint
 from transact._core.effects import RunTransaction
 from transact._runtime.appdb import AppDatabase, transaction_outputs
 from transact._runtime.clock import now_ms
-from transact._runtime.handlers.steps import record_outcome
-from transact._runtime.interpreter import handler, record, replay_outcome
+from transact._runtime.recording import record, record_outcome, replay_outcome
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._serialization import serialize_value
 from transact.errors import DBOSException
@@ -70,7 +69,6 @@ def run_with_session(session: Session, func: Callable[..., Any], *args: Any, **k
         current_session.reset(token)
 
 
-@handler(RunTransaction)
 def execute_transaction(state: WorkflowState, function_id: int, effect: RunTransaction[Any]) -> Any:
     """Run the transaction and record it in the app database in the same commit; then
     checkpoint it. If a previous execution committed it but crashed before the

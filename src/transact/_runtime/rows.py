@@ -1,0 +1,72 @@
+"""The row of a new workflow: built from its start options, and inserted (or attached to
+an existing row of the same workflow function)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from transact._core.status import WorkflowStatusString as S
+from transact._runtime.env import Env
+from transact._runtime.options import StartOptions
+from transact._runtime.registry import WorkflowSpec
+from transact._runtime.state import WorkflowState
+from transact._serialization import serialize_value
+from transact._store.protocol import Store
+from transact._store.records import WorkflowRecord
+from transact.errors import DBOSConflictingWorkflowError
+
+
+def new_record(
+    env: Env,
+    spec: WorkflowSpec,
+    workflow_id: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    parent: WorkflowState | None,
+    options: StartOptions,
+) -> WorkflowRecord:
+    """The PENDING row of a direct start (inputs serialized, deadline computed)."""
+    now = env.clock.now()
+    inputs = serialize_value(
+        env.serializer,
+        {"args": args, "kwargs": kwargs},
+        f"the arguments of workflow {spec.name}",
+    )
+    timeout_ms: int | None = None
+    deadline: float | None = None
+    if options.timeout_seconds is not None:
+        timeout_ms = int(options.timeout_seconds * 1000)
+        deadline = now + options.timeout_seconds
+    elif parent is not None and options.inherit_deadline:
+        deadline = parent.deadline
+    ms = int(now * 1000)
+    roles = parent.authenticated_roles if parent else options.authenticated_roles
+    return WorkflowRecord(
+        workflow_id=workflow_id,
+        status=S.PENDING.value,
+        name=spec.name,
+        inputs=inputs,
+        serialization=env.serializer.name(),
+        executor_id=env.executor_id,
+        application_version=env.application_version,
+        created_at=ms,
+        updated_at=ms,
+        recovery_attempts=1,
+        workflow_timeout_ms=timeout_ms,
+        workflow_deadline_epoch_ms=int(deadline * 1000) if deadline is not None else None,
+        parent_workflow_id=parent.workflow_id if parent is not None else None,
+        authenticated_user=parent.authenticated_user if parent else options.authenticated_user,
+        authenticated_roles=json.dumps(list(roles)) if roles is not None else None,
+    )
+
+
+def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
+    """Insert the row or attach to an existing one of the same workflow function."""
+    stored, created = store.insert_workflow(record)
+    if not created and stored.name != record.name:
+        raise DBOSConflictingWorkflowError(
+            record.workflow_id,
+            f"the id is already used by workflow {stored.name!r}, not {record.name!r}",
+        )
+    return stored, created

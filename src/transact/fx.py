@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 from typing_extensions import ParamSpec
 
 from transact._core.effects import (
-    Call,
     CloseStream,
     Effect,
+    GetAllEvents,
     GetEvent,
     GetResult,
     ReadStream,
@@ -38,7 +38,6 @@ from transact._core.effects import (
     StartChild,
     WriteStream,
 )
-from transact._facade.access import runtime as _runtime
 from transact._facade.api_communication import (
     check_key,
     check_offset,
@@ -48,7 +47,6 @@ from transact._facade.api_communication import (
 )
 from transact._facade.decorators import step_spec_of
 from transact._facade.handles import WorkflowHandle
-from transact._runtime.handlers import events as _events
 from transact._runtime.handlers import streams as _streams
 from transact._runtime.registry import spec_of
 from transact.errors import DBOSException
@@ -157,11 +155,7 @@ def get_all_events(workflow_id: str) -> Program[dict[str, Any]]:
     """The latest value of every event of ``workflow_id`` (recorded as
     ``DBOS.get_events``)."""
     check_workflow_id(workflow_id)
-
-    def read() -> dict[str, Any]:
-        return _events.get_all_events(_runtime().env, workflow_id)
-
-    result: dict[str, Any] = yield Call("DBOS.get_events", read)
+    result: dict[str, Any] = yield GetAllEvents(workflow_id)
     return result
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from transact._core.effects import (
     CloseStream,
+    GetAllEvents,
     GetEvent,
     ReadStream,
     Recv,
@@ -22,7 +23,6 @@ from transact._core.effects import (
     WriteStream,
 )
 from transact._facade.access import runtime
-from transact._facade.calls import recorded
 from transact._runtime.handlers import events, messages, streams
 from transact._runtime.interpreter import check_cancelled, perform
 from transact._runtime.state import Frame, WorkflowState, current_frame, current_workflow
@@ -189,8 +189,11 @@ class CommunicationAPI:
         """The latest value of every event of ``workflow_id`` (recorded as
         ``DBOS.get_events`` in workflow code). Empty for an unknown workflow."""
         check_workflow_id(workflow_id)
-        env = runtime().env
-        return recorded("DBOS.get_events", lambda: events.get_all_events(env, workflow_id))
+        state = current_workflow()
+        if state is not None:
+            values: dict[str, Any] = perform(state, GetAllEvents(workflow_id))
+            return values
+        return events.get_all_events(runtime().env, workflow_id)
 
     # --- streams ---------------------------------------------------------------------
 

@@ -8,10 +8,17 @@ from typing import Any, TypeVar, overload
 
 from typing_extensions import ParamSpec
 
-from transact._core.effects import GetResult, Sleep
+from transact._core.effects import (
+    GetResult,
+    GetStatus,
+    ListWorkflows,
+    ListWorkflowSteps,
+    Sleep,
+    WaitFirst,
+)
 from transact._core.status import is_terminal
 from transact._facade.access import runtime
-from transact._facade.calls import as_tuple, iso_to_ms, recorded
+from transact._facade.calls import as_tuple, iso_to_ms
 from transact._facade.context import take_start_options
 from transact._facade.decorators import StepOptions, call_step, child_start, step_spec_of
 from transact._facade.handles import WorkflowHandle
@@ -89,11 +96,14 @@ def workflow_query(
 def query_workflows(query: WorkflowQuery, step_name: str) -> list[WorkflowStatus]:
     """Run a listing (recorded under ``step_name`` inside workflow code)."""
 
-    def run() -> list[WorkflowStatus]:
-        rt = runtime()
-        return [to_status(r, rt.serializer) for r in rt.store.list_workflows(query)]
-
-    return recorded(step_name, run)
+    state = current_workflow()
+    if state is not None:
+        statuses: list[WorkflowStatus] = perform(
+            state, ListWorkflows(query, queued=step_name == "DBOS.listQueuedWorkflows")
+        )
+        return statuses
+    rt = runtime()
+    return [to_status(r, rt.serializer) for r in rt.store.list_workflows(query)]
 
 
 class WorkflowsAPI:
@@ -147,27 +157,26 @@ class WorkflowsAPI:
         """A handle to ``workflow_id``; with ``existing_workflow`` it must exist
         (``DBOSNonExistentWorkflowError`` otherwise)."""
         if existing_workflow:
-
-            def check() -> None:
-                if (
-                    runtime().store.get_workflow(workflow_id, load_input=False, load_output=False)
-                    is None
-                ):
-                    raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
-
-            recorded("DBOS.getStatus", check)
+            state = current_workflow()
+            if state is not None:
+                perform(state, GetStatus(workflow_id, must_exist=True, check_only=True))
+            elif (
+                runtime().store.get_workflow(workflow_id, load_input=False, load_output=False)
+                is None
+            ):
+                raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
         return WorkflowHandle(workflow_id)
 
     @classmethod
     def get_workflow_status(cls, workflow_id: str) -> WorkflowStatus | None:
         """The status of ``workflow_id``, or None if there is no such workflow."""
-
-        def read() -> WorkflowStatus | None:
-            rt = runtime()
-            row = rt.store.get_workflow(workflow_id)
-            return to_status(row, rt.serializer) if row is not None else None
-
-        return recorded("DBOS.getStatus", read)
+        state = current_workflow()
+        if state is not None:
+            status: WorkflowStatus | None = perform(state, GetStatus(workflow_id))
+            return status
+        rt = runtime()
+        row = rt.store.get_workflow(workflow_id)
+        return to_status(row, rt.serializer) if row is not None else None
 
     @classmethod
     def get_result(cls, workflow_id: str) -> Any:
@@ -191,6 +200,10 @@ class WorkflowsAPI:
         ids = [h.workflow_id for h in handles]
         if len(set(ids)) != len(ids):
             raise ValueError("wait_first got the same workflow twice")
+        state = current_workflow()
+        if state is not None:
+            winner: str = perform(state, WaitFirst(tuple(ids), polling_interval_sec))
+            return handles[ids.index(winner)]
         rt = runtime()
 
         def first_done() -> str | None:
@@ -200,12 +213,8 @@ class WorkflowsAPI:
                     return workflow_id
             return None
 
-        def wait() -> str:
-            done = rt.wait_any(ids, first_done, polling_interval_sec)
-            return done
-
-        winner = recorded("DBOS.waitFirst", wait)
-        return handles[ids.index(winner)]
+        done = rt.wait_any(ids, first_done, polling_interval_sec)
+        return handles[ids.index(done)]
 
     @classmethod
     def list_workflows(
@@ -272,15 +281,15 @@ class WorkflowsAPI:
     @classmethod
     def list_workflow_steps(cls, workflow_id: str, *, load_output: bool = True) -> list[StepInfo]:
         """Every recorded operation of ``workflow_id``, by function id."""
-
-        def run() -> list[StepInfo]:
-            rt = runtime()
-            return [
-                to_step_info(c, rt.serializer, load_output=load_output)
-                for c in rt.store.load_checkpoints(workflow_id)
-            ]
-
-        return recorded("DBOS.listWorkflowSteps", run)
+        state = current_workflow()
+        if state is not None:
+            steps: list[StepInfo] = perform(state, ListWorkflowSteps(workflow_id, load_output))
+            return steps
+        rt = runtime()
+        return [
+            to_step_info(c, rt.serializer, load_output=load_output)
+            for c in rt.store.load_checkpoints(workflow_id)
+        ]
 
     @classmethod
     def run_step(

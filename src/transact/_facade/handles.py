@@ -6,7 +6,7 @@ import asyncio
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
-from transact._core.effects import Call, GetResult
+from transact._core.effects import GetResult, GetStatus
 from transact._facade.access import runtime
 from transact._facade.status import WorkflowStatus, to_status
 from transact._runtime.async_driver import perform_async
@@ -53,7 +53,7 @@ class WorkflowHandle(Generic[R]):
         """The workflow's current status; ``DBOSNonExistentWorkflowError`` if it is gone."""
         parent = current_workflow()
         if parent is not None:
-            status: WorkflowStatus = perform(parent, Call("DBOS.getStatus", self._read_status))
+            status: WorkflowStatus = perform(parent, GetStatus(self.workflow_id, must_exist=True))
             return status
         return self._read_status()
 

@@ -8,6 +8,7 @@ function id is taken or anything is written.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Generator
 from typing import Any
@@ -22,7 +23,8 @@ from transact._core.effects import (
     SetEvent,
     WriteStream,
 )
-from transact._facade.access import runtime
+from transact._facade.launched import runtime
+from transact._runtime.async_driver import perform_async
 from transact._runtime.handlers import events, messages, streams
 from transact._runtime.interpreter import check_cancelled, perform
 from transact._runtime.state import Frame, WorkflowState, current_frame, current_workflow
@@ -58,7 +60,7 @@ def check_workflow_id(workflow_id: str, what: str = "workflow_id") -> str:
 
 
 # The effects of the calls, built from validated arguments; the async twins
-# (``api_async.py``) perform the same effects.
+# (below) perform the same effects.
 
 
 def send_effect(
@@ -269,6 +271,74 @@ class CommunicationAPI:
         return streams.read_unrecorded(
             env, workflow_id, key, offset, timeout, poll or env.poll_seconds, interrupt
         )
+
+    # --- async twins ---------------------------------------------------------------
+
+    @classmethod
+    async def send_async(
+        cls,
+        destination_id: str,
+        message: Any,
+        topic: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """``DBOS.send`` without blocking the loop."""
+        effect = send_effect(destination_id, message, topic, idempotency_key)
+        state = current_workflow()
+        if state is not None:
+            await perform_async(state, effect)
+            return
+        await asyncio.to_thread(cls.send, destination_id, message, topic, idempotency_key)
+
+    @classmethod
+    async def recv_async(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
+        """``DBOS.recv`` without blocking the loop."""
+        effect = recv_effect(topic, timeout_seconds)
+        state = current_workflow()
+        if state is not None:
+            return await perform_async(state, effect)
+        return await asyncio.to_thread(cls.recv, topic, timeout_seconds)  # raises as it does
+
+    @classmethod
+    async def set_event_async(cls, key: str, value: Any) -> None:
+        """``DBOS.set_event`` without blocking the loop."""
+        state = current_workflow()
+        if state is not None:
+            await perform_async(state, SetEvent(check_key(key, "the event key"), value))
+            return
+        await asyncio.to_thread(cls.set_event, key, value)
+
+    @classmethod
+    async def get_event_async(cls, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
+        """``DBOS.get_event`` without blocking the loop."""
+        effect = get_event_effect(workflow_id, key, timeout_seconds)
+        state = current_workflow()
+        if state is not None:
+            return await perform_async(state, effect)
+        return await asyncio.to_thread(cls.get_event, workflow_id, key, timeout_seconds)
+
+    @classmethod
+    async def get_all_events_async(cls, workflow_id: str) -> dict[str, Any]:
+        """``DBOS.get_all_events`` without blocking the loop."""
+        return await asyncio.to_thread(cls.get_all_events, workflow_id)
+
+    @classmethod
+    async def write_stream_async(cls, key: str, value: Any) -> None:
+        """``DBOS.write_stream`` without blocking the loop."""
+        state = current_workflow()
+        if state is not None:
+            await perform_async(state, WriteStream(check_key(key, "the stream key"), value))
+            return
+        await asyncio.to_thread(cls.write_stream, key, value)
+
+    @classmethod
+    async def close_stream_async(cls, key: str) -> None:
+        """``DBOS.close_stream`` without blocking the loop."""
+        state = current_workflow()
+        if state is not None:
+            await perform_async(state, CloseStream(check_key(key, "the stream key")))
+            return
+        await asyncio.to_thread(cls.close_stream, key)
 
 
 def _workflow_code(what: str) -> WorkflowState:

@@ -8,6 +8,7 @@ Each call made inside workflow code is checkpointed like a step, under DBOS's na
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from transact._core.effects import (
@@ -17,9 +18,9 @@ from transact._core.effects import (
     GetStatus,
     ResumeWorkflow,
 )
-from transact._facade.access import runtime
 from transact._facade.context import take_start_options
-from transact._facade.handles import WorkflowHandle
+from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
+from transact._facade.launched import runtime
 from transact._runtime import management
 from transact._runtime.interpreter import perform
 from transact._runtime.state import current_workflow
@@ -140,3 +141,15 @@ class ManagementAPI:
         # ``DBOS.getStatus`` for the handle at N + 1.
         perform(state, GetStatus(fork_id, must_exist=True, check_only=True))
         return WorkflowHandle(fork_id)
+
+    # --- async twins ---------------------------------------------------------------
+
+    @classmethod
+    async def cancel_workflow_async(cls, workflow_id: str) -> None:
+        """``DBOS.cancel_workflow`` without blocking the loop."""
+        await asyncio.to_thread(cls.cancel_workflow, workflow_id)
+
+    @classmethod
+    async def resume_workflow_async(cls, workflow_id: str) -> WorkflowHandleAsync[Any]:
+        """``DBOS.resume_workflow`` returning an async handle."""
+        return WorkflowHandleAsync(await asyncio.to_thread(cls.resume_workflow, workflow_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar, overload
@@ -11,99 +13,26 @@ from typing_extensions import ParamSpec
 from transact._core.effects import (
     GetResult,
     GetStatus,
-    ListWorkflows,
     ListWorkflowSteps,
+    RunStep,
     Sleep,
     WaitFirst,
 )
 from transact._core.status import is_terminal
-from transact._facade.access import runtime
-from transact._facade.calls import as_tuple, iso_to_ms
 from transact._facade.context import take_start_options
 from transact._facade.decorators import StepOptions, call_step, child_start, step_spec_of
-from transact._facade.handles import WorkflowHandle
+from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
+from transact._facade.launched import runtime
+from transact._facade.listing import query_workflows, workflow_query
 from transact._facade.status import StepInfo, WorkflowStatus, to_status, to_step_info
+from transact._runtime.async_driver import perform_async
 from transact._runtime.interpreter import perform
 from transact._runtime.registry import spec_of
 from transact._runtime.state import current_frame, current_workflow
-from transact._store.records import WorkflowQuery
 from transact.errors import DBOSException, DBOSNonExistentWorkflowError
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def workflow_query(
-    *,
-    workflow_ids: Sequence[str] | None = None,
-    status: str | Sequence[str] | None = None,
-    start_time: str | None = None,
-    end_time: str | None = None,
-    name: str | Sequence[str] | None = None,
-    app_version: str | Sequence[str] | None = None,
-    user: str | Sequence[str] | None = None,
-    queue_name: str | Sequence[str] | None = None,
-    executor_id: str | Sequence[str] | None = None,
-    parent_workflow_id: str | Sequence[str] | None = None,
-    forked_from: str | Sequence[str] | None = None,
-    workflow_id_prefix: str | Sequence[str] | None = None,
-    completed_after: str | None = None,
-    completed_before: str | None = None,
-    dequeued_after: str | None = None,
-    dequeued_before: str | None = None,
-    queues_only: bool = False,
-    was_forked_from: bool | None = None,
-    has_parent: bool | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-    sort_desc: bool = False,
-    load_input: bool = True,
-    load_output: bool = True,
-) -> WorkflowQuery:
-    """The store query for the listing filters; ``ValueError`` names a bad one."""
-    for label, value in (("limit", limit), ("offset", offset)):
-        if value is not None and value < 0:
-            raise ValueError(f"{label} must not be negative, got {value}")
-    query = WorkflowQuery(
-        workflow_ids=as_tuple(workflow_ids),
-        statuses=as_tuple(status),
-        names=as_tuple(name),
-        application_versions=as_tuple(app_version),
-        executor_ids=as_tuple(executor_id),
-        queue_names=as_tuple(queue_name),
-        parent_workflow_ids=as_tuple(parent_workflow_id),
-        forked_from=as_tuple(forked_from),
-        users=as_tuple(user),
-        workflow_id_prefixes=as_tuple(workflow_id_prefix),
-        created_after=iso_to_ms(start_time, "start_time"),
-        created_before=iso_to_ms(end_time, "end_time"),
-        completed_after=iso_to_ms(completed_after, "completed_after"),
-        completed_before=iso_to_ms(completed_before, "completed_before"),
-        dequeued_after=iso_to_ms(dequeued_after, "dequeued_after"),
-        dequeued_before=iso_to_ms(dequeued_before, "dequeued_before"),
-        queues_only=queues_only,
-        was_forked_from=was_forked_from,
-        has_parent=has_parent,
-        load_input=load_input,
-        load_output=load_output,
-        limit=limit,
-        offset=offset,
-        sort_desc=sort_desc,
-    )
-    return query
-
-
-def query_workflows(query: WorkflowQuery, step_name: str) -> list[WorkflowStatus]:
-    """Run a listing (recorded under ``step_name`` inside workflow code)."""
-
-    state = current_workflow()
-    if state is not None:
-        statuses: list[WorkflowStatus] = perform(
-            state, ListWorkflows(query, queued=step_name == "DBOS.listQueuedWorkflows")
-        )
-        return statuses
-    rt = runtime()
-    return [to_status(r, rt.serializer) for r in rt.store.list_workflows(query)]
 
 
 class WorkflowsAPI:
@@ -319,3 +248,91 @@ class WorkflowsAPI:
             return
         if seconds > 0:
             perform(frame.workflow, Sleep(float(seconds)))
+
+    # --- async twins ---------------------------------------------------------------
+
+    @overload
+    @classmethod
+    async def start_workflow_async(
+        cls, func: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandleAsync[R]: ...
+
+    @overload
+    @classmethod
+    async def start_workflow_async(
+        cls, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandleAsync[R]: ...
+
+    @classmethod
+    async def start_workflow_async(
+        cls, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandleAsync[Any]:
+        """Start a workflow (sync or ``async def``) in the background; await nothing but
+        the write of its row. Returns a ``WorkflowHandleAsync``."""
+        handle = await asyncio.to_thread(lambda: cls.start_workflow(func, *args, **kwargs))
+        return WorkflowHandleAsync(handle)
+
+    @classmethod
+    async def sleep_async(cls, seconds: float) -> None:
+        """Durable sleep for async workflows (see ``cls.sleep``)."""
+        frame = current_frame()
+        if frame is None:
+            raise DBOSException("cls.sleep_async is only allowed inside a workflow")
+        if frame.step_id is not None:
+            await asyncio.sleep(max(seconds, 0.0))
+        elif seconds > 0:
+            await perform_async(frame.workflow, Sleep(float(seconds)))
+
+    @classmethod
+    async def run_step_async(
+        cls,
+        dbos_step_options: StepOptions | None,
+        func: Callable[..., Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        """``DBOS.run_step`` for async code; an ``async def`` function is awaited."""
+        spec = step_spec_of(func, dbos_step_options)
+        if not inspect.iscoroutinefunction(spec.func):
+            return await asyncio.to_thread(call_step, spec, args, kwargs)
+        state = current_workflow()
+        if state is None:
+            return await spec.func(*args, **kwargs)
+        return await perform_async(state, RunStep(spec.name, spec.func, args, kwargs, spec.retry))
+
+    @classmethod
+    async def retrieve_workflow_async(
+        cls, workflow_id: str, existing_workflow: bool = True
+    ) -> WorkflowHandleAsync[Any]:
+        """``DBOS.retrieve_workflow`` returning an async handle."""
+        handle = await asyncio.to_thread(cls.retrieve_workflow, workflow_id, existing_workflow)
+        return WorkflowHandleAsync(handle)
+
+    @classmethod
+    async def get_result_async(cls, workflow_id: str) -> Any:
+        """``DBOS.get_result`` without blocking the loop."""
+        return await asyncio.to_thread(cls.get_result, workflow_id)
+
+    @classmethod
+    async def get_workflow_status_async(cls, workflow_id: str) -> WorkflowStatus | None:
+        """``DBOS.get_workflow_status`` without blocking the loop."""
+        return await asyncio.to_thread(cls.get_workflow_status, workflow_id)
+
+    @classmethod
+    async def list_workflows_async(cls, **filters: Any) -> list[WorkflowStatus]:
+        """``DBOS.list_workflows`` (same keyword filters) without blocking the loop."""
+        return await asyncio.to_thread(lambda: cls.list_workflows(**filters))
+
+    @classmethod
+    async def list_workflow_steps_async(cls, workflow_id: str) -> list[StepInfo]:
+        """``DBOS.list_workflow_steps`` without blocking the loop."""
+        return await asyncio.to_thread(cls.list_workflow_steps, workflow_id)
+
+    @classmethod
+    async def wait_first_async(
+        cls, handles: Sequence[WorkflowHandleAsync[Any]], polling_interval_sec: float = 1.0
+    ) -> WorkflowHandleAsync[Any]:
+        """``DBOS.wait_first`` over async handles."""
+        sync_handles = [WorkflowHandle[Any](h.workflow_id) for h in handles]
+        done = await asyncio.to_thread(cls.wait_first, sync_handles, polling_interval_sec)
+        return handles[sync_handles.index(done)]

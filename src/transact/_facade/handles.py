@@ -7,7 +7,7 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from transact._core.effects import GetResult, GetStatus
-from transact._facade.access import runtime
+from transact._facade.launched import runtime
 from transact._facade.status import WorkflowStatus, to_status
 from transact._runtime.async_driver import perform_async
 from transact._runtime.interpreter import perform

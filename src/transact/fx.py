@@ -35,7 +35,6 @@ from transact._core.effects import (
     Send,
     SetEvent,
     Sleep,
-    StartChild,
     WriteStream,
 )
 from transact._facade.api_communication import (
@@ -45,10 +44,11 @@ from transact._facade.api_communication import (
     check_topic,
     check_workflow_id,
 )
-from transact._facade.decorators import step_spec_of
+from transact._facade.context import take_start_options
+from transact._facade.decorators import child_start, step_spec_of
 from transact._facade.handles import WorkflowHandle
 from transact._runtime.handlers import streams as _streams
-from transact._runtime.registry import spec_of
+from transact._runtime.registry import WorkflowSpec, spec_of
 from transact.errors import DBOSException
 
 P = ParamSpec("P")
@@ -90,16 +90,20 @@ def sleep(seconds: float) -> Program[None]:
         yield Sleep(float(seconds))
 
 
-def _workflow_name(func: Callable[..., Any]) -> str:
+def _workflow_spec(func: Callable[..., Any]) -> WorkflowSpec:
     spec = spec_of(func)
     if spec is None:
         raise DBOSException(f"{getattr(func, '__qualname__', func)!r} is not a workflow")
-    return spec.name
+    return spec
 
 
 def start(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Program[WorkflowHandle[R]]:
-    """Start a child workflow in the background; produce its handle."""
-    child_id: str = yield StartChild(_workflow_name(func), args, kwargs)
+    """Start a child workflow in the background; produce its handle.
+
+    Honours ``SetWorkflowID`` and ``SetWorkflowTimeout`` as ``DBOS.start_workflow`` does.
+    """
+    spec = _workflow_spec(func)
+    child_id: str = yield child_start(spec, args, kwargs, take_start_options(), run_inline=False)
     return WorkflowHandle(child_id)
 
 
@@ -110,8 +114,10 @@ def get_result(handle: WorkflowHandle[R]) -> Program[R]:
 
 
 def call(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Program[R]:
-    """Run a child workflow and wait for its result, as a direct call does."""
-    child_id: str = yield StartChild(_workflow_name(func), args, kwargs, run_inline=True)
+    """Run a child workflow and wait for its result, as a direct call does (honouring
+    ``SetWorkflowID`` and ``SetWorkflowTimeout``)."""
+    spec = _workflow_spec(func)
+    child_id: str = yield child_start(spec, args, kwargs, take_start_options(), run_inline=True)
     result: R = yield GetResult(child_id)
     return result
 

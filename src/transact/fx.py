@@ -24,25 +24,24 @@ from typing import Any, TypeVar
 from typing_extensions import ParamSpec
 
 from transact._core.effects import (
-    CloseStream,
     Effect,
-    GetAllEvents,
-    GetEvent,
     GetResult,
     ReadStream,
-    Recv,
     RunStep,
-    Send,
-    SetEvent,
     Sleep,
-    WriteStream,
 )
 from transact._facade.api_communication import (
     check_key,
     check_offset,
     check_timeout,
-    check_topic,
     check_workflow_id,
+    close_stream_effect,
+    get_all_events_effect,
+    get_event_effect,
+    recv_effect,
+    send_effect,
+    set_event_effect,
+    write_stream_effect,
 )
 from transact._facade.context import take_start_options
 from transact._facade.decorators import child_start, step_spec_of
@@ -129,50 +128,45 @@ def send(destination_id: str, message: Any, topic: str | None = None) -> Program
     """Send ``message`` to workflow ``destination_id`` on ``topic`` (checkpointed with the
     message, so exactly once). Raises ``DBOSNonExistentWorkflowError`` for an unknown
     destination and ``SerializationError`` for a message that cannot be stored."""
-    check_workflow_id(destination_id, "destination_id")
-    yield Send(destination_id, message, check_topic(topic))
+    yield send_effect(destination_id, message, topic, None)
 
 
 def recv(topic: str | None = None, timeout_seconds: float = 60) -> Program[Any]:
     """Consume the oldest message on ``topic``, waiting up to ``timeout_seconds`` (a
     durable timeout); produce it, or None on timeout. Raises ``ValueError`` for a negative
     timeout."""
-    timeout = check_timeout(timeout_seconds, "timeout_seconds")
-    message: Any = yield Recv(check_topic(topic), timeout)
+    message: Any = yield recv_effect(topic, timeout_seconds)
     return message
 
 
 def set_event(key: str, value: Any) -> Program[None]:
     """Set this workflow's event ``key`` to ``value``. Raises ``ValueError`` for an empty
     key and ``SerializationError`` for a value that cannot be stored."""
-    yield SetEvent(check_key(key, "the event key"), value)
+    yield set_event_effect(key, value)
 
 
 def get_event(workflow_id: str, key: str, timeout_seconds: float = 60) -> Program[Any]:
     """The latest value of event ``key`` of ``workflow_id``, waiting up to
     ``timeout_seconds`` (durably); None on timeout."""
-    check_workflow_id(workflow_id)
-    timeout = check_timeout(timeout_seconds, "timeout_seconds")
-    value: Any = yield GetEvent(workflow_id, check_key(key, "the event key"), timeout)
+    value: Any = yield get_event_effect(workflow_id, key, timeout_seconds)
     return value
 
 
 def get_all_events(workflow_id: str) -> Program[dict[str, Any]]:
     """The latest value of every event of ``workflow_id`` (recorded as
     ``DBOS.get_events``)."""
-    check_workflow_id(workflow_id)
-    result: dict[str, Any] = yield GetAllEvents(workflow_id)
+    result: dict[str, Any] = yield get_all_events_effect(workflow_id)
     return result
 
 
 def write_stream(key: str, value: Any) -> Program[None]:
     """Append ``value`` to this workflow's stream ``key``."""
-    yield WriteStream(check_key(key, "the stream key"), value)
+    yield write_stream_effect(key, value)
 
 
 def close_stream(key: str) -> Program[None]:
     """Close this workflow's stream ``key``: its readers stop after the last value."""
-    yield CloseStream(check_key(key, "the stream key"))
+    yield close_stream_effect(key)
 
 
 STREAM_END = _streams.STREAM_END

@@ -87,6 +87,26 @@ def get_event_effect(workflow_id: str, key: str, timeout_seconds: float) -> GetE
     return GetEvent(workflow_id, key, check_timeout(timeout_seconds, "timeout_seconds"))
 
 
+def set_event_effect(key: str, value: Any) -> SetEvent:
+    """The effect of ``DBOS.set_event`` (``ValueError`` for an empty key)."""
+    return SetEvent(check_key(key, "the event key"), value)
+
+
+def get_all_events_effect(workflow_id: str) -> GetAllEvents:
+    """The effect of ``DBOS.get_all_events`` (``ValueError`` for a bad id)."""
+    return GetAllEvents(check_workflow_id(workflow_id))
+
+
+def write_stream_effect(key: str, value: Any) -> WriteStream:
+    """The effect of ``DBOS.write_stream`` (``ValueError`` for an empty key)."""
+    return WriteStream(check_key(key, "the stream key"), value)
+
+
+def close_stream_effect(key: str) -> CloseStream:
+    """The effect of ``DBOS.close_stream`` (``ValueError`` for an empty key)."""
+    return CloseStream(check_key(key, "the stream key"))
+
+
 def check_offset(offset: int) -> int:
     """``offset`` if it is a non-negative int; ``ValueError`` otherwise."""
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
@@ -154,7 +174,7 @@ class CommunicationAPI:
         Raises ``DBOSException`` outside a workflow, ``ValueError`` for an empty key,
         ``SerializationError`` for a value that cannot be serialized.
         """
-        effect = SetEvent(check_key(key, "the event key"), value)
+        effect = set_event_effect(key, value)
         frame = current_frame()
         if frame is None:
             raise DBOSException("DBOS.set_event is only allowed inside a workflow or a step")
@@ -190,10 +210,10 @@ class CommunicationAPI:
     def get_all_events(cls, workflow_id: str) -> dict[str, Any]:
         """The latest value of every event of ``workflow_id`` (recorded as
         ``DBOS.get_events`` in workflow code). Empty for an unknown workflow."""
-        check_workflow_id(workflow_id)
+        effect = get_all_events_effect(workflow_id)
         state = current_workflow()
         if state is not None:
-            values: dict[str, Any] = perform(state, GetAllEvents(workflow_id))
+            values: dict[str, Any] = perform(state, effect)
             return values
         return events.get_all_events(runtime().env, workflow_id)
 
@@ -208,7 +228,7 @@ class CommunicationAPI:
         the close marker itself as a value), ``SerializationError`` for a value that cannot
         be serialized.
         """
-        effect = WriteStream(check_key(key, "the stream key"), value)
+        effect = write_stream_effect(key, value)
         frame = _writer_frame("DBOS.write_stream")
         if frame.step_id is None:
             perform(frame.workflow, effect)
@@ -222,7 +242,7 @@ class CommunicationAPI:
 
         Raises ``DBOSException`` outside a workflow, ``ValueError`` for an empty key.
         """
-        effect = CloseStream(check_key(key, "the stream key"))
+        effect = close_stream_effect(key)
         frame = _writer_frame("DBOS.close_stream")
         if frame.step_id is None:
             perform(frame.workflow, effect)
@@ -304,7 +324,7 @@ class CommunicationAPI:
         """``DBOS.set_event`` without blocking the loop."""
         state = current_workflow()
         if state is not None:
-            await perform_async(state, SetEvent(check_key(key, "the event key"), value))
+            await perform_async(state, set_event_effect(key, value))
             return
         await asyncio.to_thread(cls.set_event, key, value)
 
@@ -327,7 +347,7 @@ class CommunicationAPI:
         """``DBOS.write_stream`` without blocking the loop."""
         state = current_workflow()
         if state is not None:
-            await perform_async(state, WriteStream(check_key(key, "the stream key"), value))
+            await perform_async(state, write_stream_effect(key, value))
             return
         await asyncio.to_thread(cls.write_stream, key, value)
 
@@ -336,7 +356,7 @@ class CommunicationAPI:
         """``DBOS.close_stream`` without blocking the loop."""
         state = current_workflow()
         if state is not None:
-            await perform_async(state, CloseStream(check_key(key, "the stream key")))
+            await perform_async(state, close_stream_effect(key))
             return
         await asyncio.to_thread(cls.close_stream, key)
 

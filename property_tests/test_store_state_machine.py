@@ -21,7 +21,7 @@ from transact._core.queue_policy import QueueLimits, RateLimit
 from transact._store.factory import open_store
 from transact._store.memory import MemoryStore
 from transact._store.protocol import Store
-from transact._store.records import WorkflowQuery, WorkflowRecord
+from transact._store.records import OutgoingMessage, WorkflowQuery, WorkflowRecord
 from transact.errors import DBOSBaseException
 
 IDS = st.sampled_from(["a", "b", "c", "d"])
@@ -229,6 +229,24 @@ class StoresAgree(RuleBasedStateMachine):
                 dest, topic, message, message_id=key, now_ms=now, checkpoint=checkpoint
             )
         )
+
+    @rule(
+        messages=st.lists(
+            st.builds(
+                OutgoingMessage,
+                IDS,
+                TOPICS,
+                VALUES,
+                st.none() | st.sampled_from(["m1", "m2", "m3"]),
+            ),
+            max_size=3,
+        ),
+        sender=st.none() | st.tuples(IDS, FIDS),
+    )
+    def send_many(self, messages: list[OutgoingMessage], sender: tuple[str, int] | None) -> None:
+        now = self.tick()
+        checkpoint = (sender[0], Checkpoint(sender[1], "DBOS.send_bulk")) if sender else None
+        self.same(lambda s: s.send_messages(messages, now_ms=now, checkpoint=checkpoint))
 
     @rule(wid=IDS, topic=TOPICS, fid=FIDS)
     def consume(self, wid: str, topic: str | None, fid: int) -> None:

@@ -17,7 +17,7 @@ from transact._core.checkpoint import Checkpoint
 from transact._store.errors import CheckpointConflict, WorkflowNotPending
 from transact._store.memory import MemoryStore
 from transact._store.protocol import Store
-from transact._store.records import StreamRead, WorkflowQuery, WorkflowRecord
+from transact._store.records import OutgoingMessage, StreamRead, WorkflowQuery, WorkflowRecord
 from transact.errors import DBOSNonExistentWorkflowError, DBOSQueueDeduplicatedError
 
 T = TypeVar("T")
@@ -934,6 +934,92 @@ def test_send_from_cancelled_sender_sends_nothing(store: Store) -> None:
         )
     assert store.load_checkpoints("sender") == []
     assert store.consume_message("dest", "t", cp(1)) is None
+
+
+def test_send_messages_inserts_all_in_order(store: Store) -> None:
+    add(store, wf("a"), wf("b"))
+    sent = [
+        OutgoingMessage("a", "t", "a1"),
+        OutgoingMessage("b", None, "b1"),
+        OutgoingMessage("a", "t", "a2", "mid-a2"),
+        OutgoingMessage("a", "t", "a3"),
+    ]
+    assert store.send_messages(sent, now_ms=1) == [True, True, True, True]
+    assert [store.consume_message("a", "t", cp(i)) for i in (1, 2, 3, 4)] == [
+        "a1",
+        "a2",
+        "a3",
+        None,
+    ]
+    assert store.consume_message("b", None, cp(1)) == "b1"
+
+
+def test_send_messages_skips_an_existing_message_id(store: Store) -> None:
+    add(store, wf("dest"))
+    assert store.send_message("dest", "t", "old", message_id="mid", now_ms=1)
+    sent = [
+        OutgoingMessage("dest", "t", "new", "mid"),
+        OutgoingMessage("dest", "t", "m2", "mid-2"),
+        OutgoingMessage("dest", "t", "again", "mid-2"),
+    ]
+    assert store.send_messages(sent, now_ms=2) == [False, True, False]
+    assert store.consume_message("dest", "t", cp(1)) == "old"
+    assert store.consume_message("dest", "t", cp(2)) == "m2"
+    assert store.consume_message("dest", "t", cp(3)) is None
+
+
+def test_send_messages_to_missing_destinations_writes_nothing(store: Store) -> None:
+    add(store, wf("sender"), wf("dest"))
+    sent = [
+        OutgoingMessage("dest", "t", "m", "mid"),
+        OutgoingMessage("zed", "t", "m"),
+        OutgoingMessage("nope", None, "m"),
+        OutgoingMessage("zed", None, "m"),
+    ]
+    with pytest.raises(DBOSNonExistentWorkflowError) as info:
+        store.send_messages(sent, now_ms=1, checkpoint=("sender", cp(1)))
+    assert info.value.workflow_id == "nope, zed"
+    assert store.load_checkpoints("sender") == []
+    assert not store.has_message("dest", "t")
+    # The id was not taken by the failed send.
+    assert store.send_message("dest", "t", "m", message_id="mid", now_ms=2)
+
+
+def test_send_messages_records_the_sender_checkpoint(store: Store) -> None:
+    add(store, wf("sender"), wf("dest"))
+    sent = [OutgoingMessage("dest", "t", "m")]
+    checkpoint = ("sender", cp(1, "DBOS.send_bulk"))
+    assert store.send_messages(sent, now_ms=1, checkpoint=checkpoint) == [True]
+    assert store.load_checkpoints("sender") == [cp(1, "DBOS.send_bulk")]
+    assert store.consume_message("dest", "t", cp(1)) == "m"
+
+
+def test_send_messages_of_none_records_only_the_checkpoint(store: Store) -> None:
+    add(store, wf("sender"))
+    assert store.send_messages([], now_ms=1, checkpoint=("sender", cp(1))) == []
+    assert store.load_checkpoints("sender") == [cp(1)]
+    assert store.send_messages([], now_ms=2) == []
+
+
+def test_send_messages_from_cancelled_sender_sends_nothing(store: Store) -> None:
+    add(store, wf("sender", CANCELLED), wf("dest"))
+    with pytest.raises(WorkflowNotPending):
+        store.send_messages(
+            [OutgoingMessage("dest", "t", "m")], now_ms=1, checkpoint=("sender", cp(1))
+        )
+    assert store.load_checkpoints("sender") == []
+    assert not store.has_message("dest", "t")
+
+
+def test_send_messages_with_conflicting_checkpoint_sends_nothing(store: Store) -> None:
+    add(store, wf("sender"), wf("dest"))
+    store.record_checkpoint("sender", cp(1, output="first"))
+    with pytest.raises(CheckpointConflict):
+        store.send_messages(
+            [OutgoingMessage("dest", "t", "m")], now_ms=1, checkpoint=("sender", cp(1))
+        )
+    assert store.load_checkpoints("sender") == [cp(1, output="first")]
+    assert not store.has_message("dest", "t")
 
 
 def test_send_to_finished_workflow_is_accepted(store: Store) -> None:

@@ -32,7 +32,7 @@ from transact._core.status import (
 )
 from transact._store.errors import CheckpointConflict, WorkflowNotPending
 from transact._store.protocol import NotifyCallback
-from transact._store.records import StreamRead, WorkflowQuery, WorkflowRecord
+from transact._store.records import OutgoingMessage, StreamRead, WorkflowQuery, WorkflowRecord
 from transact.errors import (
     DBOSConflictingWorkflowError,
     DBOSNonExistentWorkflowError,
@@ -404,6 +404,34 @@ class MemoryStore:
             if checkpoint is not None:
                 self._put_checkpoint(*checkpoint)
             return not duplicate
+
+    def send_messages(
+        self,
+        messages: Sequence[OutgoingMessage],
+        *,
+        now_ms: int,
+        checkpoint: tuple[str, Checkpoint] | None = None,
+    ) -> list[bool]:
+        """Send every message in one transaction: all or, if a destination is missing,
+        nothing (see ``Store``)."""
+        with self._lock:
+            if checkpoint is not None:
+                self._check_checkpoint(*checkpoint)
+            missing = sorted({m.destination_id for m in messages} - self._workflows.keys())
+            if missing:
+                raise DBOSNonExistentWorkflowError("destination", ", ".join(missing))
+            inserted = []
+            for m in messages:
+                duplicate = m.message_id is not None and m.message_id in self._message_ids
+                if not duplicate:
+                    if m.message_id is not None:
+                        self._message_ids[m.message_id] = m.destination_id
+                    queue = self._messages.setdefault(m.destination_id, {})
+                    queue.setdefault(m.topic, []).append(_Message(m.message))
+                inserted.append(not duplicate)
+            if checkpoint is not None:
+                self._put_checkpoint(*checkpoint)
+            return inserted
 
     def consume_message(
         self, workflow_id: str, topic: str | None, checkpoint: Checkpoint

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from transact._core.checkpoint import Checkpoint
 from transact._core.queue_policy import QueueLimits
-from transact._store.records import StreamRead, WorkflowQuery, WorkflowRecord
+from transact._store.records import OutgoingMessage, StreamRead, WorkflowQuery, WorkflowRecord
 
 NotifyCallback = Callable[[str], None]
 """Called with a channel key when another process wrote something a waiter may want.
@@ -203,6 +203,23 @@ class Store(Protocol):
         repeat) and False is returned. ``checkpoint`` (``(sender_workflow_id,
         checkpoint)``) is recorded in the same transaction, as ``record_checkpoint``
         would. Raises ``DBOSNonExistentWorkflowError`` if the destination is missing.
+        """
+        ...
+
+    def send_messages(
+        self,
+        messages: Sequence[OutgoingMessage],
+        *,
+        now_ms: int,
+        checkpoint: tuple[str, Checkpoint] | None = None,
+    ) -> list[bool]:
+        """Send every message of ``messages``, in order, in one transaction.
+
+        Returns, per message, whether it was inserted (False: its ``message_id`` already
+        existed, an idempotent repeat). ``checkpoint`` is recorded in the same
+        transaction, with the errors of ``send_message``. If any destination is missing,
+        raises ``DBOSNonExistentWorkflowError`` naming them all (sorted, distinct, joined
+        with ", ") and writes nothing. An empty ``messages`` records only the checkpoint.
         """
         ...
 

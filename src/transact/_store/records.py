@@ -7,7 +7,7 @@ import attrs
 from transact._core.checkpoint import Checkpoint
 from transact._core.query import WorkflowQuery as WorkflowQuery
 
-__all__ = ["Checkpoint", "StreamRead", "WorkflowQuery", "WorkflowRecord"]
+__all__ = ["Checkpoint", "OutgoingMessage", "StreamRead", "WorkflowQuery", "WorkflowRecord"]
 
 
 @attrs.frozen
@@ -58,3 +58,16 @@ class StreamRead:
 
     value: str | None
     workflow_status: str | None
+
+
+@attrs.frozen
+class OutgoingMessage:
+    """One message of ``Store.send_messages``: the arguments of one ``send_message``.
+
+    ``message`` is serialized text; a ``message_id`` makes the send idempotent.
+    """
+
+    destination_id: str
+    topic: str | None
+    message: str
+    message_id: str | None = None

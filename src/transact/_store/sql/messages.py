@@ -11,6 +11,7 @@ On Postgres a send or a consume that records a checkpoint is one autocommit stat
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -29,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import WorkflowNotPending
+from transact._store.records import OutgoingMessage
 from transact._store.sql.backend import Backend, Mode
 from transact._store.sql.checkpointed import (
     CHECKPOINT_COLUMNS,
@@ -46,6 +48,7 @@ from transact._store.sql.errors import OnError
 from transact._store.sql.notify import NOTIFY_KEY, message_key, notify_columns
 from transact._store.sql.raw import RawConnection
 from transact._store.sql.schema import NULL_TOPIC, notifications, operation_outputs, workflow_status
+from transact.errors import DBOSNonExistentWorkflowError
 
 __all__ = ["MessageVerbs"]
 
@@ -134,6 +137,11 @@ _CONSUME_CHECKPOINTED = _consume_checkpointed()
 
 _WAITING = select(n.c.seq).where(*_UNCONSUMED).limit(1)
 
+# send_messages: which of the destinations exist (one read for the whole batch).
+_EXISTING = select(workflow_status.c.workflow_uuid).where(
+    workflow_status.c.workflow_uuid.in_(bindparam("destinations", expanding=True))
+)
+
 _STATUS = select(workflow_status.c.status).where(
     workflow_status.c.workflow_uuid == bindparam("wf", type_=Text)
 )
@@ -192,6 +200,40 @@ class MessageVerbs:
 
         return self._db.run_raw(Mode.WRITE, work, on_error)
 
+    def send_messages(
+        self,
+        messages: Sequence[OutgoingMessage],
+        *,
+        now_ms: int,
+        checkpoint: tuple[str, Checkpoint] | None = None,
+    ) -> list[bool]:
+        """Send every message in one transaction: the checkpoint, then a check that every
+        destination exists (else nothing is written), then one insert per message."""
+        on_error = OnError()
+        if checkpoint is not None:
+            on_error = OnError(checkpoint=(checkpoint[0], checkpoint[1].function_id))
+        notify = self._db.notify
+        stmt = _SEND[(self._db.dialect_name, notify)]
+
+        def work(conn: Connection) -> list[bool]:
+            if checkpoint is not None:
+                write_checkpoint(conn, *checkpoint)
+            destinations = sorted({m.destination_id for m in messages})
+            if destinations:
+                found = conn.execute(_EXISTING, {"destinations": destinations}).scalars()
+                missing = sorted(set(destinations) - set(found))
+                if missing:
+                    # Raised inside the transaction: its rollback undoes the checkpoint.
+                    raise DBOSNonExistentWorkflowError("destination", ", ".join(missing))
+            inserted = []
+            for m in messages:
+                result = conn.execute(stmt, _message_params(m, now_ms))
+                # With RETURNING (the notifying form) a row is an insert; else the rowcount.
+                inserted.append(bool(result.fetchall()) if notify else bool(result.rowcount))
+            return inserted
+
+        return self._db.run(Mode.WRITE, work, on_error)
+
     def consume_message(
         self, workflow_id: str, topic: str | None, checkpoint: Checkpoint
     ) -> str | None:
@@ -221,6 +263,18 @@ class MessageVerbs:
     def has_message(self, workflow_id: str, topic: str | None) -> bool:
         """Whether (workflow, topic) has an unconsumed message: a read, no lock taken."""
         return bool(self._db.fetch(_WAITING, {"wf": workflow_id, "p_topic": _stored_topic(topic)}))
+
+
+def _message_params(m: OutgoingMessage, now_ms: int) -> dict[str, Any]:
+    """The parameters of ``_SEND`` for one message of ``send_messages``."""
+    return {
+        "message_uuid": m.message_id if m.message_id is not None else uuid.uuid4().hex,
+        "destination": m.destination_id,
+        "topic": _stored_topic(m.topic),
+        "message": m.message,
+        "now": now_ms,
+        NOTIFY_KEY: message_key(m.destination_id, m.topic),
+    }
 
 
 def _raise_unless_repeat(conn: Connection, sender: str, message_id: str | None) -> None:

@@ -18,7 +18,7 @@ yields (see :func:`transact.testing.run_program`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
 
 from typing_extensions import ParamSpec
@@ -28,9 +28,10 @@ from transact._core.effects import (
     GetResult,
     ReadStream,
     RunStep,
+    SendMessage,
     Sleep,
 )
-from transact._facade.api_communication import (
+from transact._facade.communication_effects import (
     check_key,
     check_offset,
     check_timeout,
@@ -39,6 +40,7 @@ from transact._facade.api_communication import (
     get_all_events_effect,
     get_event_effect,
     recv_effect,
+    send_bulk_effect,
     send_effect,
     set_event_effect,
     write_stream_effect,
@@ -68,6 +70,7 @@ __all__ = [
     "read_stream_value",
     "recv",
     "send",
+    "send_bulk",
     "set_event",
     "sleep",
     "start",
@@ -129,6 +132,11 @@ def send(destination_id: str, message: Any, topic: str | None = None) -> Program
     message, so exactly once). Raises ``DBOSNonExistentWorkflowError`` for an unknown
     destination and ``SerializationError`` for a message that cannot be stored."""
     yield send_effect(destination_id, message, topic, None)
+
+
+def send_bulk(messages: Iterable[SendMessage]) -> Program[None]:
+    """Send every message in one transaction with one ``DBOS.send_bulk`` checkpoint."""
+    yield send_bulk_effect(messages)
 
 
 def recv(topic: str | None = None, timeout_seconds: float = 60) -> Program[Any]:

@@ -317,3 +317,24 @@ class ForkWorkflow(Effect[str]):
     @property
     def checkpoint_name(self) -> str:
         return "DBOS.forkWorkflow"
+
+
+@attrs.frozen
+class SendMessage:
+    """One message of ``DBOS.send_bulk``: the arguments of one ``DBOS.send``."""
+
+    destination_id: str
+    message: Any = attrs.field(hash=False)
+    topic: str | None = None
+    idempotency_key: str | None = None
+
+
+@attrs.frozen
+class SendBulk(Effect[None]):
+    """Send every message of ``messages`` with one checkpoint, in one transaction."""
+
+    messages: tuple[SendMessage, ...]
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.send_bulk"

@@ -1,6 +1,7 @@
 """One module per family of effects; importing the package registers every handler."""
 
 from transact._runtime.handlers import (
+    bulk_messages,
     children,
     events,
     messages,
@@ -13,6 +14,7 @@ from transact._runtime.handlers import (
 )
 
 __all__ = [
+    "bulk_messages",
     "children",
     "events",
     "messages",

@@ -18,7 +18,7 @@ from benchmarks.app import recover_workflow
 from benchmarks.common import Context, Database, Row, config, launched, ratio_row
 from transact import DBOS
 from transact._core.checkpoint import Checkpoint
-from transact._facade.access import runtime
+from transact._facade.launched import runtime
 from transact._runtime.registry import spec_of
 
 FAMILY = "recovery"

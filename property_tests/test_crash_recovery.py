@@ -16,7 +16,7 @@ from property_tests.crash_programs import interpret, programs, runs
 from tests.strategies import Op
 from transact import DBOS, SetWorkflowID
 from transact._core.checkpoint import Checkpoint
-from transact._facade.access import runtime
+from transact._facade.launched import runtime
 
 
 class Crash(BaseException):

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from tests._pg import drop_database, recreate_database, require_postgres
 from tests.strategies import Op, fork_programs
 from transact import DBOS, SetWorkflowID
-from transact._facade.access import runtime
+from transact._facade.launched import runtime
 
 runs: Counter[tuple[str, int]] = Counter()
 

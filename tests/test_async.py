@@ -131,7 +131,7 @@ def test_async_step_outside_a_workflow_is_a_plain_call(dbos: None) -> None:
 
 def test_async_workflow_recovers_from_its_log(system_database_url: str, dbos: None) -> None:
     from transact._core.checkpoint import Checkpoint
-    from transact._facade.access import runtime
+    from transact._facade.launched import runtime
 
     rt = runtime()
     rt.store.insert_workflow(

@@ -44,7 +44,7 @@ def test_auth_is_stored_inherited_and_visible(dbos: str) -> None:
 
 
 def test_auth_is_restored_on_recovery(dbos: str) -> None:
-    from transact._facade.access import runtime
+    from transact._facade.launched import runtime
     from transact._runtime.runtime import StartOptions
 
     rt = runtime()

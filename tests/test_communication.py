@@ -18,7 +18,7 @@ import pytest
 from typing_extensions import assert_type
 
 from transact import DBOS, DBOSException, DBOSNonExistentWorkflowError, SetWorkflowID, fx
-from transact._facade.access import runtime
+from transact._facade.launched import runtime
 from transact._store.factory import open_store
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from transact import DBOS
-from transact._facade.access import runtime
+from transact._facade.launched import runtime
 
 
 @DBOS.step()

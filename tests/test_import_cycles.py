@@ -9,8 +9,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = "transact"
 
@@ -93,11 +91,6 @@ def test_runtime_modules_import_no_cycle() -> None:
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="cycles outside _runtime (_facade.dbos<->_facade.api_async, "
-    "_store.sql.backend/batching/group_commit) are broken on other branches",
-)
 def test_no_import_cycle() -> None:
     cycle = _find_cycle(_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])

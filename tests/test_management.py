@@ -33,7 +33,7 @@ from transact import (
     WorkflowHandle,
 )
 from transact._core.checkpoint import Checkpoint
-from transact._facade.access import runtime
+from transact._facade.launched import runtime
 from transact._store.records import WorkflowRecord
 from transact.testing import FakeClock, launched
 

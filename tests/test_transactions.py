@@ -77,7 +77,7 @@ def dbos(system_database_url: str, app_url: str) -> Iterator[None]:
         }
     )
     DBOS.launch()
-    from transact._facade.access import runtime
+    from transact._facade.launched import runtime
 
     app = runtime().app_db
     assert app is not None
@@ -102,7 +102,7 @@ def test_transaction_runs_once_and_is_recorded(dbos: None) -> None:
 def test_failed_transaction_rolls_back_and_records_the_error(dbos: None) -> None:
     with SetWorkflowID("txn-fail"):
         assert failing_order_workflow("o-2") == "refused"
-    from transact._facade.access import runtime
+    from transact._facade.launched import runtime
 
     app = runtime().app_db
     assert app is not None
@@ -117,7 +117,7 @@ def test_committed_transaction_is_not_rerun_after_a_lost_checkpoint(
 ) -> None:
     """A crash between the app-database commit and the system checkpoint: the outcome
     recorded in the same commit as the writes is used, and the body does not run again."""
-    from transact._facade.access import runtime
+    from transact._facade.launched import runtime
 
     rt = runtime()
     rt.store.insert_workflow(rt.new_record(rt.spec("order_workflow", "lost"), "lost", ("o-3",), {}))

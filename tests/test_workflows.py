@@ -294,7 +294,7 @@ def test_recovery_resumes_pending_workflow_from_its_log(
 ) -> None:
     # Simulate a crash: a PENDING row with step 1 recorded, nobody running it.
     from transact._core.checkpoint import Checkpoint
-    from transact._facade.access import runtime
+    from transact._facade.launched import runtime
 
     rt = runtime()
     spec = rt.spec("two_steps", "crashed")
@@ -309,7 +309,7 @@ def test_recovery_resumes_pending_workflow_from_its_log(
 
 
 def test_recovery_limit_dead_letters(system_database_url: str, dbos: type[DBOS]) -> None:
-    from transact._facade.access import runtime
+    from transact._facade.launched import runtime
 
     rt = runtime()
     record = rt.new_record(rt.spec("fragile", "frail"), "frail", (), {})
@@ -329,7 +329,7 @@ def test_recovery_limit_dead_letters(system_database_url: str, dbos: type[DBOS])
 def test_unknown_workflow_name_at_recovery_stays_pending(
     system_database_url: str, dbos: type[DBOS]
 ) -> None:
-    from transact._facade.access import runtime
+    from transact._facade.launched import runtime
     from transact._store.records import WorkflowRecord
 
     rt = runtime()
@@ -351,7 +351,7 @@ def test_unknown_workflow_name_at_recovery_stays_pending(
 
 def test_nondeterminism_is_detected(system_database_url: str, dbos: type[DBOS]) -> None:
     from transact._core.checkpoint import Checkpoint
-    from transact._facade.access import runtime
+    from transact._facade.launched import runtime
     from transact.errors import NondeterminismError
 
     rt = runtime()

@@ -8,6 +8,7 @@ Generator-style workflows, typed end to end, live in :mod:`transact.fx`; helpers
 your own test suites in :mod:`transact.testing`; every error in :mod:`transact.errors`.
 """
 
+from transact._core.effects import SendMessage
 from transact._core.status import WorkflowStatusString
 from transact._facade.config import DBOSConfig
 from transact._facade.context import (
@@ -52,6 +53,7 @@ __all__ = [
     "NondeterminismError",
     "PortableJSONSerializer",
     "Queue",
+    "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
     "SetWorkflowID",

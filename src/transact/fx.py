@@ -18,39 +18,38 @@ yields (see :func:`transact.testing.run_program`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
 
 from typing_extensions import ParamSpec
 
 from transact._core.effects import (
-    Call,
-    CloseStream,
     Effect,
-    GetEvent,
     GetResult,
     ReadStream,
-    Recv,
     RunStep,
-    Send,
-    SetEvent,
+    SendMessage,
     Sleep,
-    StartChild,
-    WriteStream,
 )
-from transact._facade.access import runtime as _runtime
-from transact._facade.api_communication import (
+from transact._facade.communication_effects import (
     check_key,
     check_offset,
     check_timeout,
-    check_topic,
     check_workflow_id,
+    close_stream_effect,
+    get_all_events_effect,
+    get_event_effect,
+    recv_effect,
+    send_bulk_effect,
+    send_effect,
+    set_event_effect,
+    write_stream_effect,
 )
-from transact._facade.decorators import step_spec_of
+from transact._facade.context import take_start_options
+from transact._facade.decorators import child_start, step_spec_of
 from transact._facade.handles import WorkflowHandle
-from transact._runtime.handlers import events as _events
 from transact._runtime.handlers import streams as _streams
-from transact._runtime.registry import spec_of
+from transact._runtime.registry import WorkflowSpec, spec_of
 from transact.errors import DBOSException
 
 P = ParamSpec("P")
@@ -71,6 +70,7 @@ __all__ = [
     "read_stream_value",
     "recv",
     "send",
+    "send_bulk",
     "set_event",
     "sleep",
     "start",
@@ -92,16 +92,20 @@ def sleep(seconds: float) -> Program[None]:
         yield Sleep(float(seconds))
 
 
-def _workflow_name(func: Callable[..., Any]) -> str:
+def _workflow_spec(func: Callable[..., Any]) -> WorkflowSpec:
     spec = spec_of(func)
     if spec is None:
         raise DBOSException(f"{getattr(func, '__qualname__', func)!r} is not a workflow")
-    return spec.name
+    return spec
 
 
 def start(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Program[WorkflowHandle[R]]:
-    """Start a child workflow in the background; produce its handle."""
-    child_id: str = yield StartChild(_workflow_name(func), args, kwargs)
+    """Start a child workflow in the background; produce its handle.
+
+    Honours ``SetWorkflowID`` and ``SetWorkflowTimeout`` as ``DBOS.start_workflow`` does.
+    """
+    spec = _workflow_spec(func)
+    child_id: str = yield child_start(spec, args, kwargs, take_start_options(), run_inline=False)
     return WorkflowHandle(child_id)
 
 
@@ -112,8 +116,10 @@ def get_result(handle: WorkflowHandle[R]) -> Program[R]:
 
 
 def call(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Program[R]:
-    """Run a child workflow and wait for its result, as a direct call does."""
-    child_id: str = yield StartChild(_workflow_name(func), args, kwargs, run_inline=True)
+    """Run a child workflow and wait for its result, as a direct call does (honouring
+    ``SetWorkflowID`` and ``SetWorkflowTimeout``)."""
+    spec = _workflow_spec(func)
+    child_id: str = yield child_start(spec, args, kwargs, take_start_options(), run_inline=True)
     result: R = yield GetResult(child_id)
     return result
 
@@ -125,54 +131,50 @@ def send(destination_id: str, message: Any, topic: str | None = None) -> Program
     """Send ``message`` to workflow ``destination_id`` on ``topic`` (checkpointed with the
     message, so exactly once). Raises ``DBOSNonExistentWorkflowError`` for an unknown
     destination and ``SerializationError`` for a message that cannot be stored."""
-    check_workflow_id(destination_id, "destination_id")
-    yield Send(destination_id, message, check_topic(topic))
+    yield send_effect(destination_id, message, topic, None)
+
+
+def send_bulk(messages: Iterable[SendMessage]) -> Program[None]:
+    """Send every message in one transaction with one ``DBOS.send_bulk`` checkpoint."""
+    yield send_bulk_effect(messages)
 
 
 def recv(topic: str | None = None, timeout_seconds: float = 60) -> Program[Any]:
     """Consume the oldest message on ``topic``, waiting up to ``timeout_seconds`` (a
     durable timeout); produce it, or None on timeout. Raises ``ValueError`` for a negative
     timeout."""
-    timeout = check_timeout(timeout_seconds, "timeout_seconds")
-    message: Any = yield Recv(check_topic(topic), timeout)
+    message: Any = yield recv_effect(topic, timeout_seconds)
     return message
 
 
 def set_event(key: str, value: Any) -> Program[None]:
     """Set this workflow's event ``key`` to ``value``. Raises ``ValueError`` for an empty
     key and ``SerializationError`` for a value that cannot be stored."""
-    yield SetEvent(check_key(key, "the event key"), value)
+    yield set_event_effect(key, value)
 
 
 def get_event(workflow_id: str, key: str, timeout_seconds: float = 60) -> Program[Any]:
     """The latest value of event ``key`` of ``workflow_id``, waiting up to
     ``timeout_seconds`` (durably); None on timeout."""
-    check_workflow_id(workflow_id)
-    timeout = check_timeout(timeout_seconds, "timeout_seconds")
-    value: Any = yield GetEvent(workflow_id, check_key(key, "the event key"), timeout)
+    value: Any = yield get_event_effect(workflow_id, key, timeout_seconds)
     return value
 
 
 def get_all_events(workflow_id: str) -> Program[dict[str, Any]]:
     """The latest value of every event of ``workflow_id`` (recorded as
     ``DBOS.get_events``)."""
-    check_workflow_id(workflow_id)
-
-    def read() -> dict[str, Any]:
-        return _events.get_all_events(_runtime().env, workflow_id)
-
-    result: dict[str, Any] = yield Call("DBOS.get_events", read)
+    result: dict[str, Any] = yield get_all_events_effect(workflow_id)
     return result
 
 
 def write_stream(key: str, value: Any) -> Program[None]:
     """Append ``value`` to this workflow's stream ``key``."""
-    yield WriteStream(check_key(key, "the stream key"), value)
+    yield write_stream_effect(key, value)
 
 
 def close_stream(key: str) -> Program[None]:
     """Close this workflow's stream ``key``: its readers stop after the last value."""
-    yield CloseStream(check_key(key, "the stream key"))
+    yield close_stream_effect(key)
 
 
 STREAM_END = _streams.STREAM_END

@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from transact._core.effects import Effect
-from transact._facade.access import runtime
 from transact._facade.config import DBOSConfig
 from transact._facade.dbos import DBOS
+from transact._facade.launched import runtime
 from transact._runtime.replayer import ReplayDivergence
 from transact._runtime.replayer import replay as _replay
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
+from transact._core.query import WorkflowQuery
 from transact._core.queue_policy import QueueEntry
 from transact._core.retry import NO_RETRIES, RetryPolicy
 
@@ -115,7 +116,7 @@ class Send(Effect[None]):
     """Send ``message`` to ``destination_id`` on ``topic``."""
 
     destination_id: str
-    message: Any = attrs.field(eq=False)
+    message: Any = attrs.field(hash=False)
     topic: str | None = None
 
     @property
@@ -144,7 +145,7 @@ class SetEvent(Effect[None]):
     """Set this workflow's event ``key`` to ``value``."""
 
     key: str
-    value: Any = attrs.field(eq=False)
+    value: Any = attrs.field(hash=False)
 
     @property
     def checkpoint_name(self) -> str:
@@ -170,7 +171,7 @@ class WriteStream(Effect[None]):
     """Append ``value`` to this workflow's stream ``key``."""
 
     key: str
-    value: Any = attrs.field(eq=False)
+    value: Any = attrs.field(hash=False)
 
     @property
     def checkpoint_name(self) -> str:
@@ -205,12 +206,135 @@ class ReadStream(Effect[Any]):
 
 
 @attrs.frozen
-class Call(Effect[T_co]):
-    """A management call (get status, list, cancel, ...) recorded like a step."""
+class GetStatus(Effect[Any]):
+    """Read ``workflow_id``'s status (a ``WorkflowStatus``, None if it does not exist).
 
-    name: str
-    func: Callable[[], T_co] = attrs.field(eq=False)
+    ``must_exist`` raises ``DBOSNonExistentWorkflowError`` for a missing workflow;
+    ``check_only`` records and produces None instead of the status (an existence check).
+    """
+
+    workflow_id: str
+    must_exist: bool = False
+    check_only: bool = False
 
     @property
     def checkpoint_name(self) -> str:
-        return self.name
+        return "DBOS.getStatus"
+
+
+@attrs.frozen
+class ListWorkflows(Effect[list[Any]]):
+    """List the workflows matching ``query`` (as ``WorkflowStatus`` values)."""
+
+    query: WorkflowQuery
+    queued: bool = False  # recorded as DBOS.listQueuedWorkflows
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.listQueuedWorkflows" if self.queued else "DBOS.listWorkflows"
+
+
+@attrs.frozen
+class ListWorkflowSteps(Effect[list[Any]]):
+    """Every recorded operation of ``workflow_id`` (as ``StepInfo`` values)."""
+
+    workflow_id: str
+    load_output: bool = True
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.listWorkflowSteps"
+
+
+@attrs.frozen
+class GetAllEvents(Effect[dict[str, Any]]):
+    """The latest value of every event of ``workflow_id``."""
+
+    workflow_id: str
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.get_events"
+
+
+@attrs.frozen
+class WaitFirst(Effect[str]):
+    """Wait until one of ``workflow_ids`` has finished; produce its id."""
+
+    workflow_ids: tuple[str, ...]
+    # How often to re-check: how it runs, not what it is.
+    polling_interval_sec: float = attrs.field(default=1.0, eq=False)
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.waitFirst"
+
+
+@attrs.frozen
+class CancelWorkflow(Effect[None]):
+    """Cancel ``workflow_id``."""
+
+    workflow_id: str
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.cancelWorkflow"
+
+
+@attrs.frozen
+class ResumeWorkflow(Effect[None]):
+    """Resume ``workflow_id`` in this process."""
+
+    workflow_id: str
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.resumeWorkflow"
+
+
+@attrs.frozen
+class DeleteWorkflow(Effect[None]):
+    """Delete ``workflow_id`` (and its descendants with ``delete_children``)."""
+
+    workflow_id: str
+    delete_children: bool = False
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.deleteWorkflow"
+
+
+@attrs.frozen
+class ForkWorkflow(Effect[str]):
+    """Fork ``workflow_id`` at ``start_step``; produce the fork's id."""
+
+    workflow_id: str
+    start_step: int
+    new_id: str | None = None
+    application_version: str | None = None
+    timeout_seconds: float | None = None
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.forkWorkflow"
+
+
+@attrs.frozen
+class SendMessage:
+    """One message of ``DBOS.send_bulk``: the arguments of one ``DBOS.send``."""
+
+    destination_id: str
+    message: Any = attrs.field(hash=False)
+    topic: str | None = None
+    idempotency_key: str | None = None
+
+
+@attrs.frozen
+class SendBulk(Effect[None]):
+    """Send every message of ``messages`` with one checkpoint, in one transaction."""
+
+    messages: tuple[SendMessage, ...]
+
+    @property
+    def checkpoint_name(self) -> str:
+        return "DBOS.send_bulk"

@@ -8,88 +8,34 @@ function id is taken or anything is written.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Generator
+import asyncio
+from collections.abc import Generator, Iterable
 from typing import Any
 
 from transact._core.effects import (
-    CloseStream,
-    GetEvent,
     ReadStream,
-    Recv,
-    Send,
-    SetEvent,
-    WriteStream,
+    SendMessage,
 )
-from transact._facade.access import runtime
-from transact._facade.calls import recorded
-from transact._runtime.handlers import events, messages, streams
+from transact._facade.communication_effects import (
+    check_key,
+    check_offset,
+    check_timeout,
+    check_workflow_id,
+    close_stream_effect,
+    get_all_events_effect,
+    get_event_effect,
+    recv_effect,
+    send_bulk_effect,
+    send_effect,
+    set_event_effect,
+    write_stream_effect,
+)
+from transact._facade.launched import runtime
+from transact._runtime.async_driver import perform_async
+from transact._runtime.handlers import bulk_messages, events, messages, streams
 from transact._runtime.interpreter import check_cancelled, perform
 from transact._runtime.state import Frame, WorkflowState, current_frame, current_workflow
 from transact.errors import DBOSException
-
-
-def check_timeout(value: float, what: str) -> float:
-    """``value`` as a float; ``ValueError`` if it is negative or not a number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ValueError(f"{what} must be a number of seconds, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{what} must not be negative, got {value}")
-    return float(value)
-
-
-def check_key(key: str, what: str) -> str:
-    """``key`` if it is a non-empty string; ``ValueError`` otherwise."""
-    if not isinstance(key, str) or not key:
-        raise ValueError(f"{what} must be a non-empty string, got {key!r}")
-    return key
-
-
-def check_topic(topic: str | None) -> str | None:
-    """``topic`` if it is None or a string; ``ValueError`` otherwise."""
-    if topic is not None and not isinstance(topic, str):
-        raise ValueError(f"topic must be a string or None, got {topic!r}")
-    return topic
-
-
-def check_workflow_id(workflow_id: str, what: str = "workflow_id") -> str:
-    """``workflow_id`` if it is a non-empty string; ``ValueError`` otherwise."""
-    return check_key(workflow_id, what)
-
-
-# The effects of the calls, built from validated arguments; the async twins
-# (``api_async.py``) perform the same effects.
-
-
-def send_effect(
-    destination_id: str, message: Any, topic: str | None, idempotency_key: str | None
-) -> Send:
-    """The effect of ``DBOS.send`` in workflow code (``ValueError`` for bad arguments)."""
-    check_workflow_id(destination_id, "destination_id")
-    check_topic(topic)
-    if idempotency_key is not None:
-        check_key(idempotency_key, "idempotency_key")
-    return Send(destination_id, message, topic)
-
-
-def recv_effect(topic: str | None, timeout_seconds: float) -> Recv:
-    """The effect of ``DBOS.recv`` (``ValueError`` for bad arguments)."""
-    return Recv(check_topic(topic), check_timeout(timeout_seconds, "timeout_seconds"))
-
-
-def get_event_effect(workflow_id: str, key: str, timeout_seconds: float) -> GetEvent:
-    """The effect of ``DBOS.get_event`` in workflow code (``ValueError`` for bad
-    arguments)."""
-    check_workflow_id(workflow_id)
-    check_key(key, "the event key")
-    return GetEvent(workflow_id, key, check_timeout(timeout_seconds, "timeout_seconds"))
-
-
-def check_offset(offset: int) -> int:
-    """``offset`` if it is a non-negative int; ``ValueError`` otherwise."""
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise ValueError(f"offset must be a non-negative integer, got {offset!r}")
-    return offset
 
 
 class CommunicationAPI:
@@ -124,6 +70,22 @@ class CommunicationAPI:
         messages.send_unrecorded(runtime().env, destination_id, message, topic, idempotency_key)
 
     @classmethod
+    def send_bulk(cls, messages: Iterable[SendMessage]) -> None:
+        """Send every ``SendMessage`` of ``messages`` in one transaction (all or none).
+
+        In workflow code the messages and one ``DBOS.send_bulk`` checkpoint are written
+        together; elsewhere a message's ``idempotency_key`` makes repeating it a no-op.
+        Raises as ``DBOS.send`` does, naming every missing destination, and
+        ``DBOSException`` for an idempotency key given twice.
+        """
+        effect = send_bulk_effect(messages)
+        state = current_workflow()
+        if state is not None:
+            perform(state, effect)
+            return
+        bulk_messages.send_bulk_unrecorded(runtime().env, effect.messages)
+
+    @classmethod
     def recv(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
         """Consume the oldest message sent to this workflow on ``topic``, waiting up to
         ``timeout_seconds`` for one; return it, or None on timeout.
@@ -152,7 +114,7 @@ class CommunicationAPI:
         Raises ``DBOSException`` outside a workflow, ``ValueError`` for an empty key,
         ``SerializationError`` for a value that cannot be serialized.
         """
-        effect = SetEvent(check_key(key, "the event key"), value)
+        effect = set_event_effect(key, value)
         frame = current_frame()
         if frame is None:
             raise DBOSException("DBOS.set_event is only allowed inside a workflow or a step")
@@ -188,9 +150,12 @@ class CommunicationAPI:
     def get_all_events(cls, workflow_id: str) -> dict[str, Any]:
         """The latest value of every event of ``workflow_id`` (recorded as
         ``DBOS.get_events`` in workflow code). Empty for an unknown workflow."""
-        check_workflow_id(workflow_id)
-        env = runtime().env
-        return recorded("DBOS.get_events", lambda: events.get_all_events(env, workflow_id))
+        effect = get_all_events_effect(workflow_id)
+        state = current_workflow()
+        if state is not None:
+            values: dict[str, Any] = perform(state, effect)
+            return values
+        return events.get_all_events(runtime().env, workflow_id)
 
     # --- streams ---------------------------------------------------------------------
 
@@ -203,7 +168,7 @@ class CommunicationAPI:
         the close marker itself as a value), ``SerializationError`` for a value that cannot
         be serialized.
         """
-        effect = WriteStream(check_key(key, "the stream key"), value)
+        effect = write_stream_effect(key, value)
         frame = _writer_frame("DBOS.write_stream")
         if frame.step_id is None:
             perform(frame.workflow, effect)
@@ -217,7 +182,7 @@ class CommunicationAPI:
 
         Raises ``DBOSException`` outside a workflow, ``ValueError`` for an empty key.
         """
-        effect = CloseStream(check_key(key, "the stream key"))
+        effect = close_stream_effect(key)
         frame = _writer_frame("DBOS.close_stream")
         if frame.step_id is None:
             perform(frame.workflow, effect)
@@ -266,6 +231,84 @@ class CommunicationAPI:
         return streams.read_unrecorded(
             env, workflow_id, key, offset, timeout, poll or env.poll_seconds, interrupt
         )
+
+    # --- async twins ---------------------------------------------------------------
+
+    @classmethod
+    async def send_async(
+        cls,
+        destination_id: str,
+        message: Any,
+        topic: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """``DBOS.send`` without blocking the loop."""
+        effect = send_effect(destination_id, message, topic, idempotency_key)
+        state = current_workflow()
+        if state is not None:
+            await perform_async(state, effect)
+            return
+        await asyncio.to_thread(cls.send, destination_id, message, topic, idempotency_key)
+
+    @classmethod
+    async def send_bulk_async(cls, messages: Iterable[SendMessage]) -> None:
+        """``DBOS.send_bulk`` without blocking the loop."""
+        effect = send_bulk_effect(messages)
+        state = current_workflow()
+        if state is not None:
+            await perform_async(state, effect)
+            return
+        await asyncio.to_thread(bulk_messages.send_bulk_unrecorded, runtime().env, effect.messages)
+
+    @classmethod
+    async def recv_async(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
+        """``DBOS.recv`` without blocking the loop."""
+        effect = recv_effect(topic, timeout_seconds)
+        state = current_workflow()
+        if state is not None:
+            return await perform_async(state, effect)
+        return await asyncio.to_thread(cls.recv, topic, timeout_seconds)  # raises as it does
+
+    @classmethod
+    async def set_event_async(cls, key: str, value: Any) -> None:
+        """``DBOS.set_event`` without blocking the loop."""
+        state = current_workflow()
+        if state is not None:
+            await perform_async(state, set_event_effect(key, value))
+            return
+        await asyncio.to_thread(cls.set_event, key, value)
+
+    @classmethod
+    async def get_event_async(cls, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
+        """``DBOS.get_event`` without blocking the loop."""
+        effect = get_event_effect(workflow_id, key, timeout_seconds)
+        state = current_workflow()
+        if state is not None:
+            return await perform_async(state, effect)
+        return await asyncio.to_thread(cls.get_event, workflow_id, key, timeout_seconds)
+
+    @classmethod
+    async def get_all_events_async(cls, workflow_id: str) -> dict[str, Any]:
+        """``DBOS.get_all_events`` without blocking the loop."""
+        return await asyncio.to_thread(cls.get_all_events, workflow_id)
+
+    @classmethod
+    async def write_stream_async(cls, key: str, value: Any) -> None:
+        """``DBOS.write_stream`` without blocking the loop."""
+        state = current_workflow()
+        if state is not None:
+            await perform_async(state, write_stream_effect(key, value))
+            return
+        await asyncio.to_thread(cls.write_stream, key, value)
+
+    @classmethod
+    async def close_stream_async(cls, key: str) -> None:
+        """``DBOS.close_stream`` without blocking the loop."""
+        state = current_workflow()
+        if state is not None:
+            await perform_async(state, close_stream_effect(key))
+            return
+        await asyncio.to_thread(cls.close_stream, key)
 
 
 def _workflow_code(what: str) -> WorkflowState:

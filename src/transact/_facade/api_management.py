@@ -8,15 +8,22 @@ Each call made inside workflow code is checkpointed like a step, under DBOS's na
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from transact._facade.access import runtime
-from transact._facade.calls import recorded
+from transact._core.effects import (
+    CancelWorkflow,
+    DeleteWorkflow,
+    ForkWorkflow,
+    GetStatus,
+    ResumeWorkflow,
+)
 from transact._facade.context import take_start_options
-from transact._facade.handles import WorkflowHandle
+from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
+from transact._facade.launched import runtime
 from transact._runtime import management
+from transact._runtime.interpreter import perform
 from transact._runtime.state import current_workflow
-from transact.errors import DBOSNonExistentWorkflowError
 
 
 class ManagementAPI:
@@ -31,7 +38,11 @@ class ManagementAPI:
         short. Awaiting the workflow raises ``DBOSAwaitedWorkflowCancelledError``.
         Cancelling a finished (SUCCESS, ERROR) or unknown workflow does nothing.
         """
-        recorded("DBOS.cancelWorkflow", lambda: runtime().cancel([workflow_id]))
+        state = current_workflow()
+        if state is not None:
+            perform(state, CancelWorkflow(workflow_id))
+        else:
+            runtime().cancel([workflow_id])
 
     @classmethod
     def resume_workflow(cls, workflow_id: str) -> WorkflowHandle[Any]:
@@ -43,7 +54,11 @@ class ManagementAPI:
         ``DBOSNonExistentWorkflowError`` for an unknown id; resuming a finished workflow
         returns a handle and does nothing.
         """
-        recorded("DBOS.resumeWorkflow", lambda: runtime().resume(workflow_id))
+        state = current_workflow()
+        if state is not None:
+            perform(state, ResumeWorkflow(workflow_id))
+        else:
+            runtime().resume(workflow_id)
         return WorkflowHandle(workflow_id)
 
     @classmethod
@@ -59,10 +74,11 @@ class ManagementAPI:
         cancelled. Raises ``DBOSNonExistentWorkflowError`` (deleting nothing) if
         ``workflow_id`` does not exist.
         """
-        recorded(
-            "DBOS.deleteWorkflow",
-            lambda: _deleted(workflow_id, delete_children),
-        )
+        state = current_workflow()
+        if state is not None:
+            perform(state, DeleteWorkflow(workflow_id, delete_children))
+        else:
+            runtime().delete(workflow_id, delete_children=delete_children)
 
     @classmethod
     def fork_workflow(
@@ -103,30 +119,37 @@ class ManagementAPI:
         options = take_start_options()
         timeout = timeout_seconds if timeout_seconds is not None else options.timeout_seconds
 
-        def run() -> str:
-            fork_id, _ = management.fork(
-                runtime(),
-                workflow_id,
-                start_step,
-                new_id=options.workflow_id,
-                application_version=application_version,
-                timeout_seconds=timeout,
+        effect = ForkWorkflow(
+            workflow_id,
+            start_step,
+            new_id=options.workflow_id,
+            application_version=application_version,
+            timeout_seconds=timeout,
+        )
+        state = current_workflow()
+        if state is None:
+            fork_id = runtime().fork(
+                effect.workflow_id,
+                effect.start_step,
+                new_id=effect.new_id,
+                application_version=effect.application_version,
+                timeout_seconds=effect.timeout_seconds,
             )
-            return fork_id
-
-        fork_id = recorded("DBOS.forkWorkflow", run)
-        if current_workflow() is not None:
-            # DBOS numbering: a fork in workflow code takes two ids, the fork at N and a
-            # ``DBOS.getStatus`` for the handle at N + 1.
-            recorded("DBOS.getStatus", lambda: _exists(fork_id))
+            return WorkflowHandle(fork_id)
+        fork_id = perform(state, effect)
+        # DBOS numbering: a fork in workflow code takes two ids, the fork at N and a
+        # ``DBOS.getStatus`` for the handle at N + 1.
+        perform(state, GetStatus(fork_id, must_exist=True, check_only=True))
         return WorkflowHandle(fork_id)
 
+    # --- async twins ---------------------------------------------------------------
 
-def _deleted(workflow_id: str, delete_children: bool) -> None:
-    management.delete(runtime(), workflow_id, delete_children=delete_children)
+    @classmethod
+    async def cancel_workflow_async(cls, workflow_id: str) -> None:
+        """``DBOS.cancel_workflow`` without blocking the loop."""
+        await asyncio.to_thread(cls.cancel_workflow, workflow_id)
 
-
-def _exists(workflow_id: str) -> None:
-    row = runtime().store.get_workflow(workflow_id, load_input=False, load_output=False)
-    if row is None:
-        raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+    @classmethod
+    async def resume_workflow_async(cls, workflow_id: str) -> WorkflowHandleAsync[Any]:
+        """``DBOS.resume_workflow`` returning an async handle."""
+        return WorkflowHandleAsync(await asyncio.to_thread(cls.resume_workflow, workflow_id))

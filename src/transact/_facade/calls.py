@@ -3,22 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
-from typing import TypeVar
-
-from transact._core.effects import Call
-from transact._runtime.interpreter import perform
-from transact._runtime.state import current_workflow
-
-T = TypeVar("T")
-
-
-def recorded(name: str, func: Callable[[], T]) -> T:
-    """Run a management call; inside workflow code it is checkpointed under ``name``."""
-    state = current_workflow()
-    if state is None:
-        return func()
-    return perform(state, Call(name, func))
+from collections.abc import Sequence
 
 
 def as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...] | None:

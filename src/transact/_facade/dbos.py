@@ -12,15 +12,14 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec
 
-from transact._facade import access
-from transact._facade.api_async import AsyncAPI
+from transact._facade import launched
 from transact._facade.api_communication import CommunicationAPI
 from transact._facade.api_management import ManagementAPI
 from transact._facade.api_workflows import WorkflowsAPI
 from transact._facade.classproperty import classproperty
 from transact._facade.config import DBOSConfig, Settings, resolve
 from transact._facade.context import ambient_auth
-from transact._facade.decorators import StepOptions, WorkflowDecorator, make_step
+from transact._facade.decorators import StepOptions, WorkflowDecorator, make_step, retry_policy
 from transact._facade.queues import Background, QueuesAPI, forget_queues_and_schedules
 from transact._facade.transactions import sql_session, transaction_decorator
 from transact._runtime.appdb import AppDatabase
@@ -42,7 +41,7 @@ _lock = threading.RLock()
 _instance: DBOS | None = None
 
 
-class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI, QueuesAPI):
+class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, QueuesAPI):
     """The durable-workflow runtime of this process (a singleton), and its API.
 
     Create it once with a config, decorate workflows and steps, then ``launch()``::
@@ -116,7 +115,7 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI, QueuesAPI):
             if settings.application_database_url:
                 runtime.app_db = AppDatabase(settings.application_database_url)
                 runtime.app_db.migrate()
-            access.set_runtime(runtime)
+            launched.set_runtime(runtime)
             dbos._launched = True
         recovered = runtime.recover_pending()
         if recovered:
@@ -137,8 +136,8 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI, QueuesAPI):
         decorated functions."""
         global _instance
         with _lock:
-            runtime = access.runtime_or_none()
-            access.set_runtime(None)
+            runtime = launched.runtime_or_none()
+            launched.set_runtime(None)
             background = _instance._background if _instance is not None else None
             _instance = None
         if background is not None:
@@ -204,8 +203,6 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI, QueuesAPI):
             max_attempts=max_attempts,
             backoff_rate=backoff_rate,
         )
-        from transact._facade.decorators import retry_policy
-
         retry_policy(options)  # validate now, at decoration time
 
         def decorate(func: Callable[P, R]) -> Callable[P, R]:
@@ -272,12 +269,12 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, AsyncAPI, QueuesAPI):
     @classproperty
     def application_version(cls) -> str:
         """The application version this executor runs (set at launch)."""
-        return access.runtime().application_version
+        return launched.runtime().application_version
 
     @classproperty
     def executor_id(cls) -> str:
         """This executor's id (config ``executor_id``, env ``DBOS__VMID``, or "local")."""
-        runtime = access.runtime_or_none()
+        runtime = launched.runtime_or_none()
         if runtime is not None:
             return runtime.executor_id
         return cls._get()._settings.executor_id

@@ -13,8 +13,8 @@ from typing_extensions import ParamSpec
 
 from transact._core.effects import GetResult, RunStep, StartChild
 from transact._core.retry import RetryPolicy
-from transact._facade.access import runtime
 from transact._facade.context import take_start_options
+from transact._facade.launched import runtime
 from transact._runtime.async_driver import perform_async
 from transact._runtime.interpreter import perform
 from transact._runtime.registry import (

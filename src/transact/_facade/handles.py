@@ -6,8 +6,8 @@ import asyncio
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
-from transact._core.effects import Call, GetResult
-from transact._facade.access import runtime
+from transact._core.effects import GetResult, GetStatus
+from transact._facade.launched import runtime
 from transact._facade.status import WorkflowStatus, to_status
 from transact._runtime.async_driver import perform_async
 from transact._runtime.interpreter import perform
@@ -53,7 +53,7 @@ class WorkflowHandle(Generic[R]):
         """The workflow's current status; ``DBOSNonExistentWorkflowError`` if it is gone."""
         parent = current_workflow()
         if parent is not None:
-            status: WorkflowStatus = perform(parent, Call("DBOS.getStatus", self._read_status))
+            status: WorkflowStatus = perform(parent, GetStatus(self.workflow_id, must_exist=True))
             return status
         return self._read_status()
 

@@ -13,11 +13,11 @@ import attrs
 from typing_extensions import ParamSpec
 
 from transact._core.queue_policy import QueueEntry, validate_entry, validate_limits
-from transact._facade.access import runtime
-from transact._facade.api_workflows import query_workflows, workflow_query
 from transact._facade.context import ambient_enqueue_options, take_start_options
 from transact._facade.decorators import child_start
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
+from transact._facade.launched import runtime
+from transact._facade.listing import query_workflows, workflow_query
 from transact._facade.status import WorkflowStatus
 from transact._runtime.interpreter import perform
 from transact._runtime.queue_runner import QUEUES, QueueConfig, QueueRunner, enqueue

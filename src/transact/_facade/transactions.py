@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec
 
 from transact._core.effects import RunTransaction
-from transact._facade.access import runtime
+from transact._facade.launched import runtime
 from transact._runtime.appdb import ISOLATION_LEVELS
 from transact._runtime.handlers.transactions import (
     current_session,

@@ -13,27 +13,38 @@ from types import MappingProxyType
 from typing import Any
 
 from transact._core.effects import (
-    Call,
+    CancelWorkflow,
     CloseStream,
+    DeleteWorkflow,
     Effect,
+    ForkWorkflow,
+    GetAllEvents,
     GetEvent,
     GetResult,
+    GetStatus,
+    ListWorkflows,
+    ListWorkflowSteps,
     ReadStream,
     Recv,
+    ResumeWorkflow,
     RunStep,
     RunTransaction,
     Send,
+    SendBulk,
     SetEvent,
     Sleep,
     StartChild,
+    WaitFirst,
     WriteStream,
 )
 from transact._runtime.env import Performer, Performers
 from transact._runtime.handlers import (
-    calls,
+    bulk_messages,
     children,
     events,
     messages,
+    operations,
+    queries,
     sleep,
     steps,
     streams,
@@ -43,7 +54,6 @@ from transact._runtime.handlers import (
 _TABLE: dict[type[Effect[Any]], Performer] = {
     RunStep: Performer(steps.execute_step),
     RunTransaction: Performer(transactions.execute_transaction),
-    Call: Performer(calls.execute_call),
     Sleep: Performer(sleep.execute_sleep, sleep.replay_sleep),
     StartChild: Performer(children.execute_start_child, children.replay_start),
     GetResult: Performer(children.execute_get_result),
@@ -55,6 +65,16 @@ _TABLE: dict[type[Effect[Any]], Performer] = {
     WriteStream: Performer(streams.execute_write_stream),
     CloseStream: Performer(streams.execute_close_stream),
     ReadStream: Performer(streams.execute_read_stream, streams.replay_read),
+    SendBulk: Performer(bulk_messages.execute_send_bulk),
+    GetStatus: Performer(queries.execute_get_status),
+    ListWorkflows: Performer(queries.execute_list_workflows),
+    ListWorkflowSteps: Performer(queries.execute_list_steps),
+    GetAllEvents: Performer(queries.execute_get_all_events),
+    WaitFirst: Performer(queries.execute_wait_first),
+    CancelWorkflow: Performer(operations.execute_cancel),
+    ResumeWorkflow: Performer(operations.execute_resume),
+    DeleteWorkflow: Performer(operations.execute_delete),
+    ForkWorkflow: Performer(operations.execute_fork),
 }
 
 PERFORMERS: Performers = MappingProxyType(_TABLE)

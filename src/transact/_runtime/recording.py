@@ -9,9 +9,9 @@ conflict (``translate_not_pending``). Handlers import these; they never import e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from transact._core.checkpoint import Checkpoint
 from transact._core.status import WorkflowStatusString
@@ -20,6 +20,8 @@ from transact._runtime.state import WorkflowState
 from transact._serialization import deserialize_error, serialize_error, serialize_value
 from transact._store.errors import WorkflowNotPending
 from transact.errors import DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError
+
+T = TypeVar("T")
 
 
 def replay_outcome(state: WorkflowState, function_id: int, checkpoint: Checkpoint, _: Any) -> Any:
@@ -122,3 +124,14 @@ def atomic_write(state: WorkflowState) -> Iterator[None]:
         raise DBOSWorkflowCancelledError("the executor was shut down")
     with translate_not_pending(state):
         yield
+
+
+def recorded_read(state: WorkflowState, function_id: int, name: str, read: Callable[[], T]) -> T:
+    """Run ``read`` and record its result (or error) under ``name``."""
+    started = now_ms(state.env.clock)
+    try:
+        result, error = read(), None
+    except Exception as exc:
+        result, error = None, exc
+    value: T = record_outcome(state, function_id, name, started, result, error)
+    return value

@@ -1,0 +1,58 @@
+"""``send_bulk``: many messages in one transaction, with the sender's checkpoint in
+workflow code (so all of them are sent exactly once, or none)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from transact._core.checkpoint import Checkpoint
+from transact._core.effects import SendBulk, SendMessage
+from transact._runtime.clock import now_ms
+from transact._runtime.env import Env
+from transact._runtime.recording import atomic_write
+from transact._runtime.state import WorkflowState
+from transact._runtime.waiters import message_key
+from transact._serialization import serialize_value
+from transact._store.records import OutgoingMessage
+
+
+def _outgoing(env: Env, messages: Sequence[SendMessage], *, keyed: bool) -> list[OutgoingMessage]:
+    """The messages serialized (``SerializationError`` before anything is written)."""
+    return [
+        OutgoingMessage(
+            m.destination_id,
+            m.topic,
+            serialize_value(env.serializer, m.message, "the message"),
+            message_id=(
+                f"{m.idempotency_key}::{m.destination_id}"
+                if keyed and m.idempotency_key is not None
+                else None
+            ),
+        )
+        for m in messages
+    ]
+
+
+def execute_send_bulk(state: WorkflowState, function_id: int, effect: SendBulk) -> None:
+    """Insert every message and the ``DBOS.send_bulk`` checkpoint in one transaction."""
+    env = state.env
+    outgoing = _outgoing(env, effect.messages, keyed=False)
+    now = now_ms(env.clock)
+    checkpoint = Checkpoint(
+        function_id, effect.checkpoint_name, started_at_epoch_ms=now, completed_at_epoch_ms=now
+    )
+    # As for send: the checkpoint in the same transaction makes it exactly once.
+    with atomic_write(state):
+        env.store.send_messages(outgoing, now_ms=now, checkpoint=(state.workflow_id, checkpoint))
+    for m in effect.messages:
+        env.waiters.notify(message_key(m.destination_id, m.topic))
+
+
+def send_bulk_unrecorded(env: Env, messages: Sequence[SendMessage]) -> None:
+    """Send from outside workflow code: one transaction, no checkpoint; a message with an
+    idempotency key has the id ``"<key>::<destination>"`` (a repeat inserts nothing)."""
+    outgoing = _outgoing(env, messages, keyed=True)
+    inserted = env.store.send_messages(outgoing, now_ms=now_ms(env.clock))
+    for m, new in zip(messages, inserted, strict=True):
+        if new:
+            env.waiters.notify(message_key(m.destination_id, m.topic))

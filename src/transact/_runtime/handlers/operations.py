@@ -1,0 +1,51 @@
+"""Operating on workflows from workflow code (cancel, resume, delete, fork), recorded
+like steps so a replayed workflow does not repeat them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transact._core.effects import CancelWorkflow, DeleteWorkflow, ForkWorkflow, ResumeWorkflow
+from transact._runtime.recording import recorded_read
+from transact._runtime.state import WorkflowState
+
+
+def execute_cancel(state: WorkflowState, function_id: int, effect: CancelWorkflow) -> Any:
+    """Cancel the workflow."""
+    return recorded_read(
+        state,
+        function_id,
+        effect.checkpoint_name,
+        lambda: state.host.cancel([effect.workflow_id]),
+    )
+
+
+def execute_resume(state: WorkflowState, function_id: int, effect: ResumeWorkflow) -> Any:
+    """Resume the workflow in this process."""
+    return recorded_read(
+        state, function_id, effect.checkpoint_name, lambda: state.host.resume(effect.workflow_id)
+    )
+
+
+def execute_delete(state: WorkflowState, function_id: int, effect: DeleteWorkflow) -> Any:
+    """Delete the workflow (and its descendants when asked)."""
+
+    def run() -> None:
+        state.host.delete(effect.workflow_id, delete_children=effect.delete_children)
+
+    return recorded_read(state, function_id, effect.checkpoint_name, run)
+
+
+def execute_fork(state: WorkflowState, function_id: int, effect: ForkWorkflow) -> Any:
+    """Fork the workflow; record the fork's id."""
+
+    def run() -> str:
+        return state.host.fork(
+            effect.workflow_id,
+            effect.start_step,
+            new_id=effect.new_id,
+            application_version=effect.application_version,
+            timeout_seconds=effect.timeout_seconds,
+        )
+
+    return recorded_read(state, function_id, effect.checkpoint_name, run)

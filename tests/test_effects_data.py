@@ -1,0 +1,87 @@
+"""Effects are data: they compare by value, payloads included, and scripts can use them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from transact import fx
+from transact.effects import (
+    CancelWorkflow,
+    DeleteWorkflow,
+    ForkWorkflow,
+    GetAllEvents,
+    GetStatus,
+    ListWorkflows,
+    ListWorkflowSteps,
+    Send,
+    SetEvent,
+    WaitFirst,
+    WorkflowQuery,
+    WriteStream,
+)
+from transact.testing import run_program
+
+
+def test_payloads_take_part_in_equality() -> None:
+    assert Send("w", "hello", "t") == Send("w", "hello", "t")
+    assert Send("w", "hello", "t") != Send("w", "bye", "t")
+    assert SetEvent("k", 1) != SetEvent("k", 2)
+    assert WriteStream("k", [1]) == WriteStream("k", [1])
+    assert WriteStream("k", [1]) != WriteStream("k", [2])
+
+
+def test_unhashable_payloads_are_allowed() -> None:
+    effect = Send("w", {"a": [1, 2]})
+    assert effect == Send("w", {"a": [1, 2]})
+    # The payload is left out of the hash, so such an effect can still be hashed.
+    assert hash(effect) == hash(Send("w", {"a": [1, 2]}))
+    assert len({effect, Send("w", {"b": 1})}) == 2
+
+
+def test_management_effects_compare_by_what_they_do() -> None:
+    assert GetStatus("a") == GetStatus("a")
+    assert GetStatus("a") != GetStatus("b")
+    assert GetStatus("a") != GetStatus("a", must_exist=True)
+    assert CancelWorkflow("a") != CancelWorkflow("b")
+    assert DeleteWorkflow("a") != DeleteWorkflow("a", delete_children=True)
+    assert ForkWorkflow("a", 2) != ForkWorkflow("a", 3)
+    assert WaitFirst(("a", "b"), 1.0) == WaitFirst(("a", "b"), 5.0)
+    assert ListWorkflows(WorkflowQuery(names=("x",))) != ListWorkflows(WorkflowQuery())
+    assert ListWorkflowSteps("a") != ListWorkflowSteps("a", load_output=False)
+    assert GetAllEvents("a") != GetAllEvents("b")
+
+
+def test_checkpoint_names_are_dbos_names() -> None:
+    assert GetStatus("a").checkpoint_name == "DBOS.getStatus"
+    assert ListWorkflows(WorkflowQuery()).checkpoint_name == "DBOS.listWorkflows"
+    assert ListWorkflows(WorkflowQuery(), queued=True).checkpoint_name == (
+        "DBOS.listQueuedWorkflows"
+    )
+    assert ListWorkflowSteps("a").checkpoint_name == "DBOS.listWorkflowSteps"
+    assert GetAllEvents("a").checkpoint_name == "DBOS.get_events"
+    assert WaitFirst(("a",)).checkpoint_name == "DBOS.waitFirst"
+    assert CancelWorkflow("a").checkpoint_name == "DBOS.cancelWorkflow"
+    assert ForkWorkflow("a", 1).checkpoint_name == "DBOS.forkWorkflow"
+
+
+def relay(source: str, target: str) -> fx.Program[dict[str, Any]]:
+    events = yield from fx.get_all_events(source)
+    yield from fx.send(target, {"events": events}, "relay")
+    return events
+
+
+def test_run_program_checks_what_was_sent() -> None:
+    events = {"k": [1, 2]}
+    script = [
+        (GetAllEvents("src"), events),
+        (Send("dst", {"events": events}, "relay"), None),
+    ]
+    assert run_program(relay("src", "dst"), script) == events
+    wrong = [
+        (GetAllEvents("src"), events),
+        (Send("dst", {"events": {}}, "relay"), None),
+    ]
+    with pytest.raises(AssertionError):
+        run_program(relay("src", "dst"), wrong)

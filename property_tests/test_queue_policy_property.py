@@ -12,19 +12,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from transact._core.queue_policy import QueueLimits, RateLimit, order_key
+from tests.strategies import POLICY_LIMITS as LIMITS
+from transact._core.queue_policy import QueueLimits, order_key
 from transact._store.memory import MemoryStore
 from transact._store.records import WorkflowRecord
 
 WORKERS = ("w1", "w2", "w3")
 PARTITIONS = ("a", "b")
-LIMITS = st.builds(
-    QueueLimits,
-    concurrency=st.none() | st.integers(1, 4),
-    worker_concurrency=st.none() | st.integers(1, 3),
-    rate_limit=st.none() | st.builds(RateLimit, st.integers(1, 4), st.integers(10, 200)),
-    partitioned=st.booleans(),
-)
 
 
 class QueueNeverExceedsItsLimits(RuleBasedStateMachine):

@@ -16,41 +16,24 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from tests._pg import postgres_available, postgres_required, postgres_server_url
+from tests.strategies import (
+    FIDS,
+    IDS,
+    KEYS,
+    NAMES,
+    PARTITIONS,
+    QUERIES,
+    QUEUE_LIMITS,
+    TOPICS,
+    VALUES,
+)
 from transact._core.checkpoint import Checkpoint
-from transact._core.queue_policy import QueueLimits, RateLimit
+from transact._core.queue_policy import QueueLimits
 from transact._store.factory import open_store
 from transact._store.memory import MemoryStore
 from transact._store.protocol import Store
 from transact._store.records import OutgoingMessage, WorkflowQuery, WorkflowRecord
 from transact.errors import DBOSBaseException
-
-IDS = st.sampled_from(["a", "b", "c", "d"])
-NAMES = st.sampled_from(["wf", "other"])
-TOPICS = st.sampled_from([None, "t1", "t2"])
-KEYS = st.sampled_from(["k1", "k2"])
-VALUES = st.text(alphabet="xyz", min_size=0, max_size=3)
-FIDS = st.integers(1, 5)
-QUERIES = st.builds(
-    WorkflowQuery,
-    statuses=st.none()
-    | st.tuples(st.sampled_from(["PENDING", "SUCCESS", "CANCELLED", "ENQUEUED"])),
-    names=st.none() | st.just(("wf",)),
-    parent_workflow_ids=st.none() | st.tuples(IDS),
-    queues_only=st.booleans(),
-    sort_desc=st.booleans(),
-    limit=st.none() | st.integers(0, 3),
-    offset=st.none() | st.integers(0, 2),
-)
-
-QUEUE_LIMITS = st.builds(
-    QueueLimits,
-    concurrency=st.none() | st.integers(1, 3),
-    worker_concurrency=st.none() | st.integers(1, 3),
-    # Periods of a few ticks (7 ms each), so rows enter and leave the window.
-    rate_limit=st.none()
-    | st.builds(RateLimit, limit=st.integers(1, 3), period_ms=st.integers(5, 40)),
-)
-PARTITIONS = st.none() | st.sampled_from(["p1", "p2"])
 
 _TMP = pathlib.Path(tempfile.mkdtemp(prefix="transact-sm-"))
 _PG_STORE: Store | None = None

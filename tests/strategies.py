@@ -7,6 +7,9 @@ from typing import Literal
 
 from hypothesis import strategies as st
 
+from transact._core.queue_policy import QueueLimits, RateLimit
+from transact._store.records import WorkflowQuery
+
 # --- workflow programs: lists of (operation, value) a test workflow interprets --------
 
 Op = tuple[str, int]
@@ -50,3 +53,44 @@ message_ops: st.SearchStrategy[MessageOp] = st.one_of(
 )
 """Sends (from outside, with an idempotency key, from a workflow), a repeat of the last
 keyed send, receives, and restarts of the runtime, in any order."""
+
+
+# --- the store state machine (property_tests/test_store_state_machine.py) ---------
+
+IDS = st.sampled_from(["a", "b", "c", "d"])
+NAMES = st.sampled_from(["wf", "other"])
+TOPICS = st.sampled_from([None, "t1", "t2"])
+KEYS = st.sampled_from(["k1", "k2"])
+VALUES = st.text(alphabet="xyz", min_size=0, max_size=3)
+FIDS = st.integers(1, 5)
+QUERIES = st.builds(
+    WorkflowQuery,
+    statuses=st.none()
+    | st.tuples(st.sampled_from(["PENDING", "SUCCESS", "CANCELLED", "ENQUEUED"])),
+    names=st.none() | st.just(("wf",)),
+    parent_workflow_ids=st.none() | st.tuples(IDS),
+    queues_only=st.booleans(),
+    sort_desc=st.booleans(),
+    limit=st.none() | st.integers(0, 3),
+    offset=st.none() | st.integers(0, 2),
+)
+
+QUEUE_LIMITS = st.builds(
+    QueueLimits,
+    concurrency=st.none() | st.integers(1, 3),
+    worker_concurrency=st.none() | st.integers(1, 3),
+    # Periods of a few ticks (7 ms each), so rows enter and leave the window.
+    rate_limit=st.none()
+    | st.builds(RateLimit, limit=st.integers(1, 3), period_ms=st.integers(5, 40)),
+)
+PARTITIONS = st.none() | st.sampled_from(["p1", "p2"])
+
+# --- the queue policy property (property_tests/test_queue_policy_property.py) ------
+
+POLICY_LIMITS = st.builds(
+    QueueLimits,
+    concurrency=st.none() | st.integers(1, 4),
+    worker_concurrency=st.none() | st.integers(1, 3),
+    rate_limit=st.none() | st.builds(RateLimit, st.integers(1, 4), st.integers(10, 200)),
+    partitioned=st.booleans(),
+)

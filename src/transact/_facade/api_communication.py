@@ -8,7 +8,6 @@ function id is taken or anything is written.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Generator, Iterable
 from typing import Any
 
@@ -31,7 +30,7 @@ from transact._facade.communication_effects import (
     write_stream_effect,
 )
 from transact._facade.launched import runtime
-from transact._runtime.async_driver import perform_async
+from transact._facade.routing import perform_or_else_async
 from transact._runtime.handlers import bulk_messages, events, messages, streams
 from transact._runtime.interpreter import check_cancelled, perform
 from transact._runtime.state import Frame, WorkflowState, current_frame, current_workflow
@@ -243,72 +242,57 @@ class CommunicationAPI:
         idempotency_key: str | None = None,
     ) -> None:
         """``DBOS.send`` without blocking the loop."""
-        effect = send_effect(destination_id, message, topic, idempotency_key)
-        state = current_workflow()
-        if state is not None:
-            await perform_async(state, effect)
-            return
-        await asyncio.to_thread(cls.send, destination_id, message, topic, idempotency_key)
+        await perform_or_else_async(
+            send_effect(destination_id, message, topic, idempotency_key),
+            lambda: cls.send(destination_id, message, topic, idempotency_key),
+        )
 
     @classmethod
     async def send_bulk_async(cls, messages: Iterable[SendMessage]) -> None:
         """``DBOS.send_bulk`` without blocking the loop."""
         effect = send_bulk_effect(messages)
-        state = current_workflow()
-        if state is not None:
-            await perform_async(state, effect)
-            return
-        await asyncio.to_thread(bulk_messages.send_bulk_unrecorded, runtime().env, effect.messages)
+        await perform_or_else_async(
+            effect, lambda: bulk_messages.send_bulk_unrecorded(runtime().env, effect.messages)
+        )
 
     @classmethod
     async def recv_async(cls, topic: str | None = None, timeout_seconds: float = 60) -> Any:
         """``DBOS.recv`` without blocking the loop."""
-        effect = recv_effect(topic, timeout_seconds)
-        state = current_workflow()
-        if state is not None:
-            return await perform_async(state, effect)
-        return await asyncio.to_thread(cls.recv, topic, timeout_seconds)  # raises as it does
+        return await perform_or_else_async(
+            recv_effect(topic, timeout_seconds), lambda: cls.recv(topic, timeout_seconds)
+        )
 
     @classmethod
     async def set_event_async(cls, key: str, value: Any) -> None:
         """``DBOS.set_event`` without blocking the loop."""
-        state = current_workflow()
-        if state is not None:
-            await perform_async(state, set_event_effect(key, value))
-            return
-        await asyncio.to_thread(cls.set_event, key, value)
+        await perform_or_else_async(set_event_effect(key, value), lambda: cls.set_event(key, value))
 
     @classmethod
     async def get_event_async(cls, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
         """``DBOS.get_event`` without blocking the loop."""
-        effect = get_event_effect(workflow_id, key, timeout_seconds)
-        state = current_workflow()
-        if state is not None:
-            return await perform_async(state, effect)
-        return await asyncio.to_thread(cls.get_event, workflow_id, key, timeout_seconds)
+        return await perform_or_else_async(
+            get_event_effect(workflow_id, key, timeout_seconds),
+            lambda: cls.get_event(workflow_id, key, timeout_seconds),
+        )
 
     @classmethod
     async def get_all_events_async(cls, workflow_id: str) -> dict[str, Any]:
         """``DBOS.get_all_events`` without blocking the loop."""
-        return await asyncio.to_thread(cls.get_all_events, workflow_id)
+        return await perform_or_else_async(
+            get_all_events_effect(workflow_id), lambda: cls.get_all_events(workflow_id)
+        )
 
     @classmethod
     async def write_stream_async(cls, key: str, value: Any) -> None:
         """``DBOS.write_stream`` without blocking the loop."""
-        state = current_workflow()
-        if state is not None:
-            await perform_async(state, write_stream_effect(key, value))
-            return
-        await asyncio.to_thread(cls.write_stream, key, value)
+        await perform_or_else_async(
+            write_stream_effect(key, value), lambda: cls.write_stream(key, value)
+        )
 
     @classmethod
     async def close_stream_async(cls, key: str) -> None:
         """``DBOS.close_stream`` without blocking the loop."""
-        state = current_workflow()
-        if state is not None:
-            await perform_async(state, close_stream_effect(key))
-            return
-        await asyncio.to_thread(cls.close_stream, key)
+        await perform_or_else_async(close_stream_effect(key), lambda: cls.close_stream(key))
 
 
 def _workflow_code(what: str) -> WorkflowState:

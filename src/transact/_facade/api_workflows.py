@@ -18,7 +18,6 @@ from transact._core.effects import (
     Sleep,
     WaitFirst,
 )
-from transact._core.status import is_terminal
 from transact._facade.context import take_start_options
 from transact._facade.decorators import StepOptions, call_step, child_start, step_spec_of
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
@@ -133,16 +132,7 @@ class WorkflowsAPI:
         if state is not None:
             winner: str = perform(state, WaitFirst(tuple(ids), polling_interval_sec))
             return handles[ids.index(winner)]
-        rt = runtime()
-
-        def first_done() -> str | None:
-            for workflow_id in ids:
-                row = rt.store.get_workflow(workflow_id, load_input=False, load_output=False)
-                if row is not None and is_terminal(row.status):
-                    return workflow_id
-            return None
-
-        done = rt.wait_any(ids, first_done, polling_interval_sec)
+        done = runtime().wait_any(ids, polling_interval_sec)
         return handles[ids.index(done)]
 
     @classmethod

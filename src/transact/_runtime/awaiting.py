@@ -6,7 +6,7 @@ Composed into ``Runtime`` (which delegates to it); it needs only an ``Env``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -56,11 +56,19 @@ class Awaiting:
             interrupt=interrupt,
         )
 
-    def wait_any(
-        self, workflow_ids: Sequence[str], first_done: Callable[[], str | None], poll_seconds: float
-    ) -> str:
-        """Wait until ``first_done`` names a finished workflow among ``workflow_ids``."""
-        self._env.store.listen_for_outcomes()
+    def wait_any(self, workflow_ids: Sequence[str], poll_seconds: float) -> str:
+        """Wait until one of ``workflow_ids`` has finished; return the first finished one
+        in the order given."""
+        store = self._env.store
+
+        def first_done() -> str | None:
+            for workflow_id in workflow_ids:
+                row = store.get_workflow(workflow_id, load_input=False, load_output=False)
+                if row is not None and is_terminal(row.status):
+                    return workflow_id
+            return None
+
+        store.listen_for_outcomes()
         done = self._env.waiters.wait_for(
             [status_key(w) for w in workflow_ids],
             first_done,

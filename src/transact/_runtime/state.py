@@ -38,10 +38,8 @@ class Host(Protocol):
         """Wait until the workflow has an outcome; None if interrupted or timed out."""
         ...
 
-    def wait_any(
-        self, workflow_ids: Sequence[str], first_done: Callable[[], str | None], poll_seconds: float
-    ) -> str:
-        """Wait until ``first_done`` names a finished workflow among ``workflow_ids``."""
+    def wait_any(self, workflow_ids: Sequence[str], poll_seconds: float) -> str:
+        """Wait until one of ``workflow_ids`` has finished; return the first finished one."""
         ...
 
     def cancel_for_timeout(self, state: WorkflowState) -> None:

@@ -12,7 +12,6 @@ from transact._core.effects import (
     ListWorkflowSteps,
     WaitFirst,
 )
-from transact._core.status import is_terminal
 from transact._runtime.recording import recorded_read
 from transact._runtime.state import WorkflowState
 from transact._runtime.status import WorkflowStatus, to_status, to_step_info
@@ -74,17 +73,8 @@ def execute_get_all_events(state: WorkflowState, function_id: int, effect: GetAl
 
 def execute_wait_first(state: WorkflowState, function_id: int, effect: WaitFirst) -> Any:
     """Wait for the first of the workflows to finish; record its id."""
-    env = state.env
-    ids = list(effect.workflow_ids)
-
-    def first_done() -> str | None:
-        for workflow_id in ids:
-            row = env.store.get_workflow(workflow_id, load_input=False, load_output=False)
-            if row is not None and is_terminal(row.status):
-                return workflow_id
-        return None
 
     def wait() -> str:
-        return state.host.wait_any(ids, first_done, effect.polling_interval_sec)
+        return state.host.wait_any(effect.workflow_ids, effect.polling_interval_sec)
 
     return recorded_read(state, function_id, effect.checkpoint_name, wait)

@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
+import transact.effects
 from transact import fx
+from transact._core import effects as core_effects
+from transact._runtime.performers import PERFORMERS
 from transact.effects import (
     CancelWorkflow,
     DeleteWorkflow,
@@ -85,3 +88,21 @@ def test_run_program_checks_what_was_sent() -> None:
     ]
     with pytest.raises(AssertionError):
         run_program(relay("src", "dst"), wrong)
+
+
+def test_every_effect_is_public_and_has_exactly_one_performer() -> None:
+    """Adding an effect to the core is enough to make it public; forgetting its handler
+    rows fails here rather than at the first workflow that issues it."""
+    effect_types = {
+        cls
+        for name in core_effects.__all__
+        if isinstance(cls := getattr(core_effects, name), type)
+        and issubclass(cls, core_effects.Effect)
+        and cls is not core_effects.Effect
+    }
+    assert effect_types == set(PERFORMERS)
+    assert set(core_effects.__all__) <= set(transact.effects.__all__)
+    assert all(
+        getattr(transact.effects, name) is getattr(core_effects, name)
+        for name in core_effects.__all__
+    )

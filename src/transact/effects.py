@@ -5,58 +5,8 @@ Use them in :func:`transact.testing.run_program` scripts, or to inspect what a
 payload is left out of the hash, so it need not be hashable.
 """
 
-from transact._core.effects import (
-    CancelWorkflow,
-    CloseStream,
-    DeleteWorkflow,
-    Effect,
-    ForkWorkflow,
-    GetAllEvents,
-    GetEvent,
-    GetResult,
-    GetStatus,
-    ListWorkflows,
-    ListWorkflowSteps,
-    ReadStream,
-    Recv,
-    ResumeWorkflow,
-    RunStep,
-    RunTransaction,
-    Send,
-    SendBulk,
-    SendMessage,
-    SetEvent,
-    Sleep,
-    StartChild,
-    WaitFirst,
-    WriteStream,
-)
+from transact._core.effects import *  # noqa: F403  (the core module's __all__ lists them)
+from transact._core.effects import __all__ as _effects
 from transact._core.query import WorkflowQuery
 
-__all__ = [
-    "CancelWorkflow",
-    "CloseStream",
-    "DeleteWorkflow",
-    "Effect",
-    "ForkWorkflow",
-    "GetAllEvents",
-    "GetEvent",
-    "GetResult",
-    "GetStatus",
-    "ListWorkflowSteps",
-    "ListWorkflows",
-    "ReadStream",
-    "Recv",
-    "ResumeWorkflow",
-    "RunStep",
-    "RunTransaction",
-    "Send",
-    "SendBulk",
-    "SendMessage",
-    "SetEvent",
-    "Sleep",
-    "StartChild",
-    "WaitFirst",
-    "WorkflowQuery",
-    "WriteStream",
-]
+__all__ = [*_effects, "WorkflowQuery"]

@@ -19,7 +19,11 @@ The tree::
         ├── DBOSStreamTimeoutError          16
         ├── DBOSStreamNondeterminismError   17
         ├── DBOSStepTimeoutError            18
+        ├── DBOSPatchNondeterminismError    15
         ├── DBOSConflictingRegistrationError 25
+        ├── DBOSQueryTimeoutError           26
+        ├── DBOSWorkflowIDInUseError        27
+        ├── DBOSStepNondeterminismError     28
         └── SerializationError              (transact) a value that cannot be stored
     BaseException
     └── DBOSBaseException                   control flow that ``except Exception`` must miss
@@ -32,6 +36,7 @@ default (pickle) serializer and comes back as the same class.
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 __all__ = [
@@ -40,13 +45,17 @@ __all__ = [
     "DBOSBaseException",
     "DBOSConflictingRegistrationError",
     "DBOSConflictingWorkflowError",
+    "DBOSErrorCode",
     "DBOSException",
     "DBOSInitializationError",
     "DBOSMaxStepRetriesExceeded",
     "DBOSNonExistentWorkflowError",
     "DBOSNotAuthorizedError",
+    "DBOSPatchNondeterminismError",
+    "DBOSQueryTimeoutError",
     "DBOSQueueDeduplicatedError",
     "DBOSRecoveryError",
+    "DBOSStepNondeterminismError",
     "DBOSStepTimeoutError",
     "DBOSStreamNondeterminismError",
     "DBOSStreamTimeoutError",
@@ -54,10 +63,38 @@ __all__ = [
     "DBOSWorkflowCancelledError",
     "DBOSWorkflowConflictIDError",
     "DBOSWorkflowFunctionNotFoundError",
+    "DBOSWorkflowIDInUseError",
     "MaxRecoveryAttemptsExceededError",
     "NondeterminismError",
     "SerializationError",
 ]
+
+
+class DBOSErrorCode(enum.Enum):
+    """DBOS's numeric error codes (``exc.dbos_error_code`` holds the value)."""
+
+    ConflictingIDError = 1
+    RecoveryError = 2
+    InitializationError = 3
+    WorkflowFunctionNotFound = 4
+    NonExistentWorkflowError = 5
+    MaxRecoveryAttemptsExceeded = 6
+    MaxStepRetriesExceeded = 7
+    NotAuthorized = 8
+    ConflictingWorkflowError = 9
+    WorkflowCancelled = 10
+    UnexpectedStep = 11
+    QueueDeduplicated = 12
+    AwaitedWorkflowCancelled = 13
+    AwaitedWorkflowMaxRecoveryAttemptsExceeded = 14
+    PatchNondeterminism = 15
+    StreamTimeout = 16
+    StreamNondeterminism = 17
+    StepTimeout = 18
+    ConflictingRegistrationError = 25
+    QueryTimeout = 26
+    WorkflowIDInUse = 27
+    StepNondeterminism = 28
 
 
 def _format(message: str, code: int | None) -> str:
@@ -296,3 +333,53 @@ class SerializationError(DBOSException):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self._args = (message,)
+
+
+class DBOSPatchNondeterminismError(DBOSException):
+    """A patch cannot be applied deterministically (``DBOS.patch``)."""
+
+    def __init__(self, workflow_id: str, patch_name: str, details: str) -> None:
+        super().__init__(
+            f"Cannot deterministically apply patch {patch_name} in workflow {workflow_id}: "
+            f"{details}. Check that your workflow is deterministic.",
+            15,
+        )
+        self.workflow_id = workflow_id
+        self._args = (workflow_id, patch_name, details)
+
+
+class DBOSQueryTimeoutError(DBOSException):
+    """A system-database query exceeded its statement timeout."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        super().__init__(
+            f"This query was cancelled after exceeding its {timeout_seconds:g}s statement timeout.",
+            26,
+        )
+        self._args = (timeout_seconds,)
+
+
+class DBOSWorkflowIDInUseError(DBOSException):
+    """A workflow id is already used by another workflow."""
+
+    def __init__(self, workflow_id: str, workflow_status: str, workflow_name: str) -> None:
+        super().__init__(
+            f"Workflow ID {workflow_id} is already in use by workflow {workflow_name} with "
+            f"status {workflow_status}.",
+            27,
+        )
+        self.workflow_id = workflow_id
+        self._args = (workflow_id, workflow_status, workflow_name)
+
+
+class DBOSStepNondeterminismError(DBOSException):
+    """One execution recorded the same step twice with different results."""
+
+    def __init__(self, workflow_id: str, step_id: int) -> None:
+        super().__init__(
+            f"Step {step_id} of workflow {workflow_id} was recorded twice by the same "
+            "execution with different results. Check that your workflow is deterministic.",
+            28,
+        )
+        self.workflow_id = workflow_id
+        self._args = (workflow_id, step_id)

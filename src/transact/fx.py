@@ -31,20 +31,10 @@ from transact._core.effects import (
     SendMessage,
     Sleep,
 )
-from transact._facade.communication_effects import (
-    check_key,
-    check_offset,
-    check_timeout,
-    check_workflow_id,
-    close_stream_effect,
-    get_all_events_effect,
-    get_event_effect,
-    recv_effect,
-    send_bulk_effect,
-    send_effect,
-    set_event_effect,
-    write_stream_effect,
-)
+from transact._facade.api_events import get_all_events_effect, get_event_effect, set_event_effect
+from transact._facade.api_messages import recv_effect, send_bulk_effect, send_effect
+from transact._facade.api_streams import close_stream_effect, write_stream_effect
+from transact._facade.arguments import check_key, check_offset, check_timeout, check_workflow_id
 from transact._facade.context import take_start_options
 from transact._facade.decorators import child_start, step_spec_of
 from transact._facade.handles import WorkflowHandle

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from transact._core.effects import Effect
+from transact._facade import lifecycle
 from transact._facade.config import DBOSConfig
 from transact._facade.dbos import DBOS
 from transact._facade.launched import runtime
@@ -86,9 +87,9 @@ class FakeClock:
 @contextmanager
 def launched(config: DBOSConfig, *, clock: FakeClock | None = None) -> Iterator[type[DBOS]]:
     """Create and launch ``DBOS`` for the block, then destroy it (registry kept)."""
-    instance = DBOS(config=config)
+    DBOS(config=config)
     if clock is not None:
-        instance._clock = clock
+        lifecycle.configured().clock = clock
     DBOS.launch()
     try:
         yield DBOS

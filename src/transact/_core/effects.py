@@ -20,6 +20,34 @@ from transact._core.retry import NO_RETRIES, RetryPolicy
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
+# Every effect (and ``SendMessage``), re-exported as is by the public ``transact.effects``.
+__all__ = [
+    "CancelWorkflow",
+    "CloseStream",
+    "DeleteWorkflow",
+    "Effect",
+    "ForkWorkflow",
+    "GetAllEvents",
+    "GetEvent",
+    "GetResult",
+    "GetStatus",
+    "ListWorkflowSteps",
+    "ListWorkflows",
+    "ReadStream",
+    "Recv",
+    "ResumeWorkflow",
+    "RunStep",
+    "RunTransaction",
+    "Send",
+    "SendBulk",
+    "SendMessage",
+    "SetEvent",
+    "Sleep",
+    "StartChild",
+    "WaitFirst",
+    "WriteStream",
+]
+
 
 class Effect(Generic[T_co]):
     """Base of all effects. ``T_co`` is the type of the value performing it produces."""

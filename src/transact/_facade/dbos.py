@@ -1,47 +1,36 @@
-"""The ``DBOS`` class: the one entry point, as in DBOS Transact."""
+"""The ``DBOS`` class: the one entry point, as in DBOS Transact.
+
+Its body is the whole public surface, one line per member. Each member is a plain
+function of the module that owns its concern (its docstring is the member's); this body
+only names them. Members are static: call them on the class (``DBOS.send(...)``).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import logging
-import threading
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
-from typing_extensions import ParamSpec
-
-from transact._facade import launched
-from transact._facade.api_communication import CommunicationAPI
-from transact._facade.api_management import ManagementAPI
-from transact._facade.api_workflows import WorkflowsAPI
+from transact._facade import api_events as events
+from transact._facade import api_management as management
+from transact._facade import api_messages as messages
+from transact._facade import api_streams as streams
+from transact._facade import api_workflows as workflows
+from transact._facade import decorators, lifecycle, properties, queues, transactions
 from transact._facade.classproperty import classproperty
-from transact._facade.config import DBOSConfig, Settings, resolve
-from transact._facade.context import ambient_auth
-from transact._facade.decorators import StepOptions, WorkflowDecorator, make_step, retry_policy
-from transact._facade.queues import Background, QueuesAPI, forget_queues_and_schedules
-from transact._facade.transactions import sql_session, transaction_decorator
-from transact._runtime.appdb import AppDatabase
-from transact._runtime.clock import Clock, SystemClock
-from transact._runtime.registry import DEFAULT_MAX_RECOVERY_ATTEMPTS, REGISTRY
-from transact._runtime.runtime import Runtime
-from transact._runtime.state import current_frame
-from transact._store.factory import open_store
-from transact._store.protocol import Store
-from transact.errors import DBOSException, DBOSInitializationError
+from transact._facade.config import DBOSConfig
 
-P = ParamSpec("P")
-R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
 
-__version__ = "0.1.0"
-logger = logging.getLogger("transact")
-
-_lock = threading.RLock()
-_instance: DBOS | None = None
+__version__ = lifecycle.__version__
 
 
-class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, QueuesAPI):
+def _member(func: F) -> F:
+    """``func`` as a static member: the same function whether read from the class or an
+    instance (typed as ``func`` itself, so overloads and ParamSpecs survive)."""
+    return staticmethod(func)  # type: ignore[return-value]
+
+
+class DBOS:
     """The durable-workflow runtime of this process (a singleton), and its API.
 
     Create it once with a config, decorate workflows and steps, then ``launch()``::
@@ -49,17 +38,6 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, QueuesAPI):
         DBOS(config={"name": "shop"})   # SQLite in ./shop.sqlite
         DBOS.launch()
     """
-
-    def __new__(cls, *, config: DBOSConfig, **_: Any) -> DBOS:
-        global _instance
-        with _lock:
-            if _instance is None:
-                instance = super().__new__(cls)
-                instance._settings = resolve(config)
-                instance._clock = SystemClock()
-                instance._launched = False
-                _instance = instance
-            return _instance
 
     def __init__(
         self,
@@ -72,234 +50,87 @@ class DBOS(WorkflowsAPI, ManagementAPI, CommunicationAPI, QueuesAPI):
     ) -> None:
         """Configure the runtime; raises ``DBOSInitializationError`` for a bad config.
 
-        While an instance exists, later constructions return it and ignore their
-        arguments. ``fastapi``, ``flask`` and the conductor arguments are accepted for
-        compatibility and not used.
+        While a configuration exists, later constructions return the same instance and
+        ignore their arguments. ``fastapi``, ``flask`` and the conductor arguments are
+        accepted for compatibility and not used.
         """
 
-    _settings: Settings
-    _background: Background | None = None  # queue runner and schedulers, once launched
-    _clock: Clock
-    _launched: bool
+    def __new__(cls, *, config: DBOSConfig, **_: Any) -> DBOS:
+        state, made = lifecycle.configure(config)
+        facade = state.facade
+        if made or not isinstance(facade, cls):
+            facade = super().__new__(cls)
+            state.facade = facade
+        return facade
 
     # --- lifecycle -------------------------------------------------------------------
+    launch = _member(lifecycle.launch)
+    destroy = _member(lifecycle.destroy)
+    reset_system_database = _member(lifecycle.reset_system_database)
 
-    @classmethod
-    def _get(cls) -> DBOS:
-        if _instance is None:
-            raise DBOSException("create DBOS(config=...) before using it")
-        return _instance
+    # --- declaring workflows, steps, transactions, schedules -------------------------
+    workflow = _member(decorators.workflow)
+    step = _member(decorators.step)
+    transaction = _member(transactions.transaction)
+    scheduled = _member(queues.scheduled)
 
-    @classmethod
-    def launch(cls) -> None:
-        """Open the system database, migrate it, and recover this executor's PENDING
-        workflows. Idempotent. Raises ``DBOSInitializationError`` if the database cannot
-        be opened."""
-        with _lock:
-            dbos = cls._get()
-            if dbos._launched:
-                logger.warning("DBOS.launch() called twice; ignoring the second call")
-                return
-            settings = dbos._settings
-            logging.getLogger("transact").setLevel(settings.log_level)
-            store = _open_and_migrate(settings)
-            runtime = Runtime(
-                store,
-                serializer=settings.serializer,
-                clock=dbos._clock,
-                executor_id=settings.executor_id,
-                application_version=settings.application_version or _compute_version(),
-                poll_seconds=settings.poll_seconds,
-                max_threads=settings.max_threads,
-            )
-            if settings.application_database_url:
-                runtime.app_db = AppDatabase(settings.application_database_url)
-                runtime.app_db.migrate()
-            launched.set_runtime(runtime)
-            dbos._launched = True
-        recovered = runtime.recover_pending()
-        if recovered:
-            logger.info("Recovering %d pending workflow(s)", len(recovered))
-        # After recovery, so the queue runner counts the recovered queued workflows
-        # against per-worker limits before it claims more.
-        background = Background(runtime)
-        background.start()
-        dbos._background = background
+    # --- starting and awaiting workflows ---------------------------------------------
+    start_workflow = _member(workflows.start_workflow)
+    start_workflow_async = _member(workflows.start_workflow_async)
+    retrieve_workflow = _member(workflows.retrieve_workflow)
+    retrieve_workflow_async = _member(workflows.retrieve_workflow_async)
+    get_result = _member(workflows.get_result)
+    get_result_async = _member(workflows.get_result_async)
+    wait_first = _member(workflows.wait_first)
+    wait_first_async = _member(workflows.wait_first_async)
+    run_step = _member(workflows.run_step)
+    run_step_async = _member(workflows.run_step_async)
+    sleep = _member(workflows.sleep)
+    sleep_async = _member(workflows.sleep_async)
 
-    @classmethod
-    def destroy(
-        cls, *, destroy_registry: bool = False, workflow_completion_timeout_sec: float = 0
-    ) -> None:
-        """Shut down: wait up to ``workflow_completion_timeout_sec`` for running
-        workflows, stop the rest (they stay PENDING and are recovered at the next launch),
-        close the database, and forget the instance. ``destroy_registry`` also forgets the
-        decorated functions."""
-        global _instance
-        with _lock:
-            runtime = launched.runtime_or_none()
-            launched.set_runtime(None)
-            background = _instance._background if _instance is not None else None
-            _instance = None
-        if background is not None:
-            background.stop()  # no new claims or firings while running ones finish
-        if runtime is not None:
-            runtime.shutdown(workflow_completion_timeout_sec)
-        if destroy_registry:
-            forget_queues_and_schedules()
-            REGISTRY.clear()
+    # --- inspecting workflows ---------------------------------------------------------
+    get_workflow_status = _member(workflows.get_workflow_status)
+    get_workflow_status_async = _member(workflows.get_workflow_status_async)
+    list_workflows = _member(workflows.list_workflows)
+    list_workflows_async = _member(workflows.list_workflows_async)
+    list_queued_workflows = _member(queues.list_queued_workflows)
+    list_workflow_steps = _member(workflows.list_workflow_steps)
+    list_workflow_steps_async = _member(workflows.list_workflow_steps_async)
 
-    @classmethod
-    def reset_system_database(cls) -> None:
-        """Delete every workflow and its history from the system database (tests only).
+    # --- operating on workflows -------------------------------------------------------
+    cancel_workflow = _member(management.cancel_workflow)
+    cancel_workflow_async = _member(management.cancel_workflow_async)
+    resume_workflow = _member(management.resume_workflow)
+    resume_workflow_async = _member(management.resume_workflow_async)
+    delete_workflow = _member(management.delete_workflow)
+    delete_workflow_async = _member(management.delete_workflow_async)
+    fork_workflow = _member(management.fork_workflow)
 
-        Raises ``DBOSException`` if DBOS is launched.
-        """
-        dbos = cls._get()
-        if dbos._launched:
-            raise DBOSException("reset_system_database must be called before DBOS.launch()")
-        store = _open_and_migrate(dbos._settings)
-        try:
-            store.reset()
-        finally:
-            store.close()
+    # --- messages, events, streams ----------------------------------------------------
+    send = _member(messages.send)
+    send_async = _member(messages.send_async)
+    send_bulk = _member(messages.send_bulk)
+    send_bulk_async = _member(messages.send_bulk_async)
+    recv = _member(messages.recv)
+    recv_async = _member(messages.recv_async)
+    set_event = _member(events.set_event)
+    set_event_async = _member(events.set_event_async)
+    get_event = _member(events.get_event)
+    get_event_async = _member(events.get_event_async)
+    get_all_events = _member(events.get_all_events)
+    get_all_events_async = _member(events.get_all_events_async)
+    write_stream = _member(streams.write_stream)
+    write_stream_async = _member(streams.write_stream_async)
+    close_stream = _member(streams.close_stream)
+    close_stream_async = _member(streams.close_stream_async)
+    read_stream = _member(streams.read_stream)
 
-    # --- decorators ------------------------------------------------------------------
-
-    @classmethod
-    def workflow(
-        cls,
-        *,
-        name: str | None = None,
-        max_recovery_attempts: int | None = DEFAULT_MAX_RECOVERY_ATTEMPTS,
-    ) -> WorkflowDecorator:
-        """Declare a workflow: its steps are checkpointed and it resumes after a crash.
-
-        Works on ordinary functions and on ``transact.fx`` generator functions.
-        ``max_recovery_attempts`` (None: unlimited) bounds how often a workflow that keeps
-        crashing is re-dispatched before it is moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED.
-        """
-        return WorkflowDecorator(name, max_recovery_attempts)
-
-    @classmethod
-    def step(
-        cls,
-        *,
-        name: str | None = None,
-        retries_allowed: bool = False,
-        interval_seconds: float = 1.0,
-        max_attempts: int = 3,
-        backoff_rate: float = 2.0,
-    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-        """Declare a step: inside a workflow it runs once and its outcome is recorded.
-
-        With ``retries_allowed`` a failing step is retried up to ``max_attempts`` times,
-        waiting ``interval_seconds * backoff_rate**i`` after attempt ``i``; when all fail
-        it raises ``DBOSMaxStepRetriesExceeded``. Raises ``ValueError`` for bad options.
-        """
-        options = StepOptions(
-            name=name,
-            retries_allowed=retries_allowed,
-            interval_seconds=interval_seconds,
-            max_attempts=max_attempts,
-            backoff_rate=backoff_rate,
-        )
-        retry_policy(options)  # validate now, at decoration time
-
-        def decorate(func: Callable[P, R]) -> Callable[P, R]:
-            return make_step(func, options)
-
-        return decorate
-
-    @classmethod
-    def transaction(
-        cls,
-        isolation_level: Literal[
-            "SERIALIZABLE", "REPEATABLE READ", "READ COMMITTED"
-        ] = "SERIALIZABLE",
-        *,
-        name: str | None = None,
-    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-        """Declare a transaction on the application database (``application_database_url``).
-
-        Inside a workflow it runs exactly once: its outcome is recorded in the same
-        commit as its writes, then checkpointed; serialization failures are retried.
-        Outside a workflow it is one plain transaction. Use ``DBOS.sql_session`` inside.
-        """
-        return transaction_decorator(isolation_level, name)
-
-    # --- context properties ----------------------------------------------------------
-
-    @classproperty
-    def sql_session(cls) -> Session:
-        """The SQLAlchemy session of the running ``@DBOS.transaction``."""
-        return sql_session()
-
-    @classproperty
-    def workflow_id(cls) -> str | None:
-        """The id of the running workflow (also inside its steps), else None."""
-        frame = current_frame()
-        return frame.workflow.workflow_id if frame is not None else None
-
-    @classproperty
-    def step_id(cls) -> int | None:
-        """The function id of the running step, else None."""
-        frame = current_frame()
-        return frame.step_id if frame is not None else None
-
-    @classproperty
-    def authenticated_user(cls) -> str | None:
-        """The user the running workflow acts for (``DBOSContextSetAuth``), else None."""
-        frame = current_frame()
-        if frame is not None:
-            return frame.workflow.authenticated_user
-        return ambient_auth()[0]
-
-    @classproperty
-    def authenticated_roles(cls) -> list[str] | None:
-        """The roles of ``authenticated_user``, else None."""
-        frame = current_frame()
-        roles = frame.workflow.authenticated_roles if frame is not None else ambient_auth()[1]
-        return list(roles) if roles is not None else None
-
-    @classproperty
-    def logger(cls) -> logging.Logger:
-        """The library's logger."""
-        return logger
-
-    @classproperty
-    def application_version(cls) -> str:
-        """The application version this executor runs (set at launch)."""
-        return launched.runtime().application_version
-
-    @classproperty
-    def executor_id(cls) -> str:
-        """This executor's id (config ``executor_id``, env ``DBOS__VMID``, or "local")."""
-        runtime = launched.runtime_or_none()
-        if runtime is not None:
-            return runtime.executor_id
-        return cls._get()._settings.executor_id
-
-
-def _open_and_migrate(settings: Settings) -> Store:
-    try:
-        store = open_store(settings.system_database_url, pool_size=settings.pool_size)
-        store.migrate()
-    except DBOSException:
-        raise
-    except Exception as exc:
-        raise DBOSInitializationError(
-            f"cannot open the system database {settings.system_database_url!r}: {exc}"
-        ) from exc
-    return store
-
-
-def _compute_version() -> str:
-    """A hash of every registered workflow's source: code changes get a new version."""
-    digest = hashlib.md5(usedforsecurity=False)
-    for spec in sorted(REGISTRY.workflows(), key=lambda s: s.name):
-        try:
-            digest.update(inspect.getsource(spec.func).encode())
-        except (OSError, TypeError):
-            digest.update(spec.name.encode())
-    digest.update(__version__.encode())
-    return digest.hexdigest()
+    # --- the running context ----------------------------------------------------------
+    workflow_id = classproperty(properties.workflow_id)
+    step_id = classproperty(properties.step_id)
+    authenticated_user = classproperty(properties.authenticated_user)
+    authenticated_roles = classproperty(properties.authenticated_roles)
+    sql_session = classproperty(transactions.sql_session)
+    logger = classproperty(properties.library_logger)
+    application_version = classproperty(lifecycle.application_version)
+    executor_id = classproperty(lifecycle.executor_id)

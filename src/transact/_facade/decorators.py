@@ -18,6 +18,7 @@ from transact._facade.launched import runtime
 from transact._runtime.async_driver import perform_async
 from transact._runtime.interpreter import perform
 from transact._runtime.registry import (
+    DEFAULT_MAX_RECOVERY_ATTEMPTS,
     REGISTRY,
     SPEC_ATTRIBUTE,
     WorkflowSpec,
@@ -240,3 +241,44 @@ class WorkflowDecorator:
 
         setattr(workflow_wrapper, SPEC_ATTRIBUTE, spec)
         return workflow_wrapper
+
+
+def workflow(
+    *, name: str | None = None, max_recovery_attempts: int | None = DEFAULT_MAX_RECOVERY_ATTEMPTS
+) -> WorkflowDecorator:
+    """Declare a workflow: its steps are checkpointed and it resumes after a crash.
+
+    Works on ordinary functions and on ``transact.fx`` generator functions.
+    ``max_recovery_attempts`` (None: unlimited) bounds how often a workflow that keeps
+    crashing is re-dispatched before it is moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED.
+    """
+    return WorkflowDecorator(name, max_recovery_attempts)
+
+
+def step(
+    *,
+    name: str | None = None,
+    retries_allowed: bool = False,
+    interval_seconds: float = 1.0,
+    max_attempts: int = 3,
+    backoff_rate: float = 2.0,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare a step: inside a workflow it runs once and its outcome is recorded.
+
+    With ``retries_allowed`` a failing step is retried up to ``max_attempts`` times,
+    waiting ``interval_seconds * backoff_rate**i`` after attempt ``i``; when all fail it
+    raises ``DBOSMaxStepRetriesExceeded``. Raises ``ValueError`` for bad options.
+    """
+    options = StepOptions(
+        name=name,
+        retries_allowed=retries_allowed,
+        interval_seconds=interval_seconds,
+        max_attempts=max_attempts,
+        backoff_rate=backoff_rate,
+    )
+    retry_policy(options)  # validate now, at decoration time
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        return make_step(func, options)
+
+    return decorate

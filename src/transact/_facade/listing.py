@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from transact._core.effects import ListWorkflows
 from transact._facade.calls import as_tuple, iso_to_ms
 from transact._facade.launched import runtime
+from transact._facade.routing import perform_or_else, perform_or_else_async
 from transact._facade.status import WorkflowStatus, to_status
-from transact._runtime.interpreter import perform
-from transact._runtime.state import current_workflow
 from transact._store.records import WorkflowQuery
 
 
@@ -74,14 +73,19 @@ def workflow_query(
     return query
 
 
-def query_workflows(query: WorkflowQuery, step_name: str) -> list[WorkflowStatus]:
-    """Run a listing (recorded under ``step_name`` inside workflow code)."""
+def query_workflows(query: WorkflowQuery, *, queued: bool = False) -> list[WorkflowStatus]:
+    """Run a listing (recorded as ``DBOS.listWorkflows``, or ``DBOS.listQueuedWorkflows``
+    when ``queued``, inside workflow code)."""
+    return perform_or_else(ListWorkflows(query, queued=queued), lambda: _list(query))
 
-    state = current_workflow()
-    if state is not None:
-        statuses: list[WorkflowStatus] = perform(
-            state, ListWorkflows(query, queued=step_name == "DBOS.listQueuedWorkflows")
-        )
-        return statuses
+
+async def query_workflows_async(
+    query: WorkflowQuery, *, queued: bool = False
+) -> list[WorkflowStatus]:
+    """``query_workflows`` for code on an event loop."""
+    return await perform_or_else_async(ListWorkflows(query, queued=queued), lambda: _list(query))
+
+
+def _list(query: WorkflowQuery) -> list[WorkflowStatus]:
     rt = runtime()
     return [to_status(r, rt.serializer) for r in rt.store.list_workflows(query)]

@@ -28,7 +28,13 @@ from transact._runtime.scheduler import SCHEDULES, Schedule, Schedulers, validat
 from transact._runtime.state import current_frame
 from transact.errors import DBOSException
 
-__all__ = ["Background", "Queue", "QueuesAPI", "forget_queues_and_schedules"]
+__all__ = [
+    "Background",
+    "Queue",
+    "forget_queues_and_schedules",
+    "list_queued_workflows",
+    "scheduled",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -165,75 +171,70 @@ class Queue:
         return WorkflowHandleAsync(handle)
 
 
-class QueuesAPI:
-    """The queue and schedule half of the ``DBOS`` class (mixed into it)."""
+def scheduled(cron: str) -> Callable[[Scheduled], Scheduled]:
+    """Run the decorated workflow at every time of ``cron``, exactly once per time
+    however many processes run it.
 
-    @classmethod
-    def scheduled(cls, cron: str) -> Callable[[Scheduled], Scheduled]:
-        """Run the decorated workflow at every time of ``cron``, exactly once per time
-        however many processes run it.
+    Apply it above ``@DBOS.workflow()``; the workflow takes ``(scheduled_time:
+    datetime, actual_time: datetime)`` (UTC). ``cron`` has 5 fields, or 6 with
+    seconds first. Firing starts at launch (times missed while no process ran are
+    not caught up). Raises ``ValueError`` for an invalid cron expression and
+    ``DBOSException`` if the function is not a workflow.
+    """
+    validate_cron(cron)
 
-        Apply it above ``@DBOS.workflow()``; the workflow takes ``(scheduled_time:
-        datetime, actual_time: datetime)`` (UTC). ``cron`` has 5 fields, or 6 with
-        seconds first. Firing starts at launch (times missed while no process ran are
-        not caught up). Raises ``ValueError`` for an invalid cron expression and
-        ``DBOSException`` if the function is not a workflow.
-        """
-        validate_cron(cron)
+    def decorate(func: Scheduled) -> Scheduled:
+        spec = spec_of(func)
+        if spec is None:
+            raise DBOSException(
+                f"{getattr(func, '__qualname__', func)!r} is not a workflow: put "
+                "@DBOS.scheduled above @DBOS.workflow()"
+            )
+        SCHEDULES.add(Schedule(spec.name, cron))
+        return func
 
-        def decorate(func: Scheduled) -> Scheduled:
-            spec = spec_of(func)
-            if spec is None:
-                raise DBOSException(
-                    f"{getattr(func, '__qualname__', func)!r} is not a workflow: put "
-                    "@DBOS.scheduled above @DBOS.workflow()"
-                )
-            SCHEDULES.add(Schedule(spec.name, cron))
-            return func
+    return decorate
 
-        return decorate
 
-    @classmethod
-    def list_queued_workflows(
-        cls,
-        *,
-        queue_name: str | Sequence[str] | None = None,
-        status: str | Sequence[str] | None = None,
-        name: str | Sequence[str] | None = None,
-        workflow_ids: Sequence[str] | None = None,
-        app_version: str | Sequence[str] | None = None,
-        user: str | Sequence[str] | None = None,
-        executor_id: str | Sequence[str] | None = None,
-        start_time: str | None = None,
-        end_time: str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        sort_desc: bool = False,
-        load_input: bool = True,
-    ) -> list[WorkflowStatus]:
-        """Workflows waiting on or running from a queue: ENQUEUED, DELAYED and PENDING
-        ones with a queue (any status with ``status``), oldest first.
+def list_queued_workflows(
+    *,
+    queue_name: str | Sequence[str] | None = None,
+    status: str | Sequence[str] | None = None,
+    name: str | Sequence[str] | None = None,
+    workflow_ids: Sequence[str] | None = None,
+    app_version: str | Sequence[str] | None = None,
+    user: str | Sequence[str] | None = None,
+    executor_id: str | Sequence[str] | None = None,
+    start_time: str | None = None,
+    end_time: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+    sort_desc: bool = False,
+    load_input: bool = True,
+) -> list[WorkflowStatus]:
+    """Workflows waiting on or running from a queue: ENQUEUED, DELAYED and PENDING
+    ones with a queue (any status with ``status``), oldest first.
 
-        Filters as in ``list_workflows``; ``queue_name`` selects queues.
-        """
-        query = workflow_query(
-            queue_name=queue_name,
-            status=status,
-            name=name,
-            workflow_ids=workflow_ids,
-            app_version=app_version,
-            user=user,
-            executor_id=executor_id,
-            start_time=start_time,
-            end_time=end_time,
-            limit=limit,
-            offset=offset,
-            sort_desc=sort_desc,
-            load_input=load_input,
-            load_output=False,
-            queues_only=True,
-        )
-        return query_workflows(query, "DBOS.listQueuedWorkflows")
+    Filters as in ``list_workflows``; ``queue_name`` selects queues.
+    """
+    query = workflow_query(
+        queue_name=queue_name,
+        status=status,
+        name=name,
+        workflow_ids=workflow_ids,
+        app_version=app_version,
+        user=user,
+        executor_id=executor_id,
+        start_time=start_time,
+        end_time=end_time,
+        limit=limit,
+        offset=offset,
+        sort_desc=sort_desc,
+        load_input=load_input,
+        load_output=False,
+        queues_only=True,
+    )
+    return query_workflows(query, queued=True)
 
 
 class Background:

@@ -1,9 +1,10 @@
-"""The routing decision of an ``*_async`` twin, made in one place.
+"""The routing decision of an operation, made in one place for its sync and async twins.
 
-In workflow code the twin performs its effect on the event loop (its function ids are
-taken before the first ``await``, so gathered operations keep their call order). Anywhere
-else it runs the synchronous route in a worker thread, which carries the caller's
-context: that route runs the operation unrecorded or refuses it with DBOS's error.
+In workflow code the operation is performed: checkpointed, and replayed from its
+checkpoint. Anywhere else it takes its unrecorded route (``elsewhere``), which runs it
+directly or refuses it with DBOS's error. The async twin performs on the event loop (its
+function ids are taken before the first ``await``, so gathered operations keep their call
+order) and runs ``elsewhere`` in a worker thread, which carries the caller's context.
 """
 
 from __future__ import annotations
@@ -14,9 +15,18 @@ from typing import TypeVar
 
 from transact._core.effects import Effect
 from transact._runtime.async_driver import perform_async
+from transact._runtime.interpreter import perform
 from transact._runtime.state import current_workflow
 
 T = TypeVar("T")
+
+
+def perform_or_else(effect: Effect[T], elsewhere: Callable[[], T]) -> T:
+    """Perform ``effect`` in workflow code; otherwise return ``elsewhere()``."""
+    state = current_workflow()
+    if state is not None:
+        return perform(state, effect)
+    return elsewhere()
 
 
 async def perform_or_else_async(effect: Effect[T], elsewhere: Callable[[], T]) -> T:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec
@@ -66,10 +66,18 @@ def sql_session() -> Session:
     return session
 
 
-def transaction_decorator(
-    isolation_level: str, name: str | None
+def transaction(
+    isolation_level: Literal["SERIALIZABLE", "REPEATABLE READ", "READ COMMITTED"] = "SERIALIZABLE",
+    *,
+    name: str | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """What ``DBOS.transaction(...)`` returns; ``ValueError`` for an unknown level."""
+    """Declare a transaction on the application database (``application_database_url``).
+
+    Inside a workflow it runs exactly once: its outcome is recorded in the same commit as
+    its writes, then checkpointed; serialization failures are retried. Outside a workflow
+    it is one plain transaction. Use ``DBOS.sql_session`` inside. Raises ``ValueError``
+    for an unknown isolation level.
+    """
     if isolation_level not in ISOLATION_LEVELS:
         raise ValueError(
             f"isolation_level must be one of {ISOLATION_LEVELS}, got {isolation_level!r}"
@@ -81,4 +89,4 @@ def transaction_decorator(
     return decorate
 
 
-__all__ = ["make_transaction", "sql_session", "transaction_decorator"]
+__all__ = ["make_transaction", "sql_session", "transaction"]

@@ -4,11 +4,12 @@ workflow code (so all of them are sent exactly once, or none)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from transact._core.checkpoint import Checkpoint
-from transact._core.effects import SendBulk, SendMessage
+from transact._core.effects import Effect, SendBulk, SendMessage
 from transact._runtime.clock import now_ms
-from transact._runtime.env import Env
+from transact._runtime.env import Env, Performer
 from transact._runtime.recording import atomic_write
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import message_key
@@ -56,3 +57,9 @@ def send_bulk_unrecorded(env: Env, messages: Sequence[SendMessage]) -> None:
     for m, new in zip(messages, inserted, strict=True):
         if new:
             env.waiters.notify(message_key(m.destination_id, m.topic))
+
+
+# This module's rows of the performers table (``transact._runtime.performers``).
+PERFORMERS: dict[type[Effect[Any]], Performer] = {
+    SendBulk: Performer(execute_send_bulk),
+}

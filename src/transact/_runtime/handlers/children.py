@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from transact._core.checkpoint import Checkpoint
-from transact._core.effects import GetResult, StartChild
+from transact._core.effects import Effect, GetResult, StartChild
 from transact._core.ids import child_workflow_id
 from transact._runtime.clock import now_ms
+from transact._runtime.env import Performer
 from transact._runtime.outcomes import outcome_of, outcome_text
 from transact._runtime.recording import check_cancelled, record, replay_outcome
 from transact._runtime.state import WorkflowState
@@ -90,3 +91,10 @@ def execute_get_result(state: WorkflowState, function_id: int, effect: GetResult
         ),
     )
     return outcome_of(env.serializer, row)
+
+
+# This module's rows of the performers table (``transact._runtime.performers``).
+PERFORMERS: dict[type[Effect[Any]], Performer] = {
+    StartChild: Performer(execute_start_child, replay_start),
+    GetResult: Performer(execute_get_result),
+}

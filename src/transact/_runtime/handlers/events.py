@@ -12,10 +12,10 @@ import threading
 from typing import Any
 
 from transact._core.checkpoint import Checkpoint
-from transact._core.effects import GetEvent, SetEvent
+from transact._core.effects import Effect, GetEvent, SetEvent
 from transact._runtime.clock import now_ms
 from transact._runtime.durable import wait_durably
-from transact._runtime.env import Env
+from transact._runtime.env import Env, Performer
 from transact._runtime.recording import atomic_write, record
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import event_key
@@ -95,3 +95,10 @@ def get_all_events(env: Env, workflow_id: str) -> dict[str, Any]:
     """The latest value of every event of ``workflow_id`` (empty if it has none)."""
     events = env.store.get_all_events(workflow_id)
     return {key: env.serializer.deserialize(text) for key, text in events.items()}
+
+
+# This module's rows of the performers table (``transact._runtime.performers``).
+PERFORMERS: dict[type[Effect[Any]], Performer] = {
+    SetEvent: Performer(execute_set_event),
+    GetEvent: Performer(execute_get_event),
+}

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from transact._core.checkpoint import Checkpoint
-from transact._core.effects import Recv, Send
+from transact._core.effects import Effect, Recv, Send
 from transact._runtime.clock import now_ms
 from transact._runtime.durable import wait_durably
-from transact._runtime.env import Env
+from transact._runtime.env import Env, Performer
 from transact._runtime.recording import atomic_write, record
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import message_key
@@ -117,3 +117,11 @@ def execute_recv(state: WorkflowState, function_id: int, effect: Recv) -> Any:
         ),
     )
     return None
+
+
+# This module's rows of the performers table (``transact._runtime.performers``).
+PERFORMERS: dict[type[Effect[Any]], Performer] = {
+    Send: Performer(execute_send),
+    # The recorded output of a recv is the message, or None for a timeout.
+    Recv: Performer(execute_recv),
+}

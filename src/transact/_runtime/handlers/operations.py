@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from transact._core.effects import CancelWorkflow, DeleteWorkflow, ForkWorkflow, ResumeWorkflow
+from transact._core.effects import (
+    CancelWorkflow,
+    DeleteWorkflow,
+    Effect,
+    ForkWorkflow,
+    ResumeWorkflow,
+)
+from transact._runtime.env import Performer
 from transact._runtime.recording import recorded_read
 from transact._runtime.state import WorkflowState
 
@@ -49,3 +56,12 @@ def execute_fork(state: WorkflowState, function_id: int, effect: ForkWorkflow) -
         )
 
     return recorded_read(state, function_id, effect.checkpoint_name, run)
+
+
+# This module's rows of the performers table (``transact._runtime.performers``).
+PERFORMERS: dict[type[Effect[Any]], Performer] = {
+    CancelWorkflow: Performer(execute_cancel),
+    ResumeWorkflow: Performer(execute_resume),
+    DeleteWorkflow: Performer(execute_delete),
+    ForkWorkflow: Performer(execute_fork),
+}

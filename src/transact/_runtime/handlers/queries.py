@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from transact._core.effects import (
+    Effect,
     GetAllEvents,
     GetStatus,
     ListWorkflows,
     ListWorkflowSteps,
     WaitFirst,
 )
+from transact._runtime.env import Performer
 from transact._runtime.recording import recorded_read
 from transact._runtime.state import WorkflowState
 from transact._runtime.status import WorkflowStatus, to_status, to_step_info
@@ -78,3 +80,13 @@ def execute_wait_first(state: WorkflowState, function_id: int, effect: WaitFirst
         return state.host.wait_any(effect.workflow_ids, effect.polling_interval_sec)
 
     return recorded_read(state, function_id, effect.checkpoint_name, wait)
+
+
+# This module's rows of the performers table (``transact._runtime.performers``).
+PERFORMERS: dict[type[Effect[Any]], Performer] = {
+    GetStatus: Performer(execute_get_status),
+    ListWorkflows: Performer(execute_list_workflows),
+    ListWorkflowSteps: Performer(execute_list_steps),
+    GetAllEvents: Performer(execute_get_all_events),
+    WaitFirst: Performer(execute_wait_first),
+}

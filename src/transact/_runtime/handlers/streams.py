@@ -14,10 +14,10 @@ from collections.abc import Generator
 from typing import Any, Final
 
 from transact._core.checkpoint import Checkpoint
-from transact._core.effects import CloseStream, ReadStream, WriteStream
+from transact._core.effects import CloseStream, Effect, ReadStream, WriteStream
 from transact._core.status import is_terminal
 from transact._runtime.clock import now_ms
-from transact._runtime.env import Env
+from transact._runtime.env import Env, Performer
 from transact._runtime.recording import atomic_write, check_cancelled, record, replay_outcome
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import stream_key
@@ -233,3 +233,11 @@ def execute_read_stream(state: WorkflowState, function_id: int, effect: ReadStre
         raise error
     assert text is not None
     return decode(env.serializer, text)
+
+
+# This module's rows of the performers table (``transact._runtime.performers``).
+PERFORMERS: dict[type[Effect[Any]], Performer] = {
+    WriteStream: Performer(execute_write_stream),
+    CloseStream: Performer(execute_close_stream),
+    ReadStream: Performer(execute_read_stream, replay_read),
+}

@@ -12,9 +12,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from transact._core.checkpoint import Checkpoint
-from transact._core.effects import RunTransaction
+from transact._core.effects import Effect, RunTransaction
 from transact._runtime.appdb import AppDatabase, transaction_outputs
 from transact._runtime.clock import now_ms
+from transact._runtime.env import Performer
 from transact._runtime.recording import record, record_outcome, replay_outcome
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._serialization import serialize_value
@@ -116,3 +117,9 @@ def execute_transaction(state: WorkflowState, function_id: int, effect: RunTrans
     )
     record(state, checkpoint)
     return replay_outcome(state, function_id, checkpoint, effect) if replayed else result
+
+
+# This module's rows of the performers table (``transact._runtime.performers``).
+PERFORMERS: dict[type[Effect[Any]], Performer] = {
+    RunTransaction: Performer(execute_transaction),
+}

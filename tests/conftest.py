@@ -48,6 +48,11 @@ def system_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path}/sys.sqlite"
     # Asked for lazily, so memory and SQLite runs never touch the Postgres server.
     url: str = request.getfixturevalue("postgres_database_url")
+    return emptied(url)
+
+
+def emptied(url: str) -> str:
+    """``url`` after migrating its database and deleting every workflow in it."""
     store = open_store(url)
     try:
         store.migrate()
@@ -55,6 +60,19 @@ def system_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     finally:
         store.close()
     return url
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def durable_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh system database that outlives a process: SQLite and Postgres."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/durable.sqlite"
+    return emptied(request.getfixturevalue("postgres_database_url"))
 
 
 @pytest.fixture

@@ -39,6 +39,29 @@ class DBOS:
         DBOS.launch()
     """
 
+    def __new__(
+        cls,
+        *,
+        config: DBOSConfig,
+        fastapi: Any = None,
+        flask: Any = None,
+        conductor_url: str | None = None,
+        conductor_key: str | None = None,
+    ) -> DBOS:
+        """Configure the runtime; raises ``DBOSInitializationError`` for a bad config.
+
+        While a configuration exists, later constructions return the same instance and
+        ignore their arguments. ``fastapi=app`` launches DBOS with the app and honours
+        the ``dbos-idempotency-key`` header; ``flask=app`` honours the header (see
+        ``docs/web.md``). The conductor arguments are accepted and not used.
+        """
+        state, made = lifecycle.configure(config, fastapi=fastapi, flask=flask)
+        facade = state.facade
+        if made or not isinstance(facade, cls):
+            facade = super().__new__(cls)
+            state.facade = facade
+        return facade
+
     def __init__(
         self,
         *,
@@ -48,20 +71,7 @@ class DBOS:
         conductor_url: str | None = None,
         conductor_key: str | None = None,
     ) -> None:
-        """Configure the runtime; raises ``DBOSInitializationError`` for a bad config.
-
-        While a configuration exists, later constructions return the same instance and
-        ignore their arguments. ``fastapi``, ``flask`` and the conductor arguments are
-        accepted for compatibility and not used.
-        """
-
-    def __new__(cls, *, config: DBOSConfig, **_: Any) -> DBOS:
-        state, made = lifecycle.configure(config)
-        facade = state.facade
-        if made or not isinstance(facade, cls):
-            facade = super().__new__(cls)
-            state.facade = facade
-        return facade
+        """Everything happens in ``__new__`` (the configuration is made once)."""
 
     # --- lifecycle -------------------------------------------------------------------
     launch = _member(lifecycle.launch)

@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import logging
 import threading
+from typing import Any
 
 import attrs
 
@@ -45,15 +46,30 @@ _lock = threading.RLock()
 _configured: Configured | None = None
 
 
-def configure(config: DBOSConfig) -> tuple[Configured, bool]:
+def configure(
+    config: DBOSConfig, *, fastapi: Any = None, flask: Any = None
+) -> tuple[Configured, bool]:
     """The process's configuration, made from ``config`` if there is none yet (raises
-    ``DBOSInitializationError`` for a bad config); True when this call made it."""
+    ``DBOSInitializationError`` for a bad config); True when this call made it.
+
+    When it is made, the web integrations are installed on ``fastapi`` / ``flask``.
+    """
     global _configured
     with _lock:
         if _configured is not None:
             return _configured, False
-        _configured = Configured(resolve(config))
-        return _configured, True
+        configured = Configured(resolve(config))
+        # The integrations import their framework: only when the application passes one.
+        if fastapi is not None:
+            from transact._facade.web import fastapi as fastapi_integration
+
+            fastapi_integration.install(fastapi, launch=launch, destroy=destroy)
+        if flask is not None:
+            from transact._facade.web import flask as flask_integration
+
+            flask_integration.install(flask)
+        _configured = configured
+        return configured, True
 
 
 def configured() -> Configured:

@@ -1,0 +1,1 @@
+"""Web framework integrations: what ``DBOS(config, fastapi=app)`` and ``flask=app`` install."""

@@ -53,6 +53,7 @@ KNOWN_KEYS = frozenset(DBOSConfig.__annotations__)
 _NAME = re.compile(r"^[a-z0-9_-]{3,30}$")
 _SCHEMES = ("sqlite", "postgresql", "postgres", "memory")
 DEFAULT_SQLITE_POLL_SECONDS = 0.1
+DEFAULT_ADMIN_PORT = 3001
 
 
 @attrs.frozen
@@ -69,6 +70,7 @@ class Settings:
     poll_seconds: float
     max_threads: int | None
     log_level: str
+    admin_port: int | None = None  # None: no admin server (``run_admin_server`` unset)
 
 
 def _url_for_name(name: str) -> str:
@@ -130,4 +132,17 @@ def resolve(config: DBOSConfig) -> Settings:
         poll_seconds=poll,
         max_threads=config.get("max_executor_threads"),
         log_level=config.get("log_level") or "INFO",
+        admin_port=_admin_port(config),
     )
+
+
+def _admin_port(config: DBOSConfig) -> int | None:
+    """The admin server's port when ``run_admin_server`` is set (default 3001)."""
+    if not config.get("run_admin_server"):
+        return None
+    port = config.get("admin_port")
+    if port is None:
+        return DEFAULT_ADMIN_PORT
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise DBOSInitializationError(f"admin_port must be a port number, got {port!r}")
+    return port

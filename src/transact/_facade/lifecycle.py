@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from transact._facade import launched
+from transact._facade.admin.server import AdminServer
 from transact._facade.config import DBOSConfig, Settings, resolve
 from transact._facade.queues import Background, forget_queues_and_schedules
 from transact._runtime.appdb import AppDatabase
@@ -39,6 +40,7 @@ class Configured:
     clock: Clock = attrs.field(factory=SystemClock)
     launched: bool = False
     background: Background | None = None  # queue runner and schedulers, once launched
+    admin: AdminServer | None = None  # with ``run_admin_server``, once launched
     facade: object = None  # the ``DBOS`` instance every construction returns
 
 
@@ -113,6 +115,10 @@ def launch() -> None:
     background = Background(runtime)
     background.start()
     state.background = background
+    if settings.admin_port is not None:
+        admin = AdminServer(settings.admin_port, deactivate=background.schedules.stop)
+        admin.start()
+        state.admin = admin
 
 
 def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: float = 0) -> None:
@@ -125,7 +131,10 @@ def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: 
         runtime = launched.runtime_or_none()
         launched.set_runtime(None)
         background = _configured.background if _configured is not None else None
+        admin = _configured.admin if _configured is not None else None
         _configured = None
+    if admin is not None:
+        admin.stop()
     if background is not None:
         background.stop()  # no new claims or firings while running ones finish
     if runtime is not None:

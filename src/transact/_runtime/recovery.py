@@ -7,7 +7,7 @@ Composed into ``Runtime`` (which delegates to it): it needs the ``Env``, the run
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -96,17 +96,22 @@ class Recovery:
             checkpoints = self._env.store.load_checkpoints(record.workflow_id)
         return self._launch(record, spec, args, kwargs, log=CheckpointLog.of(checkpoints))
 
-    def recover_pending(self) -> list[str]:
-        """Re-run this executor's PENDING workflows (at launch); return their ids.
+    def recover_pending(self, executor_ids: Sequence[str] | None = None) -> list[str]:
+        """Re-run the PENDING workflows of ``executor_ids`` (default: this executor, as at
+        launch) of this application version here; return their ids.
 
-        Rows are claimed and their logs read ``RECOVERY_BATCH`` at a time (one write and
-        one read per batch, not per workflow); each batch starts running while the next
-        is claimed.
+        Rows are claimed (they become this executor's) and their logs read
+        ``RECOVERY_BATCH`` at a time (one write and one read per batch, not per
+        workflow); each batch starts running while the next is claimed.
         """
         recovered: list[str] = []
-        pending = self._env.store.pending_workflow_ids(
-            self._env.executor_id, self._env.application_version
-        )
+        pending = [
+            workflow_id
+            for executor_id in executor_ids or [self._env.executor_id]
+            for workflow_id in self._env.store.pending_workflow_ids(
+                executor_id, self._env.application_version
+            )
+        ]
         for start in range(0, len(pending), RECOVERY_BATCH):
             chunk = pending[start : start + RECOVERY_BATCH]
             batch = self._inactive(chunk)

@@ -1,0 +1,1 @@
+"""DBOS's admin HTTP server and the maintenance operations it exposes."""

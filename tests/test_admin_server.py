@@ -7,12 +7,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
 import pytest
 
+from tests.waiting import status_of, wait_until
 from transact import DBOS, Queue, SetWorkflowID
 from transact._facade import launched, lifecycle
 from transact._runtime.registry import spec_of
@@ -92,18 +93,6 @@ def admin(system_database_url: str) -> Iterator[Admin]:
         for gate in gates.values():
             gate.set()
         DBOS.destroy()
-
-
-def wait_until(check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 20
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-def status_of(workflow_id: str) -> str | None:
-    status = DBOS.get_workflow_status(workflow_id)
-    return status.status if status is not None else None
 
 
 def test_health_deactivate_and_queue_metadata(admin: Admin) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from typing_extensions import assert_type
 
+from tests.waiting import wait_until
 from transact import DBOS, DBOSException, DBOSNonExistentWorkflowError, SetWorkflowID, fx
 from transact._facade.launched import runtime
 from transact._store.factory import open_store
@@ -47,14 +48,6 @@ def url(system_database_url: str) -> Iterator[str]:
     launch(system_database_url)
     yield system_database_url
     DBOS.destroy(destroy_registry=False)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 def steps(workflow_id: str) -> list[tuple[int, str]]:

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 import pytest
 
+from tests.waiting import status_of, wait_until
 from transact import (
     DBOS,
     DBOSAwaitedWorkflowCancelledError,
@@ -146,19 +147,6 @@ def url(system_database_url: str) -> Iterator[str]:
     yield system_database_url
     gate.set()  # never leave a step blocked for the next test
     DBOS.destroy(destroy_registry=False)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
-
-
-def status_of(workflow_id: str) -> str | None:
-    status = DBOS.get_workflow_status(workflow_id)
-    return status.status if status is not None else None
 
 
 def steps(workflow_id: str) -> list[tuple[int, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any, TypedDict
@@ -47,6 +48,7 @@ class DBOSConfig(TypedDict, total=False):
     scheduler_polling_interval_sec: float | None
     conductor_key: str | None
     conductor_url: str | None
+    conductor_executor_metadata: dict[str, Any] | None
 
 
 KNOWN_KEYS = frozenset(DBOSConfig.__annotations__)
@@ -71,6 +73,9 @@ class Settings:
     max_threads: int | None
     log_level: str
     admin_port: int | None = None  # None: no admin server (``run_admin_server`` unset)
+    conductor_key: str | None = None  # set: connect to DBOS Conductor
+    conductor_url: str | None = None
+    conductor_metadata: dict[str, Any] | None = None
 
 
 def _url_for_name(name: str) -> str:
@@ -133,7 +138,24 @@ def resolve(config: DBOSConfig) -> Settings:
         max_threads=config.get("max_executor_threads"),
         log_level=config.get("log_level") or "INFO",
         admin_port=_admin_port(config),
+        conductor_key=config.get("conductor_key"),
+        conductor_url=config.get("conductor_url"),
+        conductor_metadata=_conductor_metadata(config),
     )
+
+
+def _conductor_metadata(config: DBOSConfig) -> dict[str, Any] | None:
+    """``conductor_executor_metadata``, which must be JSON-serializable."""
+    metadata = config.get("conductor_executor_metadata")
+    if metadata is None:
+        return None
+    try:
+        json.dumps(metadata)
+    except (TypeError, ValueError) as exc:
+        raise DBOSInitializationError(
+            f"conductor_executor_metadata must be JSON-serializable: {exc}"
+        ) from None
+    return dict(metadata)
 
 
 def _admin_port(config: DBOSConfig) -> int | None:

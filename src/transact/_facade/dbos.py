@@ -53,9 +53,16 @@ class DBOS:
         While a configuration exists, later constructions return the same instance and
         ignore their arguments. ``fastapi=app`` launches DBOS with the app and honours
         the ``dbos-idempotency-key`` header; ``flask=app`` honours the header (see
-        ``docs/web.md``). The conductor arguments are accepted and not used.
+        ``docs/web.md``). ``conductor_key`` (with ``conductor_url``; the config's keys win)
+        connects this process to DBOS Conductor (``docs/conductor.md``).
         """
-        state, made = lifecycle.configure(config, fastapi=fastapi, flask=flask)
+        state, made = lifecycle.configure(
+            config,
+            fastapi=fastapi,
+            flask=flask,
+            conductor_url=conductor_url,
+            conductor_key=conductor_key,
+        )
         facade = state.facade
         if made or not isinstance(facade, cls):
             facade = super().__new__(cls)

@@ -12,12 +12,14 @@ import hashlib
 import inspect
 import logging
 import threading
+import uuid
 from typing import Any
 
 import attrs
 
 from transact._facade import launched
 from transact._facade.admin.server import AdminServer
+from transact._facade.conductor.client import DEFAULT_CONDUCTOR_URL, ConductorClient, answers
 from transact._facade.config import DBOSConfig, Settings, resolve
 from transact._facade.queues import Background, forget_queues_and_schedules
 from transact._runtime.appdb import AppDatabase
@@ -41,6 +43,7 @@ class Configured:
     launched: bool = False
     background: Background | None = None  # queue runner and schedulers, once launched
     admin: AdminServer | None = None  # with ``run_admin_server``, once launched
+    conductor: ConductorClient | None = None  # with a ``conductor_key``, once launched
     facade: object = None  # the ``DBOS`` instance every construction returns
 
 
@@ -49,7 +52,12 @@ _configured: Configured | None = None
 
 
 def configure(
-    config: DBOSConfig, *, fastapi: Any = None, flask: Any = None
+    config: DBOSConfig,
+    *,
+    fastapi: Any = None,
+    flask: Any = None,
+    conductor_url: str | None = None,
+    conductor_key: str | None = None,
 ) -> tuple[Configured, bool]:
     """The process's configuration, made from ``config`` if there is none yet (raises
     ``DBOSInitializationError`` for a bad config); True when this call made it.
@@ -60,7 +68,14 @@ def configure(
     with _lock:
         if _configured is not None:
             return _configured, False
-        configured = Configured(resolve(config))
+        settings = resolve(config)
+        # The config's conductor keys, when set, win over the constructor's arguments.
+        settings = attrs.evolve(
+            settings,
+            conductor_key=settings.conductor_key or conductor_key,
+            conductor_url=settings.conductor_url or conductor_url,
+        )
+        configured = Configured(settings)
         # The integrations import their framework: only when the application passes one.
         if fastapi is not None:
             from transact._facade.web import fastapi as fastapi_integration
@@ -97,7 +112,9 @@ def launch() -> None:
             store,
             serializer=settings.serializer,
             clock=state.clock,
-            executor_id=settings.executor_id,
+            # Under Conductor every process is a fresh executor; Conductor recovers the
+            # executors that disappeared (as DBOS does).
+            executor_id=str(uuid.uuid4()) if settings.conductor_key else settings.executor_id,
             application_version=settings.application_version or _compute_version(),
             poll_seconds=settings.poll_seconds,
             max_threads=settings.max_threads,
@@ -107,9 +124,10 @@ def launch() -> None:
             runtime.app_db.migrate()
         launched.set_runtime(runtime)
         state.launched = True
-    recovered = runtime.recover_pending()
-    if recovered:
-        logger.info("Recovering %d pending workflow(s)", len(recovered))
+    if not settings.conductor_key:
+        recovered = runtime.recover_pending()
+        if recovered:
+            logger.info("Recovering %d pending workflow(s)", len(recovered))
     # After recovery, so the queue runner counts the recovered queued workflows against
     # per-worker limits before it claims more.
     background = Background(runtime)
@@ -119,6 +137,15 @@ def launch() -> None:
         admin = AdminServer(settings.admin_port, deactivate=background.schedules.stop)
         admin.start()
         state.admin = admin
+    if settings.conductor_key:
+        conductor = ConductorClient(
+            settings.conductor_url or DEFAULT_CONDUCTOR_URL,
+            settings.name,
+            settings.conductor_key,
+            answers(settings.conductor_metadata, __version__),
+        )
+        conductor.start()
+        state.conductor = conductor
 
 
 def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: float = 0) -> None:
@@ -132,7 +159,10 @@ def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: 
         launched.set_runtime(None)
         background = _configured.background if _configured is not None else None
         admin = _configured.admin if _configured is not None else None
+        conductor = _configured.conductor if _configured is not None else None
         _configured = None
+    if conductor is not None:
+        conductor.stop()
     if admin is not None:
         admin.stop()
     if background is not None:

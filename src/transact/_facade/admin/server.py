@@ -16,11 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from transact._facade import api_management, api_workflows
-from transact._facade.admin import maintenance
+from transact._facade.admin import actions, maintenance
 from transact._facade.admin.output import step_output, workflows_output
-from transact._facade.context import SetWorkflowID
 from transact._facade.launched import runtime
-from transact._facade.listing import query_workflows, workflow_query
+from transact._facade.listing import query_workflows
 from transact._runtime.queue_runner import QUEUES
 from transact.errors import DBOSException
 
@@ -167,47 +166,17 @@ def _get_workflow(workflow_id: str) -> Reply:
 
 
 def _fork(workflow_id: str, body: dict[str, Any]) -> Reply:
-    start_step = int(body.get("start_step", 1))
-    version = body.get("application_version")
-    new_id = body.get("new_workflow_id")
-    if new_id:
-        with SetWorkflowID(new_id):
-            handle = api_management.fork_workflow(workflow_id, start_step, version)
-    else:
-        handle = api_management.fork_workflow(workflow_id, start_step, version)
-    return 200, {"workflow_id": handle.workflow_id}
-
-
-# DBOS's body keys -> the list_workflows filters.
-_FILTERS = {
-    "workflow_uuids": "workflow_ids",
-    "authenticated_user": "user",
-    "start_time": "start_time",
-    "end_time": "end_time",
-    "status": "status",
-    "application_version": "app_version",
-    "forked_from": "forked_from",
-    "parent_workflow_id": "parent_workflow_id",
-    "workflow_name": "name",
-    "limit": "limit",
-    "offset": "offset",
-    "sort_desc": "sort_desc",
-    "workflow_id_prefix": "workflow_id_prefix",
-    "queue_name": "queue_name",
-    "load_input": "load_input",
-    "load_output": "load_output",
-}
+    new_id = actions.fork(
+        workflow_id,
+        int(body.get("start_step", 1)),
+        body.get("application_version"),
+        body.get("new_workflow_id"),
+    )
+    return 200, {"workflow_id": new_id}
 
 
 def _list(body: dict[str, Any], *, queued: bool) -> list[dict[str, str | None]]:
-    unknown = sorted(set(body) - set(_FILTERS))
-    if unknown:
-        raise ValueError(f"unknown filter(s): {', '.join(unknown)}")
-    filters: dict[str, Any] = {"load_input": False, "load_output": False}
-    filters.update({_FILTERS[key]: value for key, value in body.items() if value is not None})
-    if queued:
-        filters["load_output"] = False
-    query = workflow_query(**filters, queues_only=queued)
+    query = actions.listing_query(body, queued=queued)
     return [workflows_output(s) for s in query_workflows(query, queued=queued)]
 
 

@@ -1,0 +1,1 @@
+"""The client side of DBOS Conductor's websocket protocol."""

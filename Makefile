@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-test: $(STAMP) lint typecheck
+# Debian packages some tests need (a headless Chromium for the dashboard's browser test).
+# Installed when missing and possible (root with apt-get); otherwise that test skips,
+# except under CI=true, where it fails.
+system-deps:
+	@command -v chromedriver >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null \
+	      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	           apt-get install -y -q chromium chromium-driver >/dev/null; }; \
+	  else echo "make system-deps: cannot install chromium-driver (not root or no apt-get)"; fi; }
+
+test: $(STAMP) system-deps lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

@@ -337,6 +337,10 @@ class StoresAgree(RuleBasedStateMachine):
     def list_workflows(self, query: WorkflowQuery) -> None:
         self.same(lambda s: s.list_workflows(query))
 
+    @rule(query=QUERIES)
+    def count_workflows(self, query: WorkflowQuery) -> None:
+        self.same(lambda s: s.count_workflows(query))
+
     @rule(ids=st.lists(IDS, max_size=2))
     def descendants(self, ids: list[str]) -> None:
         self.same(lambda s: sorted(s.descendants(ids)))

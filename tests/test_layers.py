@@ -46,7 +46,7 @@ def test_imports_point_one_way() -> None:
 
 def test_public_api_is_exactly_all() -> None:
     public = {name for name in vars(transact) if not name.startswith("_")}
-    submodules = {"error", "effects", "errors", "fx", "maintenance", "testing"}
+    submodules = {"dashboard", "error", "effects", "errors", "fx", "maintenance", "testing"}
     assert public - submodules == set(transact.__all__) - {"__version__"}
     for name in transact.__all__:
         assert getattr(transact, name) is not None

@@ -6,6 +6,7 @@ integers (the store never reads a clock), so nothing here sleeps.
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -1313,3 +1314,14 @@ def test_load_checkpoints_many_beyond_one_statement(store: Store) -> None:
     logs = store.load_checkpoints_many(many)
     assert list(logs) == many
     assert {i for i, log in logs.items() if log} == set(many[::100])
+
+
+@pytest.mark.parametrize(("query", "expected"), LIST_CASES.values(), ids=LIST_CASES.keys())
+def test_count_workflows_counts_what_the_filters_list_by_status(
+    store: Store, query: WorkflowQuery, expected: list[str]
+) -> None:
+    add(store, *LISTED)
+    unpaged = attrs.evolve(query, limit=None, offset=None)
+    listed = store.list_workflows(unpaged)
+    assert store.count_workflows(query) == collections.Counter(r.status for r in listed)
+    assert sum(store.count_workflows(query).values()) == len(listed)

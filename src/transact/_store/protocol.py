@@ -106,6 +106,12 @@ class Store(Protocol):
         """Rows matching ``query``, ordered and paged as ``WorkflowQuery`` describes."""
         ...
 
+    def count_workflows(self, query: WorkflowQuery) -> dict[str, int]:
+        """How many rows match ``query``'s filters, by status: ``{status: count}`` with
+        only the statuses that occur. ``limit``, ``offset``, ordering and the ``load_*``
+        flags are ignored."""
+        ...
+
     def pending_workflow_ids(self, executor_id: str, application_version: str | None) -> list[str]:
         """Ids of PENDING rows owned by ``executor_id`` (and with that
         ``application_version`` unless it is None), oldest ``created_at`` first."""

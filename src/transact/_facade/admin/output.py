@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from transact._runtime.queue_runner import QUEUES
 from transact._runtime.status import StepInfo, WorkflowStatus
 
 
@@ -68,3 +69,22 @@ def step_output(step: StepInfo) -> dict[str, Any]:
         "started_at_epoch_ms": _text(step["started_at_epoch_ms"]),
         "completed_at_epoch_ms": _text(step["completed_at_epoch_ms"]),
     }
+
+
+def queues_metadata() -> list[dict[str, Any]]:
+    """Every queue declared in this process with its limits (DBOS's
+    ``/dbos-workflow-queues-metadata``: unset limits left out)."""
+    out = []
+    for queue in QUEUES.all():
+        limits = queue.limits
+        rate = limits.rate_limit
+        entry = {
+            "name": queue.name,
+            "concurrency": limits.concurrency,
+            "workerConcurrency": limits.worker_concurrency,
+            "rateLimit": (
+                {"limit": rate.limit, "period": rate.period_ms / 1000} if rate is not None else None
+            ),
+        }
+        out.append({k: v for k, v in entry.items() if v is not None})
+    return out

@@ -17,10 +17,9 @@ from typing import Any
 
 from transact._facade import api_management, api_workflows
 from transact._facade.admin import actions, maintenance
-from transact._facade.admin.output import step_output, workflows_output
+from transact._facade.admin.output import queues_metadata, step_output, workflows_output
 from transact._facade.launched import runtime
 from transact._facade.listing import query_workflows
-from transact._runtime.queue_runner import QUEUES
 from transact.errors import DBOSException
 
 logger = logging.getLogger("transact")
@@ -111,7 +110,7 @@ class _Routes:
         if path == "/conductor":
             return 200, {"status": True}
         if path == "/dbos-workflow-queues-metadata":
-            return 200, _queues_metadata()
+            return 200, queues_metadata()
         match = _WORKFLOW.match(path)
         if match and match["action"] is None:
             return _guarded(lambda: _get_workflow(match["id"]))
@@ -193,20 +192,3 @@ def _global_timeout(body: dict[str, Any]) -> Reply:
     if workflow_ids:
         rt.cancel(workflow_ids)
     return 204, None
-
-
-def _queues_metadata() -> list[dict[str, Any]]:
-    out = []
-    for queue in QUEUES.all():
-        limits = queue.limits
-        rate = limits.rate_limit
-        entry = {
-            "name": queue.name,
-            "concurrency": limits.concurrency,
-            "workerConcurrency": limits.worker_concurrency,
-            "rateLimit": (
-                {"limit": rate.limit, "period": rate.period_ms / 1000} if rate is not None else None
-            ),
-        }
-        out.append({k: v for k, v in entry.items() if v is not None})
-    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from collections import deque
 from collections.abc import Sequence
 
@@ -78,6 +79,14 @@ class WorkflowVerbs(MemoryState):
         start = query.offset or 0
         stop = None if query.limit is None else start + query.limit
         return [_project(r, query.load_input, query.load_output) for r in rows[start:stop]]
+
+    def count_workflows(self, query: WorkflowQuery) -> dict[str, int]:
+        """How many rows match ``query``'s filters, by status (paging ignored)."""
+        with self._lock:
+            counts = collections.Counter(
+                r.status for r in self._workflows.values() if _matches(r, query)
+            )
+        return dict(counts)
 
     def pending_workflow_ids(self, executor_id: str, application_version: str | None) -> list[str]:
         """Ids of PENDING rows owned by ``executor_id``, oldest first."""

@@ -22,7 +22,7 @@ from transact._store.sql.verbs.workflow_rows import (
     ws,
 )
 
-__all__ = ["list_statement"]
+__all__ = ["count_statement", "list_statement"]
 
 _c = ws.c
 
@@ -43,6 +43,25 @@ def _between(column: Any, low: int | None, high: int | None) -> list[ColumnEleme
 def list_statement(q: WorkflowQuery) -> Select[Any]:
     """The SELECT for ``q``. Its shape varies with the filters used; SQLAlchemy caches one
     compiled form per shape, and ``IN`` lists bind as one expanding parameter."""
+    order = (
+        (_c.created_at.desc(), _c.workflow_uuid.desc())
+        if q.sort_desc
+        else (_c.created_at, _c.workflow_uuid)
+    )
+    stmt = select(*row_columns(q.load_input, q.load_output)).where(*_where(q)).order_by(*order)
+    if q.limit is not None:
+        stmt = stmt.limit(q.limit)
+    if q.offset:
+        stmt = stmt.offset(q.offset)
+    return stmt
+
+
+def count_statement(q: WorkflowQuery) -> Select[Any]:
+    """``(status, count)`` of the rows matching ``q``'s filters (its paging ignored)."""
+    return select(_c.status, func.count()).where(*_where(q)).group_by(_c.status)
+
+
+def _where(q: WorkflowQuery) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [
         *_in(_c.workflow_uuid, q.workflow_ids),
         *_in(_c.status, q.statuses),
@@ -76,17 +95,7 @@ def list_statement(q: WorkflowQuery) -> Select[Any]:
         where.append(
             _c.parent_workflow_id.isnot(None) if q.has_parent else _c.parent_workflow_id.is_(None)
         )
-    order = (
-        (_c.created_at.desc(), _c.workflow_uuid.desc())
-        if q.sort_desc
-        else (_c.created_at, _c.workflow_uuid)
-    )
-    stmt = select(*row_columns(q.load_input, q.load_output)).where(*where).order_by(*order)
-    if q.limit is not None:
-        stmt = stmt.limit(q.limit)
-    if q.offset:
-        stmt = stmt.offset(q.offset)
-    return stmt
+    return where
 
 
 def _or(conditions: Any) -> ColumnElement[bool]:

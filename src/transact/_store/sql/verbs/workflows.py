@@ -40,7 +40,7 @@ from transact._store.sql.verbs.notify import (
     outcome_notify_columns,
     status_key,
 )
-from transact._store.sql.verbs.workflow_list import list_statement
+from transact._store.sql.verbs.workflow_list import count_statement, list_statement
 from transact._store.sql.verbs.workflow_rows import (
     COLUMN_OF,
     FIELDS,
@@ -290,6 +290,13 @@ class WorkflowVerbs:
         stmt = list_statement(query)
         return self._db.run(
             Mode.READ, lambda conn: [row_to_record(r) for r in conn.execute(stmt).mappings()]
+        )
+
+    def count_workflows(self, query: WorkflowQuery) -> dict[str, int]:
+        """How many rows match ``query``'s filters, by status (paging ignored)."""
+        stmt = count_statement(query)
+        return self._db.run(
+            Mode.READ, lambda conn: {str(s): int(n) for s, n in conn.execute(stmt).all()}
         )
 
     def pending_workflow_ids(self, executor_id: str, application_version: str | None) -> list[str]:

@@ -1,0 +1,1 @@
+"""The ``transact`` command."""

@@ -10,7 +10,6 @@ enqueued for the application's executors.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 import attrs
@@ -18,59 +17,14 @@ import attrs
 from transact._core.checkpoint import Checkpoint
 from transact._core.query import WorkflowQuery
 from transact._core.status import WorkflowStatusString
-from transact._runtime import management
-from transact._runtime.clock import Clock, SystemClock, now_ms
-from transact._runtime.options import StartOptions
-from transact._runtime.recovery import INTERNAL_QUEUE
-from transact._runtime.registry import WorkflowSpec
+from transact._facade import remote
 from transact._runtime.services import Services
-from transact._runtime.state import WorkflowState
-from transact._runtime.waiters import Waiters, status_key
 from transact._serialization import Serializer, deserialize_error
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
-from transact.errors import DBOSNonExistentWorkflowError
 
 PAGE_SIZE = 50
 STATUSES = [s.value for s in WorkflowStatusString]
-
-
-@attrs.define
-class Remote:
-    """``Services`` for a process that runs no workflows (a standalone dashboard): rows
-    it writes are left ENQUEUED for the application's executors."""
-
-    store: Store
-    clock: Clock = attrs.field(factory=SystemClock)
-    waiters: Waiters = attrs.field(factory=Waiters)
-    executor_id: str = "dashboard"
-    application_version: str = ""
-
-    def new_record(
-        self,
-        spec: WorkflowSpec,
-        workflow_id: str,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        *,
-        parent: WorkflowState | None = None,
-        options: StartOptions = StartOptions(),
-    ) -> WorkflowRecord:
-        raise NotImplementedError("the dashboard starts no workflows")
-
-    def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-        return self.store.insert_workflow(record)
-
-    def dispatch(
-        self, record: WorkflowRecord, checkpoints: list[Checkpoint] | None = None
-    ) -> Future[Any] | None:
-        return None  # never runs a workflow here
-
-    def future(self, workflow_id: str) -> Future[Any] | None:
-        return None
-
-    def interrupt(self, workflow_id: str) -> None:
-        return None
 
 
 def show(serializer: Serializer, text: str | None) -> dict[str, Any] | None:
@@ -107,7 +61,7 @@ class Source:
     ) -> None:
         self.store = store
         self.serializer = serializer
-        self.services: Services = services if services is not None else Remote(store)
+        self.services: Services = services if services is not None else remote.Remote(store)
         self._queues = queues
 
     # --- reads ----------------------------------------------------------------------
@@ -171,42 +125,17 @@ class Source:
 
     def cancel(self, workflow_id: str) -> None:
         """Cancel the workflow (its executor stops it at its next operation)."""
-        self._must_exist(workflow_id)
-        cancelled = self.store.cancel_workflows([workflow_id], now_ms(self.services.clock))
-        for done in cancelled:
-            self.services.interrupt(done)
-            self.services.waiters.notify(status_key(done))
+        remote.cancel(self.services, workflow_id)
 
     def resume(self, workflow_id: str) -> None:
-        """Put the workflow back in line on the internal queue (any executor of its
-        version runs it from its log)."""
-        if (
-            self.store.resume_workflow(workflow_id, INTERNAL_QUEUE, now_ms(self.services.clock))
-            is None
-        ):
-            raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+        """Put the workflow back in line (an executor of its version runs it)."""
+        remote.resume(self.services, workflow_id)
 
     def fork(self, workflow_id: str, start_step: int) -> str:
-        """Fork the workflow from ``start_step`` for the original's application version
-        (its executors run it); return the fork's id."""
-        original = self.store.get_workflow(workflow_id, load_input=False, load_output=False)
-        if original is None:
-            raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
-        fork_id, _ = management.fork(
-            self.services,
-            workflow_id,
-            start_step,
-            new_id=None,
-            application_version=original.application_version,
-            timeout_seconds=None,
-        )
-        return fork_id
+        """Fork the workflow from ``start_step``; return the fork's id."""
+        return remote.fork(self.services, workflow_id, start_step)
 
     # --- shapes ---------------------------------------------------------------------
-
-    def _must_exist(self, workflow_id: str) -> None:
-        if self.store.get_workflow(workflow_id, load_input=False, load_output=False) is None:
-            raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
 
     @staticmethod
     def _summary(r: WorkflowRecord) -> dict[str, Any]:

@@ -8,9 +8,11 @@ listen for notifications.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 
 from transact._store.protocol import NotifyCallback
 from transact._store.sql.engine.backend import Backend, Mode
@@ -26,6 +28,16 @@ from transact._store.sql.verbs.workflows import WorkflowVerbs
 from transact.errors import DBOSException, DBOSInitializationError
 
 __all__ = ["SQLStore"]
+
+
+class _RolledBack(Exception):
+    """Raised to roll back the transaction ``migration_statements`` ran the migrations in."""
+
+
+def _bookkeeping(statement: str) -> bool:
+    """Reads and locks of the migration itself, not schema changes to print."""
+    head = statement.lstrip().upper()
+    return head.startswith(("SELECT", "PRAGMA", "BEGIN"))
 
 
 class SQLStore(
@@ -67,6 +79,29 @@ class SQLStore(
 
     def _lock_migrations(self, conn: Connection) -> None:
         """Serialize concurrent migrations for the rest of ``conn``'s transaction."""
+
+    def migration_statements(self) -> list[str]:
+        """The SQL that ``migrate`` would run now, without running it: the pending
+        migrations run in a write transaction that captures each statement and is then
+        rolled back (both databases have transactional DDL). Empty when up to date."""
+        captured: list[str] = []
+
+        def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            captured.append(statement.strip())
+
+        def migrate_then_roll_back(conn: Connection) -> None:
+            event.listen(conn, "before_cursor_execute", capture)
+            try:
+                self._migrate_locked(conn)
+            finally:
+                event.remove(conn, "before_cursor_execute", capture)
+            raise _RolledBack
+
+        with contextlib.suppress(_RolledBack):
+            self._db.run(Mode.WRITE, migrate_then_roll_back)
+        changes = [statement for statement in captured if not _bookkeeping(statement)]
+        # Postgres creates its schema "IF NOT EXISTS" on every run: alone, it is no change.
+        return [] if all("IF NOT EXISTS" in statement for statement in changes) else changes
 
     def _migrate_locked(self, conn: Connection) -> None:
         self._lock_migrations(conn)

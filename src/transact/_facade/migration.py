@@ -1,0 +1,65 @@
+"""Migrating a system database outside an application: what ``transact migrate`` runs.
+
+``migrate_system_database`` creates or upgrades the schema (the same migrations
+``DBOS.launch()`` runs, under the same lock, so it is safe while applications run) and
+can grant a Postgres role the use of it; ``pending_statements`` shows the SQL a
+migration would run, running nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import text
+
+from transact._store.factory import open_store
+from transact._store.sql.schema.tables import POSTGRES_SCHEMA
+from transact._store.sql.store import SQLStore
+from transact.errors import DBOSInitializationError
+
+_ROLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]*$")
+
+
+def migrate_system_database(url: str, *, application_role: str | None = None) -> None:
+    """Create or upgrade the system database at ``url``; with ``application_role``
+    (Postgres), grant that role what an application needs on its schema.
+
+    Raises ``DBOSInitializationError`` if the database cannot be reached or migrated, or
+    for a role on SQLite or a role name that is not a plain identifier.
+    """
+    store = open_store(url)
+    try:
+        store.migrate()
+        if application_role is not None:
+            _grant(store, application_role)
+    finally:
+        store.close()
+
+
+def pending_statements(url: str) -> list[str]:
+    """The SQL that migrating ``url`` would run now (empty when up to date)."""
+    store = open_store(url)
+    try:
+        if not isinstance(store, SQLStore):
+            raise DBOSInitializationError("only SQLite and Postgres databases have migrations")
+        return store.migration_statements()
+    finally:
+        store.close()
+
+
+def _grant(store: object, role: str) -> None:
+    if not isinstance(store, SQLStore) or store.backend.dialect_name != "postgresql":
+        raise DBOSInitializationError("an application role can only be granted on Postgres")
+    if not _ROLE.match(role):
+        raise DBOSInitializationError(f"invalid role name {role!r}")
+    schema, quoted = POSTGRES_SCHEMA, f'"{role}"'
+    with store.backend.engine.begin() as conn:
+        for statement in (
+            f"GRANT USAGE ON SCHEMA {schema} TO {quoted}",
+            f"GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO {quoted}",
+            f"GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema} TO {quoted}",
+            f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {schema} TO {quoted}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT ALL ON TABLES TO {quoted}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT ALL ON SEQUENCES TO {quoted}",
+        ):
+            conn.execute(text(statement))

@@ -8,6 +8,7 @@ Generator-style workflows, typed end to end, live in :mod:`transact.fx`; helpers
 your own test suites in :mod:`transact.testing`; every error in :mod:`transact.errors`.
 """
 
+from transact._client.client import DBOSClient
 from transact._core.effects import SendMessage
 from transact._core.status import WorkflowStatusString
 from transact._facade.config import DBOSConfig
@@ -40,6 +41,7 @@ __all__ = [
     "DBOS",
     "DBOSAwaitedWorkflowCancelledError",
     "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
+    "DBOSClient",
     "DBOSConfig",
     "DBOSConflictingWorkflowError",
     "DBOSContextSetAuth",

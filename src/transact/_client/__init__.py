@@ -1,0 +1,1 @@
+"""``DBOSClient``: operate on a DBOS application's workflows from any process."""

@@ -1,0 +1,364 @@
+"""``DBOSClient``: DBOS's external client. It reads and acts on an application's
+workflows through the system database alone: it needs none of the application's code,
+never migrates the database and never runs a workflow (what it enqueues, resumes or
+forks waits for the application's executors)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Generator, Iterable, Sequence
+from typing import Any
+
+from transact._client.connection import Connection, connect
+from transact._client.handles import (
+    WorkflowHandleClientAsyncPolling,
+    WorkflowHandleClientPolling,
+    read_status,
+)
+from transact._core.effects import SendMessage
+from transact._facade import remote
+from transact._facade.api_events import get_event_effect
+from transact._facade.api_messages import send_bulk_effect, send_effect
+from transact._facade.arguments import check_key, check_offset, check_timeout, check_workflow_id
+from transact._facade.config import DEFAULT_SQLITE_POLL_SECONDS
+from transact._facade.listing import workflow_query
+from transact._runtime import management
+from transact._runtime.handlers import bulk_messages, events, messages, streams
+from transact._runtime.status import StepInfo, WorkflowStatus, to_status, to_step_info
+from transact._serialization import DefaultSerializer, Serializer
+from transact.errors import DBOSException
+
+_DEFAULT_POOL_SIZE = 5  # DBOS's default for a client
+
+
+class DBOSClient:
+    """Operate on a DBOS application's workflows from any process: enqueue, send, read
+    events, results and streams, list, cancel, resume, fork and delete.
+
+    ``system_database_url`` (or a SQLAlchemy ``system_database_engine``) names the
+    application's system database; the deprecated ``database_url`` and
+    ``application_database_url`` are used as that URL when it is not given. The
+    connection is checked at construction unless ``lazy``. Every blocking method has an
+    ``_async`` twin.
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        system_database_url: str | None = None,
+        system_database_engine: Any = None,
+        application_database_url: str | None = None,
+        dbos_system_schema: str = "dbos",
+        serializer: Serializer | None = None,
+        system_database_pool_size: int | None = None,
+        system_database_polling_concurrency: int | None = None,
+        use_listen_notify: bool = False,
+        application_name: str | None = None,
+        lazy: bool = False,
+        retry_connection_errors: bool = True,
+    ) -> None:
+        if lazy and use_listen_notify:
+            raise DBOSException(
+                "A DBOSClient cannot be both lazy and use_listen_notify: the notification "
+                "listener connects immediately."
+            )
+        url = system_database_url or _engine_url(system_database_engine)
+        url = url or database_url or application_database_url
+        if url is None:
+            raise DBOSException(
+                "A DBOSClient requires a system_database_url or a system_database_engine."
+            )
+        self.application_name = application_name
+        self._connection: Connection = connect(
+            url,
+            serializer=serializer or DefaultSerializer(),
+            pool_size=system_database_pool_size or _DEFAULT_POOL_SIZE,
+            poll_seconds=DEFAULT_SQLITE_POLL_SECONDS,
+        )
+        if not lazy:
+            self.check_connection()
+            self._connection.listen()
+
+    # --- the connection ---------------------------------------------------------------
+
+    def check_connection(self) -> None:
+        """Read from the system database once; raise if it cannot be reached."""
+        self._connection.store.get_workflow("", load_input=False, load_output=False)
+
+    def destroy(self) -> None:
+        """Close the client's connections (and its notification listener)."""
+        self._connection.close()
+
+    # --- workflows --------------------------------------------------------------------
+
+    def retrieve_workflow(self, workflow_id: str) -> WorkflowHandleClientPolling[Any]:
+        """A handle on ``workflow_id``; ``DBOSNonExistentWorkflowError`` if there is none."""
+        read_status(self._connection, check_workflow_id(workflow_id))
+        return WorkflowHandleClientPolling(workflow_id, self._connection)
+
+    def get_workflow_status(self, workflow_id: str) -> WorkflowStatus | None:
+        """The workflow's status, or None if there is no such workflow."""
+        row = self._connection.store.get_workflow(check_workflow_id(workflow_id))
+        return None if row is None else to_status(row, self._connection.env.serializer)
+
+    def wait_first(
+        self,
+        handles: Sequence[WorkflowHandleClientPolling[Any]],
+        *,
+        polling_interval_sec: float = 1.0,
+    ) -> WorkflowHandleClientPolling[Any]:
+        """Wait until one of ``handles`` has finished; return that handle."""
+        ids = [h.workflow_id for h in handles]
+        if not ids:
+            raise ValueError("wait_first needs at least one handle")
+        self._connection.listen()
+        poll = min(polling_interval_sec, self._connection.env.poll_seconds)
+        return handles[ids.index(self._connection.awaiting.wait_any(ids, poll))]
+
+    def list_workflows(self, **filters: Any) -> list[WorkflowStatus]:
+        """Workflows matching every filter, with ``DBOS.list_workflows``'s filters."""
+        return self._list(workflow_query(**filters))
+
+    def list_queued_workflows(self, **filters: Any) -> list[WorkflowStatus]:
+        """Workflows waiting on or running from a queue, with
+        ``DBOS.list_queued_workflows``'s filters."""
+        filters.setdefault("load_output", False)
+        return self._list(workflow_query(queues_only=True, **filters))
+
+    def list_workflow_steps(self, workflow_id: str, *, load_output: bool = True) -> list[StepInfo]:
+        """Every recorded operation of ``workflow_id``, by function id."""
+        serializer = self._connection.env.serializer
+        return [
+            to_step_info(c, serializer, load_output=load_output)
+            for c in self._connection.store.load_checkpoints(check_workflow_id(workflow_id))
+        ]
+
+    def cancel_workflow(self, workflow_id: str) -> None:
+        """Cancel the workflow; its executor stops it at its next operation."""
+        remote.cancel(self._connection.remote, check_workflow_id(workflow_id))
+
+    def resume_workflow(self, workflow_id: str) -> WorkflowHandleClientPolling[Any]:
+        """Put a cancelled or failed workflow back in line for an executor of its
+        version; return its handle."""
+        remote.resume(self._connection.remote, check_workflow_id(workflow_id))
+        return WorkflowHandleClientPolling(workflow_id, self._connection)
+
+    def delete_workflow(self, workflow_id: str, delete_children: bool = False) -> None:
+        """Delete the workflow's rows (and its descendants' with ``delete_children``)."""
+        management.delete(
+            self._connection.remote,
+            check_workflow_id(workflow_id),
+            delete_children=delete_children,
+        )
+
+    def fork_workflow(
+        self,
+        workflow_id: str,
+        start_step: int,
+        *,
+        application_version: str | None = None,
+        forked_workflow_id: str | None = None,
+    ) -> WorkflowHandleClientPolling[Any]:
+        """Fork ``workflow_id`` from ``start_step`` for an executor of
+        ``application_version`` (default: the original's); return the fork's handle."""
+        fork_id = remote.fork(
+            self._connection.remote,
+            check_workflow_id(workflow_id),
+            start_step,
+            new_id=forked_workflow_id,
+            application_version=application_version,
+        )
+        return WorkflowHandleClientPolling(fork_id, self._connection)
+
+    # --- messages, events, streams ----------------------------------------------------
+
+    def send(
+        self,
+        destination_id: str,
+        message: Any,
+        topic: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Send ``message`` to ``destination_id`` on ``topic``; with an
+        ``idempotency_key`` a repeat sends nothing."""
+        send_effect(destination_id, message, topic, idempotency_key)
+        messages.send_unrecorded(
+            self._connection.env, destination_id, message, topic, idempotency_key
+        )
+
+    def send_bulk(self, messages: Iterable[SendMessage]) -> None:
+        """Send every message in one transaction (all or none)."""
+        effect = send_bulk_effect(messages)
+        bulk_messages.send_bulk_unrecorded(self._connection.env, effect.messages)
+
+    def get_event(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
+        """The latest value of event ``key`` of ``workflow_id``, waiting up to
+        ``timeout_seconds`` for it; None on timeout."""
+        effect = get_event_effect(workflow_id, key, timeout_seconds)
+        self._connection.listen()
+        return events.get_event_unrecorded(
+            self._connection.env, workflow_id, key, effect.timeout_seconds
+        )
+
+    def get_all_events(self, workflow_id: str) -> dict[str, Any]:
+        """The latest value of every event of ``workflow_id``."""
+        return events.get_all_events(self._connection.env, check_workflow_id(workflow_id))
+
+    def read_stream(
+        self,
+        workflow_id: str,
+        key: str,
+        *,
+        offset: int = 0,
+        polling_interval_sec: float | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Generator[Any, None, None]:
+        """Yield the values of stream ``key`` of ``workflow_id`` from ``offset`` until it
+        is closed or its workflow has finished."""
+        check_workflow_id(workflow_id)
+        check_key(key, "the stream key")
+        check_offset(offset)
+        timeout = (
+            None if timeout_seconds is None else check_timeout(timeout_seconds, "timeout_seconds")
+        )
+        self._connection.listen()
+        env = self._connection.env
+        poll = env.poll_seconds if polling_interval_sec is None else polling_interval_sec
+        return streams.read_unrecorded(env, workflow_id, key, offset, timeout, max(poll, 0.001))
+
+    # --- async twins ------------------------------------------------------------------
+
+    async def retrieve_workflow_async(
+        self, workflow_id: str
+    ) -> WorkflowHandleClientAsyncPolling[Any]:
+        """``retrieve_workflow`` without blocking the loop."""
+        handle = await asyncio.to_thread(self.retrieve_workflow, workflow_id)
+        return WorkflowHandleClientAsyncPolling(handle.workflow_id, self._connection)
+
+    async def get_workflow_status_async(self, workflow_id: str) -> WorkflowStatus | None:
+        """``get_workflow_status`` without blocking the loop."""
+        return await asyncio.to_thread(self.get_workflow_status, workflow_id)
+
+    async def wait_first_async(
+        self,
+        handles: Sequence[WorkflowHandleClientAsyncPolling[Any]],
+        *,
+        polling_interval_sec: float = 1.0,
+    ) -> WorkflowHandleClientAsyncPolling[Any]:
+        """``wait_first`` without blocking the loop."""
+        polling = [
+            WorkflowHandleClientPolling[Any](h.workflow_id, self._connection) for h in handles
+        ]
+        first = await asyncio.to_thread(
+            lambda: self.wait_first(polling, polling_interval_sec=polling_interval_sec)
+        )
+        return handles[polling.index(first)]
+
+    async def list_workflows_async(self, **filters: Any) -> list[WorkflowStatus]:
+        """``list_workflows`` without blocking the loop."""
+        return await asyncio.to_thread(lambda: self.list_workflows(**filters))
+
+    async def list_queued_workflows_async(self, **filters: Any) -> list[WorkflowStatus]:
+        """``list_queued_workflows`` without blocking the loop."""
+        return await asyncio.to_thread(lambda: self.list_queued_workflows(**filters))
+
+    async def list_workflow_steps_async(
+        self, workflow_id: str, *, load_output: bool = True
+    ) -> list[StepInfo]:
+        """``list_workflow_steps`` without blocking the loop."""
+        return await asyncio.to_thread(
+            lambda: self.list_workflow_steps(workflow_id, load_output=load_output)
+        )
+
+    async def cancel_workflow_async(self, workflow_id: str) -> None:
+        """``cancel_workflow`` without blocking the loop."""
+        await asyncio.to_thread(self.cancel_workflow, workflow_id)
+
+    async def resume_workflow_async(
+        self, workflow_id: str
+    ) -> WorkflowHandleClientAsyncPolling[Any]:
+        """``resume_workflow`` without blocking the loop."""
+        await asyncio.to_thread(self.resume_workflow, workflow_id)
+        return WorkflowHandleClientAsyncPolling(workflow_id, self._connection)
+
+    async def delete_workflow_async(self, workflow_id: str, delete_children: bool = False) -> None:
+        """``delete_workflow`` without blocking the loop."""
+        await asyncio.to_thread(self.delete_workflow, workflow_id, delete_children)
+
+    async def fork_workflow_async(
+        self,
+        workflow_id: str,
+        start_step: int,
+        *,
+        application_version: str | None = None,
+        forked_workflow_id: str | None = None,
+    ) -> WorkflowHandleClientAsyncPolling[Any]:
+        """``fork_workflow`` without blocking the loop."""
+        handle = await asyncio.to_thread(
+            lambda: self.fork_workflow(
+                workflow_id,
+                start_step,
+                application_version=application_version,
+                forked_workflow_id=forked_workflow_id,
+            )
+        )
+        return WorkflowHandleClientAsyncPolling(handle.workflow_id, self._connection)
+
+    async def send_async(
+        self,
+        destination_id: str,
+        message: Any,
+        topic: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """``send`` without blocking the loop."""
+        await asyncio.to_thread(self.send, destination_id, message, topic, idempotency_key)
+
+    async def send_bulk_async(self, messages: Iterable[SendMessage]) -> None:
+        """``send_bulk`` without blocking the loop."""
+        batch = list(messages)
+        await asyncio.to_thread(self.send_bulk, batch)
+
+    async def get_event_async(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
+        """``get_event`` without blocking the loop."""
+        return await asyncio.to_thread(self.get_event, workflow_id, key, timeout_seconds)
+
+    async def get_all_events_async(self, workflow_id: str) -> dict[str, Any]:
+        """``get_all_events`` without blocking the loop."""
+        return await asyncio.to_thread(self.get_all_events, workflow_id)
+
+    async def read_stream_async(
+        self,
+        workflow_id: str,
+        key: str,
+        *,
+        offset: int = 0,
+        polling_interval_sec: float | None = None,
+        timeout_seconds: float | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        """``read_stream`` as an async iterator: each value is awaited off the loop."""
+        values = self.read_stream(
+            workflow_id,
+            key,
+            offset=offset,
+            polling_interval_sec=polling_interval_sec,
+            timeout_seconds=timeout_seconds,
+        )
+        end = object()
+        while (value := await asyncio.to_thread(next, values, end)) is not end:
+            yield value
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _list(self, query: Any) -> list[WorkflowStatus]:
+        serializer = self._connection.env.serializer
+        return [to_status(r, serializer) for r in self._connection.store.list_workflows(query)]
+
+
+def _engine_url(engine: Any) -> str | None:
+    """The URL of a SQLAlchemy engine, password included (the store opens its own)."""
+    if engine is None:
+        return None
+    rendered: str = engine.url.render_as_string(hide_password=False)
+    return rendered

@@ -1,0 +1,139 @@
+"""``DBOSClient`` from the test process against an application in another process
+(``tests/client_worker.py``), on SQLite and Postgres, sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.conftest import emptied
+from tests.waiting import wait_until
+from transact import DBOSClient, SendMessage
+from transact.errors import (
+    DBOSAwaitedWorkflowCancelledError,
+    DBOSException,
+    DBOSNonExistentWorkflowError,
+)
+
+pytestmark = pytest.mark.slow
+
+Worker = Callable[..., subprocess.Popen[str]]
+
+
+@pytest.fixture
+def worker(durable_database_url: str) -> Iterator[Worker]:
+    """Start the application process, starting the given ``NAME:ID`` workflows; every
+    one started is stopped (stdin closed) after the test."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*workflows: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.client_worker", durable_database_url, *workflows],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.strip() == "ready", process.stderr.read() if process.stderr else ""
+        return process
+
+    yield start
+    for process in started:
+        try:
+            process.communicate(input="", timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
+@pytest.fixture
+def client(durable_database_url: str) -> Iterator[DBOSClient]:
+    # A client never migrates: the database is the application's, migrated already.
+    opened = DBOSClient(system_database_url=emptied(durable_database_url))
+    yield opened
+    opened.destroy()
+
+
+def test_events_streams_messages_and_results(worker: Worker, client: DBOSClient) -> None:
+    worker("conversation:conv-1")
+    assert client.get_event("conv-1", "ready", timeout_seconds=30) == "hello"
+    assert client.get_all_events("conv-1") == {"ready": "hello"}
+    assert list(client.read_stream("conv-1", "numbers", timeout_seconds=30)) == [2, 4]
+    assert list(client.read_stream("conv-1", "numbers", offset=1)) == [4]
+    client.send("conv-1", "one", "in", "key-1")
+    client.send("conv-1", "one again", "in", "key-1")  # the same key: sends nothing
+    client.send_bulk([SendMessage("conv-1", "two", "in")])
+    handle = client.retrieve_workflow("conv-1")
+    assert handle.get_result() == "hello: one, two"
+    status = handle.get_status()
+    assert (status.status, status.name, status.executor_id) == (
+        "SUCCESS",
+        "client.conversation",
+        "worker",
+    )
+    steps = client.list_workflow_steps("conv-1")
+    assert [s["function_name"] for s in steps][:2] == ["DBOS.setEvent", "client.double"]
+    assert [w.workflow_id for w in client.list_workflows(name="client.conversation")] == ["conv-1"]
+    assert client.get_event("conv-1", "never-set", timeout_seconds=0.1) is None
+
+
+def test_cancel_resume_fork_and_delete(worker: Worker, client: DBOSClient) -> None:
+    worker("waiter:wait-1", "doubled:dbl-1")
+    assert client.retrieve_workflow("dbl-1").get_result() == 84
+    wait_until(lambda: len(client.list_workflow_steps("wait-1")) >= 1)
+    client.cancel_workflow("wait-1")
+    with pytest.raises(DBOSAwaitedWorkflowCancelledError):
+        client.retrieve_workflow("wait-1").get_result()
+    resumed = client.resume_workflow("wait-1")
+    client.send("wait-1", "now", "go")
+    assert resumed.get_result() == "went now"
+    fork = client.fork_workflow("dbl-1", 2, forked_workflow_id="dbl-fork")
+    assert fork.get_result() == 84
+    assert [s["function_id"] for s in client.list_workflow_steps("dbl-fork")] == [1, 2]
+    first = client.wait_first([client.retrieve_workflow("dbl-fork")])
+    assert first.workflow_id == "dbl-fork"
+    client.delete_workflow("dbl-fork")
+    assert client.get_workflow_status("dbl-fork") is None
+    with pytest.raises(DBOSNonExistentWorkflowError):
+        client.retrieve_workflow("dbl-fork")
+    with pytest.raises(DBOSNonExistentWorkflowError):
+        client.cancel_workflow("no-such-workflow")
+
+
+def test_the_async_twins(worker: Worker, client: DBOSClient) -> None:
+    worker("conversation:conv-a", "doubled:dbl-a")
+
+    async def drive() -> None:
+        assert await client.get_event_async("conv-a", "ready", timeout_seconds=30) == "hello"
+        values = [v async for v in client.read_stream_async("conv-a", "numbers")]
+        assert values == [2, 4]
+        await client.send_async("conv-a", "one", "in")
+        await client.send_bulk_async([SendMessage("conv-a", "two", "in")])
+        handle = await client.retrieve_workflow_async("conv-a")
+        assert await handle.get_result() == "hello: one, two"
+        assert (await handle.get_status()).status == "SUCCESS"
+        listed = await client.list_workflows_async(workflow_ids=["conv-a", "dbl-a"])
+        assert sorted(w.workflow_id for w in listed) == ["conv-a", "dbl-a"]
+        assert len(await client.list_workflow_steps_async("dbl-a")) == 2
+        fork = await client.fork_workflow_async("dbl-a", 1)
+        assert await fork.get_result() == 84
+        await client.delete_workflow_async(fork.workflow_id)
+        assert await client.get_workflow_status_async(fork.workflow_id) is None
+
+    asyncio.run(drive())
+
+
+def test_constructor_errors_and_a_lazy_client(durable_database_url: str) -> None:
+    with pytest.raises(DBOSException, match="cannot be both lazy and use_listen_notify"):
+        DBOSClient(system_database_url=durable_database_url, lazy=True, use_listen_notify=True)
+    with pytest.raises(DBOSException, match="requires a system_database_url"):
+        DBOSClient()
+    lazy = DBOSClient(system_database_url=durable_database_url, lazy=True)
+    lazy.destroy()

@@ -18,8 +18,9 @@ import pytest
 from websockets.sync.server import Server, ServerConnection, serve
 
 from tests.waiting import status_of, wait_until
-from transact import DBOS, SetWorkflowID
+from transact import DBOS, DBOSException, Queue, SetWorkflowID
 from transact._facade import launched
+from transact._facade.alerts import forget_alert_handler
 from transact._runtime.registry import spec_of
 
 gates: dict[str, threading.Event] = {}
@@ -236,3 +237,77 @@ def test_an_unreachable_conductor_never_stops_the_application(
         finally:
             DBOS.destroy()
     assert caplog.text.count("Cannot reach DBOS Conductor") == 1  # one warning per outage
+
+
+conductor_queue = Queue("conductor-queue", concurrency=3)
+
+
+@DBOS.step()
+def conductor_fails_once(tag: str) -> str:
+    if tag not in gates:
+        gates[tag] = threading.Event()
+        raise RuntimeError("first attempt fails")
+    return tag
+
+
+@DBOS.workflow()
+def conductor_fragile(tag: str) -> str:
+    conductor_step(0)
+    return conductor_fails_once(tag)
+
+
+def test_fork_from_failure_aggregates_and_queues(conductor: StandInConductor) -> None:
+    tag = f"fragile-{uuid.uuid4()}"  # fails once per process: a fresh tag per store
+    with SetWorkflowID("cond-fragile"), pytest.raises(RuntimeError):
+        conductor_fragile(tag)
+    forked = conductor.ask("fork_from_failure", body={"workflow_ids": ["cond-fragile"]})
+    [fork_id] = forked["new_workflow_ids"]
+    assert DBOS.retrieve_workflow(fork_id).get_result() == tag
+    # The fork re-ran only the failed step: step 1 came from the original's log.
+    assert [s["function_id"] for s in DBOS.list_workflow_steps(fork_id)] == [1, 2]
+
+    by_status = conductor.ask("get_workflow_aggregates", body={"group_by": "status"})["output"]
+    assert {g["group"]: g["count"] for g in by_status} == {"ERROR": 1, "SUCCESS": 1}
+    by_step = conductor.ask("get_step_aggregates", body={})["output"]
+    counts = {s["name"]: (s["count"], s["errors"]) for s in by_step}
+    assert [v for k, v in counts.items() if k.endswith("conductor_fails_once")] == [(2, 1)]
+    queues = conductor.ask("list_queues")["output"]
+    assert {"name": "conductor-queue", "concurrency": 3} in queues
+    assert conductor.ask("get_queue", queue_name="conductor-queue")["output"] == {
+        "name": "conductor-queue",
+        "concurrency": 3,
+    }
+    assert conductor.ask("get_queue", queue_name="no-such-queue")["output"] is None
+
+
+def test_alerts_reach_the_one_alert_handler(system_database_url: str) -> None:
+    received: list[tuple[str, str, dict[str, str]]] = []
+    forget_alert_handler()
+    try:
+
+        @DBOS.alert_handler
+        def on_alert(name: str, message: str, metadata: dict[str, str]) -> None:
+            received.append((name, message, metadata))
+
+        with pytest.raises(DBOSException, match="An alert_handler is already defined"):
+            DBOS.alert_handler(on_alert)
+        stand_in = StandInConductor()
+        DBOS(
+            config={"name": "conductor-test", "system_database_url": system_database_url},
+            conductor_url=f"ws://127.0.0.1:{stand_in.port}",
+            conductor_key="k",
+        )
+        DBOS.launch()
+        try:
+            with pytest.raises(DBOSException, match="must be defined before DBOS is launched"):
+                DBOS.alert_handler(on_alert)
+            reply = stand_in.ask(
+                "alert", name="queue-depth", message="too deep", metadata={"queue": "q"}
+            )
+            assert reply["success"] is True and reply["error_message"] is None
+            assert received == [("queue-depth", "too deep", {"queue": "q"})]
+        finally:
+            DBOS.destroy()
+            stand_in.close()
+    finally:
+        forget_alert_handler()

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from transact._facade import alerts, decorators, lifecycle, properties, queues, transactions
 from transact._facade import api_events as events
 from transact._facade import api_management as management
 from transact._facade import api_messages as messages
 from transact._facade import api_streams as streams
 from transact._facade import api_workflows as workflows
-from transact._facade import decorators, lifecycle, properties, queues, transactions
 from transact._facade.classproperty import classproperty
 from transact._facade.config import DBOSConfig
 
@@ -90,6 +90,7 @@ class DBOS:
     step = _member(decorators.step)
     transaction = _member(transactions.transaction)
     scheduled = _member(queues.scheduled)
+    alert_handler = _member(alerts.alert_handler)
 
     # --- starting and awaiting workflows ---------------------------------------------
     start_workflow = _member(workflows.start_workflow)

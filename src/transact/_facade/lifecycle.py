@@ -19,6 +19,7 @@ import attrs
 
 from transact._facade import launched
 from transact._facade.admin.server import AdminServer
+from transact._facade.alerts import forget_alert_handler
 from transact._facade.conductor.client import DEFAULT_CONDUCTOR_URL, ConductorClient, answers
 from transact._facade.config import DBOSConfig, Settings, resolve
 from transact._facade.queues import Background, forget_queues_and_schedules
@@ -171,6 +172,7 @@ def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: 
         runtime.shutdown(workflow_completion_timeout_sec)
     if destroy_registry:
         forget_queues_and_schedules()
+        forget_alert_handler()
         REGISTRY.clear()
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
-from transact._facade.conductor import requests
+from transact._facade.conductor import fleet, requests
 from transact._facade.conductor.requests import Answer
 
 logger = logging.getLogger("transact")
@@ -50,6 +50,12 @@ def answers(metadata: dict[str, Any] | None, version: str) -> Mapping[str, Answe
         "retention": requests.retention,
         "get_metrics": requests.get_metrics,
         "get_workflow_events": requests.get_workflow_events,
+        "alert": fleet.alert,
+        "fork_from_failure": fleet.fork_from_failure,
+        "get_workflow_aggregates": fleet.get_workflow_aggregates,
+        "get_step_aggregates": fleet.get_step_aggregates,
+        "list_queues": fleet.list_queues,
+        "get_queue": fleet.get_queue,
     }
 
 

@@ -1202,6 +1202,17 @@ def test_read_stream_reports_status(store: Store) -> None:
     assert store.read_stream("nope", "s", 0) == StreamRead(None, None)
 
 
+def test_read_stream_returns_a_run_of_values_up_to_the_limit(store: Store) -> None:
+    add(store, wf("w1"))
+    for i, v in enumerate("abcde", 1):
+        store.write_stream("w1", "s", v, i, None)
+    store.write_stream("w1", "t", "other key", 6, None)
+    assert store.read_stream("w1", "s", 1, 3) == StreamRead("b", PENDING, ("c", "d"))
+    assert store.read_stream("w1", "s", 3, 100) == StreamRead("d", PENDING, ("e",))
+    assert store.read_stream("w1", "s", 5, 100) == StreamRead(None, PENDING)
+    assert store.read_stream("nope", "s", 0, 10) == StreamRead(None, None)
+
+
 def test_write_stream_on_missing_workflow_raises(store: Store) -> None:
     with pytest.raises(DBOSNonExistentWorkflowError):
         store.write_stream("nope", "s", "a", 1, None)

@@ -282,8 +282,9 @@ class Store(Protocol):
         ``DBOSNonExistentWorkflowError`` if the workflow is missing."""
         ...
 
-    def read_stream(self, workflow_id: str, key: str, offset: int) -> StreamRead:
-        """The value at ``offset`` (None if not yet written) and the workflow's status."""
+    def read_stream(self, workflow_id: str, key: str, offset: int, limit: int = 1) -> StreamRead:
+        """The value at ``offset`` (None if not yet written) and the workflow's status;
+        with ``limit`` > 1, also up to ``limit - 1`` values written after it (one read)."""
         ...
 
     # --- queues ----------------------------------------------------------------------

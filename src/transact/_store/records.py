@@ -54,10 +54,12 @@ class WorkflowRecord:
 @attrs.frozen
 class StreamRead:
     """The value at one offset of a stream (None if not written yet) and the owner's status
-    (None if the owning workflow does not exist)."""
+    (None if the owning workflow does not exist); ``following`` holds the values written
+    at the next offsets, in order, when the read asked for more than one."""
 
     value: str | None
     workflow_status: str | None
+    following: tuple[str, ...] = ()
 
 
 @attrs.frozen

@@ -35,12 +35,20 @@ class StreamVerbs(MemoryState):
                 self._put_checkpoint(workflow_id, checkpoint)
             return offset
 
-    def read_stream(self, workflow_id: str, key: str, offset: int) -> StreamRead:
-        """The value at ``offset`` (None if not yet written) and the workflow's status."""
+    def read_stream(self, workflow_id: str, key: str, offset: int, limit: int = 1) -> StreamRead:
+        """The value at ``offset`` (None if not yet written) and the workflow's status,
+        and up to ``limit - 1`` values after it (see ``Store``)."""
         with self._lock:
             row = self._workflows.get(workflow_id)
-            entry = self._streams.get(workflow_id, {}).get(key, {}).get(offset)
+            entries = self._streams.get(workflow_id, {}).get(key, {})
+            values = []
+            for at in range(offset, offset + max(limit, 1)):
+                entry = entries.get(at)
+                if entry is None:
+                    break
+                values.append(entry.value)
         return StreamRead(
-            value=None if entry is None else entry.value,
+            value=values[0] if values else None,
             workflow_status=None if row is None else row.status,
+            following=tuple(values[1:]),
         )

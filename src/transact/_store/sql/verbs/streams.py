@@ -38,7 +38,9 @@ _APPEND_BASE = insert(st).from_select(
 )
 _APPEND = {n: _APPEND_BASE.returning(st.c.offset, *notify_columns(n)) for n in (False, True)}
 
-# One read answers both questions a reader has: the value, and whether to keep waiting.
+# One read answers both questions a reader has: the values, and whether to keep waiting.
+# Offsets are dense (each write takes MAX + 1), so a range is a run of consecutive values.
+_FROM = bindparam("offset", type_=Integer)
 _READ = (
     select(ws.c.status, st.c.value)
     .select_from(
@@ -47,11 +49,13 @@ _READ = (
             and_(
                 st.c.workflow_uuid == ws.c.workflow_uuid,
                 st.c.key == _KEY,
-                st.c.offset == bindparam("offset", type_=Integer),
+                st.c.offset >= _FROM,
+                st.c.offset < _FROM + bindparam("limit", type_=Integer),
             ),
         )
     )
     .where(ws.c.workflow_uuid == _WF)
+    .order_by(st.c.offset)
 )
 
 _RACES = frozenset({Violation.STREAM_OFFSET})
@@ -92,13 +96,20 @@ class StreamVerbs:
         mode = Mode.WRITE_ONE if checkpoint is None else Mode.WRITE
         return self._db.run(mode, work, on_error, retry_on=_RACES)
 
-    def read_stream(self, workflow_id: str, key: str, offset: int) -> StreamRead:
-        """The value at ``offset`` (None if not yet written) and the workflow's status."""
+    def read_stream(self, workflow_id: str, key: str, offset: int, limit: int = 1) -> StreamRead:
+        """The value at ``offset`` (None if not yet written) and the workflow's status,
+        and up to ``limit - 1`` values after it (see ``Store``)."""
+        params = {"wf": workflow_id, "key": key, "offset": offset, "limit": max(limit, 1)}
 
         def work(conn: Connection) -> StreamRead:
-            row = conn.execute(_READ, {"wf": workflow_id, "key": key, "offset": offset}).first()
-            if row is None:
+            rows = conn.execute(_READ, params).all()
+            if not rows:
                 return StreamRead(value=None, workflow_status=None)
-            return StreamRead(value=row.value, workflow_status=row.status)
+            values = tuple(r.value for r in rows if r.value is not None)
+            return StreamRead(
+                value=values[0] if values else None,
+                workflow_status=rows[0].status,
+                following=values[1:],
+            )
 
         return self._db.run(Mode.READ, work)

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean system-deps
+.PHONY: demo test lint typecheck bench bench-compare clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,5 +41,14 @@ test: $(STAMP) system-deps lint typecheck
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# The released dbos package in an environment of its own, for the side-by-side run.
+.venv-dbos/.installed:
+	$(PYTHON) -m venv .venv-dbos
+	.venv-dbos/bin/python -m pip install --quiet dbos 'psycopg[binary]'
+	touch .venv-dbos/.installed
+
+bench-compare: $(STAMP) .venv-dbos/.installed
+	$(PY) benchmarks/compare.py
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-dbos .mypy_cache .pytest_cache .ruff_cache

@@ -16,13 +16,15 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-LIBRARY, URL = sys.argv[1], sys.argv[2]
-_lib: Any = importlib.import_module(LIBRARY)
-DBOS: Any = _lib.DBOS
-Queue: Any = _lib.Queue
-SetWorkflowID: Any = _lib.SetWorkflowID
+if TYPE_CHECKING:  # typed as transact's; at run time whichever library is asked for
+    from transact import DBOS, Queue, SetWorkflowID
+else:
+    _lib = importlib.import_module(sys.argv[1])
+    DBOS, Queue, SetWorkflowID = _lib.DBOS, _lib.Queue, _lib.SetWorkflowID
+
+URL = sys.argv[2] if len(sys.argv) > 2 else ""
 
 STEPS = 10
 CALLS = 200

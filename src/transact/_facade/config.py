@@ -165,7 +165,6 @@ def resolve(config: DBOSConfig) -> Settings:
         pool_size = 20
     if pool_size < 1:
         raise DBOSInitializationError(f"sys_db_pool_size must be positive, got {pool_size}")
-    _warn_unsupported(config)
     return Settings(
         name=name,
         system_database_url=url,
@@ -227,8 +226,9 @@ def _check_numbers(config: DBOSConfig) -> None:
         )
 
 
-def _warn_unsupported(config: DBOSConfig) -> None:
-    """One warning per key that is set but names something transact does not do."""
+def warn_unsupported(config: DBOSConfig) -> None:
+    """One warning per key that is set but names something transact does not do
+    (logged once ``DBOS(config=...)`` has configured the logger)."""
     for key, why in UNSUPPORTED_KEYS.items():
         if config.get(key) is not None:
             logger.warning("DBOSConfig key %r is accepted but has no effect: %s", key, why)

@@ -20,7 +20,7 @@ import attrs
 from transact._facade import launched
 from transact._facade.admin.server import AdminServer
 from transact._facade.conductor.client import DEFAULT_CONDUCTOR_URL, ConductorClient, answers
-from transact._facade.config import DBOSConfig, Settings, resolve
+from transact._facade.config import DBOSConfig, Settings, resolve, warn_unsupported
 from transact._facade.logs import configure_logger
 from transact._facade.queues import Background, forget_queues_and_schedules
 from transact._runtime.appdb import AppDatabase
@@ -71,6 +71,7 @@ def configure(
             return _configured, False
         settings = resolve(config)
         configure_logger(settings.log_level, settings.console_log_level)
+        warn_unsupported(config)
         # The config's conductor keys, when set, win over the constructor's arguments.
         settings = attrs.evolve(
             settings,

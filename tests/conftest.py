@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -82,3 +83,12 @@ def store(system_database_url: str) -> Iterator[Store]:
     opened.migrate()
     yield opened
     opened.close()
+
+
+@pytest.fixture(autouse=True)
+def dbos_logs_captured(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """``caplog`` sees the ``dbos`` logger, which (as DBOS's) does not propagate to root."""
+    logger = logging.getLogger("dbos")
+    logger.addHandler(caplog.handler)
+    yield
+    logger.removeHandler(caplog.handler)

@@ -229,7 +229,7 @@ def test_an_unreachable_conductor_never_stops_the_application(
         conductor_url=f"ws://127.0.0.1:{closed_port}",
         conductor_key="k",
     )
-    with caplog.at_level(logging.WARNING, logger="transact"):
+    with caplog.at_level(logging.WARNING, logger="dbos"):
         DBOS.launch()
         try:
             assert conductor_add(1) == 4

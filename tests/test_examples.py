@@ -30,3 +30,14 @@ def test_quickstart_crashes_and_resumes_without_rerunning_steps(tmp_path: pathli
     assert "running step 1" not in resumed.stdout and "running step 2" not in resumed.stdout
     ledger = (tmp_path / "quickstart-ledger.txt").read_text().split()
     assert ledger == ["reserve_inventory", "charge_card", "ship", "email_customer"]
+
+
+def test_the_porting_example_runs_as_a_dbos_application() -> None:
+    done = run(str(EXAMPLES / "porting.py"))
+    assert done.returncode == 0, done.stderr
+    assert "result: order-7: charged 42.00; confirmed; order-7: email sent" in done.stdout
+    assert "again: order-7: charged 42.00; confirmed; order-7: email sent" in done.stdout
+    assert "error: DBOS Error 5: Non-existent target workflow ID: order-404" in done.stdout
+    # DBOS's logger prints on the console; the Kafka key is accepted with one warning.
+    assert done.stderr.count("charging order-7") == 1
+    assert done.stderr.count("'kafka_queue_polling_interval_sec'") == 1

@@ -9,7 +9,7 @@ import pytest
 
 from tests import workflows_app as app
 from transact import DBOS, DBOSConfig
-from transact.errors import DBOSException, DBOSInitializationError
+from transact.errors import DBOSInitializationError
 
 
 @pytest.fixture(autouse=True)
@@ -24,13 +24,19 @@ def clean() -> Iterator[None]:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"name": "app", "system_databse_url": "sqlite:///x"}, "unknown config key"),
-        ({"name": "x"}, "3 to 30 characters"),
-        ({"name": "Has Spaces"}, "3 to 30 characters"),
-        ({}, "'name'"),
+        (
+            {"name": "app", "system_databse_url": "sqlite:///x"},
+            "unknown config key 'system_databse_url'; did you mean 'system_database_url'",
+        ),
+        ({"name": "x"}, "Invalid app name x.  App names must be between 3 and 30 characters"),
+        ({"name": "Has Spaces"}, "Invalid app name Has Spaces"),
+        ({}, "Configuration must specify an application name"),
         ({"name": "app", "system_database_url": "mysql://db"}, "invalid system_database_url"),
         ({"name": "app", "system_database_url": "not a url"}, "invalid system_database_url"),
-        ({"name": "app", "notification_listener_polling_interval_sec": 0}, "at least 0.001"),
+        (
+            {"name": "app", "notification_listener_polling_interval_sec": 0},
+            "finite number at least 0.001 seconds, got 0",
+        ),
         ({"name": "app", "sys_db_pool_size": 0}, "must be positive"),
     ],
 )
@@ -100,7 +106,7 @@ def test_reset_system_database(system_database_url: str) -> None:
     DBOS(config={"name": "app", "system_database_url": system_database_url})
     DBOS.launch()
     app.two_steps(1)
-    with pytest.raises(DBOSException, match=r"before DBOS\.launch"):
+    with pytest.raises(AssertionError, match="cannot be reset after DBOS is launched"):
         DBOS.reset_system_database()
     DBOS.destroy()
     DBOS(config={"name": "app", "system_database_url": system_database_url})

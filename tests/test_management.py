@@ -643,4 +643,4 @@ def test_the_snippets_of_the_operations_page_run(tmp_path: pathlib.Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert "start_step must be at least 1" in done.stdout
-    assert "past the end" in done.stdout and "does not exist" in done.stdout
+    assert "past the end" in done.stdout and "Non-existent target workflow ID" in done.stdout

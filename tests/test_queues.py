@@ -617,7 +617,13 @@ def test_enqueue_options_are_validated(dbos: type[DBOS]) -> None:
         SetEnqueueOptions(delay_seconds=-1)
     with pytest.raises(ValueError, match="deduplication"):
         SetEnqueueOptions(deduplication_id="d", queue_partition_key="p")
-    with SetEnqueueOptions(priority=3), pytest.raises(DBOSException, match="SetEnqueueOptions"):
+    with (
+        SetEnqueueOptions(priority=3),
+        pytest.raises(
+            DBOSException,
+            match=r"Enqueue option\(s\) priority set on a workflow that is not being enqueued",
+        ),
+    ):
         DBOS.start_workflow(record_order, "not queued")
     with SetEnqueueOptions(app_version="v"):  # not queue-only: a direct start may use it
         assert DBOS.start_workflow(record_order, "direct").get_result() == "direct"

@@ -80,7 +80,7 @@ def test_unchanged_code_replays_without_running_anything(dbos: None) -> None:
 def test_reordered_operations_are_non_deterministic(dbos: None) -> None:
     run_evolving("r-2", 10)
     register(version_2_reordered)
-    with pytest.raises(NondeterminismError, match="position 1"):
+    with pytest.raises(NondeterminismError, match="step 1"):
         replay("r-2")
 
 
@@ -102,5 +102,5 @@ def test_recorded_errors_replay(dbos: None) -> None:
 
 
 def test_only_finished_workflows_replay(dbos: None) -> None:
-    with pytest.raises(DBOSException, match="does not exist"):
+    with pytest.raises(DBOSException, match="Non-existent target workflow ID: missing"):
         replay("missing")

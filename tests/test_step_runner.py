@@ -108,7 +108,7 @@ def test_async_retries_are_logged_like_sync_ones(
 ) -> None:
     def messages(run: Callable[[], str], kind: str) -> list[str]:
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="transact"):
+        with caplog.at_level(logging.WARNING, logger="dbos"):
             assert run() == "ok"
         return [r.getMessage().replace(kind, "X") for r in caplog.records]
 

@@ -128,7 +128,7 @@ def test_context_properties(dbos: type[DBOS]) -> None:
     assert DBOS.workflow_id is None and DBOS.step_id is None
     assert DBOS.executor_id == "local"
     assert isinstance(DBOS.application_version, str) and DBOS.application_version
-    assert DBOS.logger.name == "transact"
+    assert DBOS.logger.name == "dbos"
 
 
 def test_run_step(dbos: type[DBOS]) -> None:
@@ -282,7 +282,9 @@ def test_bad_step_options() -> None:
 
 def test_before_launch_is_a_clear_error() -> None:
     DBOS.destroy()
-    with pytest.raises(DBOSException, match="not launched"):
+    with pytest.raises(
+        DBOSException, match=r"^DBOS Error: Function two_steps invoked before DBOS initialized$"
+    ):
         app.two_steps(1)
 
 
@@ -363,5 +365,5 @@ def test_nondeterminism_is_detected(system_database_url: str, dbos: type[DBOS]) 
     with pytest.raises(NondeterminismError) as info:
         DBOS.get_result("changed")
     message = str(info.value)
-    assert "changed" in message and "position 1" in message
-    assert "'charge_card'" in message and "'add'" in message
+    assert "changed" in message and "step 1" in message
+    assert "function charge_card was recorded when add was expected" in message

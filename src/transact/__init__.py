@@ -13,17 +13,28 @@ from transact._core.effects import SendMessage
 from transact._core.status import WorkflowStatusString
 from transact._facade.config import DBOSConfig
 from transact._facade.context import (
+    DBOSContextEnsure,
     DBOSContextSetAuth,
     SetEnqueueOptions,
+    SetShardKey,
     SetWorkflowID,
     SetWorkflowTimeout,
 )
 from transact._facade.dbos import DBOS, __version__
 from transact._facade.decorators import StepOptions
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
+from transact._facade.migration import run_dbos_database_migrations
 from transact._facade.queues import Queue
 from transact._facade.status import StepInfo, WorkflowStatus
+from transact._facade.types import (
+    DuplicationPolicy,
+    KafkaMessage,
+    StepStatus,
+    VersionInfo,
+    WorkflowSerializationFormat,
+)
 from transact._serialization import DefaultSerializer, PortableJSONSerializer, Serializer
+from transact._serialization import PortableJSONSerializer as DBOSPortableJSONSerializer
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
     DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
@@ -44,27 +55,36 @@ __all__ = [
     "DBOSClient",
     "DBOSConfig",
     "DBOSConflictingWorkflowError",
+    "DBOSContextEnsure",
     "DBOSContextSetAuth",
     "DBOSException",
     "DBOSMaxStepRetriesExceeded",
     "DBOSNonExistentWorkflowError",
+    "DBOSPortableJSONSerializer",
     "DBOSUnexpectedStepError",
     "DBOSWorkflowCancelledError",
     "DBOSWorkflowConflictIDError",
     "DefaultSerializer",
+    "DuplicationPolicy",
+    "KafkaMessage",
     "NondeterminismError",
     "PortableJSONSerializer",
     "Queue",
     "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
+    "SetShardKey",
     "SetWorkflowID",
     "SetWorkflowTimeout",
     "StepInfo",
     "StepOptions",
+    "StepStatus",
+    "VersionInfo",
     "WorkflowHandle",
     "WorkflowHandleAsync",
+    "WorkflowSerializationFormat",
     "WorkflowStatus",
     "WorkflowStatusString",
     "__version__",
+    "run_dbos_database_migrations",
 ]

@@ -134,10 +134,7 @@ class DBOSWorkflowConflictIDError(DBOSBaseException):
     """Another execution of the same workflow already recorded this position."""
 
     def __init__(self, workflow_id: str) -> None:
-        super().__init__(
-            f"Conflicting workflow ID {workflow_id}: another execution recorded this step first",
-            1,
-        )
+        super().__init__(f"Conflicting workflow ID {workflow_id}", 1)
         self.workflow_id = workflow_id
         self._args = (workflow_id,)
 
@@ -146,7 +143,7 @@ class DBOSRecoveryError(DBOSException):
     """Recovery could not dispatch a workflow."""
 
     def __init__(self, workflow_id: str, message: str | None = None) -> None:
-        super().__init__(f"Recovery error for workflow {workflow_id}: {message}", 2)
+        super().__init__(f"Recovery error for workflow ID {workflow_id}: {message}", 2)
         self.workflow_id = workflow_id
         self._args = (workflow_id, message)
 
@@ -155,7 +152,7 @@ class DBOSInitializationError(DBOSException):
     """The configuration is invalid or the system database cannot be used."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, 3)
+        super().__init__(f"Error initializing DBOS Transact: {message}", 3)
         self._args = (message,)
 
 
@@ -163,7 +160,7 @@ class DBOSWorkflowFunctionNotFoundError(DBOSException):
     """No function is registered under the name a workflow row carries."""
 
     def __init__(self, workflow_id: str, message: str | None = None) -> None:
-        super().__init__(f"{message} (workflow {workflow_id})", 4)
+        super().__init__(f"Could not execute workflow {workflow_id}: {message}", 4)
         self.workflow_id = workflow_id
         self._args = (workflow_id, message)
 
@@ -171,20 +168,24 @@ class DBOSWorkflowFunctionNotFoundError(DBOSException):
 class DBOSNonExistentWorkflowError(DBOSException):
     """The workflow id names no workflow."""
 
-    def __init__(self, destination: str, workflow_id: str | None = None) -> None:
-        wid = workflow_id if workflow_id is not None else destination
-        super().__init__(f"{destination} {wid} does not exist", 5)
+    def __init__(self, destination: str, destination_id: str | None = None) -> None:
+        wid = destination_id if destination_id is not None else destination
+        super().__init__(f"Non-existent {destination} workflow ID: {wid}", 5)
+        self.destination = destination
+        self.destination_id = destination_id
         self.workflow_id = wid
-        self._args = (destination, workflow_id)
+        self._args = (destination, destination_id)
 
 
 class MaxRecoveryAttemptsExceededError(DBOSException):
     """A workflow was dispatched more times than its ``max_recovery_attempts`` allows."""
 
-    def __init__(self, workflow_id: str, max_retries: int) -> None:
+    def __init__(self, workflow_id: str, max_retries: int | None = None) -> None:
+        limit = "number" if max_retries is None else f"of {max_retries}"
         super().__init__(
-            f"Workflow {workflow_id} has exceeded its maximum of {max_retries} recovery "
-            "attempts and was moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED",
+            f"Workflow {workflow_id} has exceeded its maximum {limit} execution or recovery "
+            "attempts. Further attempts to execute or recover it will fail. See "
+            "documentation for details: https://docs.dbos.dev/python/reference/decorators",
             6,
         )
         self.workflow_id = workflow_id
@@ -240,9 +241,9 @@ class DBOSUnexpectedStepError(DBOSException):
 
     def __init__(self, workflow_id: str, step_id: int, expected: str, recorded: str) -> None:
         super().__init__(
-            f"Non-deterministic workflow {workflow_id}: at position {step_id} the log recorded "
-            f"{recorded!r} but the code now issued {expected!r}. Workflow code must issue the "
-            "same steps in the same order when it is re-executed.",
+            f"During execution of workflow {workflow_id} step {step_id}, function {recorded} "
+            f"was recorded when {expected} was expected. Check that your workflow is "
+            "deterministic.",
             11,
         )
         self.workflow_id = workflow_id
@@ -261,8 +262,8 @@ class DBOSQueueDeduplicatedError(DBOSException):
 
     def __init__(self, workflow_id: str, queue_name: str, deduplication_id: str) -> None:
         super().__init__(
-            f"Workflow {workflow_id} was deduplicated: deduplication ID {deduplication_id} "
-            f"is already in use on queue {queue_name}",
+            f"Workflow {workflow_id} was deduplicated due to an existing workflow in queue "
+            f"{queue_name} with deduplication ID {deduplication_id}.",
             12,
         )
         self.workflow_id = workflow_id
@@ -295,8 +296,8 @@ class DBOSStreamTimeoutError(DBOSException):
     """No stream value arrived within the timeout, or the stream ended first."""
 
     def __init__(self, workflow_id: str, key: str, timeout: float | None = None) -> None:
-        what = f"within {timeout} seconds" if timeout is not None else "before the stream ended"
-        super().__init__(f"No value on stream {key!r} of workflow {workflow_id} {what}", 16)
+        within = f" within {timeout} seconds" if timeout is not None else ""
+        super().__init__(f"No value arrived on stream {key} of workflow {workflow_id}{within}", 16)
         self.workflow_id = workflow_id
         self.key = key
         self.timeout = timeout
@@ -307,7 +308,13 @@ class DBOSStreamNondeterminismError(DBOSException):
     """Concurrent checkpointed reads of one stream inside one workflow."""
 
     def __init__(self, workflow_id: str, key: str) -> None:
-        super().__init__(f"Concurrent reads of stream {key!r} in workflow {workflow_id}", 17)
+        super().__init__(
+            f"Cannot deterministically read stream {key} in workflow {workflow_id}: another "
+            "stream read in the same workflow is still in progress, so which read records "
+            "which value would depend on task scheduling. Read streams from sequential "
+            "workflow code, or read them from a step.",
+            17,
+        )
         self._args = (workflow_id, key)
 
 
@@ -315,7 +322,11 @@ class DBOSStepTimeoutError(DBOSException):
     """An async step exceeded its ``timeout_seconds``."""
 
     def __init__(self, step_name: str, timeout_seconds: float) -> None:
-        super().__init__(f"Step {step_name} timed out after {timeout_seconds} seconds", 18)
+        super().__init__(
+            f"Step {step_name} was cancelled after exceeding its timeout of {timeout_seconds} "
+            "seconds",
+            18,
+        )
         self._args = (step_name, timeout_seconds)
 
 
@@ -323,7 +334,10 @@ class DBOSConflictingRegistrationError(DBOSException):
     """The same name was registered as a different kind of function."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"{name} is already registered as a different kind of function", 25)
+        super().__init__(
+            f"Operation (Name: {name}) is already registered with a conflicting function type",
+            25,
+        )
         self._args = (name,)
 
 

@@ -117,7 +117,7 @@ def get(options: argparse.Namespace) -> int:
     with _store(options) as store:
         row = store.get_workflow(options.workflow_id)
     if row is None:
-        raise DBOSNonExistentWorkflowError("Workflow", options.workflow_id)
+        raise DBOSNonExistentWorkflowError("target", options.workflow_id)
     emit(status_json(to_status(row, DefaultSerializer())))
     return 0
 
@@ -127,7 +127,7 @@ def steps(options: argparse.Namespace) -> int:
     serializer = DefaultSerializer()
     with _store(options) as store:
         if store.get_workflow(options.workflow_id, load_input=False, load_output=False) is None:
-            raise DBOSNonExistentWorkflowError("Workflow", options.workflow_id)
+            raise DBOSNonExistentWorkflowError("target", options.workflow_id)
         checkpoints = store.load_checkpoints(options.workflow_id)
     emit([step_json(to_step_info(c, serializer)) for c in checkpoints])
     return 0

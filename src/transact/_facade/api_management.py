@@ -22,6 +22,7 @@ from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.launched import runtime
 from transact._facade.routing import perform_or_else, perform_or_else_async
 from transact._runtime import management
+from transact._runtime.async_driver import perform_async
 from transact._runtime.interpreter import perform
 from transact._runtime.state import current_workflow
 
@@ -97,34 +98,45 @@ def fork_workflow(
     ``DBOSNonExistentWorkflowError`` for an unknown ``workflow_id``;
     ``DBOSConflictingWorkflowError`` if the new id is taken.
     """
+    effect = _fork_effect(workflow_id, start_step, application_version, timeout_seconds)
+    fork_id = perform_or_else(effect, lambda: _fork(effect))
+    state = current_workflow()
+    if state is not None:
+        # DBOS numbering: a fork in workflow code takes two ids, the fork at N and a
+        # ``DBOS.getStatus`` for the handle at N + 1.
+        perform(state, GetStatus(fork_id, must_exist=True, check_only=True))
+    return WorkflowHandle(fork_id)
+
+
+def _fork_effect(
+    workflow_id: str,
+    start_step: int,
+    application_version: str | None,
+    timeout_seconds: float | None,
+) -> ForkWorkflow:
+    """The validated fork of ``fork_workflow`` and its twin (takes the ambient id)."""
     management.validate_start_step(start_step)
     if timeout_seconds is not None and not timeout_seconds > 0:
         raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
     options = take_start_options()
     timeout = timeout_seconds if timeout_seconds is not None else options.timeout_seconds
-
-    effect = ForkWorkflow(
+    return ForkWorkflow(
         workflow_id,
         start_step,
         new_id=options.workflow_id,
         application_version=application_version,
         timeout_seconds=timeout,
     )
-    state = current_workflow()
-    if state is None:
-        fork_id = runtime().fork(
-            effect.workflow_id,
-            effect.start_step,
-            new_id=effect.new_id,
-            application_version=effect.application_version,
-            timeout_seconds=effect.timeout_seconds,
-        )
-        return WorkflowHandle(fork_id)
-    fork_id = perform(state, effect)
-    # DBOS numbering: a fork in workflow code takes two ids, the fork at N and a
-    # ``DBOS.getStatus`` for the handle at N + 1.
-    perform(state, GetStatus(fork_id, must_exist=True, check_only=True))
-    return WorkflowHandle(fork_id)
+
+
+def _fork(effect: ForkWorkflow) -> str:
+    return runtime().fork(
+        effect.workflow_id,
+        effect.start_step,
+        new_id=effect.new_id,
+        application_version=effect.application_version,
+        timeout_seconds=effect.timeout_seconds,
+    )
 
 
 # --- async twins ---------------------------------------------------------------
@@ -145,6 +157,22 @@ async def delete_workflow_async(workflow_id: str, delete_children: bool = False)
     """``DBOS.delete_workflow`` without blocking the loop."""
     effect = DeleteWorkflow(workflow_id, delete_children)
     await perform_or_else_async(effect, lambda: _delete(effect))
+
+
+async def fork_workflow_async(
+    workflow_id: str,
+    start_step: int,
+    application_version: str | None = None,
+    *,
+    timeout_seconds: float | None = None,
+) -> WorkflowHandleAsync[Any]:
+    """``DBOS.fork_workflow`` returning an async handle."""
+    effect = _fork_effect(workflow_id, start_step, application_version, timeout_seconds)
+    fork_id = await perform_or_else_async(effect, lambda: _fork(effect))
+    state = current_workflow()
+    if state is not None:
+        await perform_async(state, GetStatus(fork_id, must_exist=True, check_only=True))
+    return WorkflowHandleAsync(WorkflowHandle(fork_id))
 
 
 def _cancel(workflow_id: str) -> None:

@@ -7,7 +7,8 @@ and one routing decision: performed in workflow code, written unrecorded inside 
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import asyncio
+from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 from transact._core.effects import (
@@ -18,11 +19,13 @@ from transact._core.effects import (
 from transact._facade.arguments import (
     check_key,
     check_offset,
+    check_polling_interval,
     check_timeout,
     check_workflow_id,
 )
 from transact._facade.launched import runtime
 from transact._facade.routing import perform_or_else_async
+from transact._runtime.async_driver import perform_async
 from transact._runtime.handlers import streams
 from transact._runtime.interpreter import perform
 from transact._runtime.state import Frame, WorkflowState, current_frame
@@ -98,7 +101,7 @@ def read_stream(
     timeout = None if timeout_seconds is None else check_timeout(timeout_seconds, "timeout_seconds")
     poll: float | None = None
     if polling_interval_sec is not None:
-        poll = max(check_timeout(polling_interval_sec, "polling_interval_sec"), 0.001)
+        poll = check_polling_interval(polling_interval_sec)
     frame = current_frame()
     if frame is not None and frame.step_id is None:
         return _recorded_reads(frame.workflow, workflow_id, key, offset, timeout, poll)
@@ -107,6 +110,47 @@ def read_stream(
     return streams.read_unrecorded(
         env, workflow_id, key, offset, timeout, poll or env.poll_seconds, interrupt
     )
+
+
+async def read_stream_async(
+    workflow_id: str,
+    key: str,
+    *,
+    offset: int = 0,
+    polling_interval_sec: float | None = None,
+    timeout_seconds: float | None = None,
+) -> AsyncGenerator[Any, None]:
+    """``DBOS.read_stream`` as an async generator: each value is awaited without
+    blocking the loop (in workflow code each one is checkpointed, as in the sync form).
+
+    Raises as ``read_stream`` does (bad arguments at the first iteration).
+    """
+    values = read_stream(
+        workflow_id,
+        key,
+        offset=offset,
+        polling_interval_sec=polling_interval_sec,
+        timeout_seconds=timeout_seconds,
+    )
+    frame = current_frame()
+    if frame is not None and frame.step_id is None:
+        # Workflow code: each read is performed (checkpointed) on the loop.
+        timeout = None if timeout_seconds is None else float(timeout_seconds)
+        poll = None if polling_interval_sec is None else float(polling_interval_sec)
+        while True:
+            effect = ReadStream(workflow_id, key, offset, timeout, poll)
+            item = await perform_async(frame.workflow, effect)
+            if item is streams.STREAM_END:
+                return
+            yield item
+            offset += 1
+    done = object()
+    while True:
+        # Outside workflow code each wait runs in a worker thread.
+        value = await asyncio.to_thread(next, values, done)
+        if value is done:
+            return
+        yield value
 
 
 async def write_stream_async(key: str, value: Any) -> None:

@@ -90,7 +90,7 @@ def _exists_effect(workflow_id: str) -> GetStatus:
 
 def _check_exists(workflow_id: str) -> None:
     if runtime().store.get_workflow(workflow_id, load_input=False, load_output=False) is None:
-        raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+        raise DBOSNonExistentWorkflowError("target", workflow_id)
 
 
 def get_workflow_status(workflow_id: str) -> WorkflowStatus | None:

@@ -14,6 +14,19 @@ def check_timeout(value: float, what: str) -> float:
     return float(value)
 
 
+def check_polling_interval(value: float) -> float:
+    """A polling interval: a finite number of at least 0.001 seconds (DBOS's check)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value >= 0.001)
+    ):
+        raise ValueError(
+            f"polling_interval_sec must be a finite number at least 0.001 seconds, got {value}"
+        )
+    return float(value)
+
+
 def check_key(key: str, what: str) -> str:
     """``key`` if it is a non-empty string; ``ValueError`` otherwise."""
     if not isinstance(key, str) or not key:

@@ -22,6 +22,7 @@ class _Ambient:
     authenticated_user: str | None = None
     authenticated_roles: tuple[str, ...] | None = None
     enqueue: EnqueueOptions | None = None
+    shard_key: str | None = None
 
 
 @attrs.frozen
@@ -37,12 +38,12 @@ class EnqueueOptions:
     @property
     def queue_only(self) -> bool:
         """Whether it sets an option that only a queue can honour."""
-        return (
-            self.deduplication_id is not None
-            or self.priority is not None
-            or self.queue_partition_key is not None
-            or self.delay_seconds is not None
-        )
+        return bool(self.queue_only_names())
+
+    def queue_only_names(self) -> list[str]:
+        """The options set that only a queue can honour, in DBOS's order."""
+        names = ("deduplication_id", "priority", "queue_partition_key", "delay_seconds")
+        return [name for name in names if getattr(self, name) is not None]
 
 
 _ambient: contextvars.ContextVar[_Ambient | None] = contextvars.ContextVar(
@@ -61,9 +62,12 @@ def take_start_options(*, queued: bool = False) -> StartOptions:
         return StartOptions()
     if not queued and ambient.enqueue is not None and ambient.enqueue.queue_only:
         raise DBOSException(
-            "SetEnqueueOptions (deduplication id, priority, partition key, delay) only "
-            "applies to Queue.enqueue, not to starting or calling a workflow"
+            f"Enqueue option(s) {', '.join(ambient.enqueue.queue_only_names())} set on a "
+            "workflow that is not being enqueued. These options are only supported when "
+            "enqueueing a workflow onto a queue."
         )
+    if ambient.shard_key is not None:
+        raise DBOSException("A shard key was given, but this system database is not sharded")
     workflow_id, ambient.workflow_id = ambient.workflow_id, None
     return StartOptions(
         workflow_id=workflow_id,
@@ -124,8 +128,11 @@ class SetWorkflowID(_Setter):
         super().__init__()
         try:
             self.workflow_id = validate_workflow_id(workflow_id)
-        except ValueError as exc:
-            raise DBOSException(str(exc)) from None
+        except ValueError:
+            raise DBOSException(
+                f"Invalid workflow ID {workflow_id!r}: workflow IDs must be non-empty and "
+                "cannot be only whitespace."
+            ) from None
 
     def _apply(self, ambient: _Ambient) -> None:
         ambient.workflow_id = self.workflow_id
@@ -140,9 +147,12 @@ class SetWorkflowTimeout(_Setter):
 
     def __init__(self, workflow_timeout_sec: float | None) -> None:
         super().__init__()
-        if workflow_timeout_sec is not None and not workflow_timeout_sec > 0:
-            raise DBOSException(f"workflow timeout must be positive, got {workflow_timeout_sec}")
-        self.workflow_timeout_sec = workflow_timeout_sec
+        if workflow_timeout_sec is not None and workflow_timeout_sec < 0:
+            # DBOS's class and text: a plain Exception; 0, like None, means no timeout
+            raise Exception(
+                f"Invalid workflow timeout {workflow_timeout_sec}. Timeouts must be positive."
+            )
+        self.workflow_timeout_sec = workflow_timeout_sec or None
 
     def _apply(self, ambient: _Ambient) -> None:
         ambient.timeout_seconds = self.workflow_timeout_sec
@@ -202,7 +212,9 @@ class SetEnqueueOptions(_Setter):
             or not isinstance(priority, int)
             or not 1 <= priority <= MAX_PRIORITY
         ):
-            raise ValueError(f"priority must be between 1 and {MAX_PRIORITY}, got {priority!r}")
+            raise ValueError(  # DBOS raises Exception; ValueError is one, with its text
+                f"Invalid priority {priority}. Priority must be between 1~{MAX_PRIORITY}."
+            )
         if delay_seconds is not None and (
             not isinstance(delay_seconds, (int, float))
             or not (delay_seconds >= 0 and math.isfinite(delay_seconds))
@@ -220,3 +232,32 @@ class SetEnqueueOptions(_Setter):
 
     def _apply(self, ambient: _Ambient) -> None:
         ambient.enqueue = self.options
+
+
+class DBOSContextEnsure(_Setter):
+    """Make sure a DBOS context exists in the block (DBOS's ``DBOSContextEnsure``).
+
+    Options set by enclosing managers stay as they are; nothing else changes.
+    """
+
+    def _apply(self, ambient: _Ambient) -> None:
+        """Nothing to set: entering already made the context."""
+
+
+class SetShardKey(_Setter):
+    """DBOS's sharding: run the next workflows on the shard of ``shard_key``.
+
+    ``transact`` system databases are never sharded, so, as DBOS does for a database
+    that is not, starting a workflow in the block raises ``DBOSException``.
+    """
+
+    def __init__(self, shard_key: str) -> None:
+        super().__init__()
+        if not isinstance(shard_key, str) or not shard_key:
+            raise DBOSException(
+                f"Invalid shard key {shard_key!r}: a shard key must be a non-empty string"
+            )
+        self.shard_key = shard_key
+
+    def _apply(self, ambient: _Ambient) -> None:
+        ambient.shard_key = self.shard_key

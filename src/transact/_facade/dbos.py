@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from transact._facade import alerts, decorators, lifecycle, properties, queues, transactions
+from transact._facade import (
+    alerts,
+    decorators,
+    lifecycle,
+    properties,
+    queues,
+    transactions,
+    unsupported,
+)
 from transact._facade import api_events as events
 from transact._facade import api_management as management
 from transact._facade import api_messages as messages
@@ -91,6 +99,7 @@ class DBOS:
     transaction = _member(transactions.transaction)
     scheduled = _member(queues.scheduled)
     alert_handler = _member(alerts.alert_handler)
+    kafka_consumer = _member(unsupported.kafka_consumer)
 
     # --- starting and awaiting workflows ---------------------------------------------
     start_workflow = _member(workflows.start_workflow)
@@ -112,6 +121,7 @@ class DBOS:
     list_workflows = _member(workflows.list_workflows)
     list_workflows_async = _member(workflows.list_workflows_async)
     list_queued_workflows = _member(queues.list_queued_workflows)
+    list_queued_workflows_async = _member(queues.list_queued_workflows_async)
     list_workflow_steps = _member(workflows.list_workflow_steps)
     list_workflow_steps_async = _member(workflows.list_workflow_steps_async)
 
@@ -123,6 +133,7 @@ class DBOS:
     delete_workflow = _member(management.delete_workflow)
     delete_workflow_async = _member(management.delete_workflow_async)
     fork_workflow = _member(management.fork_workflow)
+    fork_workflow_async = _member(management.fork_workflow_async)
 
     # --- messages, events, streams ----------------------------------------------------
     send = _member(messages.send)
@@ -142,6 +153,7 @@ class DBOS:
     close_stream = _member(streams.close_stream)
     close_stream_async = _member(streams.close_stream_async)
     read_stream = _member(streams.read_stream)
+    read_stream_async = _member(streams.read_stream_async)
 
     # --- the running context ----------------------------------------------------------
     workflow_id = classproperty(properties.workflow_id)

@@ -14,7 +14,7 @@ from typing_extensions import ParamSpec
 from transact._core.effects import GetResult, RunStep, StartChild
 from transact._core.retry import RetryPolicy
 from transact._facade.context import take_start_options
-from transact._facade.launched import runtime
+from transact._facade.launched import runtime_for_call
 from transact._runtime.async_driver import perform_async
 from transact._runtime.interpreter import perform
 from transact._runtime.registry import (
@@ -161,7 +161,7 @@ def call_workflow(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, A
     if frame is not None and frame.step_id is not None:
         raise DBOSException(f"cannot call workflow {spec.name} from inside a step")
     options = take_start_options()
-    rt = runtime()
+    rt = runtime_for_call(spec.name)
     if frame is not None:
         parent = frame.workflow
         child_id = perform(
@@ -185,7 +185,7 @@ async def call_workflow_async(
     if frame is not None and frame.step_id is not None:
         raise DBOSException(f"cannot call workflow {spec.name} from inside a step")
     options = take_start_options()
-    rt = runtime()
+    rt = runtime_for_call(spec.name)
     if frame is not None:
         parent = frame.workflow
         child_id = await perform_async(

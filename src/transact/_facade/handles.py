@@ -61,7 +61,7 @@ class WorkflowHandle(Generic[R]):
         rt = runtime()
         row = rt.store.get_workflow(self.workflow_id)
         if row is None:
-            raise DBOSNonExistentWorkflowError("Workflow", self.workflow_id)
+            raise DBOSNonExistentWorkflowError("target", self.workflow_id)
         return to_status(row, rt.serializer)
 
 

@@ -6,15 +6,24 @@ from transact._runtime.runtime import Runtime
 from transact.errors import DBOSException
 
 _runtime: Runtime | None = None
+_configured = False  # whether a DBOS(config=...) exists (set by lifecycle)
 
 
 def runtime() -> Runtime:
     """The launched runtime; raise a clear error before ``DBOS.launch()``."""
     if _runtime is None:
-        raise DBOSException(
-            "DBOS is not launched: create DBOS(config=...) and call DBOS.launch() first"
-        )
+        if not _configured:
+            raise DBOSException("No DBOS was created yet")
+        raise DBOSException("System database accessed before DBOS was launched")
     return _runtime
+
+
+def runtime_for_call(name: str) -> Runtime:
+    """The runtime for a call of the decorated function ``name`` (DBOS's error when no
+    ``DBOS`` exists yet)."""
+    if _runtime is None and not _configured:
+        raise DBOSException(f"Function {name} invoked before DBOS initialized")
+    return runtime()
 
 
 def runtime_or_none() -> Runtime | None:
@@ -26,3 +35,9 @@ def set_runtime(value: Runtime | None) -> None:
     """Install (launch) or remove (destroy) the runtime."""
     global _runtime
     _runtime = value
+
+
+def set_configured(value: bool) -> None:
+    """Record whether a ``DBOS(config=...)`` exists (for the error before launch)."""
+    global _configured
+    _configured = value

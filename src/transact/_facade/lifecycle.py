@@ -21,7 +21,8 @@ from transact._facade import launched
 from transact._facade.admin.server import AdminServer
 from transact._facade.alerts import forget_alert_handler
 from transact._facade.conductor.client import DEFAULT_CONDUCTOR_URL, ConductorClient, answers
-from transact._facade.config import DBOSConfig, Settings, resolve
+from transact._facade.config import DBOSConfig, Settings, resolve, warn_unsupported
+from transact._facade.logs import configure_logger
 from transact._facade.queues import Background, forget_queues_and_schedules
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.clock import Clock, SystemClock
@@ -32,7 +33,7 @@ from transact._store.protocol import Store
 from transact.errors import DBOSException, DBOSInitializationError
 
 __version__ = "0.1.0"
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 
 @attrs.define
@@ -70,6 +71,8 @@ def configure(
         if _configured is not None:
             return _configured, False
         settings = resolve(config)
+        configure_logger(settings.log_level, settings.console_log_level)
+        warn_unsupported(config)
         # The config's conductor keys, when set, win over the constructor's arguments.
         settings = attrs.evolve(
             settings,
@@ -87,13 +90,14 @@ def configure(
 
             flask_integration.install(flask)
         _configured = configured
+        launched.set_configured(True)
         return configured, True
 
 
 def configured() -> Configured:
     """The current configuration; ``DBOSException`` before ``DBOS(config=...)``."""
     if _configured is None:
-        raise DBOSException("create DBOS(config=...) before using it")
+        raise DBOSException("No DBOS was created yet")
     return _configured
 
 
@@ -104,10 +108,9 @@ def launch() -> None:
     with _lock:
         state = configured()
         if state.launched:
-            logger.warning("DBOS.launch() called twice; ignoring the second call")
+            logger.warning("DBOS was already launched")
             return
         settings = state.settings
-        logging.getLogger("transact").setLevel(settings.log_level)
         store = _open_and_migrate(settings)
         runtime = Runtime(
             store,
@@ -162,6 +165,7 @@ def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: 
         admin = _configured.admin if _configured is not None else None
         conductor = _configured.conductor if _configured is not None else None
         _configured = None
+        launched.set_configured(False)
     if conductor is not None:
         conductor.stop()
     if admin is not None:
@@ -176,15 +180,36 @@ def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: 
         REGISTRY.clear()
 
 
-def reset_system_database() -> None:
+def reset_system_database(
+    *, system_database_url: str | None = None, schema: str | None = None, truncate: bool = False
+) -> None:
     """Delete every workflow and its history from the system database (tests only).
 
-    Raises ``DBOSException`` if DBOS is launched.
+    The database is the configured one, or ``system_database_url`` (which also works
+    with no ``DBOS`` made). ``schema`` and ``truncate`` are DBOS's; here the schema is
+    fixed and the tables are always emptied. Raises ``AssertionError`` once launched.
     """
-    state = configured()
-    if state.launched:
-        raise DBOSException("reset_system_database must be called before DBOS.launch()")
-    store = _open_and_migrate(state.settings)
+    del schema, truncate  # one fixed schema; emptying the tables is what both do here
+    state = _configured
+    if state is not None and state.launched:
+        raise AssertionError(
+            "The system database cannot be reset after DBOS is launched. Resetting the "
+            "system database is a destructive operation that should only be used in a "
+            "test environment."
+        )
+    if state is None and system_database_url is None:
+        logger.warning(
+            "reset_system_database has no effect because global DBOS object does not exist"
+        )
+        return
+    if state is not None:
+        settings = state.settings
+        if system_database_url is not None:
+            settings = attrs.evolve(settings, system_database_url=system_database_url)
+    else:
+        assert system_database_url is not None
+        settings = resolve({"name": "reset", "system_database_url": system_database_url})
+    store = _open_and_migrate(settings)
     try:
         store.reset()
     finally:

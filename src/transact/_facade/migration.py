@@ -12,6 +12,7 @@ import re
 
 from sqlalchemy import text
 
+from transact._runtime.appdb import AppDatabase
 from transact._store.factory import open_store
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
@@ -34,6 +35,30 @@ def migrate_system_database(url: str, *, application_role: str | None = None) ->
             _grant(store, application_role)
     finally:
         store.close()
+
+
+def run_dbos_database_migrations(
+    system_database_url: str,
+    *,
+    app_database_url: str | None = None,
+    schema: str | None = "dbos",
+    application_role: str | None = None,
+) -> None:
+    """DBOS's name for migrating outside an application: the system database at
+    ``system_database_url``, the application database of ``@DBOS.transaction`` at
+    ``app_database_url`` if given, then grants to ``application_role`` (Postgres).
+
+    ``schema`` is accepted for DBOS's signature; the system tables live in the schema
+    ``transact`` (see ``docs/design.md``, Departures).
+    """
+    del schema  # one fixed schema (a Departure); the argument keeps DBOS's signature
+    migrate_system_database(system_database_url, application_role=application_role)
+    if app_database_url is not None:
+        app = AppDatabase(app_database_url)
+        try:
+            app.migrate()
+        finally:
+            app.close()
 
 
 def pending_statements(url: str) -> list[str]:

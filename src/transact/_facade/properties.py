@@ -7,7 +7,7 @@ import logging
 from transact._facade.context import ambient_auth
 from transact._runtime.state import current_frame
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 
 def workflow_id() -> str | None:
@@ -38,5 +38,6 @@ def authenticated_roles() -> list[str] | None:
 
 
 def library_logger() -> logging.Logger:
-    """The library's logger."""
+    """DBOS's logger, ``logging.getLogger("dbos")``: the library logs there, and
+    ``DBOS(config=...)`` gives it a console handler at ``log_level``."""
     return logger

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, overload
@@ -17,7 +18,7 @@ from transact._facade.context import ambient_enqueue_options, take_start_options
 from transact._facade.decorators import child_start
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.launched import runtime
-from transact._facade.listing import query_workflows, workflow_query
+from transact._facade.listing import query_workflows, query_workflows_async, workflow_query
 from transact._facade.status import WorkflowStatus
 from transact._runtime.interpreter import perform
 from transact._runtime.queue_runner import QUEUES, QueueConfig, QueueRunner, enqueue
@@ -235,6 +236,13 @@ def list_queued_workflows(
         queues_only=True,
     )
     return query_workflows(query, queued=True)
+
+
+async def list_queued_workflows_async(**filters: Any) -> list[WorkflowStatus]:
+    """``DBOS.list_queued_workflows`` (same keyword filters) without blocking the loop."""
+    inspect.signature(list_queued_workflows).bind(**filters)  # its TypeError for a typo
+    query = workflow_query(**filters, load_output=False, queues_only=True)
+    return await query_workflows_async(query, queued=True)
 
 
 class Background:

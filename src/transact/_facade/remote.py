@@ -66,7 +66,7 @@ def cancel(services: Services, workflow_id: str) -> None:
     ``DBOSNonExistentWorkflowError`` for an unknown id."""
     store = services.store
     if store.get_workflow(workflow_id, load_input=False, load_output=False) is None:
-        raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+        raise DBOSNonExistentWorkflowError("target", workflow_id)
     for cancelled in store.cancel_workflows([workflow_id], now_ms(services.clock)):
         services.interrupt(cancelled)
         services.waiters.notify(status_key(cancelled))
@@ -77,7 +77,7 @@ def resume(services: Services, workflow_id: str) -> None:
     runs it from its log. ``DBOSNonExistentWorkflowError`` for an unknown id."""
     now = now_ms(services.clock)
     if services.store.resume_workflow(workflow_id, INTERNAL_QUEUE, now) is None:
-        raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+        raise DBOSNonExistentWorkflowError("target", workflow_id)
 
 
 def fork(
@@ -92,7 +92,7 @@ def fork(
     original's, whose executors run it); return the fork's id."""
     original = services.store.get_workflow(workflow_id, load_input=False, load_output=False)
     if original is None:
-        raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+        raise DBOSNonExistentWorkflowError("target", workflow_id)
     fork_id, _ = management.fork(
         services,
         workflow_id,

@@ -20,7 +20,7 @@ from transact.errors import DBOSException
 
 __all__ = ["ANNOUNCE_GAP_SECONDS", "QueueAnnouncer", "announce", "queue_key", "retire", "serve"]
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 ANNOUNCE_GAP_SECONDS = 0.005
 """Least time between two announcements of one queue's enqueues to other processes: the

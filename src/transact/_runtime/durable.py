@@ -117,4 +117,6 @@ def sleep_until(state: WorkflowState, wake_at: float) -> None:
     clock = state.env.clock
     remaining = wake_at - clock.now()
     if remaining > 0 and clock.wait(state.cancelled, remaining):
-        raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} was cancelled")
+        raise DBOSWorkflowCancelledError(
+            f"Workflow {state.workflow_id} is cancelled. Aborting function."
+        )

@@ -65,5 +65,7 @@ def finish(
     if not done:
         row = env.store.get_workflow(state.workflow_id, load_input=False, load_output=False)
         if row is None or row.status == S.CANCELLED.value:
-            raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} was cancelled")
+            raise DBOSWorkflowCancelledError(
+                f"Workflow {state.workflow_id} is cancelled. Aborting function."
+            )
         raise DBOSWorkflowConflictIDError(state.workflow_id)

@@ -20,7 +20,7 @@ from transact._runtime.waiters import status_key
 from transact._store.records import WorkflowRecord
 from transact.errors import DBOSNonExistentWorkflowError
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 
 # --- fork ------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def fork(
     store = runtime.store
     original = store.get_workflow(original_id, load_output=False)
     if original is None:
-        raise DBOSNonExistentWorkflowError("Workflow", original_id)
+        raise DBOSNonExistentWorkflowError("target", original_id)
     checkpoints = store.load_checkpoints(original_id)
     last = checkpoints[-1].function_id if checkpoints else 0
     if start_step > last + 1:
@@ -120,7 +120,7 @@ def delete(runtime: Services, workflow_id: str, *, delete_children: bool) -> lis
     """
     store = runtime.store
     if store.get_workflow(workflow_id, load_input=False, load_output=False) is None:
-        raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+        raise DBOSNonExistentWorkflowError("target", workflow_id)
     doomed = [workflow_id]
     if delete_children:
         doomed += store.descendants([workflow_id])

@@ -52,7 +52,7 @@ __all__ = [
     "queue_key",
 ]
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 MAX_BATCH = 100
 """Most workflows one claim takes: a bigger batch would let one process take a whole

@@ -37,10 +37,14 @@ def replay_outcome(state: WorkflowState, function_id: int, checkpoint: Checkpoin
 def check_cancelled(state: WorkflowState) -> None:
     """Raise if this execution was cancelled (in this process) or ran past its deadline."""
     if state.cancelled.is_set():
-        raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} was cancelled")
+        raise DBOSWorkflowCancelledError(
+            f"Workflow {state.workflow_id} is cancelled. Aborting function."
+        )
     if state.deadline is not None and state.env.clock.now() >= state.deadline:
         state.host.cancel_for_timeout(state)
-        raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} exceeded its timeout")
+        raise DBOSWorkflowCancelledError(
+            f"Workflow {state.workflow_id} is cancelled. Aborting function."
+        )
 
 
 def record(state: WorkflowState, checkpoint: Checkpoint) -> None:
@@ -69,7 +73,7 @@ class translate_not_pending:
         if exc.status in (None, WorkflowStatusString.CANCELLED.value):
             self.state.cancelled.set()
             raise DBOSWorkflowCancelledError(
-                f"Workflow {self.state.workflow_id} was cancelled"
+                f"Workflow {self.state.workflow_id} is cancelled. Aborting function."
             ) from None
         raise DBOSWorkflowConflictIDError(self.state.workflow_id) from None
 

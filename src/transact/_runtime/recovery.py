@@ -30,7 +30,7 @@ from transact.errors import (
 
 __all__ = ["INTERNAL_QUEUE", "RECOVERY_BATCH", "Recovery"]
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 INTERNAL_QUEUE = "_dbos_internal_queue"
 
@@ -59,7 +59,7 @@ class Recovery:
         spec = REGISTRY.workflow(name)
         if spec is None:
             raise DBOSWorkflowFunctionNotFoundError(
-                workflow_id, f"no workflow named {name!r} is registered in this process"
+                workflow_id, f"{name} is not a registered workflow function"
             )
         return spec
 
@@ -133,7 +133,7 @@ class Recovery:
             workflow_id, INTERNAL_QUEUE, now_ms(self._env.clock)
         )
         if record is None:
-            raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+            raise DBOSNonExistentWorkflowError("target", workflow_id)
         if is_terminal(record.status):
             return
         claimed = self._env.store.claim_workflow(

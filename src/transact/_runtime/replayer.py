@@ -31,7 +31,7 @@ def replay(runtime: Runtime, workflow_id: str) -> Any:
     """
     row = runtime.store.get_workflow(workflow_id)
     if row is None:
-        raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+        raise DBOSNonExistentWorkflowError("target", workflow_id)
     if row.status not in (S.SUCCESS.value, S.ERROR.value):
         raise DBOSException(f"workflow {workflow_id} is {row.status}: only finished ones replay")
     spec = runtime.spec(row.name, workflow_id)

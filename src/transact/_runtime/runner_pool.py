@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["Dispatcher"]
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 
 class Dispatcher:

@@ -41,7 +41,7 @@ from transact.errors import (
     DBOSBaseException,
 )
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 DEFAULT_MAX_THREADS = 512
 RUNNERS_PER_CPU = 4

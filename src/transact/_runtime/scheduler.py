@@ -39,7 +39,7 @@ __all__ = [
     "validate_cron",
 ]
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 
 def validate_cron(cron: object) -> str:

@@ -10,7 +10,7 @@ from transact._core.checkpoint import Checkpoint
 from transact._serialization import Serializer, deserialize_error
 from transact._store.records import WorkflowRecord
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 
 class StepInfo(TypedDict):

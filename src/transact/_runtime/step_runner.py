@@ -17,7 +17,7 @@ from transact._core.effects import RunStep
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact.errors import DBOSMaxStepRetriesExceeded, DBOSWorkflowCancelledError
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 Outcome = tuple[Any, Exception | None]
 
@@ -52,7 +52,9 @@ class _Attempts:
 
     def cancelled(self) -> DBOSWorkflowCancelledError:
         """The error a cancellation during a pause ends the workflow with."""
-        return DBOSWorkflowCancelledError(f"Workflow {self.state.workflow_id} was cancelled")
+        return DBOSWorkflowCancelledError(
+            f"Workflow {self.state.workflow_id} is cancelled. Aborting function."
+        )
 
 
 def run_attempts(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> Outcome:

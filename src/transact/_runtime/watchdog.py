@@ -21,7 +21,7 @@ from transact._store.protocol import Store
 from transact._store.records import WorkflowQuery
 from transact.errors import DBOSException
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 # Real seconds between deadline checks when the clock is not the system clock: a fake
 # clock's time jumps whenever some thread waits, so the watchdog cannot sleep until the

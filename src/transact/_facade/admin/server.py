@@ -22,7 +22,7 @@ from transact._facade.launched import runtime
 from transact._facade.listing import query_workflows
 from transact.errors import DBOSException
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 Reply = tuple[int, Any]  # status code, and a JSON-able body (a str is sent as text)
 

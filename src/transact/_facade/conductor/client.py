@@ -23,7 +23,7 @@ from websockets.sync.client import ClientConnection, connect
 from transact._facade.conductor import fleet, requests
 from transact._facade.conductor.requests import Answer
 
-logger = logging.getLogger("transact")
+logger = logging.getLogger("dbos")
 
 DEFAULT_CONDUCTOR_URL = "wss://cloud.dbos.dev/conductor/v1alpha1"
 PING_INTERVAL_SECONDS = 20.0

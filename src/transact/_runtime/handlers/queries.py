@@ -29,7 +29,7 @@ def execute_get_status(state: WorkflowState, function_id: int, effect: GetStatus
         row = env.store.get_workflow(effect.workflow_id, load_input=loads, load_output=loads)
         if row is None:
             if effect.must_exist:
-                raise DBOSNonExistentWorkflowError("Workflow", effect.workflow_id)
+                raise DBOSNonExistentWorkflowError("target", effect.workflow_id)
             return None
         return None if effect.check_only else to_status(row, env.serializer)
 

@@ -147,7 +147,7 @@ def wait_stream_texts(
         if read.value is not None:
             return (read.value, *read.following)
         if read.workflow_status is None:
-            raise DBOSNonExistentWorkflowError("Workflow", workflow_id)
+            raise DBOSNonExistentWorkflowError("target", workflow_id)
         if is_terminal(read.workflow_status):
             # A write may have committed after the row was read: the owner has finished,
             # so one more read sees everything it will ever write.

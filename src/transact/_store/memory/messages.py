@@ -42,7 +42,7 @@ class MessageVerbs(MemoryState):
             # Checked after the id, as SQL's ON CONFLICT DO NOTHING does: a repeated id
             # inserts nothing, so a missing destination breaks no foreign key.
             if not duplicate and destination_id not in self._workflows:
-                raise DBOSNonExistentWorkflowError("destination", destination_id)
+                raise DBOSNonExistentWorkflowError("`send` destination", destination_id)
             if not duplicate:
                 if message_id is not None:
                     self._message_ids[message_id] = destination_id
@@ -66,7 +66,7 @@ class MessageVerbs(MemoryState):
                 self._check_checkpoint(*checkpoint)
             missing = sorted({m.destination_id for m in messages} - self._workflows.keys())
             if missing:
-                raise DBOSNonExistentWorkflowError("destination", ", ".join(missing))
+                raise DBOSNonExistentWorkflowError("`send` destination", ", ".join(missing))
             inserted = []
             for m in messages:
                 duplicate = m.message_id is not None and m.message_id in self._message_ids

@@ -109,7 +109,7 @@ class MemoryState:
 
     def _require_workflow(self, workflow_id: str) -> None:
         if workflow_id not in self._workflows:
-            raise DBOSNonExistentWorkflowError("workflow", workflow_id)
+            raise DBOSNonExistentWorkflowError("target", workflow_id)
 
     def _check_checkpoint(self, workflow_id: str, checkpoint: Checkpoint) -> None:
         row = self._workflows.get(workflow_id)

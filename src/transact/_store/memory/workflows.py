@@ -234,7 +234,7 @@ class WorkflowVerbs(MemoryState):
         with self._lock:
             original = self._workflows.get(original_id)
             if original is None:
-                raise DBOSNonExistentWorkflowError("workflow", original_id)
+                raise DBOSNonExistentWorkflowError("target", original_id)
             if new.workflow_id in self._workflows:
                 raise DBOSConflictingWorkflowError(
                     new.workflow_id, "a workflow with this id already exists"

@@ -19,7 +19,7 @@ from transact._store.protocol import NotifyCallback
 
 __all__ = ["Listener"]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("dbos")
 
 _POLL_SECONDS = 0.25  # how often the thread looks at its stop flag while idle
 _RECONNECT_SECONDS = 1.0

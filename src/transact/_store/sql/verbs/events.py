@@ -95,7 +95,7 @@ class EventVerbs:
         latest = {"workflow_uuid": workflow_id, "key": key, "value": value}
         history = {**latest, "function_id": function_id}
         on_error = OnError(
-            missing=("workflow", workflow_id),
+            missing=("target", workflow_id),
             checkpoint=None if checkpoint is None else (workflow_id, checkpoint.function_id),
         )
         if self._db.dialect_name == "postgresql":
@@ -105,13 +105,13 @@ class EventVerbs:
             if not self._db.execute_one(_SET_AT_ONCE[checkpoint is not None], params, on_error):
                 self._db.run(
                     Mode.READ,
-                    lambda conn: raise_not_pending(conn, workflow_id, missing="workflow"),
+                    lambda conn: raise_not_pending(conn, workflow_id, missing="target"),
                 )
             return
 
         def work(conn: RawConnection) -> None:
             if checkpoint is not None:
-                write_checkpoint(conn, workflow_id, checkpoint, missing="workflow")
+                write_checkpoint(conn, workflow_id, checkpoint, missing="target")
             conn.execute(_SQLITE_SET_LATEST, latest)
             conn.execute(_SQLITE_SET_HISTORY, history)
 

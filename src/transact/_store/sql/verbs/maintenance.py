@@ -273,7 +273,7 @@ class MaintenanceVerbs:
 
         def work(conn: Connection) -> None:
             if not conn.execute(_MARK_FORKED, ids).rowcount:
-                raise DBOSNonExistentWorkflowError("workflow", original_id)
+                raise DBOSNonExistentWorkflowError("target", original_id)
             conn.execute(_INSERT_FORK, record_values(new))
             conn.execute(_COPY_CHECKPOINTS, ids)
             conn.execute(_COPY_HISTORY, ids)

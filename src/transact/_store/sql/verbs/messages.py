@@ -184,7 +184,7 @@ class MessageVerbs:
             "now": now_ms,
             NOTIFY_KEY: message_key(destination_id, topic),
         }
-        on_error = OnError(missing=("destination", destination_id))
+        on_error = OnError(missing=("`send` destination", destination_id))
         if checkpoint is None:
             stmt = _SEND[(self._db.dialect_name, self._db.notify)]
             return bool(self._db.execute_one(stmt, params, on_error))
@@ -229,7 +229,7 @@ class MessageVerbs:
                 missing = sorted(set(destinations) - set(found))
                 if missing:
                     # Raised inside the transaction: its rollback undoes the checkpoint.
-                    raise DBOSNonExistentWorkflowError("destination", ", ".join(missing))
+                    raise DBOSNonExistentWorkflowError("`send` destination", ", ".join(missing))
             inserted = []
             for m in messages:
                 result = conn.execute(stmt, _message_params(m, now_ms))

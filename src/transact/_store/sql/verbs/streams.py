@@ -86,11 +86,11 @@ class StreamVerbs:
 
         def work(conn: Connection) -> int:
             if checkpoint is not None:
-                write_checkpoint(conn, workflow_id, checkpoint, missing="workflow")
+                write_checkpoint(conn, workflow_id, checkpoint, missing="target")
             return int(conn.execute(stmt, params).scalar_one())
 
         on_error = OnError(
-            missing=("workflow", workflow_id),
+            missing=("target", workflow_id),
             checkpoint=None if checkpoint is None else (workflow_id, checkpoint.function_id),
         )
         mode = Mode.WRITE_ONE if checkpoint is None else Mode.WRITE

@@ -10,6 +10,7 @@ your own test suites in :mod:`transact.testing`; every error in :mod:`transact.e
 
 from transact._core.effects import SendMessage
 from transact._core.status import WorkflowStatusString
+from transact._facade.classes import DBOSConfiguredInstance
 from transact._facade.config import DBOSConfig
 from transact._facade.context import (
     DBOSContextSetAuth,
@@ -41,6 +42,7 @@ __all__ = [
     "DBOSAwaitedWorkflowCancelledError",
     "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
     "DBOSConfig",
+    "DBOSConfiguredInstance",
     "DBOSConflictingWorkflowError",
     "DBOSContextSetAuth",
     "DBOSException",

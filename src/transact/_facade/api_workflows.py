@@ -26,6 +26,7 @@ from transact._facade.listing import query_workflows, query_workflows_async, wor
 from transact._facade.routing import perform_or_else, perform_or_else_async
 from transact._facade.status import StepInfo, WorkflowStatus, to_status, to_step_info
 from transact._runtime.async_driver import perform_async
+from transact._runtime.classes import split_target
 from transact._runtime.interpreter import perform
 from transact._runtime.registry import spec_of
 from transact._runtime.state import current_frame, current_workflow
@@ -61,6 +62,7 @@ def start_workflow(
             f"{getattr(func, '__qualname__', func)!r} is not a workflow: decorate it "
             "with @DBOS.workflow() before starting it"
         )
+    spec, call_args = split_target(spec, func, args)
     frame = current_frame()
     if frame is not None and frame.step_id is not None:
         raise DBOSException(f"cannot start workflow {spec.name} from inside a step")
@@ -69,10 +71,10 @@ def start_workflow(
     if frame is not None:
         child_id = perform(
             frame.workflow,
-            child_start(spec, args, kwargs, options, run_inline=False),
+            child_start(spec, call_args, kwargs, options, run_inline=False),
         )
         return WorkflowHandle(child_id)
-    workflow_id, future = rt.start(spec, args, kwargs, options=options, inline=False)
+    workflow_id, future = rt.start(spec, call_args, kwargs, options=options, inline=False)
     return WorkflowHandle(workflow_id, future)
 
 

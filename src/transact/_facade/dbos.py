@@ -15,7 +15,7 @@ from transact._facade import api_management as management
 from transact._facade import api_messages as messages
 from transact._facade import api_streams as streams
 from transact._facade import api_workflows as workflows
-from transact._facade import decorators, lifecycle, properties, queues, transactions
+from transact._facade import classes, decorators, lifecycle, properties, queues, transactions
 from transact._facade.classproperty import classproperty
 from transact._facade.config import DBOSConfig
 
@@ -90,6 +90,10 @@ class DBOS:
     step = _member(decorators.step)
     transaction = _member(transactions.transaction)
     scheduled = _member(queues.scheduled)
+
+    # --- classes and configured instances ---------------------------------------------
+    dbos_class = _member(classes.dbos_class)
+    register_instance = _member(classes.register_instance)
 
     # --- starting and awaiting workflows ---------------------------------------------
     start_workflow = _member(workflows.start_workflow)

@@ -16,6 +16,7 @@ from transact._core.retry import RetryPolicy
 from transact._facade.context import take_start_options
 from transact._facade.launched import runtime
 from transact._runtime.async_driver import perform_async
+from transact._runtime.classes import method_kind, split_target
 from transact._runtime.interpreter import perform
 from transact._runtime.registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
@@ -148,6 +149,8 @@ def child_start(
         timeout_seconds=options.timeout_seconds,
         inherit_deadline=options.inherit_deadline,
         run_inline=run_inline,
+        class_name=spec.class_name,
+        config_name=spec.config_name,
     )
 
 
@@ -155,8 +158,9 @@ def call_workflow(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, A
     """A direct call: run the workflow in this thread and return its outcome.
 
     Inside a workflow it is a child: started at the next position, awaited at the one
-    after (two function ids, as in DBOS).
+    after (two function ids, as in DBOS). A method's target is its first argument.
     """
+    spec, args = split_target(spec, None, args)
     frame = current_frame()
     if frame is not None and frame.step_id is not None:
         raise DBOSException(f"cannot call workflow {spec.name} from inside a step")
@@ -181,6 +185,7 @@ async def call_workflow_async(
     The workflow runs in a worker thread on its own loop (so a crash or a recovery runs
     it the same way); inside a parent workflow it is a child, as for a direct call.
     """
+    spec, args = split_target(spec, None, args)
     frame = current_frame()
     if frame is not None and frame.step_id is not None:
         raise DBOSException(f"cannot call workflow {spec.name} from inside a step")
@@ -222,6 +227,7 @@ class WorkflowDecorator:
             max_recovery_attempts=self.max_recovery_attempts,
             is_generator=inspect.isgeneratorfunction(func),
             is_async=inspect.iscoroutinefunction(func),
+            kind=method_kind(func),
         )
         REGISTRY.add_workflow(spec)
         if spec.is_generator:

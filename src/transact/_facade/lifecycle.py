@@ -23,6 +23,7 @@ from transact._facade.conductor.client import DEFAULT_CONDUCTOR_URL, ConductorCl
 from transact._facade.config import DBOSConfig, Settings, resolve
 from transact._facade.queues import Background, forget_queues_and_schedules
 from transact._runtime.appdb import AppDatabase
+from transact._runtime.classes import CLASSES
 from transact._runtime.clock import Clock, SystemClock
 from transact._runtime.registry import REGISTRY
 from transact._runtime.runtime import Runtime
@@ -172,6 +173,7 @@ def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: 
     if destroy_registry:
         forget_queues_and_schedules()
         REGISTRY.clear()
+        CLASSES.clear()
 
 
 def reset_system_database() -> None:

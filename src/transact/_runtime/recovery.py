@@ -14,6 +14,7 @@ from typing import Any
 from transact._core.checkpoint import Checkpoint, CheckpointLog
 from transact._core.status import WorkflowStatusString as S
 from transact._core.status import is_terminal
+from transact._runtime.classes import rebind
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Env
 from transact._runtime.registry import REGISTRY, WorkflowSpec
@@ -54,14 +55,21 @@ class Recovery:
         # The ids among those given that this process does not run at the moment.
         self._inactive = inactive
 
-    def spec(self, name: str, workflow_id: str) -> WorkflowSpec:
-        """The registered workflow ``name``."""
+    def spec(
+        self,
+        name: str,
+        workflow_id: str,
+        class_name: str | None = None,
+        config_name: str | None = None,
+    ) -> WorkflowSpec:
+        """The registered workflow ``name`` (a method bound to the target the names
+        give)."""
         spec = REGISTRY.workflow(name)
         if spec is None:
             raise DBOSWorkflowFunctionNotFoundError(
                 workflow_id, f"no workflow named {name!r} is registered in this process"
             )
-        return spec
+        return rebind(spec, workflow_id, class_name, config_name)
 
     def dispatch(
         self, record: WorkflowRecord, checkpoints: list[Checkpoint] | None = None
@@ -70,7 +78,7 @@ class Recovery:
 
         ``checkpoints``: its log, if the caller already loaded it (else it is read here).
         """
-        spec = self.spec(record.name, record.workflow_id)
+        spec = self.spec(record.name, record.workflow_id, record.class_name, record.config_name)
         limit = spec.max_recovery_attempts
         if limit is not None and record.recovery_attempts > limit + 1:
             self._env.store.dead_letter(record.workflow_id, now_ms(self._env.clock))

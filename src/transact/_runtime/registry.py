@@ -26,6 +26,11 @@ class WorkflowSpec:
     max_recovery_attempts: int | None = DEFAULT_MAX_RECOVERY_ATTEMPTS
     is_generator: bool = False
     is_async: bool = False
+    # How it is called: "function", or an "instance" / "class" method whose target is
+    # bound at call time (``classes.py``); a bound spec carries the names it stores.
+    kind: str = "function"
+    class_name: str | None = None
+    config_name: str | None = None
 
 
 SPEC_ATTRIBUTE = "__transact_workflow__"

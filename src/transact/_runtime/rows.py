@@ -46,6 +46,8 @@ def new_record(
         workflow_id=workflow_id,
         status=S.PENDING.value,
         name=spec.name,
+        class_name=spec.class_name,
+        config_name=spec.config_name,
         inputs=inputs,
         serialization=env.serializer.name(),
         executor_id=env.executor_id,
@@ -64,7 +66,11 @@ def new_record(
 def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
     """Insert the row or attach to an existing one of the same workflow function."""
     stored, created = store.insert_workflow(record)
-    if not created and stored.name != record.name:
+    if not created and (stored.name, stored.class_name, stored.config_name) != (
+        record.name,
+        record.class_name,
+        record.config_name,
+    ):
         raise DBOSConflictingWorkflowError(
             record.workflow_id,
             f"the id is already used by workflow {stored.name!r}, not {record.name!r}",

@@ -168,7 +168,7 @@ class Runtime:
         self, parent: WorkflowState, child_id: str, effect: StartChild
     ) -> Callable[[bool], None] | None:
         """Insert a child's row; return a function that runs it, or None if it existed."""
-        spec = self.spec(effect.name, child_id)
+        spec = self.spec(effect.name, child_id, effect.class_name, effect.config_name)
         args, kwargs = tuple(effect.args), dict(effect.kwargs)
         options = StartOptions(
             workflow_id=child_id,

@@ -15,7 +15,15 @@ from transact._facade import api_management as management
 from transact._facade import api_messages as messages
 from transact._facade import api_streams as streams
 from transact._facade import api_workflows as workflows
-from transact._facade import classes, decorators, lifecycle, properties, queues, transactions
+from transact._facade import (
+    classes,
+    decorators,
+    lifecycle,
+    properties,
+    queues,
+    roles,
+    transactions,
+)
 from transact._facade.classproperty import classproperty
 from transact._facade.config import DBOSConfig
 
@@ -95,6 +103,11 @@ class DBOS:
     dbos_class = _member(classes.dbos_class)
     register_instance = _member(classes.register_instance)
 
+    # --- roles ------------------------------------------------------------------------
+    required_roles = _member(roles.required_roles)
+    default_required_roles = _member(roles.default_required_roles)
+    set_authentication = _member(roles.set_authentication)
+
     # --- starting and awaiting workflows ---------------------------------------------
     start_workflow = _member(workflows.start_workflow)
     start_workflow_async = _member(workflows.start_workflow_async)
@@ -151,6 +164,7 @@ class DBOS:
     step_id = classproperty(properties.step_id)
     authenticated_user = classproperty(properties.authenticated_user)
     authenticated_roles = classproperty(properties.authenticated_roles)
+    assumed_role = classproperty(roles.assumed_role)
     sql_session = classproperty(transactions.sql_session)
     logger = classproperty(properties.library_logger)
     application_version = classproperty(lifecycle.application_version)

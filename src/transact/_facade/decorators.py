@@ -24,6 +24,7 @@ from transact._runtime.registry import (
     SPEC_ATTRIBUTE,
     WorkflowSpec,
 )
+from transact._runtime.roles import check_roles, register_pending_roles
 from transact._runtime.runtime import StartOptions
 from transact._runtime.state import current_frame, current_workflow
 from transact.errors import DBOSException
@@ -83,6 +84,7 @@ def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     state = current_workflow()
     if state is None:
         return spec.func(*args, **kwargs)
+    check_roles(spec.name, state.authenticated_roles)
     return perform(state, RunStep(spec.name, spec.func, args, kwargs, spec.retry))
 
 
@@ -90,6 +92,7 @@ def make_step(func: Callable[P, R], options: StepOptions) -> Callable[P, R]:
     """Wrap ``func`` as a step (an ``async def`` step is awaited on the event loop)."""
     spec = step_spec_of(func, options)
     REGISTRY.add_step(spec.name)
+    register_pending_roles(func, spec.name)
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
@@ -97,6 +100,7 @@ def make_step(func: Callable[P, R], options: StepOptions) -> Callable[P, R]:
             state = current_workflow()
             if state is None:
                 return await spec.func(*args, **kwargs)
+            check_roles(spec.name, state.authenticated_roles)
             return await perform_async(
                 state, RunStep(spec.name, spec.func, args, kwargs, spec.retry)
             )
@@ -230,6 +234,7 @@ class WorkflowDecorator:
             kind=method_kind(func),
         )
         REGISTRY.add_workflow(spec)
+        register_pending_roles(func, spec.name)
         if spec.is_generator:
             return FxWorkflow(func, spec)
         if spec.is_async:

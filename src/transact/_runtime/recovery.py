@@ -6,6 +6,7 @@ Composed into ``Runtime`` (which delegates to it): it needs the ``Env``, the run
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -18,12 +19,14 @@ from transact._runtime.classes import rebind
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Env
 from transact._runtime.registry import REGISTRY, WorkflowSpec
+from transact._runtime.roles import check_roles
 from transact._runtime.waiters import status_key
 from transact._serialization import serialize_error
 from transact._store.records import WorkflowRecord
 from transact.errors import (
     DBOSException,
     DBOSNonExistentWorkflowError,
+    DBOSNotAuthorizedError,
     DBOSWorkflowFunctionNotFoundError,
     MaxRecoveryAttemptsExceededError,
     SerializationError,
@@ -88,21 +91,33 @@ class Recovery:
             inputs = self._env.serializer.deserialize(record.inputs or "")
             args, kwargs = tuple(inputs["args"]), dict(inputs["kwargs"])
         except Exception as exc:
-            error = SerializationError(
-                f"cannot deserialize the inputs of workflow {record.workflow_id}: {exc}"
+            self._fail(
+                record,
+                SerializationError(
+                    f"cannot deserialize the inputs of workflow {record.workflow_id}: {exc}"
+                ),
             )
-            self._env.store.finish_workflow(
-                record.workflow_id,
-                status=S.ERROR.value,
-                output=None,
-                error=serialize_error(self._env.serializer, error),
-                now_ms=now_ms(self._env.clock),
-            )
-            self._env.waiters.notify(status_key(record.workflow_id))
+            return None
+        roles = json.loads(record.authenticated_roles) if record.authenticated_roles else None
+        try:  # roles are checked again when a stored workflow runs, as DBOS does
+            check_roles(spec.name, roles)
+        except DBOSNotAuthorizedError as exc:
+            self._fail(record, exc)
             return None
         if checkpoints is None:
             checkpoints = self._env.store.load_checkpoints(record.workflow_id)
         return self._launch(record, spec, args, kwargs, log=CheckpointLog.of(checkpoints))
+
+    def _fail(self, record: WorkflowRecord, error: Exception) -> None:
+        """Mark a stored workflow that cannot run ERROR with ``error``."""
+        self._env.store.finish_workflow(
+            record.workflow_id,
+            status=S.ERROR.value,
+            output=None,
+            error=serialize_error(self._env.serializer, error),
+            now_ms=now_ms(self._env.clock),
+        )
+        self._env.waiters.notify(status_key(record.workflow_id))
 
     def recover_pending(self, executor_ids: Sequence[str] | None = None) -> list[str]:
         """Re-run the PENDING workflows of ``executor_ids`` (default: this executor, as at

@@ -10,6 +10,7 @@ from transact._core.status import WorkflowStatusString as S
 from transact._runtime.env import Env
 from transact._runtime.options import StartOptions
 from transact._runtime.registry import WorkflowSpec
+from transact._runtime.roles import check_roles
 from transact._runtime.state import WorkflowState
 from transact._serialization import serialize_value
 from transact._store.protocol import Store
@@ -42,6 +43,7 @@ def new_record(
         deadline = parent.deadline
     ms = int(now * 1000)
     roles = parent.authenticated_roles if parent else options.authenticated_roles
+    assumed_role = check_roles(spec.name, roles)
     return WorkflowRecord(
         workflow_id=workflow_id,
         status=S.PENDING.value,
@@ -60,6 +62,7 @@ def new_record(
         parent_workflow_id=parent.workflow_id if parent is not None else None,
         authenticated_user=parent.authenticated_user if parent else options.authenticated_user,
         authenticated_roles=json.dumps(list(roles)) if roles is not None else None,
+        assumed_role=assumed_role,
     )
 
 

@@ -226,6 +226,7 @@ class Runtime:
                 if record.authenticated_roles
                 else None
             ),
+            assumed_role=record.assumed_role,
         )
         future: Future[Any] = Future()
         with self._lock:

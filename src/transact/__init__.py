@@ -23,6 +23,7 @@ from transact._facade.decorators import StepOptions
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.queues import Queue
 from transact._facade.status import StepInfo, WorkflowStatus
+from transact._facade.step_types import StepReservation, StepStatus
 from transact._serialization import DefaultSerializer, PortableJSONSerializer, Serializer
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
@@ -64,6 +65,8 @@ __all__ = [
     "SetWorkflowTimeout",
     "StepInfo",
     "StepOptions",
+    "StepReservation",
+    "StepStatus",
     "WorkflowHandle",
     "WorkflowHandleAsync",
     "WorkflowStatus",

@@ -315,7 +315,11 @@ class DBOSStepTimeoutError(DBOSException):
     """An async step exceeded its ``timeout_seconds``."""
 
     def __init__(self, step_name: str, timeout_seconds: float) -> None:
-        super().__init__(f"Step {step_name} timed out after {timeout_seconds} seconds", 18)
+        super().__init__(
+            f"Step {step_name} was cancelled after exceeding its timeout of "
+            f"{timeout_seconds} seconds",
+            18,
+        )
         self._args = (step_name, timeout_seconds)
 
 

@@ -76,6 +76,11 @@ class RunStep(Effect[T_co]):
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_kwargs)
     retry: RetryPolicy = NO_RETRIES
+    # DBOS's step options beyond the schedule: a predicate that may stop the retries,
+    # and (async steps only) a per-attempt timeout and preemption on cancellation.
+    should_retry: Callable[[Exception], Any] | None = attrs.field(default=None, eq=False)
+    timeout_seconds: float | None = None
+    preemptible: bool = False
 
     @property
     def checkpoint_name(self) -> str:

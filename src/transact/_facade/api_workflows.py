@@ -14,7 +14,6 @@ from transact._core.effects import (
     GetResult,
     GetStatus,
     ListWorkflowSteps,
-    RunStep,
     Sleep,
     WaitFirst,
 )
@@ -226,6 +225,8 @@ def run_step(
 ) -> R:
     """Run any callable as a checkpointed step (a plain call outside a workflow)."""
     spec = step_spec_of(func, dbos_step_options)
+    if current_workflow() is not None:
+        spec.validate()  # DBOS checks the async-only options when recording
     result: R = call_step(spec, args, kwargs)
     return result
 
@@ -294,7 +295,7 @@ async def run_step_async(
     state = current_workflow()
     if state is None:
         return await spec.func(*args, **kwargs)
-    return await perform_async(state, RunStep(spec.name, spec.func, args, kwargs, spec.retry))
+    return await perform_async(state, spec.validate().effect(args, kwargs))
 
 
 async def retrieve_workflow_async(

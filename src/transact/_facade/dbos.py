@@ -22,6 +22,7 @@ from transact._facade import (
     properties,
     queues,
     roles,
+    step_types,
     transactions,
 )
 from transact._facade.classproperty import classproperty
@@ -119,6 +120,8 @@ class DBOS:
     wait_first_async = _member(workflows.wait_first_async)
     run_step = _member(workflows.run_step)
     run_step_async = _member(workflows.run_step_async)
+    reserve_step = _member(step_types.reserve_step)
+    reserve_step_async = _member(step_types.reserve_step_async)
     sleep = _member(workflows.sleep)
     sleep_async = _member(workflows.sleep_async)
 
@@ -162,6 +165,7 @@ class DBOS:
     # --- the running context ----------------------------------------------------------
     workflow_id = classproperty(properties.workflow_id)
     step_id = classproperty(properties.step_id)
+    step_status = classproperty(step_types.step_status)
     authenticated_user = classproperty(properties.authenticated_user)
     authenticated_roles = classproperty(properties.authenticated_roles)
     assumed_role = classproperty(roles.assumed_role)

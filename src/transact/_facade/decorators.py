@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import math
 from collections.abc import Callable, Generator
 from typing import Any, Generic, TypedDict, TypeVar, overload
 
@@ -44,15 +45,56 @@ class StepOptions(TypedDict, total=False):
     interval_seconds: float
     max_attempts: int
     backoff_rate: float
+    should_retry: Callable[[Exception], Any] | None
+    preemptible: bool
+    timeout_seconds: float | None
 
 
 @attrs.frozen
 class StepSpec:
-    """A step as decorated: the undecorated function, its name and retry policy."""
+    """A step as decorated: the undecorated function, its name and retry policy, and
+    DBOS's other step options (``should_retry``; async only: timeout, preemption)."""
 
     name: str
     func: Callable[..., Any] = attrs.field(eq=False)
     retry: RetryPolicy
+    should_retry: Callable[[Exception], Any] | None = attrs.field(default=None, eq=False)
+    timeout_seconds: float | None = None
+    preemptible: bool = False
+
+    def effect(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunStep[Any]:
+        """The effect of one call with ``args`` and ``kwargs``."""
+        return RunStep(
+            self.name,
+            self.func,
+            args,
+            kwargs,
+            self.retry,
+            should_retry=self.should_retry,
+            timeout_seconds=self.timeout_seconds,
+            preemptible=self.preemptible,
+        )
+
+    def validate(self) -> StepSpec:
+        """Itself, after DBOS's checks of the async-only options (``DBOSException``)."""
+        is_async = inspect.iscoroutinefunction(self.func)
+        if self.preemptible and not is_async:
+            raise DBOSException(
+                f"Step {self.name} is sync but preemptible=True. Preemption is only "
+                "supported for async steps."
+            )
+        timeout = self.timeout_seconds
+        if timeout is not None and not is_async:
+            raise DBOSException(
+                f"Step {self.name} is sync but timeout_seconds is set. Step timeouts are "
+                "only supported for async steps."
+            )
+        if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+            raise DBOSException(
+                f"Step {self.name} has timeout_seconds={timeout}. Step timeouts must be "
+                "positive and finite."
+            )
+        return self
 
 
 def step_spec_of(func: Callable[..., Any], options: StepOptions | None = None) -> StepSpec:
@@ -62,10 +104,14 @@ def step_spec_of(func: Callable[..., Any], options: StepOptions | None = None) -
         return spec
     options = options or {}
     raw = spec.func if isinstance(spec, StepSpec) else func
+    timeout = options.get("timeout_seconds")
     return StepSpec(
         name=options.get("name") or getattr(raw, "__qualname__", None) or repr(raw),
         func=raw,
         retry=retry_policy(options),
+        should_retry=options.get("should_retry"),
+        timeout_seconds=float(timeout) if timeout is not None else None,
+        preemptible=bool(options.get("preemptible", False)),
     )
 
 
@@ -85,12 +131,12 @@ def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     if state is None:
         return spec.func(*args, **kwargs)
     check_roles(spec.name, state.authenticated_roles)
-    return perform(state, RunStep(spec.name, spec.func, args, kwargs, spec.retry))
+    return perform(state, spec.effect(args, kwargs))
 
 
 def make_step(func: Callable[P, R], options: StepOptions) -> Callable[P, R]:
     """Wrap ``func`` as a step (an ``async def`` step is awaited on the event loop)."""
-    spec = step_spec_of(func, options)
+    spec = step_spec_of(func, options).validate()
     REGISTRY.add_step(spec.name)
     register_pending_roles(func, spec.name)
     if inspect.iscoroutinefunction(func):
@@ -101,9 +147,7 @@ def make_step(func: Callable[P, R], options: StepOptions) -> Callable[P, R]:
             if state is None:
                 return await spec.func(*args, **kwargs)
             check_roles(spec.name, state.authenticated_roles)
-            return await perform_async(
-                state, RunStep(spec.name, spec.func, args, kwargs, spec.retry)
-            )
+            return await perform_async(state, spec.effect(args, kwargs))
 
         setattr(async_step_wrapper, STEP_ATTRIBUTE, spec)
         return async_step_wrapper  # type: ignore[return-value]
@@ -273,12 +317,19 @@ def step(
     interval_seconds: float = 1.0,
     max_attempts: int = 3,
     backoff_rate: float = 2.0,
+    should_retry: Callable[[Exception], Any] | None = None,
+    preemptible: bool = False,
+    timeout_seconds: float | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Declare a step: inside a workflow it runs once and its outcome is recorded.
 
     With ``retries_allowed`` a failing step is retried up to ``max_attempts`` times,
     waiting ``interval_seconds * backoff_rate**i`` after attempt ``i``; when all fail it
-    raises ``DBOSMaxStepRetriesExceeded``. Raises ``ValueError`` for bad options.
+    raises ``DBOSMaxStepRetriesExceeded``; a ``should_retry(exc)`` (awaitable for an
+    async step) that returns False ends the retries with that error at once. Async
+    steps only: ``timeout_seconds`` bounds each attempt (``DBOSStepTimeoutError``), and
+    a ``preemptible`` step is stopped when its workflow is cancelled (not recorded: it
+    runs again on resume). Raises ``ValueError`` or ``DBOSException`` for bad options.
     """
     options = StepOptions(
         name=name,
@@ -286,6 +337,9 @@ def step(
         interval_seconds=interval_seconds,
         max_attempts=max_attempts,
         backoff_rate=backoff_rate,
+        should_retry=should_retry,
+        preemptible=preemptible,
+        timeout_seconds=timeout_seconds,
     )
     retry_policy(options)  # validate now, at decoration time
 

@@ -110,6 +110,9 @@ class Frame:
 
     workflow: WorkflowState
     step_id: int | None = None  # set while a step (or transaction) body runs
+    # While a step with retries runs: its attempt (0-based) and how many it may make.
+    attempt: int | None = None
+    max_attempts: int | None = None
 
 
 _current: contextvars.ContextVar[Frame | None] = contextvars.ContextVar(

@@ -27,6 +27,7 @@ from transact._facade.status import StepInfo, WorkflowStatus, to_status, to_step
 from transact._runtime.async_driver import perform_async
 from transact._runtime.classes import split_target
 from transact._runtime.interpreter import perform
+from transact._runtime.loop_runs import start_on_loop
 from transact._runtime.registry import spec_of
 from transact._runtime.state import current_frame, current_workflow
 from transact.errors import DBOSException, DBOSNonExistentWorkflowError
@@ -266,9 +267,21 @@ async def start_workflow_async(
     func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs
 ) -> WorkflowHandleAsync[Any]:
     """Start a workflow (sync or ``async def``) in the background; await nothing but
-    the write of its row. Returns a ``WorkflowHandleAsync``."""
-    handle = await asyncio.to_thread(lambda: start_workflow(func, *args, **kwargs))
-    return WorkflowHandleAsync(handle)
+    the write of its row. Returns a ``WorkflowHandleAsync``.
+
+    An ``async def`` workflow started outside any workflow runs as a task of this event
+    loop (shielded from the caller's cancellation), so loop-bound resources work in it.
+    """
+    spec = spec_of(func)
+    if spec is None or not spec.is_async or current_frame() is not None:
+        handle = await asyncio.to_thread(lambda: start_workflow(func, *args, **kwargs))
+        return WorkflowHandleAsync(handle)
+    spec, call_args = split_target(spec, func, args)
+    options = take_start_options()
+    workflow_id, future = await start_on_loop(
+        runtime(), spec, call_args, kwargs, options=options, inline=False
+    )
+    return WorkflowHandleAsync(WorkflowHandle(workflow_id, future))
 
 
 async def sleep_async(seconds: float) -> None:

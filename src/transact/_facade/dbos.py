@@ -10,12 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from transact._facade import api_events as events
-from transact._facade import api_management as management
-from transact._facade import api_messages as messages
-from transact._facade import api_streams as streams
-from transact._facade import api_workflows as workflows
 from transact._facade import (
+    api_asyncio,
     classes,
     decorators,
     lifecycle,
@@ -25,6 +21,11 @@ from transact._facade import (
     step_types,
     transactions,
 )
+from transact._facade import api_events as events
+from transact._facade import api_management as management
+from transact._facade import api_messages as messages
+from transact._facade import api_streams as streams
+from transact._facade import api_workflows as workflows
 from transact._facade.classproperty import classproperty
 from transact._facade.config import DBOSConfig
 
@@ -124,6 +125,7 @@ class DBOS:
     reserve_step_async = _member(step_types.reserve_step_async)
     sleep = _member(workflows.sleep)
     sleep_async = _member(workflows.sleep_async)
+    asyncio_wait = _member(api_asyncio.asyncio_wait)
 
     # --- inspecting workflows ---------------------------------------------------------
     get_workflow_status = _member(workflows.get_workflow_status)

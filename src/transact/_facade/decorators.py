@@ -19,6 +19,7 @@ from transact._facade.launched import runtime
 from transact._runtime.async_driver import perform_async
 from transact._runtime.classes import method_kind, split_target
 from transact._runtime.interpreter import perform
+from transact._runtime.loop_runs import start_on_loop
 from transact._runtime.registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
     REGISTRY,
@@ -228,10 +229,8 @@ def call_workflow(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, A
 async def call_workflow_async(
     spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    """``await workflow(...)``: a direct call that does not block the event loop.
-
-    The workflow runs in a worker thread on its own loop (so a crash or a recovery runs
-    it the same way); inside a parent workflow it is a child, as for a direct call.
+    """``await workflow(...)``: a direct call that runs the body on this event loop
+    (``loop_runs.py``); inside a parent workflow it is a child, as for a direct call.
     """
     spec, args = split_target(spec, None, args)
     frame = current_frame()
@@ -245,9 +244,7 @@ async def call_workflow_async(
             parent, child_start(spec, args, kwargs, options, run_inline=True)
         )
         return await perform_async(parent, GetResult(child_id))
-    workflow_id, future = await asyncio.to_thread(
-        rt.start, spec, args, kwargs, options=options, inline=False
-    )
+    workflow_id, future = await start_on_loop(rt, spec, args, kwargs, options=options, inline=True)
     return await asyncio.to_thread(rt.result, workflow_id, future, rt.poll_seconds)
 
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 from typing_extensions import assert_type
 
 from transact import DBOS, DBOSConfiguredInstance, Queue, SetWorkflowID, WorkflowHandle
@@ -54,6 +55,18 @@ class Greeter(DBOSConfiguredInstance):
         return n * 2
 
 
+@DBOS.dbos_class()
+class Ledger(DBOSConfiguredInstance):
+    @DBOS.transaction()
+    def add(self, n: int) -> int:
+        return int(DBOS.sql_session.execute(text("SELECT 1 + :n"), {"n": n}).scalar_one())
+
+    @DBOS.workflow()
+    def book(self, n: int) -> tuple[int, str]:
+        return self.add(n), self.config_name
+
+
+ledger = Ledger("main-ledger")
 hello = Greeter("hello", "Hello")
 hi = Greeter("hi", "Hi")
 
@@ -189,6 +202,26 @@ def test_duplicate_registrations_raise() -> None:
 def test_instance_registered_after_launch_warns(url: str, caplog: pytest.LogCaptureFixture) -> None:
     Greeter(f"late-{uuid.uuid4()}", "Late")
     assert "was registered after DBOS was launched" in caplog.text
+
+
+def test_transaction_methods(system_database_url: str, tmp_path: pathlib.Path) -> None:
+    DBOS.destroy()
+    DBOS(
+        config={
+            "name": "test-classes-txn",
+            "system_database_url": system_database_url,
+            "application_database_url": f"sqlite:///{tmp_path}/app.sqlite",
+        }
+    )
+    DBOS.launch()
+    try:
+        with SetWorkflowID("ledger-1"):
+            assert ledger.book(2) == (3, "main-ledger")
+        assert status_names("ledger-1") == ("Ledger.book", "Ledger", "main-ledger")
+        steps = DBOS.list_workflow_steps("ledger-1")
+        assert [(s["function_name"], s["output"]) for s in steps] == [("Ledger.add", 3)]
+    finally:
+        DBOS.destroy()
 
 
 APP = pathlib.Path(__file__).with_name("classes_app.py")

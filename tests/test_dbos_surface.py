@@ -297,8 +297,6 @@ DBOS_ERROR_BASES = ("DBOSException", "DBOSBaseException", "DBOSErrorCode")
 # Implemented on other branches; the lead removes each name as its branch is merged.
 PENDING_ELSEWHERE_NAMES = frozenset(
     {
-        "DBOSConfiguredInstance",  # 12b
-        "StepReservation",  # 12b (reserve_step)
         "SetWorkflowAttributes",  # 12c
         "SQLAlchemyDatasource",  # 12d
         "AsyncSQLAlchemyDatasource",  # 12d
@@ -348,16 +346,6 @@ _PENDING_13 = [
 ]
 PENDING_ELSEWHERE_MEMBERS = frozenset(
     [
-        # 12b
-        "dbos_class",
-        "default_required_roles",
-        "required_roles",
-        "register_instance",
-        "step_status",
-        "assumed_role",
-        "set_authentication",
-        "reserve_step",
-        "asyncio_wait",
         # 13
         "listen_queues",
         # 18

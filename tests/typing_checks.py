@@ -10,7 +10,15 @@ from typing import Any
 
 from typing_extensions import assert_type
 
-from transact import DBOS, StepInfo, WorkflowHandle, WorkflowHandleAsync, WorkflowStatus, fx
+from transact import (
+    DBOS,
+    DBOSConfiguredInstance,
+    StepInfo,
+    WorkflowHandle,
+    WorkflowHandleAsync,
+    WorkflowStatus,
+    fx,
+)
 
 
 @DBOS.step()
@@ -71,3 +79,21 @@ def usage() -> None:
     assert_type(DBOS.workflow_id, str | None)
     assert_type(DBOS.step_id, int | None)
     assert_type(DBOS.wait_first([handle, fx_handle]), WorkflowHandle[Any])
+
+
+@DBOS.dbos_class()
+class Shop(DBOSConfiguredInstance):
+    @DBOS.workflow()
+    def order(self, item: str, count: int) -> list[str]:
+        return [item] * count
+
+    @classmethod
+    @DBOS.workflow()
+    def opening(cls, hour: int) -> bool:
+        return hour > 8
+
+
+def class_methods_type_their_handles(shop: Shop) -> None:
+    assert_type(shop.order("pen", 2), list[str])
+    assert_type(DBOS.start_workflow(shop.order, "pen", 2), WorkflowHandle[list[str]])
+    assert_type(DBOS.start_workflow(Shop.opening, 9), WorkflowHandle[bool])

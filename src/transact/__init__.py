@@ -11,6 +11,7 @@ your own test suites in :mod:`transact.testing`; every error in :mod:`transact.e
 from transact._client.client import DBOSClient
 from transact._core.effects import SendMessage
 from transact._core.status import WorkflowStatusString
+from transact._facade.classes import DBOSConfiguredInstance
 from transact._facade.config import DBOSConfig
 from transact._facade.context import (
     DBOSContextEnsure,
@@ -26,10 +27,10 @@ from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.migration import run_dbos_database_migrations
 from transact._facade.queues import Queue
 from transact._facade.status import StepInfo, WorkflowStatus
+from transact._facade.step_types import StepReservation, StepStatus
 from transact._facade.types import (
     DuplicationPolicy,
     KafkaMessage,
-    StepStatus,
     VersionInfo,
     WorkflowSerializationFormat,
 )
@@ -42,6 +43,7 @@ from transact.errors import (
     DBOSException,
     DBOSMaxStepRetriesExceeded,
     DBOSNonExistentWorkflowError,
+    DBOSNotAuthorizedError,
     DBOSUnexpectedStepError,
     DBOSWorkflowCancelledError,
     DBOSWorkflowConflictIDError,
@@ -54,12 +56,14 @@ __all__ = [
     "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
     "DBOSClient",
     "DBOSConfig",
+    "DBOSConfiguredInstance",
     "DBOSConflictingWorkflowError",
     "DBOSContextEnsure",
     "DBOSContextSetAuth",
     "DBOSException",
     "DBOSMaxStepRetriesExceeded",
     "DBOSNonExistentWorkflowError",
+    "DBOSNotAuthorizedError",
     "DBOSPortableJSONSerializer",
     "DBOSUnexpectedStepError",
     "DBOSWorkflowCancelledError",
@@ -78,6 +82,7 @@ __all__ = [
     "SetWorkflowTimeout",
     "StepInfo",
     "StepOptions",
+    "StepReservation",
     "StepStatus",
     "VersionInfo",
     "WorkflowHandle",

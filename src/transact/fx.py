@@ -27,7 +27,6 @@ from transact._core.effects import (
     Effect,
     GetResult,
     ReadStream,
-    RunStep,
     SendMessage,
     Sleep,
 )
@@ -72,7 +71,7 @@ __all__ = [
 def step(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Program[R]:
     """Run ``func`` as a checkpointed step (a ``@DBOS.step`` keeps its name and retries)."""
     spec = step_spec_of(func)
-    result: R = yield RunStep(spec.name, spec.func, args, kwargs, spec.retry)
+    result: R = yield spec.effect(args, kwargs)
     return result
 
 

@@ -76,6 +76,11 @@ class RunStep(Effect[T_co]):
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_kwargs)
     retry: RetryPolicy = NO_RETRIES
+    # DBOS's step options beyond the schedule: a predicate that may stop the retries,
+    # and (async steps only) a per-attempt timeout and preemption on cancellation.
+    should_retry: Callable[[Exception], Any] | None = attrs.field(default=None, eq=False)
+    timeout_seconds: float | None = None
+    preemptible: bool = False
 
     @property
     def checkpoint_name(self) -> str:
@@ -119,6 +124,9 @@ class StartChild(Effect[str]):
     timeout_seconds: float | None = None  # SetWorkflowTimeout around the start
     inherit_deadline: bool = True  # False once SetWorkflowTimeout (even None) was set
     enqueue: QueueEntry | None = None  # set by Queue.enqueue: the child waits on that queue
+    # A workflow method's target, by the names its row stores (``_runtime/classes.py``).
+    class_name: str | None = None
+    config_name: str | None = None
     # A direct call runs the child in the caller's thread; start_workflow runs it in the
     # background. How it runs is not what it is, so it does not take part in equality.
     run_inline: bool = attrs.field(default=False, eq=False)

@@ -14,7 +14,6 @@ from transact._core.effects import (
     GetResult,
     GetStatus,
     ListWorkflowSteps,
-    RunStep,
     Sleep,
     WaitFirst,
 )
@@ -26,7 +25,9 @@ from transact._facade.listing import query_workflows, query_workflows_async, wor
 from transact._facade.routing import perform_or_else, perform_or_else_async
 from transact._facade.status import StepInfo, WorkflowStatus, to_status, to_step_info
 from transact._runtime.async_driver import perform_async
+from transact._runtime.classes import split_target
 from transact._runtime.interpreter import perform
+from transact._runtime.loop_runs import start_on_loop
 from transact._runtime.registry import spec_of
 from transact._runtime.state import current_frame, current_workflow
 from transact.errors import DBOSException, DBOSNonExistentWorkflowError
@@ -61,6 +62,7 @@ def start_workflow(
             f"{getattr(func, '__qualname__', func)!r} is not a workflow: decorate it "
             "with @DBOS.workflow() before starting it"
         )
+    spec, call_args = split_target(spec, func, args)
     frame = current_frame()
     if frame is not None and frame.step_id is not None:
         raise DBOSException(f"cannot start workflow {spec.name} from inside a step")
@@ -69,10 +71,10 @@ def start_workflow(
     if frame is not None:
         child_id = perform(
             frame.workflow,
-            child_start(spec, args, kwargs, options, run_inline=False),
+            child_start(spec, call_args, kwargs, options, run_inline=False),
         )
         return WorkflowHandle(child_id)
-    workflow_id, future = rt.start(spec, args, kwargs, options=options, inline=False)
+    workflow_id, future = rt.start(spec, call_args, kwargs, options=options, inline=False)
     return WorkflowHandle(workflow_id, future)
 
 
@@ -224,6 +226,8 @@ def run_step(
 ) -> R:
     """Run any callable as a checkpointed step (a plain call outside a workflow)."""
     spec = step_spec_of(func, dbos_step_options)
+    if current_workflow() is not None:
+        spec.validate()  # DBOS checks the async-only options when recording
     result: R = call_step(spec, args, kwargs)
     return result
 
@@ -263,9 +267,21 @@ async def start_workflow_async(
     func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs
 ) -> WorkflowHandleAsync[Any]:
     """Start a workflow (sync or ``async def``) in the background; await nothing but
-    the write of its row. Returns a ``WorkflowHandleAsync``."""
-    handle = await asyncio.to_thread(lambda: start_workflow(func, *args, **kwargs))
-    return WorkflowHandleAsync(handle)
+    the write of its row. Returns a ``WorkflowHandleAsync``.
+
+    An ``async def`` workflow started outside any workflow runs as a task of this event
+    loop (shielded from the caller's cancellation), so loop-bound resources work in it.
+    """
+    spec = spec_of(func)
+    if spec is None or not spec.is_async or current_frame() is not None:
+        handle = await asyncio.to_thread(lambda: start_workflow(func, *args, **kwargs))
+        return WorkflowHandleAsync(handle)
+    spec, call_args = split_target(spec, func, args)
+    options = take_start_options()
+    workflow_id, future = await start_on_loop(
+        runtime(), spec, call_args, kwargs, options=options, inline=False
+    )
+    return WorkflowHandleAsync(WorkflowHandle(workflow_id, future))
 
 
 async def sleep_async(seconds: float) -> None:
@@ -292,7 +308,7 @@ async def run_step_async(
     state = current_workflow()
     if state is None:
         return await spec.func(*args, **kwargs)
-    return await perform_async(state, RunStep(spec.name, spec.func, args, kwargs, spec.retry))
+    return await perform_async(state, spec.validate().effect(args, kwargs))
 
 
 async def retrieve_workflow_async(

@@ -94,6 +94,14 @@ def ambient_auth() -> tuple[str | None, tuple[str, ...] | None]:
     return ambient.authenticated_user, ambient.authenticated_roles
 
 
+def set_ambient_auth(user: str | None, roles: tuple[str, ...] | None) -> None:
+    """Set (user, roles) for the rest of the current context (``DBOS.set_authentication``)."""
+    current = _ambient.get()
+    ambient = attrs.evolve(current) if current is not None else _Ambient()
+    ambient.authenticated_user, ambient.authenticated_roles = user, roles
+    _ambient.set(ambient)
+
+
 class _Setter:
     def __init__(self) -> None:
         self._token: contextvars.Token[_Ambient | None] | None = None

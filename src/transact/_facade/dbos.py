@@ -12,10 +12,14 @@ from typing import Any, TypeVar
 
 from transact._facade import (
     alerts,
+    api_asyncio,
+    classes,
     decorators,
     lifecycle,
     properties,
     queues,
+    roles,
+    step_types,
     transactions,
     unsupported,
 )
@@ -101,6 +105,15 @@ class DBOS:
     alert_handler = _member(alerts.alert_handler)
     kafka_consumer = _member(unsupported.kafka_consumer)
 
+    # --- classes and configured instances ---------------------------------------------
+    dbos_class = _member(classes.dbos_class)
+    register_instance = _member(classes.register_instance)
+
+    # --- roles ------------------------------------------------------------------------
+    required_roles = _member(roles.required_roles)
+    default_required_roles = _member(roles.default_required_roles)
+    set_authentication = _member(roles.set_authentication)
+
     # --- starting and awaiting workflows ---------------------------------------------
     start_workflow = _member(workflows.start_workflow)
     start_workflow_async = _member(workflows.start_workflow_async)
@@ -112,8 +125,11 @@ class DBOS:
     wait_first_async = _member(workflows.wait_first_async)
     run_step = _member(workflows.run_step)
     run_step_async = _member(workflows.run_step_async)
+    reserve_step = _member(step_types.reserve_step)
+    reserve_step_async = _member(step_types.reserve_step_async)
     sleep = _member(workflows.sleep)
     sleep_async = _member(workflows.sleep_async)
+    asyncio_wait = _member(api_asyncio.asyncio_wait)
 
     # --- inspecting workflows ---------------------------------------------------------
     get_workflow_status = _member(workflows.get_workflow_status)
@@ -158,8 +174,10 @@ class DBOS:
     # --- the running context ----------------------------------------------------------
     workflow_id = classproperty(properties.workflow_id)
     step_id = classproperty(properties.step_id)
+    step_status = classproperty(step_types.step_status)
     authenticated_user = classproperty(properties.authenticated_user)
     authenticated_roles = classproperty(properties.authenticated_roles)
+    assumed_role = classproperty(roles.assumed_role)
     sql_session = classproperty(transactions.sql_session)
     logger = classproperty(properties.library_logger)
     application_version = classproperty(lifecycle.application_version)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import math
 from collections.abc import Callable, Generator
 from typing import Any, Generic, TypedDict, TypeVar, overload
 
@@ -16,13 +17,16 @@ from transact._core.retry import RetryPolicy
 from transact._facade.context import take_start_options
 from transact._facade.launched import runtime_for_call
 from transact._runtime.async_driver import perform_async
+from transact._runtime.classes import method_kind, split_target
 from transact._runtime.interpreter import perform
+from transact._runtime.loop_runs import start_on_loop
 from transact._runtime.registry import (
     DEFAULT_MAX_RECOVERY_ATTEMPTS,
     REGISTRY,
     SPEC_ATTRIBUTE,
     WorkflowSpec,
 )
+from transact._runtime.roles import check_roles, register_pending_roles
 from transact._runtime.runtime import StartOptions
 from transact._runtime.state import current_frame, current_workflow
 from transact.errors import DBOSException
@@ -42,15 +46,56 @@ class StepOptions(TypedDict, total=False):
     interval_seconds: float
     max_attempts: int
     backoff_rate: float
+    should_retry: Callable[[Exception], Any] | None
+    preemptible: bool
+    timeout_seconds: float | None
 
 
 @attrs.frozen
 class StepSpec:
-    """A step as decorated: the undecorated function, its name and retry policy."""
+    """A step as decorated: the undecorated function, its name and retry policy, and
+    DBOS's other step options (``should_retry``; async only: timeout, preemption)."""
 
     name: str
     func: Callable[..., Any] = attrs.field(eq=False)
     retry: RetryPolicy
+    should_retry: Callable[[Exception], Any] | None = attrs.field(default=None, eq=False)
+    timeout_seconds: float | None = None
+    preemptible: bool = False
+
+    def effect(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunStep[Any]:
+        """The effect of one call with ``args`` and ``kwargs``."""
+        return RunStep(
+            self.name,
+            self.func,
+            args,
+            kwargs,
+            self.retry,
+            should_retry=self.should_retry,
+            timeout_seconds=self.timeout_seconds,
+            preemptible=self.preemptible,
+        )
+
+    def validate(self) -> StepSpec:
+        """Itself, after DBOS's checks of the async-only options (``DBOSException``)."""
+        is_async = inspect.iscoroutinefunction(self.func)
+        if self.preemptible and not is_async:
+            raise DBOSException(
+                f"Step {self.name} is sync but preemptible=True. Preemption is only "
+                "supported for async steps."
+            )
+        timeout = self.timeout_seconds
+        if timeout is not None and not is_async:
+            raise DBOSException(
+                f"Step {self.name} is sync but timeout_seconds is set. Step timeouts are "
+                "only supported for async steps."
+            )
+        if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+            raise DBOSException(
+                f"Step {self.name} has timeout_seconds={timeout}. Step timeouts must be "
+                "positive and finite."
+            )
+        return self
 
 
 def step_spec_of(func: Callable[..., Any], options: StepOptions | None = None) -> StepSpec:
@@ -60,10 +105,14 @@ def step_spec_of(func: Callable[..., Any], options: StepOptions | None = None) -
         return spec
     options = options or {}
     raw = spec.func if isinstance(spec, StepSpec) else func
+    timeout = options.get("timeout_seconds")
     return StepSpec(
         name=options.get("name") or getattr(raw, "__qualname__", None) or repr(raw),
         func=raw,
         retry=retry_policy(options),
+        should_retry=options.get("should_retry"),
+        timeout_seconds=float(timeout) if timeout is not None else None,
+        preemptible=bool(options.get("preemptible", False)),
     )
 
 
@@ -82,13 +131,15 @@ def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     state = current_workflow()
     if state is None:
         return spec.func(*args, **kwargs)
-    return perform(state, RunStep(spec.name, spec.func, args, kwargs, spec.retry))
+    check_roles(spec.name, state.authenticated_roles)
+    return perform(state, spec.effect(args, kwargs))
 
 
 def make_step(func: Callable[P, R], options: StepOptions) -> Callable[P, R]:
     """Wrap ``func`` as a step (an ``async def`` step is awaited on the event loop)."""
-    spec = step_spec_of(func, options)
+    spec = step_spec_of(func, options).validate()
     REGISTRY.add_step(spec.name)
+    register_pending_roles(func, spec.name)
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
@@ -96,9 +147,8 @@ def make_step(func: Callable[P, R], options: StepOptions) -> Callable[P, R]:
             state = current_workflow()
             if state is None:
                 return await spec.func(*args, **kwargs)
-            return await perform_async(
-                state, RunStep(spec.name, spec.func, args, kwargs, spec.retry)
-            )
+            check_roles(spec.name, state.authenticated_roles)
+            return await perform_async(state, spec.effect(args, kwargs))
 
         setattr(async_step_wrapper, STEP_ATTRIBUTE, spec)
         return async_step_wrapper  # type: ignore[return-value]
@@ -148,6 +198,8 @@ def child_start(
         timeout_seconds=options.timeout_seconds,
         inherit_deadline=options.inherit_deadline,
         run_inline=run_inline,
+        class_name=spec.class_name,
+        config_name=spec.config_name,
     )
 
 
@@ -155,8 +207,9 @@ def call_workflow(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, A
     """A direct call: run the workflow in this thread and return its outcome.
 
     Inside a workflow it is a child: started at the next position, awaited at the one
-    after (two function ids, as in DBOS).
+    after (two function ids, as in DBOS). A method's target is its first argument.
     """
+    spec, args = split_target(spec, None, args)
     frame = current_frame()
     if frame is not None and frame.step_id is not None:
         raise DBOSException(f"cannot call workflow {spec.name} from inside a step")
@@ -176,11 +229,10 @@ def call_workflow(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, A
 async def call_workflow_async(
     spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    """``await workflow(...)``: a direct call that does not block the event loop.
-
-    The workflow runs in a worker thread on its own loop (so a crash or a recovery runs
-    it the same way); inside a parent workflow it is a child, as for a direct call.
+    """``await workflow(...)``: a direct call that runs the body on this event loop
+    (``loop_runs.py``); inside a parent workflow it is a child, as for a direct call.
     """
+    spec, args = split_target(spec, None, args)
     frame = current_frame()
     if frame is not None and frame.step_id is not None:
         raise DBOSException(f"cannot call workflow {spec.name} from inside a step")
@@ -192,9 +244,7 @@ async def call_workflow_async(
             parent, child_start(spec, args, kwargs, options, run_inline=True)
         )
         return await perform_async(parent, GetResult(child_id))
-    workflow_id, future = await asyncio.to_thread(
-        rt.start, spec, args, kwargs, options=options, inline=False
-    )
+    workflow_id, future = await start_on_loop(rt, spec, args, kwargs, options=options, inline=True)
     return await asyncio.to_thread(rt.result, workflow_id, future, rt.poll_seconds)
 
 
@@ -222,8 +272,10 @@ class WorkflowDecorator:
             max_recovery_attempts=self.max_recovery_attempts,
             is_generator=inspect.isgeneratorfunction(func),
             is_async=inspect.iscoroutinefunction(func),
+            kind=method_kind(func),
         )
         REGISTRY.add_workflow(spec)
+        register_pending_roles(func, spec.name)
         if spec.is_generator:
             return FxWorkflow(func, spec)
         if spec.is_async:
@@ -262,12 +314,19 @@ def step(
     interval_seconds: float = 1.0,
     max_attempts: int = 3,
     backoff_rate: float = 2.0,
+    should_retry: Callable[[Exception], Any] | None = None,
+    preemptible: bool = False,
+    timeout_seconds: float | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Declare a step: inside a workflow it runs once and its outcome is recorded.
 
     With ``retries_allowed`` a failing step is retried up to ``max_attempts`` times,
     waiting ``interval_seconds * backoff_rate**i`` after attempt ``i``; when all fail it
-    raises ``DBOSMaxStepRetriesExceeded``. Raises ``ValueError`` for bad options.
+    raises ``DBOSMaxStepRetriesExceeded``; a ``should_retry(exc)`` (awaitable for an
+    async step) that returns False ends the retries with that error at once. Async
+    steps only: ``timeout_seconds`` bounds each attempt (``DBOSStepTimeoutError``), and
+    a ``preemptible`` step is stopped when its workflow is cancelled (not recorded: it
+    runs again on resume). Raises ``ValueError`` or ``DBOSException`` for bad options.
     """
     options = StepOptions(
         name=name,
@@ -275,6 +334,9 @@ def step(
         interval_seconds=interval_seconds,
         max_attempts=max_attempts,
         backoff_rate=backoff_rate,
+        should_retry=should_retry,
+        preemptible=preemptible,
+        timeout_seconds=timeout_seconds,
     )
     retry_policy(options)  # validate now, at decoration time
 

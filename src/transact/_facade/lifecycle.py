@@ -25,6 +25,7 @@ from transact._facade.config import DBOSConfig, Settings, resolve, warn_unsuppor
 from transact._facade.logs import configure_logger
 from transact._facade.queues import Background, forget_queues_and_schedules
 from transact._runtime.appdb import AppDatabase
+from transact._runtime.classes import CLASSES
 from transact._runtime.clock import Clock, SystemClock
 from transact._runtime.registry import REGISTRY
 from transact._runtime.runtime import Runtime
@@ -178,6 +179,7 @@ def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: 
         forget_queues_and_schedules()
         forget_alert_handler()
         REGISTRY.clear()
+        CLASSES.clear()
 
 
 def reset_system_database(

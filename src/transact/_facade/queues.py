@@ -20,6 +20,7 @@ from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.launched import runtime
 from transact._facade.listing import query_workflows, query_workflows_async, workflow_query
 from transact._facade.status import WorkflowStatus
+from transact._runtime.classes import split_target
 from transact._runtime.interpreter import perform
 from transact._runtime.queue_runner import QUEUES, QueueConfig, QueueRunner, enqueue
 from transact._runtime.recovery import INTERNAL_QUEUE
@@ -129,6 +130,7 @@ class Queue:
                 f"{getattr(func, '__qualname__', func)!r} is not a workflow: decorate it "
                 "with @DBOS.workflow() before enqueueing it"
             )
+        spec, call_args = split_target(spec, func, args)
         frame = current_frame()
         if frame is not None and frame.step_id is not None:
             raise DBOSException(f"cannot enqueue workflow {spec.name} from inside a step")
@@ -147,10 +149,10 @@ class Queue:
         options = take_start_options(queued=True)
         rt = runtime()
         if frame is not None:
-            effect = child_start(spec, args, kwargs, options, run_inline=False)
+            effect = child_start(spec, call_args, kwargs, options, run_inline=False)
             child_id = perform(frame.workflow, attrs.evolve(effect, enqueue=entry))
             return WorkflowHandle(child_id)
-        return WorkflowHandle(enqueue(rt, spec, args, kwargs, options=options, entry=entry))
+        return WorkflowHandle(enqueue(rt, spec, call_args, kwargs, options=options, entry=entry))
 
     @overload
     async def enqueue_async(

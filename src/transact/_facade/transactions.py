@@ -21,6 +21,7 @@ from transact._runtime.handlers.transactions import (
 )
 from transact._runtime.interpreter import perform
 from transact._runtime.registry import REGISTRY
+from transact._runtime.roles import NAME_ATTRIBUTE, check_roles, register_pending_roles
 from transact._runtime.state import current_frame
 from transact.errors import DBOSException
 
@@ -50,11 +51,14 @@ def make_transaction(
                 app, isolation_level, lambda s: run_with_session(s, func, *args, **kwargs)
             )
             return plain
+        check_roles(txn_name, frame.workflow.authenticated_roles)
         result: R = perform(
             frame.workflow, RunTransaction(txn_name, func, args, kwargs, isolation_level)
         )
         return result
 
+    setattr(transaction_wrapper, NAME_ATTRIBUTE, txn_name)
+    register_pending_roles(func, txn_name)
     return transaction_wrapper
 
 

@@ -1,8 +1,8 @@
 """DBOS's plain value types: the shapes its API returns or takes, with no behaviour.
 
-``VersionInfo`` (an application version), ``StepStatus`` (``DBOS.step_status``),
-``WorkflowSerializationFormat`` (a ``serialization_type``), ``KafkaMessage`` (what a
-Kafka consumer workflow receives) and ``DuplicationPolicy``.
+``VersionInfo`` (an application version), ``WorkflowSerializationFormat`` (a
+``serialization_type``), ``KafkaMessage`` (what a Kafka consumer workflow receives)
+and ``DuplicationPolicy``.
 """
 
 from __future__ import annotations
@@ -27,19 +27,6 @@ class VersionInfo(TypedDict):
     version_timestamp: int
     created_at: int
     application_name: str | None
-
-
-@dataclass(frozen=True)
-class StepStatus:
-    """``DBOS.step_status`` inside a step: its id and, with retries, which attempt this is.
-
-    ``current_attempt`` counts from 0 and is ``None`` for a step without retries;
-    ``max_attempts`` is ``None`` likewise.
-    """
-
-    step_id: int
-    current_attempt: int | None
-    max_attempts: int | None
 
 
 class WorkflowSerializationFormat(str, enum.Enum):

@@ -29,7 +29,11 @@ T = TypeVar("T")
 async def perform_async(state: WorkflowState, effect: Effect[T]) -> T:
     """Perform ``effect`` without blocking the event loop."""
     check_cancelled(state)
-    function_id = state.issue(effect.ids)
+    return await perform_at_async(state, state.issue(effect.ids), effect)
+
+
+async def perform_at_async(state: WorkflowState, function_id: int, effect: Effect[T]) -> T:
+    """``perform_async`` at an already issued ``function_id`` (a reserved step)."""
     if isinstance(effect, RunStep) and inspect.iscoroutinefunction(effect.func):
         result: T = await _perform_async_step(state, function_id, effect)
         return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from transact._core.status import WorkflowStatusString as S
@@ -36,15 +37,44 @@ def execute(
         except Exception as exc:
             finish(env, state, S.ERROR, None, serialize_error(env.serializer, exc))
             raise
-        try:
-            output = serialize_value(env.serializer, result, f"the result of workflow {spec.name}")
-        except SerializationError as exc:
-            finish(env, state, S.ERROR, None, serialize_error(env.serializer, exc))
-            raise
-        finish(env, state, S.SUCCESS, output, None)
-        return result
+        return record_result(env, state, spec, result)
     finally:
         leave(token)
+
+
+async def execute_async(
+    env: Env,
+    state: WorkflowState,
+    spec: WorkflowSpec,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """``execute`` for an ``async def`` body awaited on the running loop (the caller's),
+    with the outcome written from a worker thread."""
+    token = enter(Frame(state))
+    try:
+        try:
+            result = await spec.func(*args, **kwargs)
+        except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
+            raise
+        except Exception as exc:
+            error = serialize_error(env.serializer, exc)
+            await asyncio.to_thread(finish, env, state, S.ERROR, None, error)
+            raise
+        return await asyncio.to_thread(record_result, env, state, spec, result)
+    finally:
+        leave(token)
+
+
+def record_result(env: Env, state: WorkflowState, spec: WorkflowSpec, result: Any) -> Any:
+    """Write a workflow's result as its outcome (an unserializable one as its error)."""
+    try:
+        output = serialize_value(env.serializer, result, f"the result of workflow {spec.name}")
+    except SerializationError as exc:
+        finish(env, state, S.ERROR, None, serialize_error(env.serializer, exc))
+        raise
+    finish(env, state, S.SUCCESS, output, None)
+    return result
 
 
 def finish(

@@ -6,6 +6,7 @@ Composed into ``Runtime`` (which delegates to it): it needs the ``Env``, the run
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -14,15 +15,18 @@ from typing import Any
 from transact._core.checkpoint import Checkpoint, CheckpointLog
 from transact._core.status import WorkflowStatusString as S
 from transact._core.status import is_terminal
+from transact._runtime.classes import rebind
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Env
 from transact._runtime.registry import REGISTRY, WorkflowSpec
+from transact._runtime.roles import check_roles
 from transact._runtime.waiters import status_key
 from transact._serialization import serialize_error
 from transact._store.records import WorkflowRecord
 from transact.errors import (
     DBOSException,
     DBOSNonExistentWorkflowError,
+    DBOSNotAuthorizedError,
     DBOSWorkflowFunctionNotFoundError,
     MaxRecoveryAttemptsExceededError,
     SerializationError,
@@ -54,14 +58,21 @@ class Recovery:
         # The ids among those given that this process does not run at the moment.
         self._inactive = inactive
 
-    def spec(self, name: str, workflow_id: str) -> WorkflowSpec:
-        """The registered workflow ``name``."""
+    def spec(
+        self,
+        name: str,
+        workflow_id: str,
+        class_name: str | None = None,
+        config_name: str | None = None,
+    ) -> WorkflowSpec:
+        """The registered workflow ``name`` (a method bound to the target the names
+        give)."""
         spec = REGISTRY.workflow(name)
         if spec is None:
             raise DBOSWorkflowFunctionNotFoundError(
                 workflow_id, f"{name} is not a registered workflow function"
             )
-        return spec
+        return rebind(spec, workflow_id, class_name, config_name)
 
     def dispatch(
         self, record: WorkflowRecord, checkpoints: list[Checkpoint] | None = None
@@ -70,7 +81,7 @@ class Recovery:
 
         ``checkpoints``: its log, if the caller already loaded it (else it is read here).
         """
-        spec = self.spec(record.name, record.workflow_id)
+        spec = self.spec(record.name, record.workflow_id, record.class_name, record.config_name)
         limit = spec.max_recovery_attempts
         if limit is not None and record.recovery_attempts > limit + 1:
             self._env.store.dead_letter(record.workflow_id, now_ms(self._env.clock))
@@ -80,21 +91,33 @@ class Recovery:
             inputs = self._env.serializer.deserialize(record.inputs or "")
             args, kwargs = tuple(inputs["args"]), dict(inputs["kwargs"])
         except Exception as exc:
-            error = SerializationError(
-                f"cannot deserialize the inputs of workflow {record.workflow_id}: {exc}"
+            self._fail(
+                record,
+                SerializationError(
+                    f"cannot deserialize the inputs of workflow {record.workflow_id}: {exc}"
+                ),
             )
-            self._env.store.finish_workflow(
-                record.workflow_id,
-                status=S.ERROR.value,
-                output=None,
-                error=serialize_error(self._env.serializer, error),
-                now_ms=now_ms(self._env.clock),
-            )
-            self._env.waiters.notify(status_key(record.workflow_id))
+            return None
+        roles = json.loads(record.authenticated_roles) if record.authenticated_roles else None
+        try:  # roles are checked again when a stored workflow runs, as DBOS does
+            check_roles(spec.name, roles)
+        except DBOSNotAuthorizedError as exc:
+            self._fail(record, exc)
             return None
         if checkpoints is None:
             checkpoints = self._env.store.load_checkpoints(record.workflow_id)
         return self._launch(record, spec, args, kwargs, log=CheckpointLog.of(checkpoints))
+
+    def _fail(self, record: WorkflowRecord, error: Exception) -> None:
+        """Mark a stored workflow that cannot run ERROR with ``error``."""
+        self._env.store.finish_workflow(
+            record.workflow_id,
+            status=S.ERROR.value,
+            output=None,
+            error=serialize_error(self._env.serializer, error),
+            now_ms=now_ms(self._env.clock),
+        )
+        self._env.waiters.notify(status_key(record.workflow_id))
 
     def recover_pending(self, executor_ids: Sequence[str] | None = None) -> list[str]:
         """Re-run the PENDING workflows of ``executor_ids`` (default: this executor, as at

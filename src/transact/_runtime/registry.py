@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -26,6 +26,11 @@ class WorkflowSpec:
     max_recovery_attempts: int | None = DEFAULT_MAX_RECOVERY_ATTEMPTS
     is_generator: bool = False
     is_async: bool = False
+    # How it is called: "function", or an "instance" / "class" method whose target is
+    # bound at call time (``classes.py``); a bound spec carries the names it stores.
+    kind: str = "function"
+    class_name: str | None = None
+    config_name: str | None = None
 
 
 SPEC_ATTRIBUTE = "__transact_workflow__"
@@ -44,6 +49,8 @@ class Registry:
         self._lock = threading.Lock()
         self._workflows: dict[str, WorkflowSpec] = {}
         self._step_names: set[str] = set()
+        # Function name -> the roles it requires (``@DBOS.required_roles``).
+        self._roles: dict[str, tuple[str, ...]] = {}
 
     def add_workflow(self, spec: WorkflowSpec) -> None:
         """Register ``spec``; a name already used by a step is a conflict."""
@@ -60,6 +67,17 @@ class Registry:
                 raise DBOSConflictingRegistrationError(name)
             self._step_names.add(name)
 
+    def set_required_roles(self, name: str, roles: Sequence[str], *, default: bool = False) -> None:
+        """Require ``roles`` for function ``name``; a ``default`` (a class's) does not
+        override roles set on the function itself."""
+        with self._lock:
+            if not default or name not in self._roles:
+                self._roles[name] = tuple(roles)
+
+    def required_roles(self, name: str) -> tuple[str, ...] | None:
+        """The roles function ``name`` requires (None: any caller may run it)."""
+        return self._roles.get(name)
+
     def workflow(self, name: str) -> WorkflowSpec | None:
         """The workflow registered under ``name``."""
         return self._workflows.get(name)
@@ -74,6 +92,7 @@ class Registry:
         with self._lock:
             self._workflows.clear()
             self._step_names.clear()
+            self._roles.clear()
 
 
 REGISTRY = Registry()

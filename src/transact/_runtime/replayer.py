@@ -34,7 +34,7 @@ def replay(runtime: Runtime, workflow_id: str) -> Any:
         raise DBOSNonExistentWorkflowError("target", workflow_id)
     if row.status not in (S.SUCCESS.value, S.ERROR.value):
         raise DBOSException(f"workflow {workflow_id} is {row.status}: only finished ones replay")
-    spec = runtime.spec(row.name, workflow_id)
+    spec = runtime.spec(row.name, workflow_id, row.class_name, row.config_name)
     inputs = runtime.serializer.deserialize(row.inputs or "")
     log = CheckpointLog.of(runtime.store.load_checkpoints(workflow_id))
     state = WorkflowState(runtime.env, runtime, workflow_id, spec.name, log=log, replay_only=True)

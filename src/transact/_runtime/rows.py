@@ -10,6 +10,7 @@ from transact._core.status import WorkflowStatusString as S
 from transact._runtime.env import Env
 from transact._runtime.options import StartOptions
 from transact._runtime.registry import WorkflowSpec
+from transact._runtime.roles import check_roles
 from transact._runtime.state import WorkflowState
 from transact._serialization import serialize_value
 from transact._store.protocol import Store
@@ -42,10 +43,13 @@ def new_record(
         deadline = parent.deadline
     ms = int(now * 1000)
     roles = parent.authenticated_roles if parent else options.authenticated_roles
+    assumed_role = check_roles(spec.name, roles)
     return WorkflowRecord(
         workflow_id=workflow_id,
         status=S.PENDING.value,
         name=spec.name,
+        class_name=spec.class_name,
+        config_name=spec.config_name,
         inputs=inputs,
         serialization=env.serializer.name(),
         executor_id=env.executor_id,
@@ -58,13 +62,18 @@ def new_record(
         parent_workflow_id=parent.workflow_id if parent is not None else None,
         authenticated_user=parent.authenticated_user if parent else options.authenticated_user,
         authenticated_roles=json.dumps(list(roles)) if roles is not None else None,
+        assumed_role=assumed_role,
     )
 
 
 def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
     """Insert the row or attach to an existing one of the same workflow function."""
     stored, created = store.insert_workflow(record)
-    if not created and stored.name != record.name:
+    if not created and (stored.name, stored.class_name, stored.config_name) != (
+        record.name,
+        record.class_name,
+        record.config_name,
+    ):
         raise DBOSConflictingWorkflowError(
             record.workflow_id,
             f"the id is already used by workflow {stored.name!r}, not {record.name!r}",

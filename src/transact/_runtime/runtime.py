@@ -168,7 +168,7 @@ class Runtime:
         self, parent: WorkflowState, child_id: str, effect: StartChild
     ) -> Callable[[bool], None] | None:
         """Insert a child's row; return a function that runs it, or None if it existed."""
-        spec = self.spec(effect.name, child_id)
+        spec = self.spec(effect.name, child_id, effect.class_name, effect.config_name)
         args, kwargs = tuple(effect.args), dict(effect.kwargs)
         options = StartOptions(
             workflow_id=child_id,
@@ -212,6 +212,20 @@ class Runtime:
         inline: bool = False,
     ) -> Future[Any]:
         """Run the workflow in this thread (``inline``) or on the pool; return its future."""
+        state, future = self.register(record, spec, log)
+        if inline:
+            self._run(state, spec, args, kwargs, future, inline=True)
+        else:
+            self.dispatcher.submit(
+                functools.partial(self._run, state, spec, args, kwargs, future, inline=False)
+            )
+        return future
+
+    def register(
+        self, record: WorkflowRecord, spec: WorkflowSpec, log: CheckpointLog = EMPTY_LOG
+    ) -> tuple[WorkflowState, Future[Any]]:
+        """The state and future of an execution about to start here, known to this
+        runtime (awaiting, cancellation, the watchdog) until ``unregister``."""
         deadline = record.workflow_deadline_epoch_ms
         state = WorkflowState(
             self.env,
@@ -226,19 +240,23 @@ class Runtime:
                 if record.authenticated_roles
                 else None
             ),
+            assumed_role=record.assumed_role,
         )
         future: Future[Any] = Future()
         with self._lock:
             self._futures[record.workflow_id] = future
             self._active[record.workflow_id] = state
         self.watchdog.watch(state)  # its deadline, and cancels from other processes
-        if inline:
-            self._run(state, spec, args, kwargs, future, inline=True)
-        else:
-            self.dispatcher.submit(
-                functools.partial(self._run, state, spec, args, kwargs, future, inline=False)
-            )
-        return future
+        return state, future
+
+    def unregister(self, state: WorkflowState, future: Future[Any]) -> None:
+        """The execution ended (its outcome is in ``future``)."""
+        self.watchdog.unwatch(state)
+        with self._lock:
+            if self._futures.get(state.workflow_id) is future:
+                del self._futures[state.workflow_id]
+            if self._active.get(state.workflow_id) is state:
+                del self._active[state.workflow_id]
 
     def _run(
         self,
@@ -259,12 +277,7 @@ class Runtime:
             if inline and not isinstance(exc, (Exception, DBOSBaseException)):
                 raise
         finally:
-            self.watchdog.unwatch(state)
-            with self._lock:
-                if self._futures.get(state.workflow_id) is future:
-                    del self._futures[state.workflow_id]
-                if self._active.get(state.workflow_id) is state:
-                    del self._active[state.workflow_id]
+            self.unregister(state, future)
 
     # --- cancelling ------------------------------------------------------------------
 

@@ -88,6 +88,7 @@ class WorkflowState:
     deadline: float | None = None  # epoch seconds; past it the workflow is cancelled
     authenticated_user: str | None = None  # stored with the workflow, restored on recovery
     authenticated_roles: tuple[str, ...] | None = None
+    assumed_role: str | None = None  # the required role that let it run
     # Set by the replayer: every effect must come from the log; executing one is an error.
     replay_only: bool = False
     finishing: bool = False  # its outcome is being written
@@ -109,6 +110,9 @@ class Frame:
 
     workflow: WorkflowState
     step_id: int | None = None  # set while a step (or transaction) body runs
+    # While a step with retries runs: its attempt (0-based) and how many it may make.
+    attempt: int | None = None
+    max_attempts: int | None = None
 
 
 _current: contextvars.ContextVar[Frame | None] = contextvars.ContextVar(

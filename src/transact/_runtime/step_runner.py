@@ -10,16 +10,29 @@ of the body and the wait differ: plain in ``run_attempts``, awaited in
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
+import time
 from typing import Any
 
 from transact._core.effects import RunStep
 from transact._runtime.state import Frame, WorkflowState, enter, leave
-from transact.errors import DBOSMaxStepRetriesExceeded, DBOSWorkflowCancelledError
+from transact.errors import (
+    DBOSException,
+    DBOSMaxStepRetriesExceeded,
+    DBOSStepTimeoutError,
+    DBOSWorkflowCancelledError,
+)
 
 logger = logging.getLogger("dbos")
 
 Outcome = tuple[Any, Exception | None]
+
+
+PREEMPT_POLL_SECONDS = 0.1
+"""How often a preemptible step looks at its workflow's cancellation (an in-memory flag,
+set here by a cancel in this process and by the watchdog for one in another)."""
 
 
 class _Attempts:
@@ -30,11 +43,18 @@ class _Attempts:
         self.effect = effect
         self.errors: list[BaseException] = []
 
-    def failed(self, attempt: int, exc: Exception) -> float | Exception:
-        """Note failed ``attempt``: the seconds to wait before the next one, or the
-        error to end with."""
+    def frame(self, function_id: int, attempt: int) -> Frame:
+        """The frame of one attempt (``DBOS.step_status`` reads it)."""
         policy = self.effect.retry
         if not policy.retries_allowed:
+            return Frame(self.state, step_id=function_id)
+        return Frame(self.state, step_id=function_id, attempt=attempt, max_attempts=policy.attempts)
+
+    def failed(self, attempt: int, exc: Exception, retry: bool = True) -> float | Exception:
+        """Note failed ``attempt``: the seconds to wait before the next one, or the
+        error to end with (at once when ``should_retry`` said no: ``retry``)."""
+        policy = self.effect.retry
+        if not policy.retries_allowed or not retry:
             return exc
         self.errors.append(exc)
         logger.warning(
@@ -56,44 +76,94 @@ class _Attempts:
             f"Workflow {self.state.workflow_id} is cancelled. Aborting function."
         )
 
+    def should_retry(self, exc: Exception) -> bool:
+        """The sync step's ``should_retry`` verdict (True without one)."""
+        predicate = self.effect.should_retry
+        if predicate is None or not self.effect.retry.retries_allowed:
+            return True
+        return bool(predicate(exc))
+
+    async def should_retry_async(self, exc: Exception) -> bool:
+        """``should_retry`` of an async step, which may be a coroutine function."""
+        predicate = self.effect.should_retry
+        if predicate is None or not self.effect.retry.retries_allowed:
+            return True
+        verdict = predicate(exc)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        return bool(verdict)
+
 
 def run_attempts(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> Outcome:
     """Run a sync step body as its policy allows; its result or its final error."""
+    if effect.should_retry is not None and inspect.iscoroutinefunction(effect.should_retry):
+        raise DBOSException(
+            f"Step {effect.name} is sync but should_retry is async. Use an async step to "
+            "pair with an async validator."
+        )
     loop = _Attempts(state, effect)
-    token = enter(Frame(state, step_id=function_id))
-    try:
-        attempt = 0
-        while True:
-            try:
-                return effect.func(*effect.args, **effect.kwargs), None
-            except Exception as exc:
-                next_step = loop.failed(attempt, exc)
-            if isinstance(next_step, Exception):
-                return None, next_step
-            if state.env.clock.wait(state.cancelled, next_step):
-                raise loop.cancelled()
-            attempt += 1
-    finally:
-        leave(token)
+    attempt = 0
+    while True:
+        token = enter(loop.frame(function_id, attempt))
+        try:
+            return effect.func(*effect.args, **effect.kwargs), None
+        except Exception as exc:
+            next_step = loop.failed(attempt, exc, loop.should_retry(exc))
+        finally:
+            leave(token)
+        if isinstance(next_step, Exception):
+            return None, next_step
+        if state.env.clock.wait(state.cancelled, next_step):
+            raise loop.cancelled()
+        attempt += 1
 
 
 async def run_attempts_async(
     state: WorkflowState, function_id: int, effect: RunStep[Any]
 ) -> Outcome:
-    """``run_attempts`` for an async step body, awaited on the event loop."""
+    """``run_attempts`` for an async step body, awaited on the event loop (each attempt
+    under its ``timeout_seconds``, and stopped when a ``preemptible`` step's workflow is
+    cancelled)."""
     loop = _Attempts(state, effect)
-    token = enter(Frame(state, step_id=function_id))
+    attempt = 0
+    while True:
+        token = enter(loop.frame(function_id, attempt))
+        try:
+            return await _attempt(state, effect), None
+        except Exception as exc:
+            next_step = loop.failed(attempt, exc, await loop.should_retry_async(exc))
+        finally:
+            leave(token)
+        if isinstance(next_step, Exception):
+            return None, next_step
+        if await state.env.clock.wait_async(state.cancelled, next_step):
+            raise loop.cancelled()
+        attempt += 1
+
+
+async def _attempt(state: WorkflowState, effect: RunStep[Any]) -> Any:
+    """One attempt of an async step body, under its timeout and preemption."""
+    body = effect.func(*effect.args, **effect.kwargs)
+    if effect.timeout_seconds is None and not effect.preemptible:
+        return await body
+    task: asyncio.Future[Any] = asyncio.ensure_future(body)
+    deadline = None if effect.timeout_seconds is None else time.monotonic() + effect.timeout_seconds
     try:
-        attempt = 0
         while True:
-            try:
-                return await effect.func(*effect.args, **effect.kwargs), None
-            except Exception as exc:
-                next_step = loop.failed(attempt, exc)
-            if isinstance(next_step, Exception):
-                return None, next_step
-            if await state.env.clock.wait_async(state.cancelled, next_step):
-                raise loop.cancelled()
-            attempt += 1
+            wait = PREEMPT_POLL_SECONDS if effect.preemptible else None
+            if deadline is not None:
+                left = max(deadline - time.monotonic(), 0.0)
+                wait = left if wait is None else min(wait, left)
+            done, _ = await asyncio.wait({task}, timeout=wait)
+            if done:
+                return task.result()
+            if effect.preemptible and state.cancelled.is_set():
+                raise DBOSWorkflowCancelledError(
+                    f"Workflow {state.workflow_id} is cancelled. Aborting preemptible step."
+                )
+            if deadline is not None and time.monotonic() >= deadline:
+                assert effect.timeout_seconds is not None
+                raise DBOSStepTimeoutError(effect.name, effect.timeout_seconds)
     finally:
-        leave(token)
+        if not task.done():
+            task.cancel()

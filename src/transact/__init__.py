@@ -14,6 +14,7 @@ from transact._facade.config import DBOSConfig
 from transact._facade.context import (
     DBOSContextSetAuth,
     SetEnqueueOptions,
+    SetWorkflowAttributes,
     SetWorkflowID,
     SetWorkflowTimeout,
 )
@@ -22,6 +23,7 @@ from transact._facade.decorators import StepOptions
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.queues import Queue
 from transact._facade.status import StepInfo, WorkflowStatus
+from transact._facade.versions import VersionInfo
 from transact._serialization import DefaultSerializer, PortableJSONSerializer, Serializer
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
@@ -56,10 +58,12 @@ __all__ = [
     "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
+    "SetWorkflowAttributes",
     "SetWorkflowID",
     "SetWorkflowTimeout",
     "StepInfo",
     "StepOptions",
+    "VersionInfo",
     "WorkflowHandle",
     "WorkflowHandleAsync",
     "WorkflowStatus",

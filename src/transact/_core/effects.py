@@ -146,6 +146,7 @@ class Send(Effect[None]):
     destination_id: str
     message: Any = attrs.field(hash=False)
     topic: str | None = None
+    send_to_forks: bool = False  # also to every workflow forked (recursively) from it
 
     @property
     def checkpoint_name(self) -> str:

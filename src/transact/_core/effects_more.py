@@ -11,10 +11,9 @@ from transact._core.effects import Effect
 __all__ = [
     "CancelWorkflows",
     "DeleteWorkflows",
-    "Patch",
     "ResumeWorkflows",
     "RewindWorkflow",
-    "SetWorkflowAttributes",
+    "UpdateWorkflowAttributes",
 ]
 
 
@@ -68,7 +67,7 @@ class RewindWorkflow(Effect[None]):
 
 
 @attrs.frozen
-class SetWorkflowAttributes(Effect[None]):
+class UpdateWorkflowAttributes(Effect[None]):
     """Replace (or with ``merge`` update) the attributes of ``workflow_id``."""
 
     workflow_id: str
@@ -78,15 +77,3 @@ class SetWorkflowAttributes(Effect[None]):
     @property
     def checkpoint_name(self) -> str:
         return "DBOS.updateWorkflowAttributes"
-
-
-@attrs.frozen
-class Patch(Effect[bool]):
-    """``DBOS.patch`` (or ``deprecate_patch``): take the marker position or not."""
-
-    name: str
-    deprecated: bool = False
-
-    @property
-    def checkpoint_name(self) -> str:
-        return f"DBOS.patch-{self.name}"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import attrs
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -45,6 +49,12 @@ class WorkflowQuery:
     sort_desc: bool = False
     attributes: str | None = None
     application_names: tuple[str, ...] | None = None
+
+
+def page(items: list[T], limit: int | None, offset: int | None) -> list[T]:
+    """``items`` without the first ``offset``, at most ``limit`` of them."""
+    start = offset or 0
+    return items[start:] if limit is None else items[start : start + limit]
 
 
 def attributes_match(stored: object, wanted: object) -> bool:

@@ -56,6 +56,8 @@ _NAME = re.compile(r"^[a-z0-9_-]{3,30}$")
 _SCHEMES = ("sqlite", "postgresql", "postgres", "memory")
 DEFAULT_SQLITE_POLL_SECONDS = 0.1
 DEFAULT_ADMIN_PORT = 3001
+PATCHING_VERSION = "PATCHING_ENABLED"
+"""The application version of every executor under ``enable_patching`` (unless pinned)."""
 
 
 @attrs.frozen
@@ -76,6 +78,7 @@ class Settings:
     conductor_key: str | None = None  # set: connect to DBOS Conductor
     conductor_url: str | None = None
     conductor_metadata: dict[str, Any] | None = None
+    enable_patching: bool = False  # DBOS.patch allowed; the version is PATCHING_ENABLED
 
 
 def _url_for_name(name: str) -> str:
@@ -131,7 +134,9 @@ def resolve(config: DBOSConfig) -> Settings:
         application_database_url=config.get("database_url")
         or config.get("application_database_url"),
         executor_id=config.get("executor_id") or os.environ.get("DBOS__VMID") or "local",
-        application_version=config.get("application_version") or os.environ.get("DBOS__APPVERSION"),
+        application_version=config.get("application_version")
+        or os.environ.get("DBOS__APPVERSION")
+        or (PATCHING_VERSION if config.get("enable_patching") else None),
         serializer=serializer,
         pool_size=pool_size,
         poll_seconds=poll,
@@ -141,6 +146,7 @@ def resolve(config: DBOSConfig) -> Settings:
         conductor_key=config.get("conductor_key"),
         conductor_url=config.get("conductor_url"),
         conductor_metadata=_conductor_metadata(config),
+        enable_patching=bool(config.get("enable_patching")),
     )
 
 

@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from tests._pg import postgres_available, postgres_required, postgres_server_url
 from tests.strategies import (
+    ATTRIBUTES,
     FIDS,
     IDS,
     KEYS,
@@ -103,6 +104,7 @@ class StoresAgree(RuleBasedStateMachine):
         queue=st.none() | st.just("q"),
         dedup=st.none() | st.just("d1"),
         timeout=st.none() | st.just(5_000),
+        attributes=ATTRIBUTES,
     )
     def insert(
         self,
@@ -113,6 +115,7 @@ class StoresAgree(RuleBasedStateMachine):
         queue: str | None,
         dedup: str | None,
         timeout: int | None,
+        attributes: str | None = None,
     ) -> None:
         now = self.tick()
         record = WorkflowRecord(
@@ -129,6 +132,7 @@ class StoresAgree(RuleBasedStateMachine):
             deduplication_id=dedup if queue else None,
             workflow_timeout_ms=timeout,
             recovery_attempts=1 if status == "PENDING" else 0,
+            attributes=attributes,
         )
         self.same(lambda s: s.insert_workflow(record))
 
@@ -248,8 +252,15 @@ class StoresAgree(RuleBasedStateMachine):
     def delete(self, wids: list[str]) -> None:
         self.same(lambda s: s.delete_workflows(wids))
 
-    @rule(original=IDS, new=st.sampled_from(["f1", "f2"]), start_step=st.integers(1, 6))
-    def fork(self, original: str, new: str, start_step: int) -> None:
+    @rule(
+        original=IDS,
+        new=st.sampled_from(["f1", "f2"]),
+        start_step=st.integers(1, 6),
+        swap=st.none() | st.dictionaries(IDS, IDS, max_size=2),
+    )
+    def fork(
+        self, original: str, new: str, start_step: int, swap: dict[str, str] | None = None
+    ) -> None:
         now = self.tick()
         record = WorkflowRecord(
             workflow_id=new,
@@ -261,7 +272,7 @@ class StoresAgree(RuleBasedStateMachine):
             queue_name="_internal",
             forked_from=original,
         )
-        self.same(lambda s: s.fork_workflow(original, record, start_step))
+        self.same(lambda s: s.fork_workflow(original, record, start_step, swap))
 
     @rule(
         wid=IDS,
@@ -279,6 +290,7 @@ class StoresAgree(RuleBasedStateMachine):
         delay: int | None,
         version: str | None,
         timeout: int | None,
+        attributes: str | None = None,
     ) -> None:
         now = self.tick()
         record = WorkflowRecord(
@@ -332,6 +344,36 @@ class StoresAgree(RuleBasedStateMachine):
     def queued_partitions(self) -> None:
         now = self.tick()
         self.same(lambda s: s.queued_partitions("q", now))
+
+    @rule(wid=IDS, attributes=ATTRIBUTES, merge=st.booleans())
+    def update_attributes(self, wid: str, attributes: str | None, merge: bool) -> None:
+        now = self.tick()
+        self.same(lambda s: s.update_workflow_attributes(wid, attributes, merge=merge, now_ms=now))
+
+    @rule(wid=IDS, start_step=st.integers(1, 6))
+    def rewind(self, wid: str, start_step: int) -> None:
+        now = self.tick()
+        self.same(lambda s: s.rewind_workflow(wid, start_step, "q", now))
+
+    @rule(name=st.sampled_from(["v1", "v2", "v3"]), app=st.none() | st.just("shop"))
+    def register_version(self, name: str, app: str | None) -> None:
+        now = self.tick()
+        self.same(lambda s: s.register_application_version(name, app, now))
+
+    @rule(name=st.sampled_from(["v1", "v2", "v3"]), app=st.none() | st.just("shop"))
+    def set_latest_version(self, name: str, app: str | None) -> None:
+        now = self.tick()
+        self.same(lambda s: s.set_latest_application_version(name, app, now))
+
+    @rule(app=st.none() | st.just("shop"))
+    def list_versions(self, app: str | None) -> None:
+        # Version ids are random per store: compare everything else.
+        self.same(
+            lambda s: [
+                (v.version_name, v.version_timestamp, v.created_at, v.application_name)
+                for v in s.list_application_versions(app)
+            ]
+        )
 
     @rule(query=QUERIES)
     def list_workflows(self, query: WorkflowQuery) -> None:

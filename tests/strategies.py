@@ -73,7 +73,10 @@ QUERIES = st.builds(
     sort_desc=st.booleans(),
     limit=st.none() | st.integers(0, 3),
     offset=st.none() | st.integers(0, 2),
+    attributes=st.none() | st.sampled_from(['{"t": 1}', '{"t": true}', '{"t": 1, "u": "x"}']),
 )
+# Attribute objects a workflow may carry (JSON text), overlapping QUERIES' filters.
+ATTRIBUTES = st.none() | st.sampled_from(['{"t": 1}', '{"t": true, "u": "x"}', '{"u": "x"}'])
 
 QUEUE_LIMITS = st.builds(
     QueueLimits,

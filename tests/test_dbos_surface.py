@@ -297,7 +297,6 @@ DBOS_ERROR_BASES = ("DBOSException", "DBOSBaseException", "DBOSErrorCode")
 # Implemented on other branches; the lead removes each name as its branch is merged.
 PENDING_ELSEWHERE_NAMES = frozenset(
     {
-        "SetWorkflowAttributes",  # 12c
         "SQLAlchemyDatasource",  # 12d
         "AsyncSQLAlchemyDatasource",  # 12d
         "PortableWorkflowError",  # 12d
@@ -313,19 +312,6 @@ PENDING_ELSEWHERE_NAMES = frozenset(
     }
 )
 
-_PENDING_12C = [
-    "cancel_workflows",
-    "resume_workflows",
-    "delete_workflows",
-    "update_workflow_attributes",
-    "patch",
-    "deprecate_patch",
-    "list_application_versions",
-    "get_latest_application_version",
-    "set_latest_application_version",
-    "read_stream_offset",
-    "rewind_workflow",
-]
 _PENDING_13 = [
     "enqueue_workflow",
     "enqueue_workflow_with_options",
@@ -352,7 +338,7 @@ PENDING_ELSEWHERE_MEMBERS = frozenset(
         "span",
         "tracer",
     ]
-    + [f"{n}{s}" for n in _PENDING_12C + _PENDING_13 for s in ("", "_async")]
+    + [f"{n}{s}" for n in _PENDING_13 for s in ("", "_async")]
 )
 
 PENDING_ELSEWHERE_CONFIG_KEYS: frozenset[str] = frozenset()

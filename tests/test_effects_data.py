@@ -9,6 +9,7 @@ import pytest
 import transact.effects
 from transact import fx
 from transact._core import effects as core_effects
+from transact._core import effects_more
 from transact._runtime.performers import PERFORMERS
 from transact.effects import (
     CancelWorkflow,
@@ -48,6 +49,11 @@ def test_management_effects_compare_by_what_they_do() -> None:
     assert GetStatus("a") != GetStatus("b")
     assert GetStatus("a") != GetStatus("a", must_exist=True)
     assert CancelWorkflow("a") != CancelWorkflow("b")
+    assert CancelWorkflow("a") != CancelWorkflow("a", cancel_children=True)
+    assert effects_more.CancelWorkflows(("a",)).checkpoint_name == "DBOS.cancelWorkflow"
+    assert effects_more.ResumeWorkflows(("a",)).checkpoint_name == "DBOS.resumeWorkflow"
+    assert effects_more.DeleteWorkflows(("a",)).checkpoint_name == "DBOS.deleteWorkflow"
+    assert ForkWorkflow("a", 2) != ForkWorkflow("a", 2, queue_name="q")
     assert DeleteWorkflow("a") != DeleteWorkflow("a", delete_children=True)
     assert ForkWorkflow("a", 2) != ForkWorkflow("a", 3)
     assert WaitFirst(("a", "b"), 1.0) == WaitFirst(("a", "b"), 5.0)
@@ -95,14 +101,15 @@ def test_every_effect_is_public_and_has_exactly_one_performer() -> None:
     rows fails here rather than at the first workflow that issues it."""
     effect_types = {
         cls
-        for name in core_effects.__all__
-        if isinstance(cls := getattr(core_effects, name), type)
+        for module in (core_effects, effects_more)
+        for name in module.__all__
+        if isinstance(cls := getattr(module, name), type)
         and issubclass(cls, core_effects.Effect)
         and cls is not core_effects.Effect
     }
     assert effect_types == set(PERFORMERS)
-    assert set(core_effects.__all__) <= set(transact.effects.__all__)
-    assert all(
-        getattr(transact.effects, name) is getattr(core_effects, name)
-        for name in core_effects.__all__
-    )
+    for module in (core_effects, effects_more):
+        assert set(module.__all__) <= set(transact.effects.__all__)
+        assert all(
+            getattr(transact.effects, name) is getattr(module, name) for name in module.__all__
+        )

@@ -18,6 +18,7 @@ from transact._facade.context import (
     DBOSContextSetAuth,
     SetEnqueueOptions,
     SetShardKey,
+    SetWorkflowAttributes,
     SetWorkflowID,
     SetWorkflowTimeout,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "Serializer",
     "SetEnqueueOptions",
     "SetShardKey",
+    "SetWorkflowAttributes",
     "SetWorkflowID",
     "SetWorkflowTimeout",
     "StepInfo",

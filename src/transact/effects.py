@@ -7,6 +7,8 @@ payload is left out of the hash, so it need not be hashable.
 
 from transact._core.effects import *  # noqa: F403  (the core module's __all__ lists them)
 from transact._core.effects import __all__ as _effects
+from transact._core.effects_more import *  # noqa: F403
+from transact._core.effects_more import __all__ as _more_effects
 from transact._core.query import WorkflowQuery
 
-__all__ = [*_effects, "WorkflowQuery"]
+__all__ = [*_effects, *_more_effects, "WorkflowQuery"]

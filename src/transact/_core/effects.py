@@ -154,6 +154,7 @@ class Send(Effect[None]):
     destination_id: str
     message: Any = attrs.field(hash=False)
     topic: str | None = None
+    send_to_forks: bool = False  # also to every workflow forked (recursively) from it
 
     @property
     def checkpoint_name(self) -> str:
@@ -276,6 +277,8 @@ class ListWorkflowSteps(Effect[list[Any]]):
 
     workflow_id: str
     load_output: bool = True
+    limit: int | None = None
+    offset: int | None = None
 
     @property
     def checkpoint_name(self) -> str:
@@ -308,9 +311,10 @@ class WaitFirst(Effect[str]):
 
 @attrs.frozen
 class CancelWorkflow(Effect[None]):
-    """Cancel ``workflow_id``."""
+    """Cancel ``workflow_id`` (and its descendants with ``cancel_children``)."""
 
     workflow_id: str
+    cancel_children: bool = False
 
     @property
     def checkpoint_name(self) -> str:
@@ -319,9 +323,10 @@ class CancelWorkflow(Effect[None]):
 
 @attrs.frozen
 class ResumeWorkflow(Effect[None]):
-    """Resume ``workflow_id`` in this process."""
+    """Resume ``workflow_id``: in this process, or enqueued on ``queue_name``."""
 
     workflow_id: str
+    queue_name: str | None = None
 
     @property
     def checkpoint_name(self) -> str:
@@ -349,6 +354,10 @@ class ForkWorkflow(Effect[str]):
     new_id: str | None = None
     application_version: str | None = None
     timeout_seconds: float | None = None
+    queue_name: str | None = None
+    queue_partition_key: str | None = None
+    # (original child id, replacement id) pairs, sorted: a hashable mapping.
+    replacement_children: tuple[tuple[str, str], ...] = ()
 
     @property
     def checkpoint_name(self) -> str:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import attrs
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -15,6 +19,8 @@ class WorkflowQuery:
     rows with a ``queue_name`` and, when ``statuses`` is None, only ENQUEUED, DELAYED and
     PENDING ones. Results are ordered by ``created_at`` (then ``workflow_id``), ascending
     unless ``sort_desc``; then ``offset`` rows are skipped and at most ``limit`` returned.
+    ``attributes`` (JSON object text) keeps rows whose attributes hold every key of it
+    with an equal value (:func:`attributes_match`).
     """
 
     workflow_ids: tuple[str, ...] | None = None
@@ -41,3 +47,25 @@ class WorkflowQuery:
     limit: int | None = None
     offset: int | None = None
     sort_desc: bool = False
+    attributes: str | None = None
+    application_names: tuple[str, ...] | None = None
+
+
+def page(items: list[T], limit: int | None, offset: int | None) -> list[T]:
+    """``items`` without the first ``offset``, at most ``limit`` of them."""
+    start = offset or 0
+    return items[start:] if limit is None else items[start : start + limit]
+
+
+def attributes_match(stored: object, wanted: object) -> bool:
+    """Whether decoded ``stored`` attributes hold every key of ``wanted`` with an equal
+    value (JSON equality: ``True`` is not ``1``). The stores' filters agree with it."""
+    if not isinstance(stored, dict) or not isinstance(wanted, dict):
+        return False
+    return all(key in stored and _same(stored[key], value) for key, value in wanted.items())
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return a == b

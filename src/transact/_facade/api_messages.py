@@ -33,14 +33,18 @@ from transact.errors import DBOSException
 
 
 def send_effect(
-    destination_id: str, message: Any, topic: str | None, idempotency_key: str | None
+    destination_id: str,
+    message: Any,
+    topic: str | None,
+    idempotency_key: str | None,
+    send_to_forks: bool = False,
 ) -> Send:
     """The effect of ``DBOS.send`` in workflow code (``ValueError`` for bad arguments)."""
     check_workflow_id(destination_id, "destination_id")
     check_topic(topic)
     if idempotency_key is not None:
         check_key(idempotency_key, "idempotency_key")
-    return Send(destination_id, message, topic)
+    return Send(destination_id, message, topic, send_to_forks)
 
 
 def send_bulk_effect(messages: Iterable[SendMessage]) -> SendBulk:
@@ -66,8 +70,11 @@ def send(
     message: Any,
     topic: str | None = None,
     idempotency_key: str | None = None,
+    *,
+    send_to_forks: bool = False,
 ) -> None:
-    """Send ``message`` to workflow ``destination_id`` on ``topic``.
+    """Send ``message`` to workflow ``destination_id`` on ``topic`` (with
+    ``send_to_forks``, also to every workflow forked from it, and their forks).
 
     In workflow code the send is checkpointed in the same transaction as the message,
     so it happens exactly once. Elsewhere (outside any workflow, or in a step) it is a
@@ -78,12 +85,14 @@ def send(
     ``SerializationError`` if the message cannot be serialized (nothing is written
     either way), ``ValueError`` for an empty destination id or key.
     """
-    effect = send_effect(destination_id, message, topic, idempotency_key)
+    effect = send_effect(destination_id, message, topic, idempotency_key, send_to_forks)
     state = current_workflow()
     if state is not None:
         perform(state, effect)
         return
-    messages.send_unrecorded(runtime().env, destination_id, message, topic, idempotency_key)
+    messages.send_unrecorded(
+        runtime().env, destination_id, message, topic, idempotency_key, send_to_forks
+    )
 
 
 def send_bulk(messages: Iterable[SendMessage]) -> None:
@@ -124,11 +133,13 @@ async def send_async(
     message: Any,
     topic: str | None = None,
     idempotency_key: str | None = None,
+    *,
+    send_to_forks: bool = False,
 ) -> None:
     """``DBOS.send`` without blocking the loop."""
     await perform_or_else_async(
-        send_effect(destination_id, message, topic, idempotency_key),
-        lambda: send(destination_id, message, topic, idempotency_key),
+        send_effect(destination_id, message, topic, idempotency_key, send_to_forks),
+        lambda: send(destination_id, message, topic, idempotency_key, send_to_forks=send_to_forks),
     )
 
 

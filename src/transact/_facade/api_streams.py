@@ -28,8 +28,8 @@ from transact._facade.routing import perform_or_else_async
 from transact._runtime.async_driver import perform_async
 from transact._runtime.handlers import streams
 from transact._runtime.interpreter import perform
-from transact._runtime.state import Frame, WorkflowState, current_frame
-from transact.errors import DBOSException
+from transact._runtime.state import Frame, WorkflowState, current_frame, current_workflow
+from transact.errors import DBOSException, DBOSStreamTimeoutError
 
 
 def write_stream_effect(key: str, value: Any) -> WriteStream:
@@ -110,6 +110,66 @@ def read_stream(
     return streams.read_unrecorded(
         env, workflow_id, key, offset, timeout, poll or env.poll_seconds, interrupt
     )
+
+
+def read_stream_offset(
+    workflow_id: str,
+    key: str,
+    offset: int,
+    *,
+    polling_interval_sec: float | None = None,
+    timeout_seconds: float | None = None,
+) -> Any:
+    """The value at ``offset`` of stream ``key`` of ``workflow_id``, waiting for it as
+    ``read_stream`` waits for each value (checkpointed in workflow code).
+
+    Raises what ``read_stream`` raises, and ``DBOSStreamTimeoutError`` also if the
+    stream ends (closed, or its workflow finished) before ``offset``.
+    """
+    values = read_stream(
+        workflow_id,
+        key,
+        offset=offset,
+        polling_interval_sec=polling_interval_sec,
+        timeout_seconds=timeout_seconds,
+    )
+    for value in values:
+        values.close()  # an unrecorded reader stops; a recorded one reads no further
+        return value
+    raise DBOSStreamTimeoutError(workflow_id, key)
+
+
+async def read_stream_offset_async(
+    workflow_id: str,
+    key: str,
+    offset: int,
+    *,
+    polling_interval_sec: float | None = None,
+    timeout_seconds: float | None = None,
+) -> Any:
+    """``DBOS.read_stream_offset`` without blocking the loop."""
+    state = current_workflow()
+    if state is None:
+        return await asyncio.to_thread(
+            lambda: read_stream_offset(
+                workflow_id,
+                key,
+                offset,
+                polling_interval_sec=polling_interval_sec,
+                timeout_seconds=timeout_seconds,
+            )
+        )
+    check_workflow_id(workflow_id)
+    check_key(key, "the stream key")
+    check_offset(offset)
+    timeout = None if timeout_seconds is None else check_timeout(timeout_seconds, "timeout_seconds")
+    poll = None
+    if polling_interval_sec is not None:
+        poll = check_polling_interval(polling_interval_sec)
+    item = await perform_async(state, ReadStream(workflow_id, key, offset, timeout, poll))
+    if item is streams.STREAM_END:
+        raise DBOSStreamTimeoutError(workflow_id, key)
+    return item
 
 
 async def read_stream_async(

@@ -17,6 +17,7 @@ from transact._core.effects import (
     Sleep,
     WaitFirst,
 )
+from transact._core.query import page
 from transact._facade.context import take_start_options
 from transact._facade.decorators import StepOptions, call_step, child_start, step_spec_of
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
@@ -169,6 +170,8 @@ def list_workflows(
     sort_desc: bool = False,
     load_input: bool = True,
     load_output: bool = True,
+    attributes: dict[str, Any] | None = None,
+    application_name: str | Sequence[str] | None = None,
 ) -> list[WorkflowStatus]:
     """Workflows matching every filter given, oldest first (newest with ``sort_desc``).
 
@@ -200,21 +203,39 @@ def list_workflows(
         sort_desc=sort_desc,
         load_input=load_input,
         load_output=load_output,
+        attributes=attributes,
+        application_name=application_name,
     )
     return query_workflows(query)
 
 
-def list_workflow_steps(workflow_id: str, *, load_output: bool = True) -> list[StepInfo]:
-    """Every recorded operation of ``workflow_id``, by function id."""
-    effect = ListWorkflowSteps(workflow_id, load_output)
-    return perform_or_else(effect, lambda: _steps(workflow_id, load_output=load_output))
+def list_workflow_steps(
+    workflow_id: str,
+    *,
+    load_output: bool = True,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> list[StepInfo]:
+    """The recorded operations of ``workflow_id``, by function id: ``offset`` skipped,
+    at most ``limit`` returned; ``load_output=False`` leaves outputs and errors None."""
+    effect = _steps_effect(workflow_id, load_output, limit, offset)
+    return perform_or_else(effect, lambda: _steps(effect))
 
 
-def _steps(workflow_id: str, *, load_output: bool) -> list[StepInfo]:
+def _steps_effect(
+    workflow_id: str, load_output: bool, limit: int | None, offset: int | None
+) -> ListWorkflowSteps:
+    for label, value in (("limit", limit), ("offset", offset)):
+        if value is not None and value < 0:
+            raise ValueError(f"{label} must not be negative, got {value}")
+    return ListWorkflowSteps(workflow_id, load_output, limit, offset)
+
+
+def _steps(effect: ListWorkflowSteps) -> list[StepInfo]:
     rt = runtime()
     return [
-        to_step_info(c, rt.serializer, load_output=load_output)
-        for c in rt.store.load_checkpoints(workflow_id)
+        to_step_info(c, rt.serializer, load_output=effect.load_output)
+        for c in page(rt.store.load_checkpoints(effect.workflow_id), effect.limit, effect.offset)
     ]
 
 
@@ -340,11 +361,15 @@ async def list_workflows_async(**filters: Any) -> list[WorkflowStatus]:
 
 
 async def list_workflow_steps_async(
-    workflow_id: str, *, load_output: bool = True
+    workflow_id: str,
+    *,
+    load_output: bool = True,
+    limit: int | None = None,
+    offset: int | None = None,
 ) -> list[StepInfo]:
     """``DBOS.list_workflow_steps`` without blocking the loop."""
-    effect = ListWorkflowSteps(workflow_id, load_output)
-    return await perform_or_else_async(effect, lambda: _steps(workflow_id, load_output=load_output))
+    effect = _steps_effect(workflow_id, load_output, limit, offset)
+    return await perform_or_else_async(effect, lambda: _steps(effect))
 
 
 async def wait_first_async(

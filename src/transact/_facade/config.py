@@ -94,6 +94,8 @@ _SCHEMES = ("sqlite", "postgresql", "postgres", "memory")
 DEFAULT_SQLITE_POLL_SECONDS = 0.1
 DEFAULT_ADMIN_PORT = 3001
 logger = logging.getLogger("dbos")
+PATCHING_VERSION = "PATCHING_ENABLED"
+"""The application version of every executor under ``enable_patching`` (unless pinned)."""
 
 
 @attrs.frozen
@@ -119,6 +121,7 @@ class Settings:
     conductor_metadata: dict[str, Any] | None = None
     console_log_level: str | None = None  # None: log_level
     config: dict[str, Any] = attrs.field(factory=dict, eq=False)
+    enable_patching: bool = False  # DBOS.patch allowed; the version is PATCHING_ENABLED
 
 
 def _url_for_name(name: str) -> str:
@@ -171,7 +174,9 @@ def resolve(config: DBOSConfig) -> Settings:
         application_database_url=config.get("database_url")
         or config.get("application_database_url"),
         executor_id=config.get("executor_id") or os.environ.get("DBOS__VMID") or "local",
-        application_version=config.get("application_version") or os.environ.get("DBOS__APPVERSION"),
+        application_version=config.get("application_version")
+        or os.environ.get("DBOS__APPVERSION")
+        or (PATCHING_VERSION if config.get("enable_patching") else None),
         serializer=serializer,
         pool_size=pool_size,
         poll_seconds=poll,
@@ -183,6 +188,7 @@ def resolve(config: DBOSConfig) -> Settings:
         conductor_metadata=_conductor_metadata(config),
         console_log_level=config.get("console_log_level"),
         config=dict(config),
+        enable_patching=bool(config.get("enable_patching")),
     )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextvars
+import json
 import math
 from types import TracebackType
+from typing import Any
 
 import attrs
 
@@ -23,6 +25,7 @@ class _Ambient:
     authenticated_roles: tuple[str, ...] | None = None
     enqueue: EnqueueOptions | None = None
     shard_key: str | None = None
+    attributes: str | None = None
 
 
 @attrs.frozen
@@ -69,7 +72,9 @@ def take_start_options(*, queued: bool = False) -> StartOptions:
     if ambient.shard_key is not None:
         raise DBOSException("A shard key was given, but this system database is not sharded")
     workflow_id, ambient.workflow_id = ambient.workflow_id, None
+    attributes, ambient.attributes = ambient.attributes, None
     return StartOptions(
+        attributes=attributes,
         workflow_id=workflow_id,
         timeout_seconds=ambient.timeout_seconds,
         inherit_deadline=not ambient.timeout_set,
@@ -183,6 +188,35 @@ class DBOSContextSetAuth(_Setter):
     def _apply(self, ambient: _Ambient) -> None:
         ambient.authenticated_user = self.user
         ambient.authenticated_roles = self.roles
+
+
+def attributes_text(attributes: object) -> str:
+    """``attributes`` as JSON object text; DBOS's ``DBOSException`` if it is not a dict
+    or not JSON-serializable."""
+    if not isinstance(attributes, dict):
+        raise DBOSException(f"Invalid workflow attributes {attributes}. Attributes must be a dict.")
+    try:
+        return json.dumps(attributes, separators=(",", ":"), sort_keys=True)
+    except (TypeError, ValueError):
+        raise DBOSException(
+            f"Invalid workflow attributes {attributes}. Attributes must be JSON-serializable."
+        ) from None
+
+
+class SetWorkflowAttributes(_Setter):
+    """The next workflow started or enqueued in the block carries ``attributes`` (a
+    JSON-serializable dict; ``WorkflowStatus.attributes``, a ``list_workflows``
+    filter). Its children do not inherit them. ``None`` sets none.
+
+    Raises ``DBOSException`` for a value that is not a dict or not JSON-serializable.
+    """
+
+    def __init__(self, attributes: dict[str, Any] | None) -> None:
+        super().__init__()
+        self.attributes = None if attributes is None else attributes_text(attributes)
+
+    def _apply(self, ambient: _Ambient) -> None:
+        ambient.attributes = self.attributes
 
 
 class SetEnqueueOptions(_Setter):

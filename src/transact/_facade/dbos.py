@@ -22,10 +22,13 @@ from transact._facade import (
     step_types,
     transactions,
     unsupported,
+    versions,
 )
+from transact._facade import api_attributes as attributes
 from transact._facade import api_events as events
 from transact._facade import api_management as management
 from transact._facade import api_messages as messages
+from transact._facade import api_patching as patching
 from transact._facade import api_streams as streams
 from transact._facade import api_workflows as workflows
 from transact._facade.classproperty import classproperty
@@ -140,6 +143,10 @@ class DBOS:
     list_queued_workflows_async = _member(queues.list_queued_workflows_async)
     list_workflow_steps = _member(workflows.list_workflow_steps)
     list_workflow_steps_async = _member(workflows.list_workflow_steps_async)
+    list_application_versions = _member(versions.list_application_versions)
+    list_application_versions_async = _member(versions.list_application_versions_async)
+    get_latest_application_version = _member(versions.get_latest_application_version)
+    get_latest_application_version_async = _member(versions.get_latest_application_version_async)
 
     # --- operating on workflows -------------------------------------------------------
     cancel_workflow = _member(management.cancel_workflow)
@@ -148,8 +155,24 @@ class DBOS:
     resume_workflow_async = _member(management.resume_workflow_async)
     delete_workflow = _member(management.delete_workflow)
     delete_workflow_async = _member(management.delete_workflow_async)
+    cancel_workflows = _member(management.cancel_workflows)
+    cancel_workflows_async = _member(management.cancel_workflows_async)
+    resume_workflows = _member(management.resume_workflows)
+    resume_workflows_async = _member(management.resume_workflows_async)
+    delete_workflows = _member(management.delete_workflows)
+    delete_workflows_async = _member(management.delete_workflows_async)
     fork_workflow = _member(management.fork_workflow)
     fork_workflow_async = _member(management.fork_workflow_async)
+    rewind_workflow = _member(management.rewind_workflow)
+    rewind_workflow_async = _member(management.rewind_workflow_async)
+    update_workflow_attributes = _member(attributes.update_workflow_attributes)
+    update_workflow_attributes_async = _member(attributes.update_workflow_attributes_async)
+    set_latest_application_version = _member(versions.set_latest_application_version)
+    set_latest_application_version_async = _member(versions.set_latest_application_version_async)
+    patch = _member(patching.patch)
+    patch_async = _member(patching.patch_async)
+    deprecate_patch = _member(patching.deprecate_patch)
+    deprecate_patch_async = _member(patching.deprecate_patch_async)
 
     # --- messages, events, streams ----------------------------------------------------
     send = _member(messages.send)
@@ -170,6 +193,8 @@ class DBOS:
     close_stream_async = _member(streams.close_stream_async)
     read_stream = _member(streams.read_stream)
     read_stream_async = _member(streams.read_stream_async)
+    read_stream_offset = _member(streams.read_stream_offset)
+    read_stream_offset_async = _member(streams.read_stream_offset_async)
 
     # --- the running context ----------------------------------------------------------
     workflow_id = classproperty(properties.workflow_id)

@@ -127,6 +127,10 @@ def launch() -> None:
         if settings.application_database_url:
             runtime.app_db = AppDatabase(settings.application_database_url)
             runtime.app_db.migrate()
+        # The versions table knows every version that ever ran (DBOS's registration).
+        store.register_application_version(
+            runtime.application_version, None, int(state.clock.now() * 1000)
+        )
         launched.set_runtime(runtime)
         state.launched = True
     if not settings.conductor_key:

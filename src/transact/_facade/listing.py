@@ -4,9 +4,11 @@ a ``ListWorkflows`` effect in workflow code, read directly elsewhere)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from transact._core.effects import ListWorkflows
 from transact._facade.calls import as_tuple, iso_to_ms
+from transact._facade.context import attributes_text
 from transact._facade.launched import runtime
 from transact._facade.routing import perform_or_else, perform_or_else_async
 from transact._facade.status import WorkflowStatus, to_status
@@ -39,6 +41,8 @@ def workflow_query(
     sort_desc: bool = False,
     load_input: bool = True,
     load_output: bool = True,
+    attributes: dict[str, Any] | None = None,
+    application_name: str | Sequence[str] | None = None,
 ) -> WorkflowQuery:
     """The store query for the listing filters; ``ValueError`` names a bad one."""
     for label, value in (("limit", limit), ("offset", offset)):
@@ -69,6 +73,8 @@ def workflow_query(
         limit=limit,
         offset=offset,
         sort_desc=sort_desc,
+        attributes=None if attributes is None else attributes_text(attributes),
+        application_names=as_tuple(application_name),
     )
     return query
 

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
 from transact._core.status import WorkflowStatusString as S
+from transact._runtime.announcer import announce
 from transact._runtime.clock import now_ms
 from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import REGISTRY
 from transact._runtime.services import Services
 from transact._runtime.waiters import status_key
-from transact._store.records import WorkflowRecord
+from transact._store.protocol import Store
+from transact._store.records import WorkflowQuery, WorkflowRecord
 from transact.errors import DBOSNonExistentWorkflowError
 
 logger = logging.getLogger("dbos")
@@ -43,34 +46,29 @@ def fork(
     new_id: str | None,
     application_version: str | None,
     timeout_seconds: float | None,
+    queue_name: str | None = None,
+    queue_partition_key: str | None = None,
+    replacement_children: Mapping[str, str] | None = None,
 ) -> tuple[str, Future[Any] | None]:
     """Fork ``original_id`` at ``start_step``; return the fork's id and, if it runs here,
     its future.
 
-    The fork gets a copy of the original's checkpoints, event history and stream entries
-    below ``start_step`` and is enqueued on the internal queue; this process claims and
-    runs it at once when it can (the workflow is registered here and
-    ``application_version`` is None or this executor's). Otherwise it stays ENQUEUED for
-    an executor of that version.
+    The fork gets a copy of the original's checkpoints (children renamed through
+    ``replacement_children``), event history and stream entries below ``start_step``
+    (past the end of the log: all of them; it then runs on from there). Without a
+    ``queue_name`` it is enqueued on the internal queue and this process claims and runs
+    it at once when it can (the workflow is registered here and ``application_version``
+    is None or this executor's); otherwise it stays ENQUEUED for an executor of that
+    version. With a ``queue_name`` (and ``queue_partition_key``) it waits on that queue.
 
     Raises ``DBOSNonExistentWorkflowError`` for an unknown original, ``ValueError`` if
-    ``start_step`` is below 1 or past the end of the original's log (more than its last
-    function id + 1), ``DBOSConflictingWorkflowError`` if ``new_id`` is taken.
+    ``start_step`` is below 1, ``DBOSConflictingWorkflowError`` if ``new_id`` is taken.
     """
     validate_start_step(start_step)
     store = runtime.store
     original = store.get_workflow(original_id, load_output=False)
     if original is None:
         raise DBOSNonExistentWorkflowError("target", original_id)
-    checkpoints = store.load_checkpoints(original_id)
-    last = checkpoints[-1].function_id if checkpoints else 0
-    if start_step > last + 1:
-        # Past the end there is nothing to re-run, and the gap would be a position the
-        # fork could never have reached: almost surely a mistake, so refuse it.
-        raise ValueError(
-            f"start_step {start_step} is past the end of workflow {original_id}: its last "
-            f"recorded step is {last}, so start_step must be between 1 and {last + 1}"
-        )
     fork_id = new_id or str(uuid.uuid4())
     now = now_ms(runtime.clock)
     record = WorkflowRecord(
@@ -88,11 +86,17 @@ def fork(
         authenticated_roles=original.authenticated_roles,
         created_at=now,
         updated_at=now,
-        queue_name=INTERNAL_QUEUE,
+        queue_name=queue_name or INTERNAL_QUEUE,
+        queue_partition_key=queue_partition_key,
         workflow_timeout_ms=(int(timeout_seconds * 1000) if timeout_seconds is not None else None),
         forked_from=original_id,
+        attributes=original.attributes,
+        application_name=original.application_name,
     )
-    store.fork_workflow(original_id, record, start_step)
+    store.fork_workflow(original_id, record, start_step, replacement_children)
+    if queue_name is not None and queue_name != INTERNAL_QUEUE:
+        announce(runtime, queue_name)
+        return fork_id, None
     runnable = REGISTRY.workflow(original.name) is not None and application_version in (
         None,
         runtime.application_version,
@@ -105,6 +109,71 @@ def fork(
     if claimed is None:  # another executor's queue runner was quicker
         return fork_id, None
     return fork_id, runtime.dispatch(claimed)
+
+
+# --- bulk cancel, resume, delete; rewind ------------------------------------------------
+
+
+def with_descendants(store: Store, workflow_ids: Sequence[str], children: bool) -> list[str]:
+    """``workflow_ids`` and, with ``children``, every descendant of them (once each)."""
+    ids = list(dict.fromkeys(workflow_ids))
+    if children:
+        ids += [d for d in store.descendants(ids) if d not in ids]
+    return ids
+
+
+def forks_of(store: Store, workflow_id: str) -> list[str]:
+    """Every workflow forked from ``workflow_id``, from its forks, and so on (oldest
+    first per generation)."""
+    found: list[str] = []
+    frontier = [workflow_id]
+    while frontier:
+        query = WorkflowQuery(forked_from=tuple(frontier), load_input=False, load_output=False)
+        frontier = [
+            r.workflow_id for r in store.list_workflows(query) if r.workflow_id not in found
+        ]
+        found += frontier
+    return found
+
+
+def require_all(store: Store, workflow_ids: Sequence[str]) -> None:
+    """DBOS's ``DBOSNonExistentWorkflowError`` naming every missing id (in call order)."""
+    missing = [
+        wid
+        for wid in dict.fromkeys(workflow_ids)
+        if store.get_workflow(wid, load_input=False, load_output=False) is None
+    ]
+    if missing:
+        raise DBOSNonExistentWorkflowError("Workflow", ", ".join(missing))
+
+
+def delete_many(runtime: Services, workflow_ids: Sequence[str], *, delete_children: bool) -> None:
+    """Delete the workflows that exist (unknown ids are skipped), as ``delete`` does."""
+    for workflow_id in dict.fromkeys(workflow_ids):
+        if runtime.store.get_workflow(workflow_id, load_input=False, load_output=False):
+            delete(runtime, workflow_id, delete_children=delete_children)
+
+
+def rewind(runtime: Services, workflow_id: str, start_step: int, queue_name: str | None) -> None:
+    """Forget a finished workflow's history from ``start_step`` on and run it again from
+    there, as a resume does (here, or on ``queue_name``). Raises ``ValueError`` for a
+    step below 1, ``DBOSNonExistentWorkflowError`` for an unknown workflow, and
+    ``DBOSException`` for one still PENDING, ENQUEUED or DELAYED."""
+    if isinstance(start_step, bool) or not isinstance(start_step, int) or start_step < 1:
+        raise ValueError(f"start_step must be >= 1, got {start_step}")
+    queue = queue_name or INTERNAL_QUEUE
+    row = runtime.store.rewind_workflow(workflow_id, start_step, queue, now_ms(runtime.clock))
+    runtime.waiters.notify(status_key(workflow_id))
+    if queue != INTERNAL_QUEUE:
+        announce(runtime, queue)
+        return
+    if REGISTRY.workflow(row.name) is None:  # stays in line for an executor that has it
+        return
+    claimed = runtime.store.claim_workflow(
+        workflow_id, runtime.executor_id, runtime.application_version, now_ms(runtime.clock)
+    )
+    if claimed is not None:
+        runtime.dispatch(claimed)
 
 
 # --- delete ----------------------------------------------------------------------------

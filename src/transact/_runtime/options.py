@@ -18,3 +18,5 @@ class StartOptions:
     # Who asked (DBOSContextSetAuth); children inherit their parent's.
     authenticated_user: str | None = None
     authenticated_roles: tuple[str, ...] | None = None
+    # SetWorkflowAttributes (JSON object text): the root it starts only, not children.
+    attributes: str | None = None

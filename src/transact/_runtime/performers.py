@@ -22,6 +22,7 @@ from transact._runtime.handlers import (
     messages,
     operations,
     queries,
+    revisions,
     sleep,
     steps,
     streams,
@@ -39,6 +40,7 @@ _MODULES = (
     streams,
     queries,
     operations,
+    revisions,
 )
 
 

@@ -150,14 +150,19 @@ class Recovery:
                     logger.error("Could not recover workflow %s: %s", record.workflow_id, exc)
         return recovered
 
-    def resume(self, workflow_id: str) -> None:
-        """Put a workflow back in line and run it here from its log."""
+    def resume(self, workflow_id: str, queue_name: str | None = None) -> None:
+        """Put a workflow back in line and run it here from its log; with a
+        ``queue_name``, leave it ENQUEUED there for that queue's runners."""
         record = self._env.store.resume_workflow(
-            workflow_id, INTERNAL_QUEUE, now_ms(self._env.clock)
+            workflow_id, queue_name or INTERNAL_QUEUE, now_ms(self._env.clock)
         )
         if record is None:
             raise DBOSNonExistentWorkflowError("target", workflow_id)
         if is_terminal(record.status):
+            return
+        if queue_name is not None and queue_name != INTERNAL_QUEUE:
+            # Other processes hear of it from the store (a status change to ENQUEUED).
+            self._env.waiters.notify(f"queue:{queue_name}")
             return
         claimed = self._env.store.claim_workflow(
             workflow_id,

@@ -63,6 +63,7 @@ def new_record(
         authenticated_user=parent.authenticated_user if parent else options.authenticated_user,
         authenticated_roles=json.dumps(list(roles)) if roles is not None else None,
         assumed_role=assumed_role,
+        attributes=None if parent is not None else options.attributes,
     )
 
 

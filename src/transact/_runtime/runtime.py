@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import Any
@@ -22,7 +22,7 @@ from transact._runtime.awaiting import Awaiting
 from transact._runtime.clock import Clock, now_ms
 from transact._runtime.env import Env
 from transact._runtime.execution import execute
-from transact._runtime.management import delete, fork
+from transact._runtime.management import delete, fork, rewind
 from transact._runtime.options import StartOptions as StartOptions  # re-exported
 from transact._runtime.performers import PERFORMERS
 from transact._runtime.queue_runner import announce, enqueued_record
@@ -300,6 +300,9 @@ class Runtime:
         new_id: str | None,
         application_version: str | None,
         timeout_seconds: float | None,
+        queue_name: str | None = None,
+        queue_partition_key: str | None = None,
+        replacement_children: Mapping[str, str] | None = None,
     ) -> str:
         """Fork ``original_id`` at ``start_step`` (see ``management.fork``); the fork's id."""
         fork_id, _ = fork(
@@ -309,12 +312,19 @@ class Runtime:
             new_id=new_id,
             application_version=application_version,
             timeout_seconds=timeout_seconds,
+            queue_name=queue_name,
+            queue_partition_key=queue_partition_key,
+            replacement_children=replacement_children,
         )
         return fork_id
 
     def delete(self, workflow_id: str, *, delete_children: bool) -> list[str]:
         """Delete the workflow (see ``management.delete``); return the ids deleted."""
         return delete(self, workflow_id, delete_children=delete_children)
+
+    def rewind(self, workflow_id: str, start_step: int, queue_name: str | None) -> None:
+        """Run a finished workflow again from ``start_step`` (see ``management.rewind``)."""
+        rewind(self, workflow_id, start_step, queue_name)
 
     def interrupt(self, workflow_id: str) -> None:
         """Stop this process's execution of the workflow (if any) at its next effect."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import attrs
@@ -50,8 +50,9 @@ class Host(Protocol):
         """Cancel the workflows; executions in this process stop at their next effect."""
         ...
 
-    def resume(self, workflow_id: str) -> None:
-        """Put a workflow back in line and run it here from its log."""
+    def resume(self, workflow_id: str, queue_name: str | None = None) -> None:
+        """Put a workflow back in line and run it here from its log (or leave it
+        enqueued on ``queue_name``)."""
         ...
 
     def fork(
@@ -62,12 +63,19 @@ class Host(Protocol):
         new_id: str | None,
         application_version: str | None,
         timeout_seconds: float | None,
+        queue_name: str | None = None,
+        queue_partition_key: str | None = None,
+        replacement_children: Mapping[str, str] | None = None,
     ) -> str:
         """Fork ``original_id`` at ``start_step``; return the fork's id."""
         ...
 
     def delete(self, workflow_id: str, *, delete_children: bool) -> list[str]:
         """Delete the workflow (and its descendants); return the ids deleted."""
+        ...
+
+    def rewind(self, workflow_id: str, start_step: int, queue_name: str | None) -> None:
+        """Run a finished workflow again from ``start_step`` (``management.rewind``)."""
         ...
 
 

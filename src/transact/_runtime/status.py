@@ -60,6 +60,8 @@ class WorkflowStatus:
     dequeued_at: int | None
     delay_until_epoch_ms: int | None
     completed_at: int | None
+    attributes: dict[str, Any] | None
+    application_name: str | None
 
     def __repr__(self) -> str:
         return (
@@ -127,6 +129,8 @@ def to_status(record: WorkflowRecord, serializer: Serializer) -> WorkflowStatus:
     s.dequeued_at = record.started_at_epoch_ms
     s.delay_until_epoch_ms = record.delay_until_epoch_ms
     s.completed_at = record.completed_at
+    s.attributes = json.loads(record.attributes) if record.attributes is not None else None
+    s.application_name = record.application_name
     return s
 
 

@@ -15,12 +15,18 @@ Driver errors never escape untranslated (``DBOSException`` subclasses only).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from transact._core.checkpoint import Checkpoint
 from transact._core.queue_policy import QueueLimits
-from transact._store.records import OutgoingMessage, StreamRead, WorkflowQuery, WorkflowRecord
+from transact._store.records import (
+    OutgoingMessage,
+    StreamRead,
+    VersionRecord,
+    WorkflowQuery,
+    WorkflowRecord,
+)
 
 NotifyCallback = Callable[[str], None]
 """Called with a channel key when another process wrote something a waiter may want.
@@ -168,13 +174,62 @@ class Store(Protocol):
         (not the ids themselves), parents before children."""
         ...
 
-    def fork_workflow(self, original_id: str, new: WorkflowRecord, start_step: int) -> None:
+    def fork_workflow(
+        self,
+        original_id: str,
+        new: WorkflowRecord,
+        start_step: int,
+        replacement_children: Mapping[str, str] | None = None,
+    ) -> None:
         """In one transaction: insert ``new`` (the caller sets its status, ENQUEUED, and
         ``forked_from``); set ``was_forked_from`` on the original; copy the original's
         checkpoints, event-history entries and stream entries whose function id is below
-        ``start_step`` to ``new.workflow_id``; rebuild its latest events from the copied
-        history (the entry with the highest function id per key). Messages are not
-        copied. Raises ``DBOSNonExistentWorkflowError`` if the original is missing."""
+        ``start_step`` to ``new.workflow_id``, a copied checkpoint's child id ``c``
+        becoming ``replacement_children[c]`` where given; rebuild its latest events from
+        the copied history (the entry with the highest function id per key). Messages
+        are not copied. Raises ``DBOSNonExistentWorkflowError`` if the original is
+        missing."""
+        ...
+
+    # --- revisions and application versions --------------------------------------------
+
+    def update_workflow_attributes(
+        self, workflow_id: str, attributes: str | None, *, merge: bool, now_ms: int
+    ) -> bool:
+        """Set the row's ``attributes`` (JSON object text; None clears them) and
+        ``updated_at``; with ``merge``, each key of ``attributes`` is set over the existing
+        ones (``revision_rules.merged_attributes``). False (nothing written) if the row
+        is missing."""
+        ...
+
+    def rewind_workflow(
+        self, workflow_id: str, start_step: int, queue_name: str, now_ms: int
+    ) -> WorkflowRecord:
+        """In one transaction: delete the workflow's checkpoints, event-history entries
+        and stream entries at ``start_step`` and after, rebuild its latest events from
+        the history left, and put it back in line as ``resume_workflow`` does (output and
+        error cleared too); return the updated row. Raises
+        ``DBOSNonExistentWorkflowError`` if it is missing and ``DBOSException``
+        (``revision_rules.rewind_refusal``) if it is PENDING, ENQUEUED or DELAYED."""
+        ...
+
+    def register_application_version(
+        self, version_name: str, application_name: str | None, now_ms: int
+    ) -> None:
+        """Record (``application_name``, ``version_name``) with timestamp and creation
+        time ``now_ms`` unless it is recorded already (then nothing changes)."""
+        ...
+
+    def list_application_versions(self, application_name: str | None) -> list[VersionRecord]:
+        """The versions of ``application_name`` and the unclaimed ones (application name
+        None), highest ``version_timestamp`` first (then by name)."""
+        ...
+
+    def set_latest_application_version(
+        self, version_name: str, application_name: str | None, now_ms: int
+    ) -> None:
+        """Register the version if needed and give it a timestamp above every other
+        version's (``now_ms``, or the highest timestamp + 1 if that is not above it)."""
         ...
 
     # --- checkpoints -----------------------------------------------------------------

@@ -7,7 +7,14 @@ import attrs
 from transact._core.checkpoint import Checkpoint
 from transact._core.query import WorkflowQuery as WorkflowQuery
 
-__all__ = ["Checkpoint", "OutgoingMessage", "StreamRead", "WorkflowQuery", "WorkflowRecord"]
+__all__ = [
+    "Checkpoint",
+    "OutgoingMessage",
+    "StreamRead",
+    "VersionRecord",
+    "WorkflowQuery",
+    "WorkflowRecord",
+]
 
 
 @attrs.frozen
@@ -49,6 +56,8 @@ class WorkflowRecord:
     parent_workflow_id: str | None = None
     forked_from: str | None = None
     was_forked_from: bool = False
+    attributes: str | None = None  # JSON object text (``SetWorkflowAttributes``)
+    application_name: str | None = None
 
 
 @attrs.frozen
@@ -73,3 +82,14 @@ class OutgoingMessage:
     topic: str | None
     message: str
     message_id: str | None = None
+
+
+@attrs.frozen
+class VersionRecord:
+    """One row of ``application_versions`` (times in epoch milliseconds)."""
+
+    version_id: str
+    version_name: str
+    version_timestamp: int
+    created_at: int
+    application_name: str | None = None

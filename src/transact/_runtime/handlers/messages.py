@@ -16,10 +16,12 @@ from transact._core.effects import Effect, Recv, Send
 from transact._runtime.clock import now_ms
 from transact._runtime.durable import wait_durably
 from transact._runtime.env import Env, Performer
+from transact._runtime.management import forks_of
 from transact._runtime.recording import atomic_write, record
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import message_key
 from transact._serialization import serialize_value
+from transact._store.records import OutgoingMessage
 
 T = TypeVar("T")
 
@@ -40,6 +42,16 @@ def execute_send(state: WorkflowState, function_id: int, effect: Send) -> None:
     )
     # No message id: the checkpoint, written in the same transaction, already makes the
     # send happen exactly once; a replay returns before reaching the store.
+    if effect.send_to_forks:
+        destinations = [effect.destination_id, *forks_of(env.store, effect.destination_id)]
+        outgoing = [OutgoingMessage(d, effect.topic, text) for d in destinations]
+        with atomic_write(state):
+            env.store.send_messages(
+                outgoing, now_ms=now, checkpoint=(state.workflow_id, checkpoint)
+            )
+        for destination in destinations:
+            env.waiters.notify(message_key(destination, effect.topic))
+        return
     with atomic_write(state):
         env.store.send_message(
             effect.destination_id,
@@ -58,14 +70,29 @@ def send_unrecorded(
     message: Any,
     topic: str | None,
     idempotency_key: str | None,
+    send_to_forks: bool = False,
 ) -> None:
     """Send from outside workflow code (a client, or a step): a plain insert.
 
     With ``idempotency_key`` the message id is ``"<key>::<destination>"`` and a repeat
-    inserts nothing. Raises ``SerializationError`` or ``DBOSNonExistentWorkflowError``,
-    having written nothing.
+    inserts nothing. ``send_to_forks`` also sends it to every workflow forked from the
+    destination (recursively), in the same transaction. Raises ``SerializationError``
+    or ``DBOSNonExistentWorkflowError``, having written nothing.
     """
     text = serialize_value(env.serializer, message, "the message")
+    if send_to_forks:
+        destinations = [destination_id, *forks_of(env.store, destination_id)]
+        outgoing = [
+            OutgoingMessage(
+                d, topic, text, None if idempotency_key is None else f"{idempotency_key}::{d}"
+            )
+            for d in destinations
+        ]
+        sent = env.store.send_messages(outgoing, now_ms=now_ms(env.clock))
+        for destination, inserted in zip(destinations, sent, strict=True):
+            if inserted:
+                env.waiters.notify(message_key(destination, topic))
+        return
     message_id = None if idempotency_key is None else f"{idempotency_key}::{destination_id}"
     inserted = env.store.send_message(
         destination_id, topic, text, message_id=message_id, now_ms=now_ms(env.clock)

@@ -13,24 +13,29 @@ from transact._core.effects import (
     ResumeWorkflow,
 )
 from transact._runtime.env import Performer
+from transact._runtime.management import with_descendants
 from transact._runtime.recording import recorded_read
 from transact._runtime.state import WorkflowState
 
 
 def execute_cancel(state: WorkflowState, function_id: int, effect: CancelWorkflow) -> Any:
     """Cancel the workflow."""
+    ids = [effect.workflow_id]
     return recorded_read(
         state,
         function_id,
         effect.checkpoint_name,
-        lambda: state.host.cancel([effect.workflow_id]),
+        lambda: state.host.cancel(with_descendants(state.env.store, ids, effect.cancel_children)),
     )
 
 
 def execute_resume(state: WorkflowState, function_id: int, effect: ResumeWorkflow) -> Any:
     """Resume the workflow in this process."""
     return recorded_read(
-        state, function_id, effect.checkpoint_name, lambda: state.host.resume(effect.workflow_id)
+        state,
+        function_id,
+        effect.checkpoint_name,
+        lambda: state.host.resume(effect.workflow_id, effect.queue_name),
     )
 
 
@@ -53,6 +58,9 @@ def execute_fork(state: WorkflowState, function_id: int, effect: ForkWorkflow) -
             new_id=effect.new_id,
             application_version=effect.application_version,
             timeout_seconds=effect.timeout_seconds,
+            queue_name=effect.queue_name,
+            queue_partition_key=effect.queue_partition_key,
+            replacement_children=dict(effect.replacement_children),
         )
 
     return recorded_read(state, function_id, effect.checkpoint_name, run)

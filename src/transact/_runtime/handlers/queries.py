@@ -13,6 +13,7 @@ from transact._core.effects import (
     ListWorkflowSteps,
     WaitFirst,
 )
+from transact._core.query import page
 from transact._runtime.env import Performer
 from transact._runtime.recording import recorded_read
 from transact._runtime.state import WorkflowState
@@ -53,7 +54,9 @@ def execute_list_steps(state: WorkflowState, function_id: int, effect: ListWorkf
     def read() -> list[Any]:
         return [
             to_step_info(c, env.serializer, load_output=effect.load_output)
-            for c in env.store.load_checkpoints(effect.workflow_id)
+            for c in page(
+                env.store.load_checkpoints(effect.workflow_id), effect.limit, effect.offset
+            )
         ]
 
     return recorded_read(state, function_id, effect.checkpoint_name, read)

@@ -19,6 +19,7 @@ from transact._store.memory.checkpoints import CheckpointVerbs
 from transact._store.memory.events import EventVerbs
 from transact._store.memory.messages import MessageVerbs
 from transact._store.memory.queues import QueueVerbs
+from transact._store.memory.revisions import RevisionVerbs
 from transact._store.memory.streams import StreamVerbs
 from transact._store.memory.workflows import WorkflowVerbs
 from transact._store.protocol import NotifyCallback
@@ -27,7 +28,13 @@ __all__ = ["MemoryStore"]
 
 
 class MemoryStore(
-    QueueVerbs, WorkflowVerbs, CheckpointVerbs, MessageVerbs, EventVerbs, StreamVerbs
+    QueueVerbs,
+    WorkflowVerbs,
+    CheckpointVerbs,
+    MessageVerbs,
+    EventVerbs,
+    StreamVerbs,
+    RevisionVerbs,
 ):
     """A :class:`~transact._store.protocol.Store` held in process memory.
 
@@ -60,6 +67,7 @@ class MemoryStore(
             self._events.clear()
             self._event_history.clear()
             self._streams.clear()
+            self._versions.clear()
 
     def close(self) -> None:
         """Nothing to release; the data stays for the next user of a named store."""

@@ -18,7 +18,7 @@ from transact._core.status import (
     transition,
 )
 from transact._store.errors import CheckpointConflict, WorkflowNotPending
-from transact._store.records import WorkflowRecord
+from transact._store.records import VersionRecord, WorkflowRecord
 from transact.errors import (
     DBOSNonExistentWorkflowError,
     DBOSQueueDeduplicatedError,
@@ -77,6 +77,7 @@ class MemoryState:
         # Keyed by offset rather than a list: a fork copies entries by function id, which
         # need not be a prefix, and the copied entries keep their offsets as in SQL.
         self._streams: dict[str, dict[str, dict[int, StreamEntry]]] = {}
+        self._versions: dict[tuple[str | None, str], VersionRecord] = {}
 
     # Helpers: call them with the lock held.
 

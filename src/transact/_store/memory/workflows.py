@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import collections
+import json
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
+from transact._core.query import attributes_match
 from transact._core.status import (
     StatusEvent,
     WorkflowStatusString,
@@ -225,7 +227,13 @@ class WorkflowVerbs(MemoryState):
                     frontier.append(child.workflow_id)
         return found
 
-    def fork_workflow(self, original_id: str, new: WorkflowRecord, start_step: int) -> None:
+    def fork_workflow(
+        self,
+        original_id: str,
+        new: WorkflowRecord,
+        start_step: int,
+        replacement_children: Mapping[str, str] | None = None,
+    ) -> None:
         """Insert ``new`` with the original's history below ``start_step`` (see ``Store``).
 
         Raises ``DBOSNonExistentWorkflowError`` if the original is missing and
@@ -246,8 +254,13 @@ class WorkflowVerbs(MemoryState):
             )
             self._workflows[original_id] = attrs.evolve(original, was_forked_from=True)
 
+            swap = replacement_children or {}
             self._checkpoints[new_id] = {
-                fid: cp
+                fid: attrs.evolve(
+                    cp, child_workflow_id=swap.get(cp.child_workflow_id, cp.child_workflow_id)
+                )
+                if cp.child_workflow_id is not None
+                else cp
                 for fid, cp in self._checkpoints.get(original_id, {}).items()
                 if fid < start_step
             }
@@ -312,6 +325,7 @@ def _matches(row: WorkflowRecord, q: WorkflowQuery) -> bool:
         (q.parent_workflow_ids, row.parent_workflow_id),
         (q.forked_from, row.forked_from),
         (q.users, row.authenticated_user),
+        (q.application_names, row.application_name),
     ]
     if any(allowed is not None and value not in allowed for allowed, value in pairs):
         return False
@@ -330,5 +344,9 @@ def _matches(row: WorkflowRecord, q: WorkflowQuery) -> bool:
     ):
         return False
     if q.was_forked_from is not None and row.was_forked_from != q.was_forked_from:
+        return False
+    if q.attributes is not None and not attributes_match(
+        None if row.attributes is None else json.loads(row.attributes), json.loads(q.attributes)
+    ):
         return False
     return q.has_parent is None or (row.parent_workflow_id is not None) == q.has_parent

@@ -23,6 +23,7 @@ from transact._store.sql.verbs.maintenance import MaintenanceVerbs
 from transact._store.sql.verbs.messages import MessageVerbs
 from transact._store.sql.verbs.notify import NOTIFY_KEY, PUBLISH, payload
 from transact._store.sql.verbs.queues import QueueVerbs
+from transact._store.sql.verbs.revisions import RevisionVerbs
 from transact._store.sql.verbs.streams import StreamVerbs
 from transact._store.sql.verbs.workflows import WorkflowVerbs
 from transact.errors import DBOSException, DBOSInitializationError
@@ -48,6 +49,7 @@ class SQLStore(
     StreamVerbs,
     MaintenanceVerbs,
     QueueVerbs,
+    RevisionVerbs,
 ):
     """A :class:`~transact._store.protocol.Store` on a SQL database (see ``Backend``)."""
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 import attrs
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, inspect, select
 
 from transact._store.sql.schema.tables import (
     CLAIM_INDEXES,
@@ -24,6 +24,7 @@ from transact._store.sql.schema.tables import (
     metadata,
     migrations_table,
 )
+from transact._store.sql.schema.versions import VERSION_INDEXES, application_versions
 from transact._store.sql.verbs.notify import CHANNEL
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "Migration", "applied_versions", "apply_pending"]
@@ -142,6 +143,20 @@ def _narrow_queue_indexes(conn: Connection) -> None:
         index.create(conn)
 
 
+def _attributes_and_versions(conn: Connection) -> None:
+    # A database made by this build at version 1 has these already (``metadata``).
+    schema = f"{POSTGRES_SCHEMA}." if conn.dialect.name == "postgresql" else ""
+    have = {
+        c["name"] for c in inspect(conn).get_columns("workflow_status", schema=schema[:-1] or None)
+    }
+    for column in ("attributes", "application_name"):
+        if column not in have:
+            conn.exec_driver_sql(f"ALTER TABLE {schema}workflow_status ADD COLUMN {column} TEXT")
+    application_versions.create(conn, checkfirst=True)
+    for index in VERSION_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -171,6 +186,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         6,
         "queues: the PENDING and start-time indexes hold only the rows they serve",
         _narrow_queue_indexes,
+    ),
+    Migration(
+        7,
+        "workflow attributes and application name; application_versions",
+        _attributes_and_versions,
     ),
 )
 

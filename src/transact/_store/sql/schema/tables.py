@@ -110,6 +110,8 @@ workflow_status = Table(
     Column("parent_workflow_id", Text),
     Column("forked_from", Text),
     Column("was_forked_from", Boolean, nullable=False, server_default=false()),
+    Column("attributes", Text),  # a JSON object (text on both databases; migration 7)
+    Column("application_name", Text),  # migration 7
     PrimaryKeyConstraint("workflow_uuid", name=WORKFLOW_PK),
 )
 

@@ -6,7 +6,7 @@ Id lists are processed in chunks so no statement exceeds a driver's parameter li
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import attrs
 from sqlalchemy import (
@@ -35,6 +35,7 @@ from transact._store.sql.schema.tables import (
     workflow_events_history,
     workflow_status,
 )
+from transact._store.sql.schema.versions import application_versions
 from transact._store.sql.verbs.notify import (
     NOTIFY_KEY,
     notify_columns,
@@ -134,6 +135,12 @@ _COPY_CHECKPOINTS = insert(oo).from_select(
     ).where(oo.c.workflow_uuid == _ORIGINAL, oo.c.function_id < _BELOW),
 )
 
+_REPLACE_CHILD = (
+    update(oo)
+    .where(oo.c.workflow_uuid == bindparam("new"), oo.c.child_workflow_id == bindparam("old_child"))
+    .values(child_workflow_id=bindparam("new_child"))
+)
+
 h = workflow_events_history
 _COPY_HISTORY = insert(h).from_select(
     ["workflow_uuid", "function_id", "key", "value"],
@@ -143,7 +150,7 @@ _COPY_HISTORY = insert(h).from_select(
 )
 # The latest value per key is the copied history entry with the highest function id.
 _h2 = h.alias("later")
-_REBUILD_EVENTS = insert(workflow_events).from_select(
+REBUILD_EVENTS = insert(workflow_events).from_select(
     ["workflow_uuid", "key", "value"],
     select(_NEW, h.c.key, h.c.value).where(
         h.c.workflow_uuid == _NEW,
@@ -172,6 +179,7 @@ _RESET = [
         workflow_events,
         streams,
         workflow_status,
+        application_versions,
     )
 ]
 
@@ -262,7 +270,13 @@ class MaintenanceVerbs:
 
         return self._db.run(Mode.READ, work)
 
-    def fork_workflow(self, original_id: str, new: WorkflowRecord, start_step: int) -> None:
+    def fork_workflow(
+        self,
+        original_id: str,
+        new: WorkflowRecord,
+        start_step: int,
+        replacement_children: Mapping[str, str] | None = None,
+    ) -> None:
         """Insert ``new`` with the original's history below ``start_step`` (see ``Store``).
 
         Raises ``DBOSNonExistentWorkflowError`` if the original is missing and
@@ -276,8 +290,16 @@ class MaintenanceVerbs:
                 raise DBOSNonExistentWorkflowError("target", original_id)
             conn.execute(_INSERT_FORK, record_values(new))
             conn.execute(_COPY_CHECKPOINTS, ids)
+            if replacement_children:
+                conn.execute(
+                    _REPLACE_CHILD,
+                    [
+                        {"new": new.workflow_id, "old_child": old, "new_child": repl}
+                        for old, repl in replacement_children.items()
+                    ],
+                )
             conn.execute(_COPY_HISTORY, ids)
-            conn.execute(_REBUILD_EVENTS, ids)
+            conn.execute(REBUILD_EVENTS, ids)
             conn.execute(_COPY_STREAMS, ids)
 
         on_error = OnError(record=new, duplicate_id=new.workflow_id)

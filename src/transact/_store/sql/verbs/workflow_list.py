@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Select,
+    Text,
+    bindparam,
     false,
     func,
     or_,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
 
 from transact._store.records import WorkflowQuery
 from transact._store.sql.verbs.workflow_rows import (
@@ -72,6 +77,7 @@ def _where(q: WorkflowQuery) -> list[ColumnElement[bool]]:
         *_in(_c.parent_workflow_id, q.parent_workflow_ids),
         *_in(_c.forked_from, q.forked_from),
         *_in(_c.authenticated_user, q.users),
+        *_in(_c.application_name, q.application_names),
         *_between(_c.created_at, q.created_after, q.created_before),
         *_between(_c.completed_at, q.completed_after, q.completed_before),
         *_between(_c.started_at_epoch_ms, q.dequeued_after, q.dequeued_before),
@@ -91,11 +97,49 @@ def _where(q: WorkflowQuery) -> list[ColumnElement[bool]]:
             where.append(_c.status.in_([lit(s) for s in ACTIVE_STATUSES]))
     if q.was_forked_from is not None:
         where.append(_c.was_forked_from.is_(q.was_forked_from))
+    if q.attributes is not None:
+        where.append(AttributesContain(q.attributes))
     if q.has_parent is not None:
         where.append(
             _c.parent_workflow_id.isnot(None) if q.has_parent else _c.parent_workflow_id.is_(None)
         )
     return where
+
+
+class AttributesContain(ColumnElement[bool]):
+    """``attributes`` holds every key of a JSON object with an equal value
+    (``query.attributes_match``): Postgres's ``@>`` on JSONB; on SQLite one
+    ``json_extract`` comparison per key, both sides extracted alike so types agree."""
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, wanted: str) -> None:
+        self.wanted = wanted
+
+
+@compiles(AttributesContain, "postgresql")
+def _contain_pg(element: AttributesContain, compiler: Any, **kw: Any) -> str:
+    wanted = compiler.process(bindparam(None, element.wanted, type_=Text), **kw)
+    column = compiler.process(_c.attributes, **kw)
+    return f"(CAST({column} AS JSONB) @> CAST({wanted} AS JSONB))"
+
+
+@compiles(AttributesContain, "sqlite")
+def _contain_sqlite(element: AttributesContain, compiler: Any, **kw: Any) -> str:
+    keys = list(json.loads(element.wanted))
+    if not keys:
+        return "(attributes IS NOT NULL)"
+    column = compiler.process(_c.attributes, **kw)
+    wanted = compiler.process(bindparam(None, element.wanted, type_=Text), **kw)
+    terms = []
+    for key in keys:
+        path = compiler.process(bindparam(None, '$."' + key + '"', type_=Text), **kw)
+        terms.append(
+            f"(json_type({column}, {path}) IS json_type({wanted}, {path}) AND "
+            f"json_extract({column}, {path}) IS json_extract({wanted}, {path}))"
+        )
+    return "(" + " AND ".join(terms) + ")"
 
 
 def _or(conditions: Any) -> ColumnElement[bool]:

@@ -91,6 +91,8 @@ class RunTransaction(Effect[T_co]):
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_kwargs)
     isolation_level: str = "SERIALIZABLE"
+    # The database it runs on: a datasource; None means the application database.
+    target: Any = attrs.field(default=None, eq=False)
 
     @property
     def checkpoint_name(self) -> str:

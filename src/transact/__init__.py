@@ -17,6 +17,7 @@ from transact._facade.context import (
     SetWorkflowID,
     SetWorkflowTimeout,
 )
+from transact._facade.datasources import AsyncSQLAlchemyDatasource, SQLAlchemyDatasource
 from transact._facade.dbos import DBOS, __version__
 from transact._facade.decorators import StepOptions
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
@@ -38,6 +39,7 @@ from transact.errors import (
 
 __all__ = [
     "DBOS",
+    "AsyncSQLAlchemyDatasource",
     "DBOSAwaitedWorkflowCancelledError",
     "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
     "DBOSConfig",
@@ -53,6 +55,7 @@ __all__ = [
     "NondeterminismError",
     "PortableJSONSerializer",
     "Queue",
+    "SQLAlchemyDatasource",
     "SendMessage",
     "Serializer",
     "SetEnqueueOptions",

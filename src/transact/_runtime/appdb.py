@@ -8,7 +8,7 @@ workflow finds the row and does not run the transaction again.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from transact._serialization import Serializer
@@ -50,6 +51,10 @@ class TransactionTarget(Protocol):
     session of the user's own transaction, so the record commits with the writes."""
 
     is_postgres: bool
+
+    def new_session(self) -> Any:
+        """A session on the target's engine (``Session`` or ``AsyncSession``)."""
+        ...
 
     @property
     def output_serializer(self) -> Serializer | None:
@@ -103,6 +108,10 @@ class AppDatabase:
             ) from exc
 
     output_serializer: Serializer | None = None  # outputs use the application serializer
+
+    def new_session(self) -> Session:
+        """A session on the application database."""
+        return Session(self.engine)
 
     def output_query(self, workflow_id: str, function_id: int) -> Executable:
         """The query of the recorded ``(output, error)`` row of that transaction."""

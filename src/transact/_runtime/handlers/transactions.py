@@ -66,12 +66,12 @@ def isolation_statement(isolation_level: str) -> Any:
 
 
 def in_transaction(app: Any, isolation_level: str, body: Callable[[Session], Any]) -> Any:
-    """Run ``body(session)`` in one transaction on ``app.engine``, retrying
+    """Run ``body(session)`` in one transaction on the target, retrying
     serialization failures."""
     delay = 0.001
     while True:
         try:
-            with Session(app.engine) as session, session.begin():
+            with app.new_session() as session, session.begin():
                 if app.is_postgres:
                     session.execute(isolation_statement(isolation_level))
                 return body(session)

@@ -23,7 +23,15 @@ from transact._facade.decorators import StepOptions
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.queues import Queue
 from transact._facade.status import StepInfo, WorkflowStatus
-from transact._serialization import DefaultSerializer, PortableJSONSerializer, Serializer
+from transact._facade.validation import make_pydantic_args_validator, pydantic_args_validator
+from transact._serialization import (
+    DBOSPortableJSONSerializer,
+    DefaultSerializer,
+    PortableJSONSerializer,
+    PortableWorkflowError,
+    Serializer,
+    WorkflowSerializationFormat,
+)
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
     DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
@@ -48,12 +56,14 @@ __all__ = [
     "DBOSException",
     "DBOSMaxStepRetriesExceeded",
     "DBOSNonExistentWorkflowError",
+    "DBOSPortableJSONSerializer",
     "DBOSUnexpectedStepError",
     "DBOSWorkflowCancelledError",
     "DBOSWorkflowConflictIDError",
     "DefaultSerializer",
     "NondeterminismError",
     "PortableJSONSerializer",
+    "PortableWorkflowError",
     "Queue",
     "SQLAlchemyDatasource",
     "SendMessage",
@@ -65,7 +75,10 @@ __all__ = [
     "StepOptions",
     "WorkflowHandle",
     "WorkflowHandleAsync",
+    "WorkflowSerializationFormat",
     "WorkflowStatus",
     "WorkflowStatusString",
     "__version__",
+    "make_pydantic_args_validator",
+    "pydantic_args_validator",
 ]

@@ -8,6 +8,7 @@ from transact._core.status import WorkflowStatusString as S
 from transact._runtime.clock import now_ms
 from transact._runtime.driver import drive
 from transact._runtime.env import Env
+from transact._runtime.formats import workflow_serializer
 from transact._runtime.registry import WorkflowSpec
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._runtime.waiters import status_key
@@ -27,6 +28,7 @@ def execute(
     kwargs: dict[str, Any],
 ) -> Any:
     """Run the body under its frame and record the outcome exactly once."""
+    serializer = workflow_serializer(env, state.serialization)  # its own format
     token = enter(Frame(state))
     try:
         try:
@@ -34,12 +36,12 @@ def execute(
         except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
             raise  # nothing to record: cancelled, shutting down, or another executor owns it
         except Exception as exc:
-            finish(env, state, S.ERROR, None, serialize_error(env.serializer, exc))
+            finish(env, state, S.ERROR, None, serialize_error(serializer, exc))
             raise
         try:
-            output = serialize_value(env.serializer, result, f"the result of workflow {spec.name}")
+            output = serialize_value(serializer, result, f"the result of workflow {spec.name}")
         except SerializationError as exc:
-            finish(env, state, S.ERROR, None, serialize_error(env.serializer, exc))
+            finish(env, state, S.ERROR, None, serialize_error(serializer, exc))
             raise
         finish(env, state, S.SUCCESS, output, None)
         return result

@@ -16,6 +16,7 @@ from transact._core.status import WorkflowStatusString as S
 from transact._core.status import is_terminal
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Env
+from transact._runtime.formats import decode_inputs, validated, workflow_serializer
 from transact._runtime.registry import REGISTRY, WorkflowSpec
 from transact._runtime.waiters import status_key
 from transact._serialization import serialize_error
@@ -77,24 +78,36 @@ class Recovery:
             self._env.waiters.notify(status_key(record.workflow_id))
             raise MaxRecoveryAttemptsExceededError(record.workflow_id, limit)
         try:
-            inputs = self._env.serializer.deserialize(record.inputs or "")
-            args, kwargs = tuple(inputs["args"]), dict(inputs["kwargs"])
+            args, kwargs = decode_inputs(self._env, record, spec)
         except Exception as exc:
             error = SerializationError(
                 f"cannot deserialize the inputs of workflow {record.workflow_id}: {exc}"
             )
-            self._env.store.finish_workflow(
-                record.workflow_id,
-                status=S.ERROR.value,
-                output=None,
-                error=serialize_error(self._env.serializer, error),
-                now_ms=now_ms(self._env.clock),
-            )
-            self._env.waiters.notify(status_key(record.workflow_id))
+            self._fail(record, error)
+            return None
+        try:
+            args, kwargs = validated(spec, args, kwargs)
+        except Exception as exc:  # its validate_args refused them: unrecoverable
+            self._fail(record, exc)
             return None
         if checkpoints is None:
             checkpoints = self._env.store.load_checkpoints(record.workflow_id)
         return self._launch(record, spec, args, kwargs, log=CheckpointLog.of(checkpoints))
+
+    def _fail(self, record: WorkflowRecord, error: Exception) -> None:
+        """Mark a workflow that cannot run ERROR with ``error``."""
+        try:
+            serializer = workflow_serializer(self._env, record.serialization)
+        except TypeError:
+            serializer = self._env.serializer
+        self._env.store.finish_workflow(
+            record.workflow_id,
+            status=S.ERROR.value,
+            output=None,
+            error=serialize_error(serializer, error),
+            now_ms=now_ms(self._env.clock),
+        )
+        self._env.waiters.notify(status_key(record.workflow_id))
 
     def recover_pending(self, executor_ids: Sequence[str] | None = None) -> list[str]:
         """Re-run the PENDING workflows of ``executor_ids`` (default: this executor, as at

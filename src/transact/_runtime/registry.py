@@ -26,6 +26,10 @@ class WorkflowSpec:
     max_recovery_attempts: int | None = DEFAULT_MAX_RECOVERY_ATTEMPTS
     is_generator: bool = False
     is_async: bool = False
+    # DBOS's WorkflowSerializationFormat value ("portable", "native") or None (default).
+    serialization_type: str | None = None
+    # ``(args, kwargs) -> (args, kwargs)``, run when a persisted workflow is dispatched.
+    validate_args: Callable[..., Any] | None = attrs.field(default=None, eq=False)
 
 
 SPEC_ATTRIBUTE = "__transact_workflow__"

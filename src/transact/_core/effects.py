@@ -148,6 +148,7 @@ class Send(Effect[None]):
     destination_id: str
     message: Any = attrs.field(hash=False)
     topic: str | None = None
+    serialization_type: str | None = None  # "portable", "native", None: the default
 
     @property
     def checkpoint_name(self) -> str:
@@ -176,6 +177,7 @@ class SetEvent(Effect[None]):
 
     key: str
     value: Any = attrs.field(hash=False)
+    serialization_type: str | None = None  # "portable", "native", None: the default
 
     @property
     def checkpoint_name(self) -> str:

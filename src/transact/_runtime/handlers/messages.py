@@ -16,6 +16,7 @@ from transact._core.effects import Effect, Recv, Send
 from transact._runtime.clock import now_ms
 from transact._runtime.durable import wait_durably
 from transact._runtime.env import Env, Performer
+from transact._runtime.formats import value_serializer
 from transact._runtime.recording import atomic_write, record
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import message_key
@@ -33,7 +34,8 @@ def execute_send(state: WorkflowState, function_id: int, effect: Send) -> None:
     carry, and ``DBOSNonExistentWorkflowError`` for an unknown destination.
     """
     env = state.env
-    text = serialize_value(env.serializer, effect.message, "the message")
+    serializer = value_serializer(env, effect.serialization_type, state.serialization)
+    text = serialize_value(serializer, effect.message, "the message")
     now = now_ms(env.clock)
     checkpoint = Checkpoint(
         function_id, effect.checkpoint_name, started_at_epoch_ms=now, completed_at_epoch_ms=now
@@ -58,6 +60,8 @@ def send_unrecorded(
     message: Any,
     topic: str | None,
     idempotency_key: str | None,
+    serialization_type: str | None = None,
+    workflow_serialization: str | None = None,
 ) -> None:
     """Send from outside workflow code (a client, or a step): a plain insert.
 
@@ -65,7 +69,8 @@ def send_unrecorded(
     inserts nothing. Raises ``SerializationError`` or ``DBOSNonExistentWorkflowError``,
     having written nothing.
     """
-    text = serialize_value(env.serializer, message, "the message")
+    serializer = value_serializer(env, serialization_type, workflow_serialization)
+    text = serialize_value(serializer, message, "the message")
     message_id = None if idempotency_key is None else f"{idempotency_key}::{destination_id}"
     inserted = env.store.send_message(
         destination_id, topic, text, message_id=message_id, now_ms=now_ms(env.clock)

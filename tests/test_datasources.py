@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from typing_extensions import assert_type
 
 from tests._pg import drop_database, recreate_database, require_postgres
 from transact import DBOS, AsyncSQLAlchemyDatasource, SetWorkflowID, SQLAlchemyDatasource
@@ -168,7 +169,9 @@ def test_the_decorator_and_a_plain_call_outside_workflows(dbos: str) -> None:
 
     @DBOS.workflow()
     def both() -> int:
-        return bare("b-1") + named("b-2")
+        first = bare("b-1")
+        assert_type(first, int)  # the decorators keep the function's type
+        return first + named("b-2")
 
     assert bare("plain") == 3  # outside a workflow: one transaction, nothing recorded
     assert DBOS.list_workflows() == []
@@ -202,6 +205,34 @@ def test_a_committed_transaction_is_not_rerun_after_a_lost_checkpoint(
         launch(system_database_url)
     assert DBOS.retrieve_workflow("lost").get_result(polling_interval_sec=0.01) == 100
     assert runs["insert_order"] == 0
+
+
+def raced_insert(order_id: str) -> int:
+    """Another execution of the same workflow commits this transaction while it runs."""
+    runs["raced_insert"] += 1
+    from transact._facade.launched import runtime
+
+    with Sources.sync.engine.begin() as conn:
+        conn.execute(
+            text(
+                f"INSERT INTO {outputs_table()} (workflow_id, step_id, output, created_at) "
+                "VALUES ('raced', 1, :out, 0)"
+            ),
+            {"out": runtime().serializer.serialize(999)},
+        )
+    return insert_order(order_id, 1)
+
+
+@DBOS.workflow()
+def raced_workflow() -> int:
+    return Sources.sync.run_tx_step({"name": "raced_insert"}, raced_insert, "r-1")
+
+
+def test_a_transaction_committed_by_a_concurrent_execution_is_not_run_twice(dbos: str) -> None:
+    with SetWorkflowID("raced"):
+        assert raced_workflow() == 999  # the other execution's outcome
+    assert runs["raced_insert"] == 1
+    assert count("SELECT COUNT(*) FROM ds_orders") == 0  # this execution rolled back
 
 
 def test_misuse_is_refused_with_dbos_messages(dbos: str) -> None:
@@ -250,7 +281,9 @@ def test_async_datasource_runs_once(system_database_url: str, user_database_url:
             with SetWorkflowID("ads-1"):
                 assert await ds_async_workflow("a-1") == 7
             assert runs["insert_order_async"] == 1
-            assert await decorated("plain") == 8  # outside a workflow
+            plain = await decorated("plain")  # outside a workflow
+            assert_type(plain, int)
+            assert plain == 8
             steps: list[Any] = await DBOS.list_workflow_steps_async("ads-1")
             assert [(s["function_name"], s["output"]) for s in steps] == [("insert_order_async", 7)]
         finally:

@@ -9,7 +9,7 @@ import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from transact._core.decide import Execute, Replay, decide
 from transact._core.effects import RunTransaction
@@ -77,6 +77,7 @@ async def perform_async_transaction(
         )
     target = effect.target
     started = now_ms(state.env.clock)
+    recording = [False]  # set while the output row is inserted
 
     async def body(session: Any) -> tuple[Any, Any, str | None]:
         found = (await session.execute(target.output_query(state.workflow_id, function_id))).first()
@@ -90,11 +91,18 @@ async def perform_async_transaction(
         finally:
             leave(token)
         output, statement = output_row(state, function_id, effect, target, result)
+        recording[0] = True
         await session.execute(statement)
         return None, result, output
 
     try:
-        outcome = await in_transaction_async(target, effect.isolation_level, body)
+        try:
+            outcome = await in_transaction_async(target, effect.isolation_level, body)
+        except IntegrityError:
+            if not recording[0]:
+                raise
+            # Another execution committed it first: running once more returns its outcome.
+            outcome = await in_transaction_async(target, effect.isolation_level, body)
     except Exception as exc:  # rolled back: nothing of it was committed
         return await asyncio.to_thread(
             record_outcome, state, function_id, effect.name, started, None, exc

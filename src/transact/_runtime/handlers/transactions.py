@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -158,6 +158,7 @@ def execute_transaction(state: WorkflowState, function_id: int, effect: RunTrans
     env = state.env
     target = target_of(env, effect)
     started = now_ms(env.clock)
+    recording = [False]  # set while the output row is inserted
 
     def body(session: Session) -> tuple[Any, Any, str | None]:
         found = session.execute(target.output_query(state.workflow_id, function_id)).first()
@@ -169,11 +170,19 @@ def execute_transaction(state: WorkflowState, function_id: int, effect: RunTrans
         finally:
             leave(token)
         output, statement = output_row(state, function_id, effect, target, result)
+        recording[0] = True
         session.execute(statement)
         return None, result, output
 
     try:
-        outcome = in_transaction(target, effect.isolation_level, body)
+        try:
+            outcome = in_transaction(target, effect.isolation_level, body)
+        except IntegrityError:
+            if not recording[0]:
+                raise
+            # Another execution of this workflow committed this transaction first: its
+            # row is there now, and running once more returns its outcome.
+            outcome = in_transaction(target, effect.isolation_level, body)
     except Exception as exc:  # rolled back: nothing of it was committed
         return record_outcome(state, function_id, effect.name, started, None, exc)
     return finish(state, function_id, effect, target, started, outcome)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import pytest
 
 from tests.waiting import wait_until
@@ -104,6 +105,24 @@ def test_a_portable_workflow_stores_json_inputs_and_outcome(dbos: None) -> None:
     }
     assert json.loads(row.output)["when"] == "2026-01-02T03:04:05.000Z"
     assert DBOS.retrieve_workflow("p-1").get_result()["tags"] == ["a"]  # JSON: a list
+
+
+def test_a_row_stored_as_portable_runs_portable_whatever_the_decorator_says(dbos: None) -> None:
+    """As a workflow enqueued from another language: the row's format wins on recovery."""
+    rt = runtime()
+    record = rt.new_record(rt.spec("native_echo", "foreign"), "foreign", ((1, 2),), {})
+    foreign = attrs.evolve(
+        record,
+        inputs=json.dumps({"positionalArgs": [[1, 2]]}),
+        serialization="portable_json",
+    )
+    rt.store.insert_workflow(foreign)
+    rt.recover_pending()
+    assert DBOS.retrieve_workflow("foreign").get_result(polling_interval_sec=0.01) == [1, 2]
+    row = rt.store.get_workflow("foreign")
+    assert (row.serialization, json.loads(row.output)) == ("portable_json", [1, 2])
+    status = DBOS.get_workflow_status("foreign")
+    assert status is not None and status.input == {"args": ([1, 2],), "kwargs": {}}
 
 
 def test_a_portable_error_reads_back_as_portable_workflow_error(dbos: None) -> None:

@@ -23,6 +23,7 @@ from transact import (
     Queue,
     SetWorkflowID,
     WorkflowSerializationFormat,
+    fx,
     make_pydantic_args_validator,
     pydantic_args_validator,
 )
@@ -59,6 +60,12 @@ def native_echo(value: Any) -> Any:
 def portable_events() -> None:
     DBOS.set_event("default", (1, 2))  # the workflow's format: portable JSON
     DBOS.set_event("native", (1, 2), serialization_type=NATIVE)
+
+
+@DBOS.workflow()
+def fx_sender(destination: str) -> fx.Program[None]:
+    yield from fx.send(destination, (3, 4), "t", serialization_type=PORTABLE)
+    yield from fx.set_event("fx", (3, 4), serialization_type=PORTABLE)
 
 
 @DBOS.workflow()
@@ -182,6 +189,13 @@ def test_send_and_set_event_take_a_serialization_type(dbos: None) -> None:
     DBOS.send(handle.workflow_id, (1, 2), "t", serialization_type=PORTABLE)
     DBOS.send(handle.workflow_id, (1, 2), "t", serialization_type=NATIVE)
     assert handle.get_result() == [[1, 2], (1, 2)]  # JSON has no tuples; pickle does
+
+    handle = DBOS.start_workflow(receiver)
+    with SetWorkflowID("fx-sender"):
+        fx_sender(handle.workflow_id)
+    DBOS.send(handle.workflow_id, (3, 4), "t")
+    assert handle.get_result() == [[3, 4], (3, 4)]
+    assert DBOS.get_event("fx-sender", "fx") == [3, 4]
 
     with SetWorkflowID("p-events"):
         portable_events()

@@ -18,7 +18,14 @@ from sqlalchemy import text
 from typing_extensions import assert_type
 
 from tests._pg import drop_database, recreate_database, require_postgres
-from transact import DBOS, AsyncSQLAlchemyDatasource, SetWorkflowID, SQLAlchemyDatasource
+from transact import (
+    DBOS,
+    AsyncSQLAlchemyDatasource,
+    DefaultSerializer,
+    PortableJSONSerializer,
+    SetWorkflowID,
+    SQLAlchemyDatasource,
+)
 from transact.errors import DBOSException
 
 runs: Counter[str] = Counter()
@@ -207,6 +214,30 @@ def test_a_committed_transaction_is_not_rerun_after_a_lost_checkpoint(
     assert runs["insert_order"] == 0
 
 
+def test_a_datasource_serializer_stores_its_outputs(
+    system_database_url: str, user_database_url: str
+) -> None:
+    runs.clear()
+    DBOS.destroy()
+    Sources.sync = SQLAlchemyDatasource.create(
+        user_database_url, serializer=PortableJSONSerializer()
+    )
+    with Sources.sync.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE ds_orders (id TEXT PRIMARY KEY, cents INTEGER NOT NULL)"))
+    launch(system_database_url)
+    try:
+        with SetWorkflowID("ds-json"):
+            assert ds_workflow("j-1") == 100
+        with Sources.sync.engine.connect() as conn:
+            row = conn.execute(text(f"SELECT output, serialization FROM {outputs_table()}")).one()
+        assert tuple(row) == ("100", "portable_json")
+        [step] = DBOS.list_workflow_steps("ds-json")
+        assert step["output"] == 100
+    finally:
+        DBOS.destroy()
+        Sources.sync.engine.dispose()
+
+
 def raced_insert(order_id: str) -> int:
     """Another execution of the same workflow commits this transaction while it runs."""
     runs["raced_insert"] += 1
@@ -281,6 +312,21 @@ def test_async_datasource_runs_once(system_database_url: str, user_database_url:
             with SetWorkflowID("ads-1"):
                 assert await ds_async_workflow("a-1") == 7
             assert runs["insert_order_async"] == 1
+            # A previous execution committed step 1 and died before its checkpoint.
+            table = (
+                "dbos.datasource_outputs" if Sources.aio._db.is_postgres else "datasource_outputs"
+            )
+            async with Sources.aio.engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        f"INSERT INTO {table} (workflow_id, step_id, output, created_at) "
+                        "VALUES ('ads-lost', 1, :out, 0)"
+                    ),
+                    {"out": DefaultSerializer().serialize(41)},
+                )
+            with SetWorkflowID("ads-lost"):
+                assert await ds_async_workflow("a-2") == 41
+            assert runs["insert_order_async"] == 1  # not run again
             plain = await decorated("plain")  # outside a workflow
             assert_type(plain, int)
             assert plain == 8

@@ -107,7 +107,7 @@ def test_value_types_have_dbos_shapes() -> None:
     assert isinstance(WorkflowSerializationFormat.PORTABLE, str)
     assert WorkflowSerializationFormat("native") is WorkflowSerializationFormat.NATIVE
     assert WorkflowSerializationFormat.DEFAULT.value == "None"  # as DBOS's str enum
-    assert DBOSPortableJSONSerializer is PortableJSONSerializer
+    assert isinstance(DBOSPortableJSONSerializer(), PortableJSONSerializer)
     assert DBOSPortableJSONSerializer().name() == "portable_json"
     message = KafkaMessage(None, b"k", None, None, 4, 0, (0, 0), "t", b"v")
     assert message.offset == 4

@@ -297,11 +297,6 @@ DBOS_ERROR_BASES = ("DBOSException", "DBOSBaseException", "DBOSErrorCode")
 # Implemented on other branches; the lead removes each name as its branch is merged.
 PENDING_ELSEWHERE_NAMES = frozenset(
     {
-        "SQLAlchemyDatasource",  # 12d
-        "AsyncSQLAlchemyDatasource",  # 12d
-        "PortableWorkflowError",  # 12d
-        "pydantic_args_validator",  # 12d
-        "make_pydantic_args_validator",  # 12d
         "Debouncer",  # 13
         "DebouncerClient",  # 13
         "EnqueueOptions",  # 13

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from transact import DBOS, PortableJSONSerializer, SetWorkflowID
+from transact import DBOS, PortableJSONSerializer, PortableWorkflowError, SetWorkflowID
 from transact._serialization import DefaultSerializer, deserialize_error, serialize_error
 
 
@@ -33,7 +33,9 @@ def test_portable_json_values_and_errors() -> None:
     with pytest.raises(TypeError):
         s.serialize(threading.Lock())
     error = deserialize_error(s, serialize_error(s, KeyError("k")))
-    assert str(error) == "KeyError: 'k'"
+    # DBOS's portable record reads back as a PortableWorkflowError: str() is the message.
+    assert isinstance(error, PortableWorkflowError)
+    assert (error.name, str(error)) == ("KeyError", "'k'")
 
 
 @DBOS.workflow()
@@ -56,6 +58,7 @@ def test_workflow_error_is_recorded_with_a_portable_serializer(tmp_path: object)
             portable_failure()
         status = DBOS.get_workflow_status("portable-1")
         assert status is not None and status.status == "ERROR"
-        assert str(status.error) == "RuntimeError: portable boom"
+        assert isinstance(status.error, PortableWorkflowError)
+        assert (status.error.name, str(status.error)) == ("RuntimeError", "portable boom")
     finally:
         DBOS.destroy()

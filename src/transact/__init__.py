@@ -22,6 +22,7 @@ from transact._facade.context import (
     SetWorkflowID,
     SetWorkflowTimeout,
 )
+from transact._facade.datasources import AsyncSQLAlchemyDatasource, SQLAlchemyDatasource
 from transact._facade.dbos import DBOS, __version__
 from transact._facade.decorators import StepOptions
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
@@ -29,14 +30,16 @@ from transact._facade.migration import run_dbos_database_migrations
 from transact._facade.queues import Queue
 from transact._facade.status import StepInfo, WorkflowStatus
 from transact._facade.step_types import StepReservation, StepStatus
-from transact._facade.types import (
-    DuplicationPolicy,
-    KafkaMessage,
-    VersionInfo,
+from transact._facade.types import DuplicationPolicy, KafkaMessage, VersionInfo
+from transact._facade.validation import make_pydantic_args_validator, pydantic_args_validator
+from transact._serialization import (
+    DBOSPortableJSONSerializer,
+    DefaultSerializer,
+    PortableJSONSerializer,
+    PortableWorkflowError,
+    Serializer,
     WorkflowSerializationFormat,
 )
-from transact._serialization import DefaultSerializer, PortableJSONSerializer, Serializer
-from transact._serialization import PortableJSONSerializer as DBOSPortableJSONSerializer
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
     DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
@@ -53,6 +56,7 @@ from transact.errors import (
 
 __all__ = [
     "DBOS",
+    "AsyncSQLAlchemyDatasource",
     "DBOSAwaitedWorkflowCancelledError",
     "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
     "DBOSClient",
@@ -74,7 +78,9 @@ __all__ = [
     "KafkaMessage",
     "NondeterminismError",
     "PortableJSONSerializer",
+    "PortableWorkflowError",
     "Queue",
+    "SQLAlchemyDatasource",
     "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
@@ -93,5 +99,7 @@ __all__ = [
     "WorkflowStatus",
     "WorkflowStatusString",
     "__version__",
+    "make_pydantic_args_validator",
+    "pydantic_args_validator",
     "run_dbos_database_migrations",
 ]

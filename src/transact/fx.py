@@ -39,6 +39,7 @@ from transact._facade.decorators import child_start, step_spec_of
 from transact._facade.handles import WorkflowHandle
 from transact._runtime.handlers import streams as _streams
 from transact._runtime.registry import WorkflowSpec, spec_of
+from transact._serialization import WorkflowSerializationFormat
 from transact.errors import DBOSException
 
 P = ParamSpec("P")
@@ -116,11 +117,18 @@ def call(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Program[
 # --- communication: messages, events, streams ----------------------------------------
 
 
-def send(destination_id: str, message: Any, topic: str | None = None) -> Program[None]:
+def send(
+    destination_id: str,
+    message: Any,
+    topic: str | None = None,
+    *,
+    serialization_type: WorkflowSerializationFormat | None = None,
+) -> Program[None]:
     """Send ``message`` to workflow ``destination_id`` on ``topic`` (checkpointed with the
-    message, so exactly once). Raises ``DBOSNonExistentWorkflowError`` for an unknown
-    destination and ``SerializationError`` for a message that cannot be stored."""
-    yield send_effect(destination_id, message, topic, None)
+    message, so exactly once), in ``serialization_type``'s format if given. Raises
+    ``DBOSNonExistentWorkflowError`` for an unknown destination and
+    ``SerializationError`` for a message that cannot be stored."""
+    yield send_effect(destination_id, message, topic, None, serialization_type=serialization_type)
 
 
 def send_bulk(messages: Iterable[SendMessage]) -> Program[None]:
@@ -136,10 +144,13 @@ def recv(topic: str | None = None, timeout_seconds: float = 60) -> Program[Any]:
     return message
 
 
-def set_event(key: str, value: Any) -> Program[None]:
-    """Set this workflow's event ``key`` to ``value``. Raises ``ValueError`` for an empty
-    key and ``SerializationError`` for a value that cannot be stored."""
-    yield set_event_effect(key, value)
+def set_event(
+    key: str, value: Any, *, serialization_type: WorkflowSerializationFormat | None = None
+) -> Program[None]:
+    """Set this workflow's event ``key`` to ``value`` (in ``serialization_type``'s format
+    if given). Raises ``ValueError`` for an empty key and ``SerializationError`` for a
+    value that cannot be stored."""
+    yield set_event_effect(key, value, serialization_type)
 
 
 def get_event(workflow_id: str, key: str, timeout_seconds: float = 60) -> Program[Any]:

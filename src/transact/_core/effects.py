@@ -96,6 +96,8 @@ class RunTransaction(Effect[T_co]):
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_kwargs)
     isolation_level: str = "SERIALIZABLE"
+    # The database it runs on: a datasource; None means the application database.
+    target: Any = attrs.field(default=None, eq=False)
 
     @property
     def checkpoint_name(self) -> str:
@@ -155,6 +157,7 @@ class Send(Effect[None]):
     message: Any = attrs.field(hash=False)
     topic: str | None = None
     send_to_forks: bool = False  # also to every workflow forked (recursively) from it
+    serialization_type: str | None = None  # "portable", "native", None: the default
 
     @property
     def checkpoint_name(self) -> str:
@@ -183,6 +186,7 @@ class SetEvent(Effect[None]):
 
     key: str
     value: Any = attrs.field(hash=False)
+    serialization_type: str | None = None  # "portable", "native", None: the default
 
     @property
     def checkpoint_name(self) -> str:

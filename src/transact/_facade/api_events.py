@@ -24,12 +24,15 @@ from transact._facade.routing import perform_or_else_async
 from transact._runtime.handlers import events
 from transact._runtime.interpreter import check_cancelled, perform
 from transact._runtime.state import current_frame, current_workflow
+from transact._serialization import WorkflowSerializationFormat, format_name
 from transact.errors import DBOSException
 
 
-def set_event_effect(key: str, value: Any) -> SetEvent:
+def set_event_effect(
+    key: str, value: Any, serialization_type: WorkflowSerializationFormat | None = None
+) -> SetEvent:
     """The effect of ``DBOS.set_event`` (``ValueError`` for an empty key)."""
-    return SetEvent(check_key(key, "the event key"), value)
+    return SetEvent(check_key(key, "the event key"), value, format_name(serialization_type))
 
 
 def get_event_effect(workflow_id: str, key: str, timeout_seconds: float) -> GetEvent:
@@ -45,24 +48,34 @@ def get_all_events_effect(workflow_id: str) -> GetAllEvents:
     return GetAllEvents(check_workflow_id(workflow_id))
 
 
-def set_event(key: str, value: Any) -> None:
+def set_event(
+    key: str, value: Any, *, serialization_type: WorkflowSerializationFormat | None = None
+) -> None:
     """Set this workflow's event ``key`` to ``value`` (readers see the latest value).
 
     Checkpointed in workflow code; inside a step it is written without a checkpoint
-    (its history entry takes the step's function id).
+    (its history entry takes the step's function id). ``serialization_type`` stores
+    the value as portable JSON or pickle (default: the workflow's own format).
 
     Raises ``DBOSException`` outside a workflow, ``ValueError`` for an empty key,
     ``SerializationError`` for a value that cannot be serialized.
     """
-    effect = set_event_effect(key, value)
+    effect = set_event_effect(key, value, serialization_type)
     frame = current_frame()
     if frame is None:
         raise DBOSException("DBOS.set_event is only allowed inside a workflow or a step")
     if frame.step_id is None:
         perform(frame.workflow, effect)
         return
+    workflow = frame.workflow
     events.set_event_unrecorded(
-        frame.workflow.env, frame.workflow.workflow_id, frame.step_id, key, value
+        workflow.env,
+        workflow.workflow_id,
+        frame.step_id,
+        key,
+        value,
+        effect.serialization_type,
+        workflow.serialization,
     )
 
 
@@ -98,9 +111,14 @@ def get_all_events(workflow_id: str) -> dict[str, Any]:
     return events.get_all_events(runtime().env, workflow_id)
 
 
-async def set_event_async(key: str, value: Any) -> None:
+async def set_event_async(
+    key: str, value: Any, *, serialization_type: WorkflowSerializationFormat | None = None
+) -> None:
     """``DBOS.set_event`` without blocking the loop."""
-    await perform_or_else_async(set_event_effect(key, value), lambda: set_event(key, value))
+    await perform_or_else_async(
+        set_event_effect(key, value, serialization_type),
+        lambda: set_event(key, value, serialization_type=serialization_type),
+    )
 
 
 async def get_event_async(workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:

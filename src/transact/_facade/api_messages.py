@@ -29,6 +29,7 @@ from transact._facade.routing import perform_or_else_async
 from transact._runtime.handlers import bulk_messages, messages
 from transact._runtime.interpreter import perform
 from transact._runtime.state import WorkflowState, current_frame, current_workflow
+from transact._serialization import WorkflowSerializationFormat, format_name
 from transact.errors import DBOSException
 
 
@@ -38,13 +39,14 @@ def send_effect(
     topic: str | None,
     idempotency_key: str | None,
     send_to_forks: bool = False,
+    serialization_type: WorkflowSerializationFormat | None = None,
 ) -> Send:
     """The effect of ``DBOS.send`` in workflow code (``ValueError`` for bad arguments)."""
     check_workflow_id(destination_id, "destination_id")
     check_topic(topic)
     if idempotency_key is not None:
         check_key(idempotency_key, "idempotency_key")
-    return Send(destination_id, message, topic, send_to_forks)
+    return Send(destination_id, message, topic, send_to_forks, format_name(serialization_type))
 
 
 def send_bulk_effect(messages: Iterable[SendMessage]) -> SendBulk:
@@ -72,6 +74,7 @@ def send(
     idempotency_key: str | None = None,
     *,
     send_to_forks: bool = False,
+    serialization_type: WorkflowSerializationFormat | None = None,
 ) -> None:
     """Send ``message`` to workflow ``destination_id`` on ``topic`` (with
     ``send_to_forks``, also to every workflow forked from it, and their forks).
@@ -81,17 +84,31 @@ def send(
     plain insert; an ``idempotency_key`` then makes repeating it a no-op (in workflow
     code the checkpoint already does, and the key is not used).
 
+    ``serialization_type`` (``WorkflowSerializationFormat``) stores the message as
+    portable JSON or pickle; by default a portable workflow sends portable JSON and
+    anything else the configured serializer's text.
+
     Raises ``DBOSNonExistentWorkflowError`` if the destination does not exist,
     ``SerializationError`` if the message cannot be serialized (nothing is written
     either way), ``ValueError`` for an empty destination id or key.
     """
-    effect = send_effect(destination_id, message, topic, idempotency_key, send_to_forks)
+    effect = send_effect(
+        destination_id, message, topic, idempotency_key, send_to_forks, serialization_type
+    )
     state = current_workflow()
     if state is not None:
         perform(state, effect)
         return
+    frame = current_frame()  # in a step: the workflow's format is the default
     messages.send_unrecorded(
-        runtime().env, destination_id, message, topic, idempotency_key, send_to_forks
+        runtime().env,
+        destination_id,
+        message,
+        topic,
+        idempotency_key,
+        send_to_forks,
+        effect.serialization_type,
+        frame.workflow.serialization if frame is not None else None,
     )
 
 
@@ -135,11 +152,21 @@ async def send_async(
     idempotency_key: str | None = None,
     *,
     send_to_forks: bool = False,
+    serialization_type: WorkflowSerializationFormat | None = None,
 ) -> None:
     """``DBOS.send`` without blocking the loop."""
     await perform_or_else_async(
-        send_effect(destination_id, message, topic, idempotency_key, send_to_forks),
-        lambda: send(destination_id, message, topic, idempotency_key, send_to_forks=send_to_forks),
+        send_effect(
+            destination_id, message, topic, idempotency_key, send_to_forks, serialization_type
+        ),
+        lambda: send(
+            destination_id,
+            message,
+            topic,
+            idempotency_key,
+            send_to_forks=send_to_forks,
+            serialization_type=serialization_type,
+        ),
     )
 
 

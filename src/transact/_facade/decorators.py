@@ -16,6 +16,7 @@ from transact._core.effects import GetResult, RunStep, StartChild
 from transact._core.retry import RetryPolicy
 from transact._facade.context import take_start_options
 from transact._facade.launched import runtime_for_call
+from transact._facade.validation import ArgsValidator, resolve_validator
 from transact._runtime.async_driver import perform_async
 from transact._runtime.classes import method_kind, split_target
 from transact._runtime.interpreter import perform
@@ -29,6 +30,7 @@ from transact._runtime.registry import (
 from transact._runtime.roles import check_roles, register_pending_roles
 from transact._runtime.runtime import StartOptions
 from transact._runtime.state import current_frame, current_workflow
+from transact._serialization import WorkflowSerializationFormat, format_name
 from transact.errors import DBOSException
 
 P = ParamSpec("P")
@@ -251,13 +253,21 @@ async def call_workflow_async(
 class WorkflowDecorator:
     """What ``DBOS.workflow(...)`` returns: registers the function it decorates."""
 
-    def __init__(self, name: str | None, max_recovery_attempts: int | None) -> None:
+    def __init__(
+        self,
+        name: str | None,
+        max_recovery_attempts: int | None,
+        serialization_type: WorkflowSerializationFormat | None = None,
+        validate_args: ArgsValidator | None = None,
+    ) -> None:
         if max_recovery_attempts is not None and max_recovery_attempts < 0:
             raise ValueError(
                 f"max_recovery_attempts must not be negative, got {max_recovery_attempts}"
             )
         self.name = name
         self.max_recovery_attempts = max_recovery_attempts
+        self.serialization_type = format_name(serialization_type)
+        self.validate_args = validate_args
 
     @overload
     def __call__(self, func: Callable[P, Generator[Any, Any, R]]) -> FxWorkflow[P, R]: ...
@@ -273,6 +283,8 @@ class WorkflowDecorator:
             is_generator=inspect.isgeneratorfunction(func),
             is_async=inspect.iscoroutinefunction(func),
             kind=method_kind(func),
+            serialization_type=self.serialization_type,
+            validate_args=resolve_validator(self.validate_args, func),
         )
         REGISTRY.add_workflow(spec)
         register_pending_roles(func, spec.name)
@@ -296,15 +308,27 @@ class WorkflowDecorator:
 
 
 def workflow(
-    *, name: str | None = None, max_recovery_attempts: int | None = DEFAULT_MAX_RECOVERY_ATTEMPTS
+    *,
+    name: str | None = None,
+    max_recovery_attempts: int | None = DEFAULT_MAX_RECOVERY_ATTEMPTS,
+    serialization_type: WorkflowSerializationFormat | None = None,
+    validate_args: ArgsValidator | None = None,
+    auto_upgrade: bool | None = None,
 ) -> WorkflowDecorator:
     """Declare a workflow: its steps are checkpointed and it resumes after a crash.
 
     Works on ordinary functions and on ``transact.fx`` generator functions.
     ``max_recovery_attempts`` (None: unlimited) bounds how often a workflow that keeps
     crashing is re-dispatched before it is moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED.
+    ``serialization_type=WorkflowSerializationFormat.PORTABLE`` stores its inputs,
+    outcome, messages and events as portable JSON (``NATIVE``: pickle; default: the
+    configured serializer). ``validate_args(args, kwargs) -> (args, kwargs)`` (e.g.
+    ``pydantic_args_validator``) checks the arguments of a persisted workflow when it is
+    dispatched (dequeued, recovered); a failure marks it ERROR. ``auto_upgrade`` (DBOS's
+    enterprise auto-upgrade) is accepted and has no effect.
     """
-    return WorkflowDecorator(name, max_recovery_attempts)
+    del auto_upgrade
+    return WorkflowDecorator(name, max_recovery_attempts, serialization_type, validate_args)
 
 
 def step(

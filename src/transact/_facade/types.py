@@ -1,13 +1,11 @@
 """DBOS's plain value types: the shapes its API returns or takes, with no behaviour.
 
-``VersionInfo`` (an application version), ``WorkflowSerializationFormat`` (a
-``serialization_type``), ``KafkaMessage`` (what a Kafka consumer workflow receives)
-and ``DuplicationPolicy``.
+``VersionInfo`` (an application version), ``KafkaMessage`` (what a Kafka consumer
+workflow receives) and ``DuplicationPolicy``.
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -27,19 +25,6 @@ class VersionInfo(TypedDict):
     version_timestamp: int
     created_at: int
     application_name: str | None
-
-
-class WorkflowSerializationFormat(str, enum.Enum):
-    """How a workflow's inputs, outputs, messages and events are serialized.
-
-    ``PORTABLE`` is JSON any language can read (``portable_json``), ``NATIVE`` is pickle,
-    ``DEFAULT`` (as in DBOS, its value is the string ``"None"``) is the configured
-    serializer; ``None`` means ``DEFAULT`` too.
-    """
-
-    PORTABLE = "portable"
-    NATIVE = "native"
-    DEFAULT = "None"
 
 
 @dataclass

@@ -15,7 +15,8 @@ import inspect
 from typing import Any, TypeVar
 
 from transact._core.decide import Execute, Replay, decide
-from transact._core.effects import Effect, RunStep
+from transact._core.effects import Effect, RunStep, RunTransaction
+from transact._runtime.async_transactions import perform_async_transaction
 from transact._runtime.clock import now_ms
 from transact._runtime.interpreter import perform_at
 from transact._runtime.recording import check_cancelled, record_outcome, replay_outcome
@@ -37,6 +38,9 @@ async def perform_at_async(state: WorkflowState, function_id: int, effect: Effec
     if isinstance(effect, RunStep) and inspect.iscoroutinefunction(effect.func):
         result: T = await _perform_async_step(state, function_id, effect)
         return result
+    if isinstance(effect, RunTransaction) and inspect.iscoroutinefunction(effect.func):
+        done: T = await perform_async_transaction(state, function_id, effect)
+        return done
     # Every other effect (sync steps included) is decided once, by ``perform_at``.
     return await asyncio.to_thread(perform_at, state, function_id, effect)
 

@@ -9,6 +9,7 @@ from transact._core.status import WorkflowStatusString as S
 from transact._runtime.clock import now_ms
 from transact._runtime.driver import drive
 from transact._runtime.env import Env
+from transact._runtime.formats import workflow_serializer
 from transact._runtime.registry import WorkflowSpec
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._runtime.waiters import status_key
@@ -28,6 +29,7 @@ def execute(
     kwargs: dict[str, Any],
 ) -> Any:
     """Run the body under its frame and record the outcome exactly once."""
+    serializer = workflow_serializer(env, state.serialization)  # its own format
     token = enter(Frame(state))
     try:
         try:
@@ -35,7 +37,7 @@ def execute(
         except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
             raise  # nothing to record: cancelled, shutting down, or another executor owns it
         except Exception as exc:
-            finish(env, state, S.ERROR, None, serialize_error(env.serializer, exc))
+            finish(env, state, S.ERROR, None, serialize_error(serializer, exc))
             raise
         return record_result(env, state, spec, result)
     finally:
@@ -58,7 +60,7 @@ async def execute_async(
         except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
             raise
         except Exception as exc:
-            error = serialize_error(env.serializer, exc)
+            error = serialize_error(workflow_serializer(env, state.serialization), exc)
             await asyncio.to_thread(finish, env, state, S.ERROR, None, error)
             raise
         return await asyncio.to_thread(record_result, env, state, spec, result)
@@ -67,11 +69,13 @@ async def execute_async(
 
 
 def record_result(env: Env, state: WorkflowState, spec: WorkflowSpec, result: Any) -> Any:
-    """Write a workflow's result as its outcome (an unserializable one as its error)."""
+    """Write a workflow's result as its outcome (an unserializable one as its error), in
+    the workflow's own format."""
+    serializer = workflow_serializer(env, state.serialization)
     try:
-        output = serialize_value(env.serializer, result, f"the result of workflow {spec.name}")
+        output = serialize_value(serializer, result, f"the result of workflow {spec.name}")
     except SerializationError as exc:
-        finish(env, state, S.ERROR, None, serialize_error(env.serializer, exc))
+        finish(env, state, S.ERROR, None, serialize_error(serializer, exc))
         raise
     finish(env, state, S.SUCCESS, output, None)
     return result

@@ -18,6 +18,7 @@ from transact._core.status import is_terminal
 from transact._runtime.classes import rebind
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Env
+from transact._runtime.formats import decode_inputs, validated, workflow_serializer
 from transact._runtime.registry import REGISTRY, WorkflowSpec
 from transact._runtime.roles import check_roles
 from transact._runtime.waiters import status_key
@@ -88,8 +89,7 @@ class Recovery:
             self._env.waiters.notify(status_key(record.workflow_id))
             raise MaxRecoveryAttemptsExceededError(record.workflow_id, limit)
         try:
-            inputs = self._env.serializer.deserialize(record.inputs or "")
-            args, kwargs = tuple(inputs["args"]), dict(inputs["kwargs"])
+            args, kwargs = decode_inputs(self._env, record, spec)
         except Exception as exc:
             self._fail(
                 record,
@@ -104,17 +104,26 @@ class Recovery:
         except DBOSNotAuthorizedError as exc:
             self._fail(record, exc)
             return None
+        try:
+            args, kwargs = validated(spec, args, kwargs)
+        except Exception as exc:  # its validate_args refused them: unrecoverable
+            self._fail(record, exc)
+            return None
         if checkpoints is None:
             checkpoints = self._env.store.load_checkpoints(record.workflow_id)
         return self._launch(record, spec, args, kwargs, log=CheckpointLog.of(checkpoints))
 
     def _fail(self, record: WorkflowRecord, error: Exception) -> None:
-        """Mark a stored workflow that cannot run ERROR with ``error``."""
+        """Mark a workflow that cannot run ERROR with ``error``."""
+        try:
+            serializer = workflow_serializer(self._env, record.serialization)
+        except TypeError:
+            serializer = self._env.serializer
         self._env.store.finish_workflow(
             record.workflow_id,
             status=S.ERROR.value,
             output=None,
-            error=serialize_error(self._env.serializer, error),
+            error=serialize_error(serializer, error),
             now_ms=now_ms(self._env.clock),
         )
         self._env.waiters.notify(status_key(record.workflow_id))

@@ -31,6 +31,10 @@ class WorkflowSpec:
     kind: str = "function"
     class_name: str | None = None
     config_name: str | None = None
+    # DBOS's WorkflowSerializationFormat value ("portable", "native") or None (default).
+    serialization_type: str | None = None
+    # ``(args, kwargs) -> (args, kwargs)``, run when a persisted workflow is dispatched.
+    validate_args: Callable[..., Any] | None = attrs.field(default=None, eq=False)
 
 
 SPEC_ATTRIBUTE = "__transact_workflow__"

@@ -7,6 +7,7 @@ from typing import Any
 from transact._core.checkpoint import CheckpointLog
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.driver import drive
+from transact._runtime.formats import decode_inputs
 from transact._runtime.runtime import Runtime
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._serialization import deserialize_error
@@ -35,13 +36,21 @@ def replay(runtime: Runtime, workflow_id: str) -> Any:
     if row.status not in (S.SUCCESS.value, S.ERROR.value):
         raise DBOSException(f"workflow {workflow_id} is {row.status}: only finished ones replay")
     spec = runtime.spec(row.name, workflow_id, row.class_name, row.config_name)
-    inputs = runtime.serializer.deserialize(row.inputs or "")
+    args, kwargs = decode_inputs(runtime.env, row, spec)
     log = CheckpointLog.of(runtime.store.load_checkpoints(workflow_id))
-    state = WorkflowState(runtime.env, runtime, workflow_id, spec.name, log=log, replay_only=True)
+    state = WorkflowState(
+        runtime.env,
+        runtime,
+        workflow_id,
+        spec.name,
+        log=log,
+        replay_only=True,
+        serialization=row.serialization,
+    )
     token = enter(Frame(state))
     try:
         try:
-            result = drive(spec, tuple(inputs["args"]), dict(inputs["kwargs"]), state)
+            result = drive(spec, args, kwargs, state)
         except DBOSUnexpectedStepError:
             raise
         except Exception as exc:

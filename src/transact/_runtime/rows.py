@@ -8,11 +8,12 @@ from typing import Any
 
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.env import Env
+from transact._runtime.formats import encode_inputs
 from transact._runtime.options import StartOptions
 from transact._runtime.registry import WorkflowSpec
 from transact._runtime.roles import check_roles
 from transact._runtime.state import WorkflowState
-from transact._serialization import serialize_value
+from transact._serialization import format_serializer, serialize_value
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
 from transact.errors import DBOSConflictingWorkflowError
@@ -29,9 +30,10 @@ def new_record(
 ) -> WorkflowRecord:
     """The PENDING row of a direct start (inputs serialized, deadline computed)."""
     now = env.clock.now()
+    serializer = format_serializer(spec.serialization_type, env.serializer)
     inputs = serialize_value(
-        env.serializer,
-        {"args": args, "kwargs": kwargs},
+        serializer,
+        encode_inputs(serializer, args, kwargs),
         f"the arguments of workflow {spec.name}",
     )
     timeout_ms: int | None = None
@@ -51,7 +53,7 @@ def new_record(
         class_name=spec.class_name,
         config_name=spec.config_name,
         inputs=inputs,
-        serialization=env.serializer.name(),
+        serialization=serializer.name(),
         executor_id=env.executor_id,
         application_version=env.application_version,
         created_at=ms,

@@ -32,9 +32,7 @@ from transact._runtime.runner_pool import Dispatcher
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import status_key
 from transact._runtime.watchdog import Watchdog
-from transact._serialization import (
-    Serializer,
-)
+from transact._serialization import Serializer, tolerant
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
 from transact.errors import (
@@ -65,14 +63,16 @@ class Runtime:
     ) -> None:
         self.env = Env(
             store,
-            serializer,
+            # Reads portable JSON too: values stored by portable workflows or with
+            # serialization_type= sit in tables that carry no format column.
+            tolerant(serializer),
             clock,
             PERFORMERS,
             executor_id=executor_id,
             application_version=application_version,
         )
         self.store = store
-        self.serializer = serializer
+        self.serializer = self.env.serializer
         self.clock = clock
         self.executor_id = executor_id
         self.application_version = application_version
@@ -241,6 +241,7 @@ class Runtime:
                 else None
             ),
             assumed_role=record.assumed_role,
+            serialization=record.serialization,
         )
         future: Future[Any] = Future()
         with self._lock:

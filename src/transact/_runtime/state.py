@@ -97,6 +97,8 @@ class WorkflowState:
     authenticated_user: str | None = None  # stored with the workflow, restored on recovery
     authenticated_roles: tuple[str, ...] | None = None
     assumed_role: str | None = None  # the required role that let it run
+    # The stored name of the workflow's serialization (its row's column; None: default).
+    serialization: str | None = None
     # Set by the replayer: every effect must come from the log; executing one is an error.
     replay_only: bool = False
     finishing: bool = False  # its outcome is being written

@@ -85,6 +85,16 @@ def _load(serializer: Serializer, text: str | None, what: str) -> Any:
         return text
 
 
+def _inputs(value: Any) -> Any:
+    """Portable inputs (``positionalArgs``/``namedArgs``) shown as ``{"args", "kwargs"}``."""
+    if isinstance(value, dict) and ("positionalArgs" in value or "namedArgs" in value):
+        return {
+            "args": tuple(value.get("positionalArgs") or ()),
+            "kwargs": dict(value.get("namedArgs") or {}),
+        }
+    return value
+
+
 def _load_error(serializer: Serializer, text: str | None) -> Exception | None:
     if text is None:
         return None
@@ -108,7 +118,7 @@ def to_status(record: WorkflowRecord, serializer: Serializer) -> WorkflowStatus:
     s.authenticated_roles = (
         json.loads(record.authenticated_roles) if record.authenticated_roles else None
     )
-    s.input = _load(serializer, record.inputs, f"the inputs of {record.workflow_id}")
+    s.input = _inputs(_load(serializer, record.inputs, f"the inputs of {record.workflow_id}"))
     s.output = _load(serializer, record.output, f"the output of {record.workflow_id}")
     s.error = _load_error(serializer, record.error)
     s.created_at = record.created_at

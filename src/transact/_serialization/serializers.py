@@ -10,6 +10,7 @@ import pickle
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from transact._serialization.portable_error import error_from_data, portable_error_data
 from transact.errors import SerializationError
 
 
@@ -62,9 +63,11 @@ def _portable(value: Any) -> Any:
         return [_portable(v) for v in value]
     if isinstance(value, Mapping):
         if not all(isinstance(k, str) for k in value):
-            raise TypeError("portable JSON mappings need string keys")
+            raise TypeError(
+                "Attempt to do portable JSON serialization of a map with non-string keys"
+            )
         return {k: _portable(v) for k, v in value.items()}
-    raise TypeError(f"{type(value).__name__} is not representable in portable JSON")
+    raise TypeError(f"Object of type {type(value).__name__} is not portable JSON serializable")
 
 
 class PortableJSONSerializer:
@@ -97,9 +100,15 @@ def serialize_value(serializer: Serializer, value: Any, what: str) -> str:
 def serialize_error(serializer: Serializer, error: BaseException) -> str:
     """Serialize an exception so that it can always be recorded.
 
-    One that cannot be pickled is stored as a plain Exception; a serializer that cannot
-    carry exceptions at all (portable JSON) stores ``{"name": ..., "message": ...}``.
+    Portable JSON stores DBOS's record ``{"name", "message", "code", "data"}``; one that
+    cannot be pickled is stored as ``Exception("<Type>: <msg>")``; a serializer that
+    cannot carry exceptions at all stores the portable record.
     """
+    if serializer.name() == "portable_json":
+        try:
+            return serializer.serialize(portable_error_data(error))
+        except Exception:  # its data is not JSON: keep name and message
+            return serializer.serialize({**portable_error_data(error), "data": None})
     try:
         text = serializer.serialize(error)
         serializer.deserialize(text)  # an exception whose __init__ rejects its args fails here
@@ -113,10 +122,9 @@ def serialize_error(serializer: Serializer, error: BaseException) -> str:
 
 
 def deserialize_error(serializer: Serializer, text: str) -> BaseException:
-    """The exception stored as ``text`` (a non-exception value is wrapped)."""
+    """The exception stored as ``text``: a portable record reads back as a
+    ``PortableWorkflowError``; any other non-exception value is wrapped."""
     value = serializer.deserialize(text)
     if isinstance(value, BaseException):
         return value
-    if isinstance(value, dict) and "name" in value and "message" in value:
-        return Exception(f"{value['name']}: {value['message']}")
-    return Exception(str(value))
+    return error_from_data(value) or Exception(str(value))

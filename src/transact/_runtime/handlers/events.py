@@ -16,6 +16,7 @@ from transact._core.effects import Effect, GetEvent, SetEvent
 from transact._runtime.clock import now_ms
 from transact._runtime.durable import wait_durably
 from transact._runtime.env import Env, Performer
+from transact._runtime.formats import value_serializer
 from transact._runtime.recording import atomic_write, record
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import event_key
@@ -28,7 +29,8 @@ def execute_set_event(state: WorkflowState, function_id: int, effect: SetEvent) 
     Raises ``SerializationError`` (nothing written) for a value that cannot be stored.
     """
     env = state.env
-    text = serialize_value(env.serializer, effect.value, f"the value of event {effect.key!r}")
+    serializer = value_serializer(env, effect.serialization_type, state.serialization)
+    text = serialize_value(serializer, effect.value, f"the value of event {effect.key!r}")
     now = now_ms(env.clock)
     checkpoint = Checkpoint(
         function_id, effect.checkpoint_name, started_at_epoch_ms=now, completed_at_epoch_ms=now
@@ -38,10 +40,19 @@ def execute_set_event(state: WorkflowState, function_id: int, effect: SetEvent) 
     env.waiters.notify(event_key(state.workflow_id, effect.key))
 
 
-def set_event_unrecorded(env: Env, workflow_id: str, step_id: int, key: str, value: Any) -> None:
+def set_event_unrecorded(
+    env: Env,
+    workflow_id: str,
+    step_id: int,
+    key: str,
+    value: Any,
+    serialization_type: str | None = None,
+    workflow_serialization: str | None = None,
+) -> None:
     """Set an event from inside a step: no checkpoint, the history entry takes the
     step's function id. Raises ``SerializationError`` having written nothing."""
-    text = serialize_value(env.serializer, value, f"the value of event {key!r}")
+    serializer = value_serializer(env, serialization_type, workflow_serialization)
+    text = serialize_value(serializer, value, f"the value of event {key!r}")
     env.store.set_event(workflow_id, key, text, step_id, None)
     env.waiters.notify(event_key(workflow_id, key))
 

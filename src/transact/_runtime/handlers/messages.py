@@ -16,6 +16,7 @@ from transact._core.effects import Effect, Recv, Send
 from transact._runtime.clock import now_ms
 from transact._runtime.durable import wait_durably
 from transact._runtime.env import Env, Performer
+from transact._runtime.formats import value_serializer
 from transact._runtime.management import forks_of
 from transact._runtime.recording import atomic_write, record
 from transact._runtime.state import WorkflowState
@@ -35,7 +36,8 @@ def execute_send(state: WorkflowState, function_id: int, effect: Send) -> None:
     carry, and ``DBOSNonExistentWorkflowError`` for an unknown destination.
     """
     env = state.env
-    text = serialize_value(env.serializer, effect.message, "the message")
+    serializer = value_serializer(env, effect.serialization_type, state.serialization)
+    text = serialize_value(serializer, effect.message, "the message")
     now = now_ms(env.clock)
     checkpoint = Checkpoint(
         function_id, effect.checkpoint_name, started_at_epoch_ms=now, completed_at_epoch_ms=now
@@ -71,6 +73,8 @@ def send_unrecorded(
     topic: str | None,
     idempotency_key: str | None,
     send_to_forks: bool = False,
+    serialization_type: str | None = None,
+    workflow_serialization: str | None = None,
 ) -> None:
     """Send from outside workflow code (a client, or a step): a plain insert.
 
@@ -79,7 +83,8 @@ def send_unrecorded(
     destination (recursively), in the same transaction. Raises ``SerializationError``
     or ``DBOSNonExistentWorkflowError``, having written nothing.
     """
-    text = serialize_value(env.serializer, message, "the message")
+    serializer = value_serializer(env, serialization_type, workflow_serialization)
+    text = serialize_value(serializer, message, "the message")
     if send_to_forks:
         destinations = [destination_id, *forks_of(env.store, destination_id)]
         outgoing = [

@@ -1,4 +1,5 @@
-"""``@DBOS.transaction``: the user's writes and their record commit together, once."""
+"""Transactions (``@DBOS.transaction`` and datasources): the user's writes and their
+record commit together, once."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from transact._core.checkpoint import Checkpoint
 from transact._core.effects import Effect, RunTransaction
-from transact._runtime.appdb import AppDatabase, transaction_outputs
+from transact._runtime.appdb import AppDatabase, TransactionTarget
 from transact._runtime.clock import now_ms
-from transact._runtime.env import Performer
-from transact._runtime.recording import record, record_outcome, replay_outcome
+from transact._runtime.env import Env, Performer
+from transact._runtime.recording import record, record_outcome
 from transact._runtime.state import Frame, WorkflowState, enter, leave
-from transact._serialization import serialize_value
+from transact._serialization import Serializer, deserialize_error, serialize_value
 from transact.errors import DBOSException
 
 current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
@@ -39,26 +41,45 @@ def require_app_db(app_db: AppDatabase | None) -> AppDatabase:
     return app_db
 
 
-def _retriable(exc: DBAPIError) -> bool:
+def target_of(env: Env, effect: RunTransaction[Any]) -> TransactionTarget:
+    """The database the transaction runs on: its datasource or the application database."""
+    target: TransactionTarget = (
+        effect.target if effect.target is not None else require_app_db(env.app_db)
+    )
+    return target
+
+
+def retriable(exc: DBAPIError) -> bool:
+    """A serialization failure, a deadlock or a locked SQLite database: run it again."""
     code = getattr(exc.orig, "sqlstate", None)
     return code in _RETRY_SQLSTATES or "database is locked" in str(exc.orig)
 
 
-def in_transaction(app: AppDatabase, isolation_level: str, body: Callable[[Session], Any]) -> Any:
-    """Run ``body(session)`` in one transaction, retrying serialization failures."""
+def next_delay(delay: float) -> float:
+    """The wait before the next retry (1 ms growing by half up to 2 s, as DBOS waits)."""
+    return min(delay * 1.5, _MAX_RETRY_DELAY)
+
+
+def isolation_statement(isolation_level: str) -> Any:
+    """The first statement of a Postgres transaction, so that it applies to all of it."""
+    return text(f"SET TRANSACTION ISOLATION LEVEL {isolation_level}")
+
+
+def in_transaction(app: Any, isolation_level: str, body: Callable[[Session], Any]) -> Any:
+    """Run ``body(session)`` in one transaction on the target, retrying
+    serialization failures."""
     delay = 0.001
     while True:
         try:
-            with Session(app.engine) as session, session.begin():
+            with app.new_session() as session, session.begin():
                 if app.is_postgres:
-                    # The first statement of the transaction, so it applies to all of it.
-                    session.execute(text(f"SET TRANSACTION ISOLATION LEVEL {isolation_level}"))
+                    session.execute(isolation_statement(isolation_level))
                 return body(session)
         except DBAPIError as exc:
-            if not _retriable(exc):
+            if not retriable(exc):
                 raise
             time.sleep(delay)
-            delay = min(delay * 1.5, _MAX_RETRY_DELAY)
+            delay = next_delay(delay)
 
 
 def run_with_session(session: Session, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -70,53 +91,101 @@ def run_with_session(session: Session, func: Callable[..., Any], *args: Any, **k
         current_session.reset(token)
 
 
+def output_serializer(env: Env, target: TransactionTarget) -> Serializer:
+    """How the target stores outputs in its own table."""
+    return target.output_serializer or env.serializer
+
+
+def finish(
+    state: WorkflowState,
+    function_id: int,
+    effect: RunTransaction[Any],
+    target: TransactionTarget,
+    started: int,
+    outcome: tuple[Any, Any, str | None],
+) -> Any:
+    """Checkpoint a committed transaction and return its result. ``outcome`` is
+    ``(found, result, output)``: ``found`` is the ``(output, error)`` row a previous
+    execution committed (its recorded outcome is used instead of running again)."""
+    env = state.env
+    found, result, output = outcome
+    stored_with = output_serializer(env, target)
+    if found is not None:
+        if found.error is not None:
+            error = deserialize_error(stored_with, found.error)
+            if not isinstance(error, Exception):
+                raise error
+            return record_outcome(state, function_id, effect.name, started, None, error)
+        output = found.output
+        result = None if output is None else stored_with.deserialize(output)
+    if stored_with is not env.serializer:
+        output = serialize_value(env.serializer, result, f"the result of transaction {effect.name}")
+    record(
+        state,
+        Checkpoint(
+            function_id,
+            effect.name,
+            output=output,
+            started_at_epoch_ms=started,
+            completed_at_epoch_ms=now_ms(env.clock),
+        ),
+    )
+    return result
+
+
+def output_row(
+    state: WorkflowState,
+    function_id: int,
+    effect: RunTransaction[Any],
+    target: TransactionTarget,
+    result: Any,
+) -> tuple[str, Executable]:
+    """The transaction's output and the statement that writes it to the target's table
+    (executed by the caller in the user's transaction)."""
+    env = state.env
+    stored_with = output_serializer(env, target)
+    output = serialize_value(stored_with, result, f"the result of transaction {effect.name}")
+    statement = target.output_insert(
+        state.workflow_id, function_id, effect.name, output, stored_with.name(), now_ms(env.clock)
+    )
+    return output, statement
+
+
 def execute_transaction(state: WorkflowState, function_id: int, effect: RunTransaction[Any]) -> Any:
-    """Run the transaction and record it in the app database in the same commit; then
+    """Run the transaction and record it in its database in the same commit; then
     checkpoint it. If a previous execution committed it but crashed before the
     checkpoint, its recorded outcome is used instead of running it again."""
     env = state.env
-    app = require_app_db(env.app_db)
+    target = target_of(env, effect)
     started = now_ms(env.clock)
-    key = (transaction_outputs.c.workflow_uuid == state.workflow_id) & (
-        transaction_outputs.c.function_id == function_id
-    )
+    recording = [False]  # set while the output row is inserted
 
-    def body(session: Session) -> tuple[bool, Any, str | None]:
-        found = session.execute(
-            select(transaction_outputs.c.output, transaction_outputs.c.error).where(key)
-        ).first()
+    def body(session: Session) -> tuple[Any, Any, str | None]:
+        found = session.execute(target.output_query(state.workflow_id, function_id)).first()
         if found is not None:
-            return True, None, found.output
+            return found, None, None
         token = enter(Frame(state, step_id=function_id))
         try:
             result = run_with_session(session, effect.func, *effect.args, **effect.kwargs)
         finally:
             leave(token)
-        output = serialize_value(env.serializer, result, f"the result of transaction {effect.name}")
-        session.execute(
-            insert(transaction_outputs).values(
-                workflow_uuid=state.workflow_id,
-                function_id=function_id,
-                function_name=effect.name,
-                output=output,
-                created_at=now_ms(env.clock),
-            )
-        )
-        return False, result, output
+        output, statement = output_row(state, function_id, effect, target, result)
+        recording[0] = True
+        session.execute(statement)
+        return None, result, output
 
     try:
-        replayed, result, output = in_transaction(app, effect.isolation_level, body)
+        try:
+            outcome = in_transaction(target, effect.isolation_level, body)
+        except IntegrityError:
+            if not recording[0]:
+                raise
+            # Another execution of this workflow committed this transaction first: its
+            # row is there now, and running once more returns its outcome.
+            outcome = in_transaction(target, effect.isolation_level, body)
     except Exception as exc:  # rolled back: nothing of it was committed
         return record_outcome(state, function_id, effect.name, started, None, exc)
-    checkpoint = Checkpoint(
-        function_id,
-        effect.name,
-        output=output,
-        started_at_epoch_ms=started,
-        completed_at_epoch_ms=now_ms(env.clock),
-    )
-    record(state, checkpoint)
-    return replay_outcome(state, function_id, checkpoint, effect) if replayed else result
+    return finish(state, function_id, effect, target, started, outcome)
 
 
 # This module's rows of the performers table (``transact._runtime.performers``).

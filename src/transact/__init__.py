@@ -23,6 +23,7 @@ from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.queues import Queue
 from transact._facade.status import StepInfo, WorkflowStatus
 from transact._serialization import DefaultSerializer, PortableJSONSerializer, Serializer
+from transact._telemetry.propagate import PropagateOtelContext
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
     DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
@@ -52,6 +53,7 @@ __all__ = [
     "DefaultSerializer",
     "NondeterminismError",
     "PortableJSONSerializer",
+    "PropagateOtelContext",
     "Queue",
     "SendMessage",
     "Serializer",

@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 import attrs
 
 from transact._serialization import DefaultSerializer, Serializer
+from transact._telemetry.setup import TelemetrySettings, telemetry_settings
 from transact.errors import DBOSInitializationError
 
 
@@ -35,6 +36,8 @@ class DBOSConfig(TypedDict, total=False):
     otlp_traces_endpoints: list[str] | None
     otlp_logs_endpoints: list[str] | None
     otlp_attributes: dict[str, str] | None
+    otel_attribute_format: str | None
+    otlp_log_level: str | None
     log_level: str | None
     console_log_level: str | None
     run_admin_server: bool | None
@@ -76,6 +79,7 @@ class Settings:
     conductor_key: str | None = None  # set: connect to DBOS Conductor
     conductor_url: str | None = None
     conductor_metadata: dict[str, Any] | None = None
+    telemetry: TelemetrySettings = attrs.field(factory=TelemetrySettings)  # enable_otlp...
 
 
 def _url_for_name(name: str) -> str:
@@ -141,7 +145,15 @@ def resolve(config: DBOSConfig) -> Settings:
         conductor_key=config.get("conductor_key"),
         conductor_url=config.get("conductor_url"),
         conductor_metadata=_conductor_metadata(config),
+        telemetry=_telemetry(config),
     )
+
+
+def _telemetry(config: DBOSConfig) -> TelemetrySettings:
+    try:
+        return telemetry_settings(config)
+    except ValueError as exc:
+        raise DBOSInitializationError(str(exc)) from None
 
 
 def _conductor_metadata(config: DBOSConfig) -> dict[str, Any] | None:

@@ -28,23 +28,44 @@ def execute(
 ) -> Any:
     """Run the body under its frame and record the outcome exactly once."""
     token = enter(Frame(state))
+    env.metrics.workflow_started(spec.name)
+    span = env.tracing.workflow(
+        state.workflow_id,
+        spec.name,
+        user=state.authenticated_user,
+        roles=state.authenticated_roles,
+        queue_name=state.queue_name,
+        parent=state.otel_context,
+    )
     try:
-        try:
-            result = drive(spec, args, kwargs, state)
-        except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
-            raise  # nothing to record: cancelled, shutting down, or another executor owns it
-        except Exception as exc:
-            finish(env, state, S.ERROR, None, serialize_error(env.serializer, exc))
-            raise
-        try:
-            output = serialize_value(env.serializer, result, f"the result of workflow {spec.name}")
-        except SerializationError as exc:
-            finish(env, state, S.ERROR, None, serialize_error(env.serializer, exc))
-            raise
-        finish(env, state, S.SUCCESS, output, None)
-        return result
+        with span:
+            return _execute(env, state, spec, args, kwargs)
     finally:
         leave(token)
+
+
+def _execute(
+    env: Env,
+    state: WorkflowState,
+    spec: WorkflowSpec,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """Drive the body, then record its outcome."""
+    try:
+        result = drive(spec, args, kwargs, state)
+    except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
+        raise  # nothing to record: cancelled, shutting down, or another executor owns it
+    except Exception as exc:
+        finish(env, state, S.ERROR, None, serialize_error(env.serializer, exc))
+        raise
+    try:
+        output = serialize_value(env.serializer, result, f"the result of workflow {spec.name}")
+    except SerializationError as exc:
+        finish(env, state, S.ERROR, None, serialize_error(env.serializer, exc))
+        raise
+    finish(env, state, S.SUCCESS, output, None)
+    return result
 
 
 def finish(
@@ -62,7 +83,9 @@ def finish(
         now_ms=now_ms(env.clock),
     )
     env.waiters.notify(status_key(state.workflow_id))
-    if not done:
+    if done:
+        env.metrics.workflow_finished(state.name, status == S.SUCCESS)
+    else:
         row = env.store.get_workflow(state.workflow_id, load_input=False, load_output=False)
         if row is None or row.status == S.CANCELLED.value:
             raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} was cancelled")

@@ -226,6 +226,8 @@ class Runtime:
                 if record.authenticated_roles
                 else None
             ),
+            queue_name=record.queue_name,
+            otel_context=record.otel_context,
         )
         future: Future[Any] = Future()
         with self._lock:

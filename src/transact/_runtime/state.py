@@ -88,6 +88,8 @@ class WorkflowState:
     deadline: float | None = None  # epoch seconds; past it the workflow is cancelled
     authenticated_user: str | None = None  # stored with the workflow, restored on recovery
     authenticated_roles: tuple[str, ...] | None = None
+    queue_name: str | None = None  # the queue it was dequeued from (a span attribute)
+    otel_context: str | None = None  # the stored trace context its span continues
     # Set by the replayer: every effect must come from the log; executing one is an error.
     replay_only: bool = False
     finishing: bool = False  # its outcome is being written

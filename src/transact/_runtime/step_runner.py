@@ -11,6 +11,7 @@ of the body and the wait differ: plain in ``run_attempts``, awaited in
 from __future__ import annotations
 
 import logging
+from time import perf_counter
 from typing import Any
 
 from transact._core.effects import RunStep
@@ -37,6 +38,7 @@ class _Attempts:
         if not policy.retries_allowed:
             return exc
         self.errors.append(exc)
+        self.state.env.tracing.event(f"Step attempt {attempt} failed")
         logger.warning(
             "Step %s of workflow %s failed (attempt %d of %d): %r",
             self.effect.name,
@@ -57,41 +59,62 @@ class _Attempts:
 
 def run_attempts(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> Outcome:
     """Run a sync step body as its policy allows; its result or its final error."""
-    loop = _Attempts(state, effect)
+    env = state.env
     token = enter(Frame(state, step_id=function_id))
+    began = perf_counter()
     try:
-        attempt = 0
-        while True:
-            try:
-                return effect.func(*effect.args, **effect.kwargs), None
-            except Exception as exc:
-                next_step = loop.failed(attempt, exc)
-            if isinstance(next_step, Exception):
-                return None, next_step
-            if state.env.clock.wait(state.cancelled, next_step):
-                raise loop.cancelled()
-            attempt += 1
+        # The final error is raised inside the span, so the span records it.
+        with env.tracing.operation("step", effect.name, state.workflow_id):
+            return _attempts(_Attempts(state, effect)), None
+    except Exception as exc:
+        return None, exc
     finally:
+        env.metrics.step_finished(effect.name, perf_counter() - began)
         leave(token)
+
+
+def _attempts(loop: _Attempts) -> Any:
+    state, effect = loop.state, loop.effect
+    attempt = 0
+    while True:
+        try:
+            return effect.func(*effect.args, **effect.kwargs)
+        except Exception as exc:
+            next_step = loop.failed(attempt, exc)
+        if isinstance(next_step, Exception):
+            raise next_step
+        if state.env.clock.wait(state.cancelled, next_step):
+            raise loop.cancelled()
+        attempt += 1
 
 
 async def run_attempts_async(
     state: WorkflowState, function_id: int, effect: RunStep[Any]
 ) -> Outcome:
     """``run_attempts`` for an async step body, awaited on the event loop."""
-    loop = _Attempts(state, effect)
+    env = state.env
     token = enter(Frame(state, step_id=function_id))
+    began = perf_counter()
     try:
-        attempt = 0
-        while True:
-            try:
-                return await effect.func(*effect.args, **effect.kwargs), None
-            except Exception as exc:
-                next_step = loop.failed(attempt, exc)
-            if isinstance(next_step, Exception):
-                return None, next_step
-            if await state.env.clock.wait_async(state.cancelled, next_step):
-                raise loop.cancelled()
-            attempt += 1
+        with env.tracing.operation("step", effect.name, state.workflow_id):
+            return await _attempts_async(_Attempts(state, effect)), None
+    except Exception as exc:
+        return None, exc
     finally:
+        env.metrics.step_finished(effect.name, perf_counter() - began)
         leave(token)
+
+
+async def _attempts_async(loop: _Attempts) -> Any:
+    state, effect = loop.state, loop.effect
+    attempt = 0
+    while True:
+        try:
+            return await effect.func(*effect.args, **effect.kwargs)
+        except Exception as exc:
+            next_step = loop.failed(attempt, exc)
+        if isinstance(next_step, Exception):
+            raise next_step
+        if await state.env.clock.wait_async(state.cancelled, next_step):
+            raise loop.cancelled()
+        attempt += 1

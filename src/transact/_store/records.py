@@ -49,6 +49,7 @@ class WorkflowRecord:
     parent_workflow_id: str | None = None
     forked_from: str | None = None
     was_forked_from: bool = False
+    otel_context: str | None = None  # W3C trace context (JSON) its spans continue
 
 
 @attrs.frozen

@@ -105,7 +105,8 @@ def execute_transaction(state: WorkflowState, function_id: int, effect: RunTrans
         return False, result, output
 
     try:
-        replayed, result, output = in_transaction(app, effect.isolation_level, body)
+        with env.tracing.operation("transaction", effect.name, state.workflow_id):
+            replayed, result, output = in_transaction(app, effect.isolation_level, body)
     except Exception as exc:  # rolled back: nothing of it was committed
         return record_outcome(state, function_id, effect.name, started, None, exc)
     checkpoint = Checkpoint(

@@ -110,6 +110,7 @@ workflow_status = Table(
     Column("parent_workflow_id", Text),
     Column("forked_from", Text),
     Column("was_forked_from", Boolean, nullable=False, server_default=false()),
+    Column("otel_context", Text),
     PrimaryKeyConstraint("workflow_uuid", name=WORKFLOW_PK),
 )
 

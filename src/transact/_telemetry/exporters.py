@@ -1,0 +1,63 @@
+"""OTLP/HTTP exporters of traces and logs (the ``otel`` extra)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Tracer
+
+TRACER_NAME = "transact"
+
+
+def tracer(application_name: str, endpoints: Sequence[str]) -> tuple[Tracer, Any]:
+    """With endpoints, a tracer of a provider of our own exporting to each of them (and
+    the provider, to flush at shutdown); without, the global provider's tracer, so an
+    application's own set-up receives the spans."""
+    if not endpoints:
+        return trace.get_tracer(TRACER_NAME), None
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: application_name}))
+    for endpoint in endpoints:
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    return provider.get_tracer(TRACER_NAME), provider
+
+
+class _Attributes(logging.Filter):
+    """Adds ``otlp_attributes`` to every record the OTLP handler exports."""
+
+    def __init__(self, attributes: Mapping[str, str]) -> None:
+        super().__init__()
+        self.attributes = dict(attributes)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in self.attributes.items():
+            setattr(record, key, value)
+        return True
+
+
+def log_handler(
+    application_name: str, endpoints: Sequence[str], level: str, attributes: Mapping[str, str]
+) -> tuple[Any, logging.Handler | None]:
+    """A logging handler sending records over OTLP to each endpoint, and its provider;
+    (None, None) without endpoints."""
+    if not endpoints:
+        return None, None
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    provider = LoggerProvider(resource=Resource.create({SERVICE_NAME: application_name}))
+    for endpoint in endpoints:
+        provider.add_log_record_processor(
+            BatchLogRecordProcessor(OTLPLogExporter(endpoint=endpoint))
+        )
+    handler = LoggingHandler(level=logging.getLevelName(level.upper()), logger_provider=provider)
+    handler.addFilter(_Attributes(attributes))
+    return provider, handler

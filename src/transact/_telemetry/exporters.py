@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -58,6 +59,11 @@ def log_handler(
         provider.add_log_record_processor(
             BatchLogRecordProcessor(OTLPLogExporter(endpoint=endpoint))
         )
-    handler = LoggingHandler(level=logging.getLevelName(level.upper()), logger_provider=provider)
+    with warnings.catch_warnings():
+        # Deprecated in favour of a separate instrumentation package; still the SDK's.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        handler = LoggingHandler(
+            level=logging.getLevelName(level.upper()), logger_provider=provider
+        )
     handler.addFilter(_Attributes(attributes))
     return provider, handler

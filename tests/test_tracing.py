@@ -331,3 +331,29 @@ def test_tracing_off_makes_no_spans_but_stores_a_propagated_context(
     assert stored is not None and stored.otel_context is not None
     carrier = json.loads(stored.otel_context)
     assert format(caller.get_span_context().trace_id, "032x") in carrier["traceparent"]
+
+
+def test_a_recovered_workflow_continues_the_callers_trace(durable_database_url: str) -> None:
+    gates["recover"] = threading.Event()
+    launch(durable_database_url)
+    try:
+        with CALLER.start_as_current_span("caller") as caller:
+            handle = DBOS.start_workflow(traced_blocked, "recover")
+        wait_until(lambda: len(DBOS.list_workflow_steps(handle.workflow_id)) == 1)
+    finally:
+        DBOS.destroy()  # the workflow stays PENDING: the next launch recovers it
+    launch(durable_database_url)
+    try:
+        gates["recover"].set()
+        wait_until(lambda: status_of(handle.workflow_id) == "SUCCESS")
+        recovered = [
+            s
+            for s in finished(traced_blocked.__qualname__, 1)
+            if s.status.status_code == StatusCode.OK
+        ]
+    finally:
+        DBOS.destroy()
+    assert len(recovered) == 1
+    assert recovered[0].context.trace_id == caller.get_span_context().trace_id
+    assert recovered[0].parent is not None
+    assert recovered[0].parent.span_id == caller.get_span_context().span_id

@@ -63,6 +63,8 @@ def run_attempts(state: WorkflowState, function_id: int, effect: RunStep[Any]) -
     token = enter(Frame(state, step_id=function_id))
     began = perf_counter()
     try:
+        if not env.tracing.enabled:  # tracing off costs this test and nothing more
+            return _attempts(_Attempts(state, effect)), None
         # The final error is raised inside the span, so the span records it.
         with env.tracing.operation("step", effect.name, state.workflow_id):
             return _attempts(_Attempts(state, effect)), None
@@ -96,6 +98,8 @@ async def run_attempts_async(
     token = enter(Frame(state, step_id=function_id))
     began = perf_counter()
     try:
+        if not env.tracing.enabled:
+            return await _attempts_async(_Attempts(state, effect)), None
         with env.tracing.operation("step", effect.name, state.workflow_id):
             return await _attempts_async(_Attempts(state, effect)), None
     except Exception as exc:

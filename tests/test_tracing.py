@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from tests.waiting import status_of, wait_until
 from transact import DBOS, DBOSConfig, PropagateOtelContext, Queue, SetWorkflowID
@@ -112,6 +113,27 @@ def traced_insert(n: int) -> int:
 @DBOS.workflow()
 def traced_transaction(n: int) -> int:
     return traced_insert(n)
+
+
+class _SerializationFailure(Exception):
+    sqlstate = "40001"
+
+
+conflicts: list[int] = []
+
+
+@DBOS.transaction()
+def conflicting_insert(n: int) -> int:
+    if not conflicts:
+        conflicts.append(n)  # the first attempt loses a serialization conflict
+        raise OperationalError("INSERT", {}, _SerializationFailure("could not serialize"))
+    DBOS.sql_session.execute(text("INSERT INTO traced (n) VALUES (:n)"), {"n": n})
+    return n
+
+
+@DBOS.workflow()
+def retried_transaction(n: int) -> int:
+    return conflicting_insert(n)
 
 
 def spans() -> dict[str, list[ReadableSpan]]:
@@ -303,8 +325,12 @@ def test_transactions_have_spans(system_database_url: str, tmp_path: pathlib.Pat
             conn.execute(text("DROP TABLE IF EXISTS traced"))
             conn.execute(text("CREATE TABLE traced (n INTEGER)"))
         assert traced_transaction(7) == 7
+        conflicts.clear()
+        assert retried_transaction(8) == 8
     finally:
         DBOS.destroy()
+    retried = one(conflicting_insert.__qualname__)
+    assert [e.name for e in retried.events] == ["Transaction Failure"]
     workflow = one(traced_transaction.__qualname__)
     transaction = one(traced_insert.__qualname__)
     assert attributes(transaction)["operationType"] == "transaction"

@@ -44,8 +44,14 @@ def _retriable(exc: DBAPIError) -> bool:
     return code in _RETRY_SQLSTATES or "database is locked" in str(exc.orig)
 
 
-def in_transaction(app: AppDatabase, isolation_level: str, body: Callable[[Session], Any]) -> Any:
-    """Run ``body(session)`` in one transaction, retrying serialization failures."""
+def in_transaction(
+    app: AppDatabase,
+    isolation_level: str,
+    body: Callable[[Session], Any],
+    retrying: Callable[[str], None] | None = None,
+) -> Any:
+    """Run ``body(session)`` in one transaction, retrying serialization failures
+    (telling ``retrying``, the tracing hook's ``event``, before each retry)."""
     delay = 0.001
     while True:
         try:
@@ -57,6 +63,8 @@ def in_transaction(app: AppDatabase, isolation_level: str, body: Callable[[Sessi
         except DBAPIError as exc:
             if not _retriable(exc):
                 raise
+            if retrying is not None:
+                retrying("Transaction Failure")
             time.sleep(delay)
             delay = min(delay * 1.5, _MAX_RETRY_DELAY)
 
@@ -106,7 +114,9 @@ def execute_transaction(state: WorkflowState, function_id: int, effect: RunTrans
 
     try:
         with env.tracing.operation("transaction", effect.name, state.workflow_id):
-            replayed, result, output = in_transaction(app, effect.isolation_level, body)
+            replayed, result, output = in_transaction(
+                app, effect.isolation_level, body, env.tracing.event
+            )
     except Exception as exc:  # rolled back: nothing of it was committed
         return record_outcome(state, function_id, effect.name, started, None, exc)
     checkpoint = Checkpoint(

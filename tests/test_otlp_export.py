@@ -88,6 +88,7 @@ def test_traces_and_logs_are_exported_over_otlp(
     span_names: list[str] = []
     services: set[str] = set()
     log_bodies: list[str] = []
+    log_attributes: dict[str, dict[str, str]] = {}
     for path, body in collector.requests:
         if path == "/v1/traces":
             traces = ExportTraceServiceRequest.FromString(body)
@@ -103,12 +104,21 @@ def test_traces_and_logs_are_exported_over_otlp(
             logs = ExportLogsServiceRequest.FromString(body)
             for resource_logs in logs.resource_logs:
                 for scope in resource_logs.scope_logs:
-                    log_bodies += [r.body.string_value for r in scope.log_records]
+                    for record in scope.log_records:
+                        log_bodies.append(record.body.string_value)
+                        log_attributes[record.body.string_value] = {
+                            a.key: a.value.string_value for a in record.attributes
+                        }
     assert exported_workflow.__qualname__ in span_names
     assert exported_step.__qualname__ in span_names
     assert services == {"exported-app"}
     assert "inside the exported step" in log_bodies
     assert "a record of the dbos logger" in log_bodies
+    inside = log_attributes["inside the exported step"]
+    assert inside["operationUUID"]  # logged inside a workflow
+    assert inside["applicationID"] == "exported-app"
+    assert inside["team"] == "payments"
+    assert "operationUUID" not in log_attributes["a record of the dbos logger"]
     # The handler is detached at destroy: later records are not exported.
     assert not logging.getLogger("transact").handlers or all(
         "opentelemetry" not in type(h).__module__ for h in logging.getLogger("transact").handlers

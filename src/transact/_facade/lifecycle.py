@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from transact._facade import launched
+from transact._facade import launched, properties
 from transact._facade.admin.server import AdminServer
 from transact._facade.conductor.client import DEFAULT_CONDUCTOR_URL, ConductorClient, answers
 from transact._facade.config import DBOSConfig, Settings, resolve
@@ -127,6 +127,7 @@ def launch() -> None:
             application_name=settings.name,
             application_version=runtime.env.application_version,
             executor_id=runtime.env.executor_id,
+            workflow_id=properties.workflow_id,
         )
         runtime.env.tracing = state.telemetry.tracing
         if settings.application_database_url:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -31,20 +31,32 @@ def tracer(application_name: str, endpoints: Sequence[str]) -> tuple[Tracer, Any
 
 
 class _Attributes(logging.Filter):
-    """Adds ``otlp_attributes`` to every record the OTLP handler exports."""
+    """Adds DBOS's record attributes to every record the OTLP handler exports: the
+    process's (``applicationID``, ``applicationVersion``, ``executorID``, and
+    ``otlp_attributes``) and, inside a workflow, ``operationUUID``."""
 
-    def __init__(self, attributes: Mapping[str, str]) -> None:
+    def __init__(
+        self, attributes: Mapping[str, str], workflow_id: Callable[[], str | None]
+    ) -> None:
         super().__init__()
         self.attributes = dict(attributes)
+        self.workflow_id = workflow_id
 
     def filter(self, record: logging.LogRecord) -> bool:
         for key, value in self.attributes.items():
             setattr(record, key, value)
+        workflow_id = self.workflow_id()
+        if workflow_id is not None:
+            record.operationUUID = workflow_id
         return True
 
 
 def log_handler(
-    application_name: str, endpoints: Sequence[str], level: str, attributes: Mapping[str, str]
+    application_name: str,
+    endpoints: Sequence[str],
+    level: str,
+    attributes: Mapping[str, str],
+    workflow_id: Callable[[], str | None],
 ) -> tuple[Any, logging.Handler | None]:
     """A logging handler sending records over OTLP to each endpoint, and its provider;
     (None, None) without endpoints."""
@@ -65,5 +77,5 @@ def log_handler(
         handler = LoggingHandler(
             level=logging.getLevelName(level.upper()), logger_provider=provider
         )
-    handler.addFilter(_Attributes(attributes))
+    handler.addFilter(_Attributes(attributes, workflow_id))
     return provider, handler

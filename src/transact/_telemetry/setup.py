@@ -8,7 +8,7 @@ OTLP log handler, and the process's active ``Tracing`` (what ``DBOS.span`` and
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -100,8 +100,10 @@ def start(
     application_name: str,
     application_version: str,
     executor_id: str,
+    workflow_id: Callable[[], str | None] = lambda: None,
 ) -> Telemetry:
-    """Start tracing and log export as ``settings`` ask; tracing off gives ``NO_TRACING``."""
+    """Start tracing and log export as ``settings`` ask; tracing off gives ``NO_TRACING``.
+    ``workflow_id`` names the running workflow (for exported log records)."""
     global _active
     if not settings.enabled:
         return Telemetry(NO_TRACING)
@@ -123,8 +125,18 @@ def start(
     )
     tracer, provider = exporters.tracer(application_name, settings.traces_endpoints)
     tracing = OtelTracing(tracer, attributes, provider)
+    record_attributes = {
+        "applicationID": application_name,
+        "applicationVersion": application_version,
+        "executorID": executor_id,
+        **settings.attributes,
+    }
     log_provider, handler = exporters.log_handler(
-        application_name, settings.logs_endpoints, settings.log_level, settings.attributes
+        application_name,
+        settings.logs_endpoints,
+        settings.log_level,
+        record_attributes,
+        workflow_id,
     )
     if handler is not None:
         for name in LOGGER_NAMES:

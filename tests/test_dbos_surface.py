@@ -303,7 +303,6 @@ PENDING_ELSEWHERE_NAMES = frozenset(
         "WorkflowSchedule",  # 13
         "ScheduleInput",  # 13
         "ClientScheduleInput",  # 13
-        "PropagateOtelContext",  # 18
     }
 )
 
@@ -329,9 +328,6 @@ PENDING_ELSEWHERE_MEMBERS = frozenset(
     [
         # 13
         "listen_queues",
-        # 18
-        "span",
-        "tracer",
     ]
     + [f"{n}{s}" for n in _PENDING_13 for s in ("", "_async")]
 )

@@ -8,7 +8,14 @@ import pathlib
 import transact
 
 SRC = pathlib.Path(__file__).parents[1] / "src" / "transact"
-RANK = {"_core": 0, "_serialization": 1, "_store": 2, "_runtime": 3, "_facade": 4}
+RANK = {
+    "_core": 0,
+    "_serialization": 1,
+    "_store": 2,
+    "_telemetry": 2,
+    "_runtime": 3,
+    "_facade": 4,
+}
 
 
 def _layer(module: str) -> int:

@@ -40,6 +40,7 @@ from transact._serialization import (
     Serializer,
     WorkflowSerializationFormat,
 )
+from transact._telemetry.propagate import PropagateOtelContext
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
     DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded,
@@ -79,6 +80,7 @@ __all__ = [
     "NondeterminismError",
     "PortableJSONSerializer",
     "PortableWorkflowError",
+    "PropagateOtelContext",
     "Queue",
     "SQLAlchemyDatasource",
     "SendMessage",

@@ -130,6 +130,24 @@ def test_migrate_is_idempotent_and_recorded(sql_url: str) -> None:
         store.close()
 
 
+def test_migration_10_adds_the_trace_context_column_once(sql_store: SQLStore) -> None:
+    """A database migrated before migration 10 gets ``otel_context``; applying it again
+    changes nothing."""
+    engine = sql_store.backend.engine
+    table = (
+        "transact.workflow_status" if engine.dialect.name == "postgresql" else ("workflow_status")
+    )
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {table} DROP COLUMN otel_context"))
+    migration = next(m for m in MIGRATIONS if m.version == 10)
+    for _ in range(2):
+        with engine.begin() as conn:
+            migration.apply(conn)
+    sql_store.insert_workflow(wf("traced", otel_context='{"traceparent": "x"}'))
+    stored = sql_store.get_workflow("traced")
+    assert stored is not None and stored.otel_context == '{"traceparent": "x"}'
+
+
 def test_queue_indexes_hold_only_the_rows_they_serve(sql_store: SQLStore) -> None:
     """Migration 6: a direct start enters no queue index, an enqueue no start-time index."""
     engine = sql_store.backend.engine

@@ -130,6 +130,7 @@ FULL = WorkflowRecord(
     parent_workflow_id="parent",
     forked_from="origin",
     was_forked_from=True,
+    otel_context='{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}',
 )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from transact._cli import dashboard, database, workflows
+from transact._cli import dashboard, database, maintenance, workflows
 from transact._cli.urls import UsageError
 from transact._facade.lifecycle import __version__
 from transact.errors import DBOSException
@@ -28,6 +28,7 @@ def parser() -> argparse.ArgumentParser:
     database.add_parser(commands)
     workflows.add_parser(commands)
     dashboard.add_parser(commands)
+    maintenance.add_parser(commands)
     return top
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 import attrs
 
 from transact._serialization import DefaultSerializer, Serializer
+from transact._telemetry.setup import TelemetrySettings, telemetry_settings
 from transact.errors import DBOSException, DBOSInitializationError
 
 
@@ -122,6 +123,7 @@ class Settings:
     console_log_level: str | None = None  # None: log_level
     config: dict[str, Any] = attrs.field(factory=dict, eq=False)
     enable_patching: bool = False  # DBOS.patch allowed; the version is PATCHING_ENABLED
+    telemetry: TelemetrySettings = attrs.field(factory=TelemetrySettings)  # enable_otlp...
 
 
 def _url_for_name(name: str) -> str:
@@ -189,6 +191,7 @@ def resolve(config: DBOSConfig) -> Settings:
         console_log_level=config.get("console_log_level"),
         config=dict(config),
         enable_patching=bool(config.get("enable_patching")),
+        telemetry=_telemetry(config),
     )
 
 
@@ -242,6 +245,13 @@ def warn_unsupported(config: DBOSConfig) -> None:
         value = config.get(key)
         if value is not None and value != honoured:
             logger.warning("DBOSConfig key %r=%r is accepted but not honoured: %s", key, value, why)
+
+
+def _telemetry(config: DBOSConfig) -> TelemetrySettings:
+    try:
+        return telemetry_settings(config)
+    except ValueError as exc:
+        raise DBOSInitializationError(str(exc)) from None
 
 
 def _conductor_metadata(config: DBOSConfig) -> dict[str, Any] | None:

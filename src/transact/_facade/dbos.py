@@ -33,6 +33,7 @@ from transact._facade import api_streams as streams
 from transact._facade import api_workflows as workflows
 from transact._facade.classproperty import classproperty
 from transact._facade.config import DBOSConfig
+from transact._telemetry import tracer as telemetry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -207,3 +208,5 @@ class DBOS:
     logger = classproperty(properties.library_logger)
     application_version = classproperty(lifecycle.application_version)
     executor_id = classproperty(lifecycle.executor_id)
+    span = classproperty(telemetry.current_span)
+    tracer = classproperty(telemetry.tracer)

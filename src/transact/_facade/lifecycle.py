@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from transact._facade import launched
+from transact._facade import launched, properties
 from transact._facade.admin.server import AdminServer
 from transact._facade.alerts import forget_alert_handler
 from transact._facade.conductor.client import DEFAULT_CONDUCTOR_URL, ConductorClient, answers
@@ -31,6 +31,8 @@ from transact._runtime.registry import REGISTRY
 from transact._runtime.runtime import Runtime
 from transact._store.factory import open_store
 from transact._store.protocol import Store
+from transact._telemetry.setup import Telemetry
+from transact._telemetry.setup import start as start_telemetry
 from transact.errors import DBOSException, DBOSInitializationError
 
 __version__ = "0.1.0"
@@ -47,6 +49,7 @@ class Configured:
     background: Background | None = None  # queue runner and schedulers, once launched
     admin: AdminServer | None = None  # with ``run_admin_server``, once launched
     conductor: ConductorClient | None = None  # with a ``conductor_key``, once launched
+    telemetry: Telemetry | None = None  # tracing and log export, once launched
     facade: object = None  # the ``DBOS`` instance every construction returns
 
 
@@ -124,6 +127,14 @@ def launch() -> None:
             poll_seconds=settings.poll_seconds,
             max_threads=settings.max_threads,
         )
+        state.telemetry = start_telemetry(
+            settings.telemetry,
+            application_name=settings.name,
+            application_version=runtime.env.application_version,
+            executor_id=runtime.env.executor_id,
+            workflow_id=properties.workflow_id,
+        )
+        runtime.env.tracing = state.telemetry.tracing
         if settings.application_database_url:
             runtime.app_db = AppDatabase(settings.application_database_url)
             runtime.app_db.migrate()
@@ -169,6 +180,7 @@ def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: 
         background = _configured.background if _configured is not None else None
         admin = _configured.admin if _configured is not None else None
         conductor = _configured.conductor if _configured is not None else None
+        telemetry = _configured.telemetry if _configured is not None else None
         _configured = None
         launched.set_configured(False)
     if conductor is not None:
@@ -179,6 +191,8 @@ def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: 
         background.stop()  # no new claims or firings while running ones finish
     if runtime is not None:
         runtime.shutdown(workflow_completion_timeout_sec)
+    if telemetry is not None:
+        telemetry.shutdown()  # after the workflows' last spans ended
     if destroy_registry:
         forget_queues_and_schedules()
         forget_alert_handler()

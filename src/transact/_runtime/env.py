@@ -19,6 +19,8 @@ from transact._runtime.clock import Clock
 from transact._runtime.waiters import Waiters
 from transact._serialization import Serializer
 from transact._store.protocol import Store
+from transact._telemetry.hook import NO_TRACING, Tracing
+from transact._telemetry.metrics import Metrics
 
 
 @attrs.frozen
@@ -57,3 +59,7 @@ class Env:
     app_db: AppDatabase | None = None  # the application database of @DBOS.transaction
     # Set at shutdown: from then on no workflow writes (it stays PENDING for recovery).
     closing: bool = False
+    # Telemetry hooks (``transact._telemetry``): spans (a no-op unless tracing is on)
+    # and the in-process counters of ``/metrics``.
+    tracing: Tracing = NO_TRACING
+    metrics: Metrics = attrs.field(factory=Metrics)

@@ -29,19 +29,33 @@ def execute(
     kwargs: dict[str, Any],
 ) -> Any:
     """Run the body under its frame and record the outcome exactly once."""
-    serializer = workflow_serializer(env, state.serialization)  # its own format
     token = enter(Frame(state))
     try:
-        try:
-            result = drive(spec, args, kwargs, state)
-        except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
-            raise  # nothing to record: cancelled, shutting down, or another executor owns it
-        except Exception as exc:
-            finish(env, state, S.ERROR, None, serialize_error(serializer, exc))
-            raise
-        return record_result(env, state, spec, result)
+        with _workflow_span(env, state, spec):
+            try:
+                result = drive(spec, args, kwargs, state)
+            except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
+                raise  # nothing to record: cancelled, shutting down, or another owns it
+            except Exception as exc:
+                error = serialize_error(workflow_serializer(env, state.serialization), exc)
+                finish(env, state, S.ERROR, None, error)
+                raise
+            return record_result(env, state, spec, result)
     finally:
         leave(token)
+
+
+def _workflow_span(env: Env, state: WorkflowState, spec: WorkflowSpec) -> Any:
+    """Count the start, and open the workflow's span (a no-op while tracing is off)."""
+    env.metrics.workflow_started(spec.name)
+    return env.tracing.workflow(
+        state.workflow_id,
+        spec.name,
+        user=state.authenticated_user,
+        roles=state.authenticated_roles,
+        queue_name=state.queue_name,
+        parent=state.otel_context,
+    )
 
 
 async def execute_async(
@@ -55,15 +69,16 @@ async def execute_async(
     with the outcome written from a worker thread."""
     token = enter(Frame(state))
     try:
-        try:
-            result = await spec.func(*args, **kwargs)
-        except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
-            raise
-        except Exception as exc:
-            error = serialize_error(workflow_serializer(env, state.serialization), exc)
-            await asyncio.to_thread(finish, env, state, S.ERROR, None, error)
-            raise
-        return await asyncio.to_thread(record_result, env, state, spec, result)
+        with _workflow_span(env, state, spec):
+            try:
+                result = await spec.func(*args, **kwargs)
+            except (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError):
+                raise
+            except Exception as exc:
+                error = serialize_error(workflow_serializer(env, state.serialization), exc)
+                await asyncio.to_thread(finish, env, state, S.ERROR, None, error)
+                raise
+            return await asyncio.to_thread(record_result, env, state, spec, result)
     finally:
         leave(token)
 
@@ -96,7 +111,9 @@ def finish(
         now_ms=now_ms(env.clock),
     )
     env.waiters.notify(status_key(state.workflow_id))
-    if not done:
+    if done:
+        env.metrics.workflow_finished(state.name, status == S.SUCCESS)
+    else:
         row = env.store.get_workflow(state.workflow_id, load_input=False, load_output=False)
         if row is None or row.status == S.CANCELLED.value:
             raise DBOSWorkflowCancelledError(

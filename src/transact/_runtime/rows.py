@@ -66,6 +66,7 @@ def new_record(
         authenticated_roles=json.dumps(list(roles)) if roles is not None else None,
         assumed_role=assumed_role,
         attributes=None if parent is not None else options.attributes,
+        otel_context=env.tracing.carrier(child=parent is not None),
     )
 
 

@@ -242,6 +242,8 @@ class Runtime:
             ),
             assumed_role=record.assumed_role,
             serialization=record.serialization,
+            queue_name=record.queue_name,
+            otel_context=record.otel_context,
         )
         future: Future[Any] = Future()
         with self._lock:

@@ -99,6 +99,8 @@ class WorkflowState:
     assumed_role: str | None = None  # the required role that let it run
     # The stored name of the workflow's serialization (its row's column; None: default).
     serialization: str | None = None
+    queue_name: str | None = None  # the queue it was dequeued from (a span attribute)
+    otel_context: str | None = None  # the stored trace context its span continues
     # Set by the replayer: every effect must come from the log; executing one is an error.
     replay_only: bool = False
     finishing: bool = False  # its outcome is being written

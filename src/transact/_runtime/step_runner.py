@@ -57,6 +57,7 @@ class _Attempts:
         if not policy.retries_allowed or not retry:
             return exc
         self.errors.append(exc)
+        self.state.env.tracing.event(f"Step attempt {attempt} failed")
         logger.warning(
             "Step %s of workflow %s failed (attempt %d of %d): %r",
             self.effect.name,
@@ -94,8 +95,58 @@ class _Attempts:
         return bool(verdict)
 
 
+class _Failed(Exception):
+    """Carries a step's final error out of its span, so the span records it."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 def run_attempts(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> Outcome:
-    """Run a sync step body as its policy allows; its result or its final error."""
+    """Run a sync step body as its policy allows; its result or its final error (in
+    the step's span when tracing is on, its duration counted for ``/metrics``)."""
+    env = state.env
+    began = time.perf_counter()
+    try:
+        if not env.tracing.enabled:  # tracing off costs this test and nothing more
+            return _run_attempts(state, function_id, effect)
+        try:
+            with env.tracing.operation("step", effect.name, state.workflow_id):
+                result, error = _run_attempts(state, function_id, effect)
+                if error is not None:
+                    raise _Failed(error)
+                return result, None
+        except _Failed as failed:
+            return None, failed.error
+    finally:
+        env.metrics.step_finished(effect.name, time.perf_counter() - began)
+
+
+async def run_attempts_async(
+    state: WorkflowState, function_id: int, effect: RunStep[Any]
+) -> Outcome:
+    """``run_attempts`` for an async step body, awaited on the event loop (each attempt
+    under its ``timeout_seconds``, and stopped when a ``preemptible`` step's workflow is
+    cancelled)."""
+    env = state.env
+    began = time.perf_counter()
+    try:
+        if not env.tracing.enabled:
+            return await _run_attempts_async(state, function_id, effect)
+        try:
+            with env.tracing.operation("step", effect.name, state.workflow_id):
+                result, error = await _run_attempts_async(state, function_id, effect)
+                if error is not None:
+                    raise _Failed(error)
+                return result, None
+        except _Failed as failed:
+            return None, failed.error
+    finally:
+        env.metrics.step_finished(effect.name, time.perf_counter() - began)
+
+
+def _run_attempts(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> Outcome:
     if effect.should_retry is not None and inspect.iscoroutinefunction(effect.should_retry):
         raise DBOSException(
             f"Step {effect.name} is sync but should_retry is async. Use an async step to "
@@ -118,12 +169,9 @@ def run_attempts(state: WorkflowState, function_id: int, effect: RunStep[Any]) -
         attempt += 1
 
 
-async def run_attempts_async(
+async def _run_attempts_async(
     state: WorkflowState, function_id: int, effect: RunStep[Any]
 ) -> Outcome:
-    """``run_attempts`` for an async step body, awaited on the event loop (each attempt
-    under its ``timeout_seconds``, and stopped when a ``preemptible`` step's workflow is
-    cancelled)."""
     loop = _Attempts(state, effect)
     attempt = 0
     while True:

@@ -58,6 +58,7 @@ class WorkflowRecord:
     was_forked_from: bool = False
     attributes: str | None = None  # JSON object text (``SetWorkflowAttributes``)
     application_name: str | None = None
+    otel_context: str | None = None  # W3C trace context (JSON) its spans continue
 
 
 @attrs.frozen

@@ -17,6 +17,7 @@ from typing import Any
 
 from transact._facade import api_management, api_workflows
 from transact._facade.admin import actions, maintenance
+from transact._facade.admin.metrics import metrics_text
 from transact._facade.admin.output import queues_metadata, step_output, workflows_output
 from transact._facade.launched import runtime
 from transact._facade.listing import query_workflows
@@ -111,6 +112,8 @@ class _Routes:
             return 200, {"status": True}
         if path == "/dbos-workflow-queues-metadata":
             return 200, queues_metadata()
+        if path == "/metrics":
+            return 200, metrics_text()
         match = _WORKFLOW.match(path)
         if match and match["action"] is None:
             return _guarded(lambda: _get_workflow(match["id"]))

@@ -65,9 +65,14 @@ def isolation_statement(isolation_level: str) -> Any:
     return text(f"SET TRANSACTION ISOLATION LEVEL {isolation_level}")
 
 
-def in_transaction(app: Any, isolation_level: str, body: Callable[[Session], Any]) -> Any:
-    """Run ``body(session)`` in one transaction on the target, retrying
-    serialization failures."""
+def in_transaction(
+    app: Any,
+    isolation_level: str,
+    body: Callable[[Session], Any],
+    retrying: Callable[[str], None] | None = None,
+) -> Any:
+    """Run ``body(session)`` in one transaction on the target, retrying serialization
+    failures (telling ``retrying``, the tracing hook's ``event``, before each retry)."""
     delay = 0.001
     while True:
         try:
@@ -78,6 +83,8 @@ def in_transaction(app: Any, isolation_level: str, body: Callable[[Session], Any
         except DBAPIError as exc:
             if not retriable(exc):
                 raise
+            if retrying is not None:
+                retrying("Transaction Failure")
             time.sleep(delay)
             delay = next_delay(delay)
 
@@ -174,15 +181,17 @@ def execute_transaction(state: WorkflowState, function_id: int, effect: RunTrans
         session.execute(statement)
         return None, result, output
 
+    tracing = state.env.tracing
     try:
-        try:
-            outcome = in_transaction(target, effect.isolation_level, body)
-        except IntegrityError:
-            if not recording[0]:
-                raise
-            # Another execution of this workflow committed this transaction first: its
-            # row is there now, and running once more returns its outcome.
-            outcome = in_transaction(target, effect.isolation_level, body)
+        with tracing.operation("transaction", effect.name, state.workflow_id):
+            try:
+                outcome = in_transaction(target, effect.isolation_level, body, tracing.event)
+            except IntegrityError:
+                if not recording[0]:
+                    raise
+                # Another execution of this workflow committed this transaction first:
+                # its row is there now, and running once more returns its outcome.
+                outcome = in_transaction(target, effect.isolation_level, body, tracing.event)
     except Exception as exc:  # rolled back: nothing of it was committed
         return record_outcome(state, function_id, effect.name, started, None, exc)
     return finish(state, function_id, effect, target, started, outcome)

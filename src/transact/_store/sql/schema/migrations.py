@@ -157,6 +157,19 @@ def _attributes_and_versions(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _otel_context(conn: Connection) -> None:
+    # A database created by this build has the column already (``metadata``).
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"ALTER TABLE {POSTGRES_SCHEMA}.workflow_status "
+            "ADD COLUMN IF NOT EXISTS otel_context TEXT"
+        )
+        return
+    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(workflow_status)")}
+    if "otel_context" not in columns:
+        conn.exec_driver_sql("ALTER TABLE workflow_status ADD COLUMN otel_context TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -191,6 +204,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         7,
         "workflow attributes and application name; application_versions",
         _attributes_and_versions,
+    ),
+    Migration(
+        10,
+        "workflow_status.otel_context: the trace context a workflow's spans continue",
+        _otel_context,
     ),
 )
 

@@ -112,6 +112,7 @@ workflow_status = Table(
     Column("was_forked_from", Boolean, nullable=False, server_default=false()),
     Column("attributes", Text),  # a JSON object (text on both databases; migration 7)
     Column("application_name", Text),  # migration 7
+    Column("otel_context", Text),
     PrimaryKeyConstraint("workflow_uuid", name=WORKFLOW_PK),
 )
 

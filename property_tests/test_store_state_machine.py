@@ -32,7 +32,13 @@ from transact._core.queue_policy import QueueLimits
 from transact._store.factory import open_store
 from transact._store.memory import MemoryStore
 from transact._store.protocol import Store
-from transact._store.records import OutgoingMessage, WorkflowQuery, WorkflowRecord
+from transact._store.records import (
+    OutgoingMessage,
+    QueueRecord,
+    ScheduleRecord,
+    WorkflowQuery,
+    WorkflowRecord,
+)
 from transact.errors import DBOSBaseException
 
 _TMP = pathlib.Path(tempfile.mkdtemp(prefix="transact-sm-"))
@@ -344,6 +350,76 @@ class StoresAgree(RuleBasedStateMachine):
     @rule(ids=st.lists(IDS, max_size=2))
     def descendants(self, ids: list[str]) -> None:
         self.same(lambda s: sorted(s.descendants(ids)))
+
+    @rule(
+        name=st.sampled_from(["q1", "q2"]),
+        concurrency=st.none() | st.integers(1, 5),
+        partition=st.none() | st.integers(1, 3),
+        replace=st.booleans(),
+        changes=st.none()
+        | st.fixed_dictionaries({"worker_concurrency": st.none() | st.integers(1, 3)}),
+        delete=st.booleans(),
+    )
+    def queue_definition(
+        self,
+        name: str,
+        concurrency: int | None,
+        partition: int | None,
+        replace: bool,
+        changes: dict[str, Any] | None,
+        delete: bool,
+    ) -> None:
+        now = self.tick()
+        record = QueueRecord(
+            name=name,
+            concurrency=concurrency,
+            partition_concurrency=partition,
+            created_at=now,
+            updated_at=now,
+        )
+        self.same(lambda s: s.put_queue(record, replace=replace))
+        if changes is not None:
+            self.same(lambda s: s.update_queue(name, changes, now))
+        if delete:
+            self.same(lambda s: s.delete_queue(name))
+        self.same(lambda s: s.list_queues())
+
+    @rule(
+        name=st.sampled_from(["s1", "s2"]),
+        cron=st.sampled_from(["* * * * *", "0 0 * * *"]),
+        apply=st.booleans(),
+        status=st.none() | st.sampled_from(["ACTIVE", "PAUSED"]),
+        fired=st.none() | st.sampled_from(["2026-01-01T00:00:00", "2026-02-01T00:00:00"]),
+        delete=st.booleans(),
+    )
+    def schedule_definition(
+        self,
+        name: str,
+        cron: str,
+        apply: bool,
+        status: str | None,
+        fired: str | None,
+        delete: bool,
+    ) -> None:
+        record = ScheduleRecord(
+            schedule_id=f"id-{self.tick()}",
+            schedule_name=name,
+            workflow_name="wf",
+            schedule=cron,
+            context="c",
+        )
+        if apply:
+            self.same(lambda s: s.apply_schedules([record]))
+        else:
+            self.same(lambda s: s.create_schedule(record))
+        if status is not None:
+            self.same(lambda s: s.set_schedule_status(name, status))
+        if fired is not None:
+            self.same(lambda s: s.schedule_fired(name, fired))
+        if delete:
+            self.same(lambda s: s.delete_schedule(name))
+        self.same(lambda s: s.list_schedules())
+        self.same(lambda s: s.list_schedules(statuses=["PAUSED"], name_prefixes=["s"]))
 
     # --- observable state ------------------------------------------------------------
 

@@ -60,6 +60,7 @@ class WorkflowStatus:
     dequeued_at: int | None
     delay_until_epoch_ms: int | None
     completed_at: int | None
+    schedule_name: str | None
 
     def __repr__(self) -> str:
         return (
@@ -127,6 +128,7 @@ def to_status(record: WorkflowRecord, serializer: Serializer) -> WorkflowStatus:
     s.dequeued_at = record.started_at_epoch_ms
     s.delay_until_epoch_ms = record.delay_until_epoch_ms
     s.completed_at = record.completed_at
+    s.schedule_name = record.schedule_name
     return s
 
 

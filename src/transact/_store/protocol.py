@@ -15,12 +15,19 @@ Driver errors never escape untranslated (``DBOSException`` subclasses only).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from transact._core.checkpoint import Checkpoint
 from transact._core.queue_policy import QueueLimits
-from transact._store.records import OutgoingMessage, StreamRead, WorkflowQuery, WorkflowRecord
+from transact._store.records import (
+    OutgoingMessage,
+    QueueRecord,
+    ScheduleRecord,
+    StreamRead,
+    WorkflowQuery,
+    WorkflowRecord,
+)
 
 NotifyCallback = Callable[[str], None]
 """Called with a channel key when another process wrote something a waiter may want.
@@ -322,6 +329,69 @@ class Store(Protocol):
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """The distinct partition keys (sorted) of rows of ``queue_name`` that are
         ENQUEUED, or DELAYED with ``delay_until_epoch_ms <= now_ms``."""
+        ...
+
+    # --- queue and schedule definitions (migration 8) --------------------------------
+
+    def put_queue(self, record: QueueRecord, *, replace: bool) -> QueueRecord:
+        """Insert a queue row; if the name exists, overwrite its settings (keeping
+        ``created_at``) when ``replace``, else leave it. Return the stored row."""
+        ...
+
+    def get_queue(self, name: str) -> QueueRecord | None:
+        """The queue row called ``name``, if any."""
+        ...
+
+    def list_queues(self) -> list[QueueRecord]:
+        """Every queue row, ordered by name."""
+        ...
+
+    def update_queue(
+        self, name: str, changes: Mapping[str, object], now_ms: int
+    ) -> QueueRecord | None:
+        """Set the given settings (``QueueRecord`` field names other than ``name`` and
+        ``created_at``; ``ValueError`` for others) and ``updated_at``; return the row, or
+        None if there is none."""
+        ...
+
+    def delete_queue(self, name: str) -> bool:
+        """Delete the queue row; whether there was one."""
+        ...
+
+    def create_schedule(self, record: ScheduleRecord) -> bool:
+        """Insert a schedule; False, writing nothing, if its name is taken."""
+        ...
+
+    def apply_schedules(self, records: Sequence[ScheduleRecord]) -> None:
+        """Upsert every schedule by name in one transaction; an existing one keeps its
+        ``schedule_id``, ``status`` and ``last_fired_at``."""
+        ...
+
+    def get_schedule(self, name: str) -> ScheduleRecord | None:
+        """The schedule called ``name``, if any."""
+        ...
+
+    def list_schedules(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        workflow_names: Sequence[str] | None = None,
+        name_prefixes: Sequence[str] | None = None,
+    ) -> list[ScheduleRecord]:
+        """The schedules passing every filter given (a prefix list matches any), by name."""
+        ...
+
+    def delete_schedule(self, name: str) -> bool:
+        """Delete the schedule; whether there was one."""
+        ...
+
+    def set_schedule_status(self, name: str, status: str) -> bool:
+        """Set the schedule's status (``ACTIVE`` or ``PAUSED``); whether it exists."""
+        ...
+
+    def schedule_fired(self, name: str, fired_at: str) -> None:
+        """Move ``last_fired_at`` forward to ``fired_at`` (an ISO-8601 UTC time of one
+        fixed format, so text order is time order); an earlier time changes nothing."""
         ...
 
     # --- recovery in bulk ------------------------------------------------------------

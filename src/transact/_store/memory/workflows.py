@@ -312,6 +312,7 @@ def _matches(row: WorkflowRecord, q: WorkflowQuery) -> bool:
         (q.parent_workflow_ids, row.parent_workflow_id),
         (q.forked_from, row.forked_from),
         (q.users, row.authenticated_user),
+        (q.schedule_names, row.schedule_name),
     ]
     if any(allowed is not None and value not in allowed for allowed, value in pairs):
         return False

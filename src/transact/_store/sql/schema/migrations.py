@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 import attrs
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, inspect, select
 
 from transact._store.sql.schema.tables import (
     CLAIM_INDEXES,
@@ -21,8 +21,12 @@ from transact._store.sql.schema.tables import (
     POSTGRES_SCHEMA,
     QUEUE_INDEXES,
     RETIRED_QUEUE_INDEXES,
+    SCHEDULE_NAME_INDEX,
     metadata,
     migrations_table,
+    queues,
+    workflow_schedules,
+    workflow_status,
 )
 from transact._store.sql.verbs.notify import CHANNEL
 
@@ -142,6 +146,30 @@ def _narrow_queue_indexes(conn: Connection) -> None:
         index.create(conn)
 
 
+def _queues_and_schedules(conn: Connection) -> None:
+    # Idempotent: a database created at this version already has all of it (migration 1
+    # creates the current tables).
+    queues.create(conn, checkfirst=True)
+    workflow_schedules.create(conn, checkfirst=True)
+    postgres = conn.dialect.name == "postgresql"
+    schema = f"{POSTGRES_SCHEMA}." if postgres else ""
+    present = {
+        c["name"]
+        for c in inspect(conn).get_columns(
+            "workflow_status", schema=POSTGRES_SCHEMA if postgres else None
+        )
+    }
+    for name in ("schedule_name", "is_debounced", "debounce_deadline_epoch_ms"):
+        if name in present:
+            continue
+        column = workflow_status.c[name]
+        ddl = f"{column.type.compile(conn.dialect)}"
+        if name == "is_debounced":
+            ddl += " NOT NULL DEFAULT FALSE" if postgres else " NOT NULL DEFAULT 0"
+        conn.exec_driver_sql(f"ALTER TABLE {schema}workflow_status ADD COLUMN {name} {ddl}")
+    SCHEDULE_NAME_INDEX.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -171,6 +199,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         6,
         "queues: the PENDING and start-time indexes hold only the rows they serve",
         _narrow_queue_indexes,
+    ),
+    Migration(
+        8,
+        "queues and workflow_schedules tables; schedule_name and debouncer columns",
+        _queues_and_schedules,
     ),
 )
 

@@ -30,9 +30,11 @@ from transact._store.sql.engine.errors import OnError
 from transact._store.sql.schema.tables import (
     notifications,
     operation_outputs,
+    queues,
     streams,
     workflow_events,
     workflow_events_history,
+    workflow_schedules,
     workflow_status,
 )
 from transact._store.sql.verbs.notify import (
@@ -172,6 +174,8 @@ _RESET = [
         workflow_events,
         streams,
         workflow_status,
+        queues,
+        workflow_schedules,
     )
 ]
 

@@ -10,6 +10,7 @@ your own test suites in :mod:`transact.testing`; every error in :mod:`transact.e
 
 from transact._core.effects import SendMessage
 from transact._core.status import WorkflowStatusString
+from transact._facade.api_queues import DuplicationPolicy, EnqueueOptions
 from transact._facade.config import DBOSConfig
 from transact._facade.context import (
     DBOSContextSetAuth,
@@ -50,6 +51,8 @@ __all__ = [
     "DBOSWorkflowCancelledError",
     "DBOSWorkflowConflictIDError",
     "DefaultSerializer",
+    "DuplicationPolicy",
+    "EnqueueOptions",
     "NondeterminismError",
     "PortableJSONSerializer",
     "Queue",

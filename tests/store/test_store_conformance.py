@@ -1416,3 +1416,19 @@ def test_schedule_name_is_stored_and_filtered(store: Store) -> None:
     add(store, wf("a", schedule_name="s1"), wf("b", schedule_name="s2"), wf("c"))
     assert row(store, "a").schedule_name == "s1"
     assert ids(store.list_workflows(WorkflowQuery(schedule_names=("s1", "x")))) == ["a"]
+
+
+def test_update_delayed_changes_only_delayed_rows(store: Store) -> None:
+    add(
+        store,
+        wf("d", DELAYED, queue_name="q", delay_until_epoch_ms=5000),
+        wf("e", ENQUEUED, queue_name="q"),
+    )
+    assert store.update_delayed("d", delay_until_epoch_ms=9000, inputs="new", now_ms=2000)
+    got = row(store, "d")
+    assert (got.delay_until_epoch_ms, got.inputs, got.updated_at) == (9000, "new", 2000)
+    assert store.update_delayed("d", delay_until_epoch_ms=100, inputs=None, now_ms=2001)
+    assert row(store, "d").inputs == "new"
+    assert not store.update_delayed("e", delay_until_epoch_ms=1, inputs=None, now_ms=2002)
+    assert not store.update_delayed("x", delay_until_epoch_ms=1, inputs=None, now_ms=2002)
+    assert row(store, "e").delay_until_epoch_ms is None

@@ -33,6 +33,7 @@ class EnqueueOptions:
     app_version: str | None = None
     queue_partition_key: str | None = None
     delay_seconds: float | None = None
+    duplication_policy: str | None = None
 
     @property
     def queue_only(self) -> bool:
@@ -59,6 +60,15 @@ def take_start_options(*, queued: bool = False) -> StartOptions:
     ambient = _ambient.get()
     if ambient is None:
         return StartOptions()
+    if (
+        not queued
+        and ambient.enqueue is not None
+        and ambient.enqueue.duplication_policy == "return-existing"
+    ):
+        raise DBOSException(
+            "duplication_policy 'return-existing' requires a queue. It is only supported "
+            "when enqueueing a workflow onto a queue."
+        )
     if not queued and ambient.enqueue is not None and ambient.enqueue.queue_only:
         raise DBOSException(
             "SetEnqueueOptions (deduplication id, priority, partition key, delay) only "
@@ -181,6 +191,8 @@ class SetEnqueueOptions(_Setter):
             refused elsewhere); the queue's limits apply per partition.
         delay_seconds: start no earlier than this many seconds after the enqueue (the
             workflow is DELAYED until then).
+        duplication_policy: ``"reject"`` (the default: a held deduplication id raises)
+            or ``"return-existing"`` (a handle to the workflow holding it).
 
     Raises ``ValueError`` for a priority out of range, a negative delay, or a
     deduplication id together with a partition key. Starting or calling a workflow (not
@@ -195,8 +207,10 @@ class SetEnqueueOptions(_Setter):
         app_version: str | None = None,
         queue_partition_key: str | None = None,
         delay_seconds: float | None = None,
+        duplication_policy: str | None = None,
     ) -> None:
         super().__init__()
+        check_duplication_policy(duplication_policy)
         if priority is not None and (
             isinstance(priority, bool)
             or not isinstance(priority, int)
@@ -216,7 +230,20 @@ class SetEnqueueOptions(_Setter):
             app_version=app_version,
             queue_partition_key=queue_partition_key,
             delay_seconds=delay_seconds,
+            duplication_policy=duplication_policy,
         )
 
     def _apply(self, ambient: _Ambient) -> None:
         ambient.enqueue = self.options
+
+
+DUPLICATION_POLICIES = ("reject", "return-existing")
+"""DBOS's ``DuplicationPolicy`` values."""
+
+
+def check_duplication_policy(policy: str | None) -> None:
+    """``DBOSException`` (DBOS's message) unless ``policy`` is None or a known policy."""
+    if policy is not None and policy not in DUPLICATION_POLICIES:
+        raise DBOSException(
+            f"Invalid duplication_policy {policy}. Must be either 'reject' or 'return-existing'."
+        )

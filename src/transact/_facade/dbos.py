@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 from transact._facade import api_events as events
 from transact._facade import api_management as management
 from transact._facade import api_messages as messages
+from transact._facade import api_queues, decorators, lifecycle, properties, queues, transactions
 from transact._facade import api_streams as streams
 from transact._facade import api_workflows as workflows
-from transact._facade import decorators, lifecycle, properties, queues, transactions
 from transact._facade.classproperty import classproperty
 from transact._facade.config import DBOSConfig
 
@@ -111,6 +111,7 @@ class DBOS:
     list_workflows = _member(workflows.list_workflows)
     list_workflows_async = _member(workflows.list_workflows_async)
     list_queued_workflows = _member(queues.list_queued_workflows)
+    list_queued_workflows_async = _member(queues.list_queued_workflows_async)
     list_workflow_steps = _member(workflows.list_workflow_steps)
     list_workflow_steps_async = _member(workflows.list_workflow_steps_async)
 
@@ -122,6 +123,23 @@ class DBOS:
     delete_workflow = _member(management.delete_workflow)
     delete_workflow_async = _member(management.delete_workflow_async)
     fork_workflow = _member(management.fork_workflow)
+
+    # --- queues (DBOS 3: kept in the database, enqueued by name) -----------------------
+    register_queue = _member(api_queues.register_queue)
+    register_queue_async = _member(api_queues.register_queue_async)
+    retrieve_queue = _member(api_queues.retrieve_queue)
+    retrieve_queue_async = _member(api_queues.retrieve_queue_async)
+    delete_queue = _member(api_queues.delete_queue)
+    delete_queue_async = _member(api_queues.delete_queue_async)
+    list_queues = _member(api_queues.list_queues)
+    list_queues_async = _member(api_queues.list_queues_async)
+    listen_queues = _member(api_queues.listen_queues)
+    enqueue_workflow = _member(api_queues.enqueue_workflow)
+    enqueue_workflow_async = _member(api_queues.enqueue_workflow_async)
+    enqueue_workflow_with_options = _member(api_queues.enqueue_workflow_with_options)
+    enqueue_workflow_with_options_async = _member(api_queues.enqueue_workflow_with_options_async)
+    set_workflow_delay = _member(api_queues.set_workflow_delay)
+    set_workflow_delay_async = _member(api_queues.set_workflow_delay_async)
 
     # --- messages, events, streams ----------------------------------------------------
     send = _member(messages.send)

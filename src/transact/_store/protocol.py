@@ -306,9 +306,16 @@ class Store(Protocol):
         partition_key: str | None,
         max_claims: int | None,
         now_ms: int,
+        partition_local_running: int | None = None,
     ) -> list[WorkflowRecord]:
         """Dequeue what the queue's limits allow now, in one transaction; return the
         claimed rows in start order (``queue_policy.order_key``).
+
+        ``limits.scopes()`` says which limits hold for the whole queue and which per
+        partition: the queue-wide counts are over every row of ``queue_name``, the
+        partition's over the scope below (the whole queue without a ``partition_key``).
+        ``local_running`` is this process's count for the queue and
+        ``partition_local_running`` for the partition (``local_running`` if None).
 
         The scope is the rows of ``queue_name`` (with ``queue_partition_key =
         partition_key`` when a key is given). In that scope, first every DELAYED row with
@@ -329,6 +336,13 @@ class Store(Protocol):
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """The distinct partition keys (sorted) of rows of ``queue_name`` that are
         ENQUEUED, or DELAYED with ``delay_until_epoch_ms <= now_ms``."""
+        ...
+
+    def update_delayed(
+        self, workflow_id: str, *, delay_until_epoch_ms: int, inputs: str | None, now_ms: int
+    ) -> bool:
+        """Move a DELAYED row's due time (and replace its ``inputs`` if given), setting
+        ``updated_at``; whether a DELAYED row was changed (other rows are left alone)."""
         ...
 
     # --- queue and schedule definitions (migration 8) --------------------------------

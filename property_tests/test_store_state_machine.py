@@ -306,6 +306,7 @@ class StoresAgree(RuleBasedStateMachine):
     @rule(
         limits=QUEUE_LIMITS,
         local_running=st.integers(0, 2),
+        partition_local=st.none() | st.integers(0, 2),
         partition=PARTITIONS,
         max_claims=st.none() | st.integers(0, 3),
         version=st.sampled_from([None, "v1"]),
@@ -315,6 +316,7 @@ class StoresAgree(RuleBasedStateMachine):
         self,
         limits: QueueLimits,
         local_running: int,
+        partition_local: int | None,
         partition: str | None,
         max_claims: int | None,
         version: str | None,
@@ -331,6 +333,16 @@ class StoresAgree(RuleBasedStateMachine):
                 partition_key=partition,
                 max_claims=max_claims,
                 now_ms=now,
+                partition_local_running=partition_local,
+            )
+        )
+
+    @rule(wid=IDS, delay=st.integers(0, 30), inputs=st.none() | VALUES)
+    def update_delayed(self, wid: str, delay: int, inputs: str | None) -> None:
+        now = self.tick()
+        self.same(
+            lambda s: s.update_delayed(
+                wid, delay_until_epoch_ms=now + delay, inputs=inputs, now_ms=now
             )
         )
 

@@ -174,9 +174,9 @@ class QueueNeverExceedsItsLimits(RuleBasedStateMachine):
         )
 
     def _full(self, scope: Scope, worker: str, key: str | None) -> bool:
-        if scope.worker_concurrency is not None:
-            if self._local(worker, key) >= scope.worker_concurrency:
-                return True
+        worker_limit = scope.worker_concurrency
+        if worker_limit is not None and self._local(worker, key) >= worker_limit:
+            return True
         if scope.concurrency is not None and len(self._pending(key)) >= scope.concurrency:
             return True
         rate = scope.rate_limit

@@ -11,6 +11,7 @@ your own test suites in :mod:`transact.testing`; every error in :mod:`transact.e
 from transact._core.effects import SendMessage
 from transact._core.status import WorkflowStatusString
 from transact._facade.api_queues import DuplicationPolicy, EnqueueOptions
+from transact._facade.api_schedules import ScheduleInput, WorkflowSchedule
 from transact._facade.config import DBOSConfig
 from transact._facade.context import (
     DBOSContextSetAuth,
@@ -56,6 +57,7 @@ __all__ = [
     "NondeterminismError",
     "PortableJSONSerializer",
     "Queue",
+    "ScheduleInput",
     "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
@@ -65,6 +67,7 @@ __all__ = [
     "StepOptions",
     "WorkflowHandle",
     "WorkflowHandleAsync",
+    "WorkflowSchedule",
     "WorkflowStatus",
     "WorkflowStatusString",
     "__version__",

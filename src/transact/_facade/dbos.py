@@ -14,6 +14,7 @@ from transact._facade import api_events as events
 from transact._facade import api_management as management
 from transact._facade import api_messages as messages
 from transact._facade import api_queues, decorators, lifecycle, properties, queues, transactions
+from transact._facade import api_schedules as schedules
 from transact._facade import api_streams as streams
 from transact._facade import api_workflows as workflows
 from transact._facade.classproperty import classproperty
@@ -140,6 +141,26 @@ class DBOS:
     enqueue_workflow_with_options_async = _member(api_queues.enqueue_workflow_with_options_async)
     set_workflow_delay = _member(api_queues.set_workflow_delay)
     set_workflow_delay_async = _member(api_queues.set_workflow_delay_async)
+
+    # --- schedules created at run time -----------------------------------------------
+    create_schedule = _member(schedules.create_schedule)
+    create_schedule_async = _member(schedules.create_schedule_async)
+    list_schedules = _member(schedules.list_schedules)
+    list_schedules_async = _member(schedules.list_schedules_async)
+    get_schedule = _member(schedules.get_schedule)
+    get_schedule_async = _member(schedules.get_schedule_async)
+    delete_schedule = _member(schedules.delete_schedule)
+    delete_schedule_async = _member(schedules.delete_schedule_async)
+    pause_schedule = _member(schedules.pause_schedule)
+    pause_schedule_async = _member(schedules.pause_schedule_async)
+    resume_schedule = _member(schedules.resume_schedule)
+    resume_schedule_async = _member(schedules.resume_schedule_async)
+    apply_schedules = _member(schedules.apply_schedules)
+    apply_schedules_async = _member(schedules.apply_schedules_async)
+    backfill_schedule = _member(schedules.backfill_schedule)
+    backfill_schedule_async = _member(schedules.backfill_schedule_async)
+    trigger_schedule = _member(schedules.trigger_schedule)
+    trigger_schedule_async = _member(schedules.trigger_schedule_async)
 
     # --- messages, events, streams ----------------------------------------------------
     send = _member(messages.send)

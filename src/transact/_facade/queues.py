@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from transact._facade.listing import query_workflows, query_workflows_async, workflow_query
 from transact._facade.queue_object import Queue
 from transact._facade.status import WorkflowStatus
+from transact._runtime.dynamic_schedules import DynamicSchedulers
 from transact._runtime.queue_definitions import LISTENING
 from transact._runtime.queue_runner import QUEUES, QueueConfig, QueueRunner
 from transact._runtime.recovery import INTERNAL_QUEUE
@@ -125,15 +126,18 @@ class Background:
     def __init__(self, rt: Runtime) -> None:
         self.queues = QueueRunner(rt)
         self.schedules = Schedulers(rt)
+        self.dynamic_schedules = DynamicSchedulers(rt)
 
     def start(self) -> None:
         """Start serving queues (the internal one too) and firing schedules."""
         self.queues.start(QueueConfig(INTERNAL_QUEUE))
         self.schedules.start()
+        self.dynamic_schedules.begin()
 
     def stop(self) -> None:
         """Stop claiming and firing (running workflows are not interrupted here); the
         next launch serves every queue again unless ``listen_queues`` says otherwise."""
+        self.dynamic_schedules.stop()
         self.schedules.stop()
         self.queues.stop()
         LISTENING.clear()

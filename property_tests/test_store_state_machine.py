@@ -337,6 +337,40 @@ class StoresAgree(RuleBasedStateMachine):
             )
         )
 
+    @rule(
+        wid=IDS,
+        key=st.sampled_from(["k1", "k2"]),
+        period=st.integers(0, 30),
+        timeout=st.none() | st.integers(0, 40),
+    )
+    def debounce(self, wid: str, key: str, period: int, timeout: int | None) -> None:
+        """The debouncer's bounce, on a debounced row inserted here (or on one held)."""
+        now = self.tick()
+        record = WorkflowRecord(
+            workflow_id=wid,
+            status="DELAYED",
+            name="wf",
+            inputs="in",
+            created_at=now,
+            updated_at=now,
+            queue_name="q",
+            deduplication_id=f"wf-{key}",
+            delay_until_epoch_ms=now + period,
+            is_debounced=True,
+            debounce_deadline_epoch_ms=None if timeout is None else now + timeout,
+        )
+        self.same(lambda s: s.insert_workflow(record))
+        self.same(
+            lambda s: s.bounce_debounced(
+                "wf",
+                "q",
+                f"wf-{key}",
+                delay_until_epoch_ms=now + 2 * period,
+                inputs="new",
+                now_ms=now,
+            )
+        )
+
     @rule(wid=IDS, delay=st.integers(0, 30), inputs=st.none() | VALUES)
     def update_delayed(self, wid: str, delay: int, inputs: str | None) -> None:
         now = self.tick()

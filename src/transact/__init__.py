@@ -20,6 +20,7 @@ from transact._facade.context import (
     SetWorkflowTimeout,
 )
 from transact._facade.dbos import DBOS, __version__
+from transact._facade.debouncer import Debouncer
 from transact._facade.decorators import StepOptions
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.queues import Queue
@@ -51,6 +52,7 @@ __all__ = [
     "DBOSUnexpectedStepError",
     "DBOSWorkflowCancelledError",
     "DBOSWorkflowConflictIDError",
+    "Debouncer",
     "DefaultSerializer",
     "DuplicationPolicy",
     "EnqueueOptions",

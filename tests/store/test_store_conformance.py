@@ -1432,3 +1432,46 @@ def test_update_delayed_changes_only_delayed_rows(store: Store) -> None:
     assert not store.update_delayed("e", delay_until_epoch_ms=1, inputs=None, now_ms=2002)
     assert not store.update_delayed("x", delay_until_epoch_ms=1, inputs=None, now_ms=2002)
     assert row(store, "e").delay_until_epoch_ms is None
+
+
+def test_bounce_debounced_and_release_gives_the_key_back(store: Store) -> None:
+    from transact._core.queue_policy import QueueLimits
+
+    add(
+        store,
+        wf(
+            "deb",
+            DELAYED,
+            queue_name="q",
+            deduplication_id="fn-k",
+            is_debounced=True,
+            delay_until_epoch_ms=3000,
+            debounce_deadline_epoch_ms=5000,
+        ),
+        wf("plain", DELAYED, queue_name="q", deduplication_id="fn-p", delay_until_epoch_ms=3000),
+    )
+    bounce = store.bounce_debounced
+    assert bounce("fn", "q", "fn-k", delay_until_epoch_ms=4000, inputs="i2", now_ms=2000) == "deb"
+    assert (row(store, "deb").delay_until_epoch_ms, row(store, "deb").inputs) == (4000, "i2")
+    # Never past the deadline.
+    assert bounce("fn", "q", "fn-k", delay_until_epoch_ms=9000, inputs="i3", now_ms=2100) == "deb"
+    assert row(store, "deb").delay_until_epoch_ms == 5000
+    # Another name, queue or a row that is not debounced: nothing.
+    assert bounce("other", "q", "fn-k", delay_until_epoch_ms=1, inputs="x", now_ms=2200) is None
+    assert bounce("fn", "q2", "fn-k", delay_until_epoch_ms=1, inputs="x", now_ms=2200) is None
+    assert bounce("fn", "q", "fn-p", delay_until_epoch_ms=1, inputs="x", now_ms=2200) is None
+    # Released: the debounced row gives its key back, the plain one keeps it.
+    claimed = store.claim_queued(
+        "q",
+        executor_id="e",
+        application_version=None,
+        limits=QueueLimits(),
+        local_running=0,
+        partition_key=None,
+        max_claims=None,
+        now_ms=6000,
+    )
+    assert sorted(ids(claimed)) == ["deb", "plain"]
+    assert row(store, "deb").deduplication_id is None
+    assert row(store, "plain").deduplication_id == "fn-p"
+    assert bounce("fn", "q", "fn-k", delay_until_epoch_ms=1, inputs="x", now_ms=6100) is None

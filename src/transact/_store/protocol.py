@@ -345,6 +345,26 @@ class Store(Protocol):
         ``updated_at``; whether a DELAYED row was changed (other rows are left alone)."""
         ...
 
+    def bounce_debounced(
+        self,
+        name: str,
+        queue_name: str,
+        deduplication_id: str,
+        *,
+        delay_until_epoch_ms: int,
+        inputs: str,
+        now_ms: int,
+    ) -> str | None:
+        """The debouncer's bounce: the DELAYED, ``is_debounced`` row of workflow ``name``
+        holding ``deduplication_id`` on ``queue_name`` gets ``delay_until_epoch_ms``
+        (but not past its ``debounce_deadline_epoch_ms``), ``inputs`` and ``updated_at``;
+        return its id, or None (writing nothing) if there is no such row.
+
+        A debounced row gives its deduplication id back (set to None) when it leaves
+        DELAYED: released by ``claim_queued`` or claimed by it.
+        """
+        ...
+
     # --- queue and schedule definitions (migration 8) --------------------------------
 
     def put_queue(self, record: QueueRecord, *, replace: bool) -> QueueRecord:

@@ -57,7 +57,13 @@ class QueueVerbs(WorkflowVerbs):
                     row.status == WorkflowStatusString.DELAYED
                     and (row.delay_until_epoch_ms or 0) <= now_ms
                 ):
-                    self._apply(row.workflow_id, StatusEvent.RELEASE, updated_at=now_ms)
+                    self._apply(
+                        row.workflow_id,
+                        StatusEvent.RELEASE,
+                        updated_at=now_ms,
+                        # A debounced workflow gives its key back (DBOS's debouncer).
+                        deduplication_id=None if row.is_debounced else row.deduplication_id,
+                    )
             scope = [self._workflows[r.workflow_id] for r in scope]
             whole = [self._workflows[r.workflow_id] for r in whole]
             queue_wide, partition = limits.scopes()
@@ -102,6 +108,36 @@ class QueueVerbs(WorkflowVerbs):
                 updated_at=now_ms,
             )
             return True
+
+    def bounce_debounced(
+        self,
+        name: str,
+        queue_name: str,
+        deduplication_id: str,
+        *,
+        delay_until_epoch_ms: int,
+        inputs: str,
+        now_ms: int,
+    ) -> str | None:
+        """Push back the DELAYED debounced row holding the key (see ``Store``)."""
+        with self._lock:
+            for row in self._workflows.values():
+                if (
+                    row.queue_name == queue_name
+                    and row.deduplication_id == deduplication_id
+                    and row.status == WorkflowStatusString.DELAYED
+                    and row.is_debounced
+                    and row.name == name
+                ):
+                    deadline = row.debounce_deadline_epoch_ms
+                    until = delay_until_epoch_ms
+                    if deadline is not None and deadline < until:
+                        until = deadline
+                    self._workflows[row.workflow_id] = attrs.evolve(
+                        row, delay_until_epoch_ms=until, inputs=inputs, updated_at=now_ms
+                    )
+                    return row.workflow_id
+            return None
 
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""

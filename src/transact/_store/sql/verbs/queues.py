@@ -37,8 +37,10 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    null,
     or_,
     select,
+    true,
     update,
 )
 
@@ -93,7 +95,14 @@ def _releasable(partitioned: bool) -> list[ColumnElement[bool]]:
     return [*_scope(partitioned), _c.status == lit("DELAYED"), _due()]
 
 
-_RELEASE_VALUES: dict[str, Any] = {"status": lit("ENQUEUED"), "updated_at": _NOW}
+# A debounced workflow gives its key back when its delay ends: the next debounce of that
+# key starts a new workflow (DBOS's debouncer).
+_DEBOUNCE_KEY = case((_c.is_debounced.is_(true()), null()), else_=_c.deduplication_id)
+_RELEASE_VALUES: dict[str, Any] = {
+    "status": lit("ENQUEUED"),
+    "updated_at": _NOW,
+    "deduplication_id": _DEBOUNCE_KEY,
+}
 
 # Built once per shape, so SQLAlchemy compiles each once per dialect.
 _RELEASE = {p: update(ws).where(*_releasable(p)).values(**_RELEASE_VALUES) for p in (False, True)}
@@ -158,6 +167,7 @@ _PARTITIONS = (
 
 _CLAIM_VALUES: dict[str, Any] = {
     "status": lit("PENDING"),
+    "deduplication_id": _DEBOUNCE_KEY,
     "recovery_attempts": _c.recovery_attempts + 1,
     "executor_id": _p("executor"),
     "started_at_epoch_ms": _NOW,
@@ -350,6 +360,46 @@ class QueueVerbs:
             .values(**values)
         )
         return self._db.run(Mode.WRITE, lambda conn: conn.execute(stmt).rowcount > 0)
+
+    def bounce_debounced(
+        self,
+        name: str,
+        queue_name: str,
+        deduplication_id: str,
+        *,
+        delay_until_epoch_ms: int,
+        inputs: str,
+        now_ms: int,
+    ) -> str | None:
+        """Push back the DELAYED debounced row holding the key (see ``Store``)."""
+        until = _p("until", BigInteger)
+        stmt = (
+            update(ws)
+            .where(
+                _c.queue_name == queue_name,
+                _c.deduplication_id == deduplication_id,
+                _c.status == lit("DELAYED"),
+                _c.is_debounced.is_(true()),
+                _c.name == name,
+            )
+            .values(
+                delay_until_epoch_ms=case(
+                    (
+                        and_(
+                            _c.debounce_deadline_epoch_ms.isnot(None),
+                            _c.debounce_deadline_epoch_ms < until,
+                        ),
+                        _c.debounce_deadline_epoch_ms,
+                    ),
+                    else_=until,
+                ),
+                inputs=inputs,
+                updated_at=now_ms,
+            )
+            .returning(_c.workflow_uuid)
+        )
+        params = {"until": delay_until_epoch_ms}
+        return self._db.run(Mode.WRITE, lambda conn: conn.execute(stmt, params).scalar())
 
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""

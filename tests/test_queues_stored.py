@@ -336,3 +336,36 @@ def test_listen_queues_serves_only_the_named_queues(system_database_url: str) ->
         assert skipped.get_status().status == "ENQUEUED"
     finally:
         DBOS.destroy()
+
+
+def test_workflow_id_reuse_policy(dbos: type[DBOS]) -> None:
+    from transact import SetWorkflowID
+    from transact.errors import DBOSWorkflowIDInUseError
+
+    queue = DBOS.register_queue(fresh(), polling_interval_sec=0.05)
+    wid = fresh("reused")
+    with SetWorkflowID(wid, workflow_id_reuse_policy="reject"):
+        assert DBOS.start_workflow(echo, "first").get_result() == "first"
+    with SetWorkflowID(wid, workflow_id_reuse_policy="return-existing"):
+        assert DBOS.start_workflow(echo, "again").get_result() == "first"
+    message = f"Workflow ID {wid} is already in use by workflow .*echo with status SUCCESS"
+    with (
+        SetWorkflowID(wid, workflow_id_reuse_policy="reject"),
+        pytest.raises(DBOSWorkflowIDInUseError, match=message),
+    ):
+        DBOS.start_workflow(echo, "again")
+    with (
+        SetWorkflowID(wid, workflow_id_reuse_policy="reject"),
+        pytest.raises(DBOSWorkflowIDInUseError),
+    ):
+        queue.enqueue(echo, "again")
+    options: EnqueueOptions = {
+        "workflow_name": echo.__qualname__,
+        "queue_name": queue.name,
+        "workflow_id": wid,
+        "workflow_id_reuse_policy": "reject",
+    }
+    with pytest.raises(DBOSWorkflowIDInUseError):
+        DBOS.enqueue_workflow_with_options(options, "again")
+    with pytest.raises(DBOSException, match="Invalid workflow_id_reuse_policy sometimes"):
+        SetWorkflowID(wid, workflow_id_reuse_policy="sometimes")

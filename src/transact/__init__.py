@@ -10,7 +10,7 @@ your own test suites in :mod:`transact.testing`; every error in :mod:`transact.e
 
 from transact._core.effects import SendMessage
 from transact._core.status import WorkflowStatusString
-from transact._facade.api_queues import DuplicationPolicy, EnqueueOptions
+from transact._facade.api_queues import DuplicationPolicy, EnqueueOptions, WorkflowIDReusePolicy
 from transact._facade.api_schedules import ScheduleInput, WorkflowSchedule
 from transact._facade.config import DBOSConfig
 from transact._facade.context import (
@@ -69,6 +69,7 @@ __all__ = [
     "StepOptions",
     "WorkflowHandle",
     "WorkflowHandleAsync",
+    "WorkflowIDReusePolicy",
     "WorkflowSchedule",
     "WorkflowStatus",
     "WorkflowStatusString",

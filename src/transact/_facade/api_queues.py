@@ -20,6 +20,7 @@ from transact._facade import launched
 from transact._facade.context import (
     ambient_enqueue_options,
     check_duplication_policy,
+    check_reuse_policy,
     take_start_options,
 )
 from transact._facade.enqueueing import enqueue_on, enqueue_spec, holder_of
@@ -32,12 +33,14 @@ from transact._runtime.clock import now_ms
 from transact._runtime.queue_definitions import LISTENING, refresh_all
 from transact._runtime.queue_runner import enqueued_record
 from transact._runtime.registry import REGISTRY, WorkflowSpec
+from transact._runtime.rows import check_reuse
 from transact._runtime.state import current_frame
 from transact.errors import DBOSException, DBOSQueueDeduplicatedError
 
 __all__ = [
     "DuplicationPolicy",
     "EnqueueOptions",
+    "WorkflowIDReusePolicy",
     "delete_queue",
     "delete_queue_async",
     "enqueue_workflow",
@@ -61,6 +64,10 @@ R = TypeVar("R")
 DuplicationPolicy = Literal["reject", "return-existing"]
 """What an enqueue does when its deduplication id is held: raise, or return the holder."""
 
+WorkflowIDReusePolicy = Literal["return-existing", "reject"]
+"""What a start does with an id already used: attach to that workflow, or raise
+``DBOSWorkflowIDInUseError``."""
+
 OnConflict = Literal["update_if_latest_version", "always_update", "never_update"]
 
 
@@ -76,6 +83,7 @@ class EnqueueOptions(TypedDict):
     delay_seconds: NotRequired[float]
     deduplication_id: NotRequired[str]
     duplication_policy: NotRequired[DuplicationPolicy]
+    workflow_id_reuse_policy: NotRequired[WorkflowIDReusePolicy]
     priority: NotRequired[int]
     max_recovery_attempts: NotRequired[int]
     queue_partition_key: NotRequired[str]
@@ -239,6 +247,7 @@ def enqueue_workflow_with_options(
             "be only whitespace."
         )
     check_duplication_policy(options.get("duplication_policy"))
+    check_reuse_policy(options.get("workflow_id_reuse_policy"))
     ambient = ambient_enqueue_options()
     entry = QueueEntry(
         queue_name=options["queue_name"],
@@ -261,6 +270,7 @@ def enqueue_workflow_with_options(
         timeout_seconds=timeout if timeout is not None else start.timeout_seconds,
         inherit_deadline=start.inherit_deadline and timeout is None,
         authenticated_user=options.get("authenticated_user", start.authenticated_user),
+        reuse_policy=options.get("workflow_id_reuse_policy", start.reuse_policy),
         authenticated_roles=(
             tuple(options["authenticated_roles"])
             if "authenticated_roles" in options
@@ -301,12 +311,13 @@ def _enqueue_unversioned(
     record = enqueued_record(record, entry, timed=start.timeout_seconds is not None)
     record = attrs.evolve(record, application_version=entry.app_version)
     try:
-        _, created = rt.insert(record)
+        stored, created = rt.insert(record)
     except DBOSQueueDeduplicatedError:
         holder = holder_of(entry.queue_name, entry.deduplication_id or "")
         if not return_existing or holder is None:
             raise
         return WorkflowHandle(holder)
+    check_reuse(stored, created, start.reuse_policy)
     if created:
         announce(rt, entry.queue_name)
     return WorkflowHandle(workflow_id)

@@ -22,6 +22,7 @@ class _Ambient:
     authenticated_user: str | None = None
     authenticated_roles: tuple[str, ...] | None = None
     enqueue: EnqueueOptions | None = None
+    reuse_policy: str | None = None  # SetWorkflowID's, consumed with its id
 
 
 @attrs.frozen
@@ -75,8 +76,10 @@ def take_start_options(*, queued: bool = False) -> StartOptions:
             "applies to Queue.enqueue, not to starting or calling a workflow"
         )
     workflow_id, ambient.workflow_id = ambient.workflow_id, None
+    reuse_policy, ambient.reuse_policy = ambient.reuse_policy, None
     return StartOptions(
         workflow_id=workflow_id,
+        reuse_policy=reuse_policy,
         timeout_seconds=ambient.timeout_seconds,
         inherit_deadline=not ambient.timeout_set,
         authenticated_user=ambient.authenticated_user,
@@ -127,18 +130,23 @@ class SetWorkflowID(_Setter):
     """The next workflow started, enqueued or called in the block gets ``workflow_id``.
 
     Starting a workflow with an id that already exists does not run it again: it returns
-    the recorded outcome (or waits for it). Raises ``DBOSException`` for an empty id.
+    the recorded outcome (or waits for it); with ``workflow_id_reuse_policy="reject"`` it
+    raises ``DBOSWorkflowIDInUseError`` instead. Raises ``DBOSException`` for an empty id
+    or an unknown policy.
     """
 
-    def __init__(self, workflow_id: str) -> None:
+    def __init__(self, workflow_id: str, *, workflow_id_reuse_policy: str | None = None) -> None:
         super().__init__()
         try:
             self.workflow_id = validate_workflow_id(workflow_id)
         except ValueError as exc:
             raise DBOSException(str(exc)) from None
+        check_reuse_policy(workflow_id_reuse_policy)
+        self.workflow_id_reuse_policy = workflow_id_reuse_policy
 
     def _apply(self, ambient: _Ambient) -> None:
         ambient.workflow_id = self.workflow_id
+        ambient.reuse_policy = self.workflow_id_reuse_policy
 
 
 class SetWorkflowTimeout(_Setter):
@@ -246,4 +254,13 @@ def check_duplication_policy(policy: str | None) -> None:
     if policy is not None and policy not in DUPLICATION_POLICIES:
         raise DBOSException(
             f"Invalid duplication_policy {policy}. Must be either 'reject' or 'return-existing'."
+        )
+
+
+def check_reuse_policy(policy: str | None) -> None:
+    """``DBOSException`` (DBOS's message) unless ``policy`` is None or a known policy."""
+    if policy is not None and policy not in DUPLICATION_POLICIES:
+        raise DBOSException(
+            f"Invalid workflow_id_reuse_policy {policy}. Must be either 'return-existing' "
+            "or 'reject'."
         )

@@ -44,6 +44,7 @@ from transact._runtime.queue_definitions import (
     limits_of,
 )
 from transact._runtime.registry import WorkflowSpec
+from transact._runtime.rows import check_reuse
 from transact._runtime.services import Services
 from transact._store.records import QueueRecord, WorkflowQuery, WorkflowRecord
 from transact.errors import DBOSException
@@ -122,7 +123,8 @@ def enqueue(
     workflow_id = options.workflow_id or str(uuid.uuid4())
     record = runtime.new_record(spec, workflow_id, args, kwargs, options=options)
     record = enqueued_record(record, entry, timed=options.timeout_seconds is not None)
-    _, created = runtime.insert(record)
+    stored, created = runtime.insert(record)
+    check_reuse(stored, created, options.reuse_policy)
     if created:
         announce(runtime, entry.queue_name)
     return workflow_id

@@ -113,3 +113,18 @@ def test_misuse(dbos: type[DBOS]) -> None:
         DBOS.enqueue_workflow(queue, collect, "plain", 0)
     with pytest.raises(DBOSQueueDeduplicatedError):
         debouncer.debounce("held", 1, "x", 1)
+
+
+@DBOS.workflow()
+def debounce_from_a_workflow(queue: str) -> str:
+    return Debouncer.create(collect, queue=queue).debounce("wf", 0.05, "inner", 9).workflow_id
+
+
+def test_a_debounce_is_a_step_in_a_workflow(dbos: type[DBOS]) -> None:
+    handle = DBOS.start_workflow(debounce_from_a_workflow, fast_queue())
+    child = handle.get_result()
+    steps = DBOS.list_workflow_steps(handle.workflow_id)
+    assert [(s["function_name"], s["output"]) for s in steps] == [
+        ("DBOS.debounce_delayed_workflow", child)
+    ]
+    assert DBOS.retrieve_workflow(child).get_result() == 9

@@ -289,3 +289,24 @@ def test_each_time_runs_once_with_three_processes(
 
 if __name__ == "__main__":
     worker_main(*sys.argv[1:5])
+
+
+@DBOS.workflow()
+def manage_schedules(name: str) -> int:
+    DBOS.create_schedule(schedule_name=name, workflow_fn=on_schedule, schedule="0 0 1 1 *")
+    DBOS.pause_schedule(name)
+    found = DBOS.list_schedules(schedule_name_prefix=name)
+    DBOS.delete_schedule(name)
+    return len(found)
+
+
+def test_schedule_operations_are_steps_in_a_workflow(dbos: type[DBOS]) -> None:
+    handle = DBOS.start_workflow(manage_schedules, "in-workflow")
+    assert handle.get_result() == 1
+    names = [s["function_name"] for s in DBOS.list_workflow_steps(handle.workflow_id)]
+    assert names == [
+        "DBOS.createSchedule",
+        "DBOS.pauseSchedule",
+        "DBOS.listSchedules",
+        "DBOS.deleteSchedule",
+    ]

@@ -23,6 +23,7 @@ from transact._facade.context import (
     check_reuse_policy,
     take_start_options,
 )
+from transact._facade.decorators import as_step
 from transact._facade.enqueueing import enqueue_on, enqueue_spec, holder_of
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.launched import runtime
@@ -352,10 +353,16 @@ def set_workflow_delay(
         if delay_until_epoch_ms < 0:
             raise DBOSException("delay_until_epoch_ms must be >= 0")
         until = delay_until_epoch_ms
-    if rt.store.update_delayed(workflow_id, delay_until_epoch_ms=until, inputs=None, now_ms=now):
-        row = rt.store.get_workflow(workflow_id, load_input=False, load_output=False)
-        if row is not None and row.queue_name is not None:
-            announce(rt, row.queue_name)  # an earlier due time: runners look again
+
+    def move() -> None:
+        if rt.store.update_delayed(
+            workflow_id, delay_until_epoch_ms=until, inputs=None, now_ms=now
+        ):
+            row = rt.store.get_workflow(workflow_id, load_input=False, load_output=False)
+            if row is not None and row.queue_name is not None:
+                announce(rt, row.queue_name)  # an earlier due time: runners look again
+
+    as_step("DBOS.setWorkflowDelay", move)
 
 
 async def set_workflow_delay_async(

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from transact._facade.decorators import as_step
 from transact._facade.handles import WorkflowHandle
 from transact._facade.launched import runtime
 from transact._runtime.dynamic_schedules import (
@@ -191,7 +192,7 @@ def create_schedule(
         cron_timezone=cron_timezone,
         queue_name=queue_name,
     )
-    if not runtime().store.create_schedule(record):
+    if not as_step("DBOS.createSchedule", lambda: runtime().store.create_schedule(record)):
         raise DBOSException(f"Schedule '{schedule_name}' already exists")
     refresh_schedules()
 
@@ -240,35 +241,38 @@ def list_schedules(
     def many(value: str | Sequence[str] | None) -> list[str] | None:
         return None if value is None else [value] if isinstance(value, str) else list(value)
 
-    rows = runtime().store.list_schedules(
-        statuses=many(status),
-        workflow_names=many(workflow_name),
-        name_prefixes=many(schedule_name_prefix),
+    rows = as_step(
+        "DBOS.listSchedules",
+        lambda: runtime().store.list_schedules(
+            statuses=many(status),
+            workflow_names=many(workflow_name),
+            name_prefixes=many(schedule_name_prefix),
+        ),
     )
     return [_public(r) for r in rows]
 
 
 def get_schedule(name: str) -> WorkflowSchedule | None:
     """The schedule called ``name``, or None."""
-    row = runtime().store.get_schedule(name)
+    row = as_step("DBOS.getSchedule", lambda: runtime().store.get_schedule(name))
     return None if row is None else _public(row)
 
 
 def delete_schedule(name: str) -> None:
     """Delete the schedule (its workflows already enqueued stay)."""
-    runtime().store.delete_schedule(name)
+    as_step("DBOS.deleteSchedule", lambda: runtime().store.delete_schedule(name))
     refresh_schedules()
 
 
 def pause_schedule(name: str) -> None:
     """Stop firing the schedule until ``resume_schedule``."""
-    runtime().store.set_schedule_status(name, "PAUSED")
+    as_step("DBOS.pauseSchedule", lambda: runtime().store.set_schedule_status(name, "PAUSED"))
     refresh_schedules()
 
 
 def resume_schedule(name: str) -> None:
     """Fire a paused schedule again (from now on; missed times only with backfill)."""
-    runtime().store.set_schedule_status(name, "ACTIVE")
+    as_step("DBOS.resumeSchedule", lambda: runtime().store.set_schedule_status(name, "ACTIVE"))
     refresh_schedules()
 
 

@@ -18,6 +18,7 @@ from typing_extensions import ParamSpec
 
 from transact._core.queue_policy import QueueEntry
 from transact._facade.context import ambient_enqueue_options, take_start_options
+from transact._facade.decorators import as_step
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.launched import runtime
 from transact._facade.queue_object import Queue
@@ -140,16 +141,21 @@ class Debouncer(Generic[P, R]):
         )
         record = enqueued_record(record, entry, timed=options.timeout_seconds is not None)
         timeout = self.debounce_timeout_sec
-        held, created = debounce_row(
-            rt.store,
-            record,
-            period_ms=round(debounce_period_sec * 1000),
-            timeout_ms=None if timeout is None else round(timeout * 1000),
-            now_ms=now_ms(rt.clock),
-        )
-        if created:
-            announce(rt, self.queue_name)
-        return WorkflowHandle(held)
+
+        def bounce_or_insert() -> str:
+            held, created = debounce_row(
+                rt.store,
+                record,
+                period_ms=round(debounce_period_sec * 1000),
+                timeout_ms=None if timeout is None else round(timeout * 1000),
+                now_ms=now_ms(rt.clock),
+            )
+            if created:
+                announce(rt, self.queue_name)
+            return held
+
+        # In workflow code a replay gets the recorded id back rather than debouncing again.
+        return WorkflowHandle(as_step("DBOS.debounce_delayed_workflow", bounce_or_insert))
 
     async def debounce_async(
         self, debounce_key_: str, debounce_period_sec: float, *args: P.args, **kwargs: P.kwargs

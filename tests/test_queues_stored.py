@@ -369,3 +369,16 @@ def test_workflow_id_reuse_policy(dbos: type[DBOS]) -> None:
         DBOS.enqueue_workflow_with_options(options, "again")
     with pytest.raises(DBOSException, match="Invalid workflow_id_reuse_policy sometimes"):
         SetWorkflowID(wid, workflow_id_reuse_policy="sometimes")
+
+
+def test_register_before_launch(system_database_url: str) -> None:
+    DBOS.destroy()
+    name = fresh("early")
+    DBOS(config={"name": "early-queues", "system_database_url": system_database_url})
+    queue = DBOS.register_queue(name, worker_concurrency=2, polling_interval_sec=0.05)
+    DBOS.launch()
+    try:
+        assert queue.worker_concurrency == 2
+        assert queue.enqueue(echo, "early").get_result() == "early"
+    finally:
+        DBOS.destroy()

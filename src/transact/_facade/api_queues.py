@@ -31,7 +31,7 @@ from transact._facade.queue_object import Queue
 from transact._facade.queue_settings import make_record
 from transact._runtime.announcer import announce
 from transact._runtime.clock import now_ms
-from transact._runtime.queue_definitions import LISTENING, refresh_all
+from transact._runtime.queue_definitions import LISTENING, refresh_all, register_at_launch
 from transact._runtime.queue_runner import enqueued_record
 from transact._runtime.registry import REGISTRY, WorkflowSpec
 from transact._runtime.rows import check_reuse
@@ -112,7 +112,8 @@ def register_queue(
 ) -> Queue:
     """Keep queue ``name`` in the database (create it, or per ``on_conflict`` update an
     existing one) and return it. Every process that listens to it serves it within a
-    second; its setters change it while it runs.
+    second; its setters change it while it runs. Before ``DBOS.launch()`` the row is
+    written at launch (the queue's getters need a launched runtime).
 
     ``on_conflict``: ``always_update`` and ``update_if_latest_version`` (every process of
     one application runs its latest version here) overwrite the stored settings,
@@ -140,8 +141,13 @@ def register_queue(
         polling_interval_sec=polling_interval_sec,
         now_ms=int(time.time() * 1000),
     )
-    runtime().store.put_queue(record, replace=on_conflict != "never_update")
-    refresh_all()
+    replace = on_conflict != "never_update"
+    rt = launched.runtime_or_none()
+    if rt is None:  # before launch: written when the runtime launches
+        register_at_launch(record, replace=replace)
+    else:
+        rt.store.put_queue(record, replace=replace)
+        refresh_all()
     return Queue.stored(name)
 
 

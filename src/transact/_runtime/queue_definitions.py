@@ -31,6 +31,8 @@ __all__ = [
     "QueueRegistry",
     "limits_of",
     "refresh_all",
+    "register_at_launch",
+    "write_pending",
 ]
 
 logger = logging.getLogger("transact")
@@ -194,6 +196,26 @@ class DefinitionWatcher(threading.Thread):
         self._stopped.set()
         if self.is_alive():
             self.join(timeout=10)
+
+
+_PENDING: list[tuple[QueueRecord, bool]] = []
+_PENDING_LOCK = threading.Lock()
+
+
+def register_at_launch(record: QueueRecord, *, replace: bool) -> None:
+    """Write ``record`` to the queues table when the runtime launches (a queue
+    registered before ``DBOS.launch()``)."""
+    with _PENDING_LOCK:
+        _PENDING.append((record, replace))
+
+
+def write_pending(runtime: Services) -> None:
+    """Write the queues registered before launch (in order), and forget them."""
+    with _PENDING_LOCK:
+        pending = list(_PENDING)
+        _PENDING.clear()
+    for record, replace in pending:
+        runtime.store.put_queue(record, replace=replace)
 
 
 _WATCHERS: set[DefinitionWatcher] = set()

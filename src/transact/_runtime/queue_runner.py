@@ -42,6 +42,7 @@ from transact._runtime.queue_definitions import (
     QueueConfig,
     QueueRegistry,
     limits_of,
+    write_pending,
 )
 from transact._runtime.registry import WorkflowSpec
 from transact._runtime.rows import check_reuse
@@ -158,6 +159,7 @@ class QueueRunner:
             self._declared(config)
         self._registry.listen(self._declared)
         try:
+            write_pending(self._runtime)
             self.definitions.refresh()
         except DBOSException as exc:
             logger.warning("Could not read the queues table: %s", exc)

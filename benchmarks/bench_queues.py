@@ -19,10 +19,13 @@ from benchmarks.peer import peer
 
 FAMILY = "queues"
 QUEUE_NAME = "bench_queue"
+PARTITIONED_QUEUE_NAME = "bench_partitioned_queue"
+PARTITIONS = 100
 TARGET_RATE = 2000.0  # with three workers, on Postgres
 WORKER_COUNTS = (1, 3)
 
 _queue: Any = None
+_partitioned: Any = None
 
 
 def queue_class() -> Any:
@@ -36,6 +39,14 @@ def declare_queue() -> Any:
     if _queue is None:
         _queue = queue_class()(QUEUE_NAME)
     return _queue
+
+
+def declare_partitioned_queue() -> Any:
+    """A queue with DBOS 3's per-partition limit (one running workflow per key)."""
+    global _partitioned
+    if _partitioned is None:
+        _partitioned = queue_class()(PARTITIONED_QUEUE_NAME, partition_concurrency=1)
+    return _partitioned
 
 
 def run(ctx: Context, db: Database) -> list[Row]:
@@ -80,4 +91,32 @@ def run(ctx: Context, db: Database) -> list[Row]:
                 note=f"{count} workflows per run",
             )
         )
+    rows.append(_partitioned_row(ctx, db))
     return rows
+
+
+def _partitioned_row(ctx: Context, db: Database) -> Row:
+    """The same workload on a queue with ``partition_concurrency=1`` over 100 keys."""
+    name = f"partitioned queue throughput, {PARTITIONS} partitions, 1 worker process"
+    try:
+        queue = declare_partitioned_queue()
+    except TypeError:
+        return unavailable(FAMILY, name, db, "not available yet (partition_concurrency)")
+    sizes = ctx.sizes
+    count = sizes.queued
+    floors: list[float] = []
+    rates: list[float] = []
+    with launched(db.url):
+
+        def enqueue_all() -> None:
+            handles = []
+            for i in range(count):
+                with transact.SetEnqueueOptions(queue_partition_key=f"p{i % PARTITIONS}"):
+                    handles.append(queue.enqueue(one_step_workflow))
+            for handle in handles:
+                handle.get_result()
+
+        for _ in range(min(sizes.reps, 3)):
+            floors.append(db.floor.commit_ms(sizes.floor_commits))
+            rates.append(count / timed(enqueue_all))
+    return ratio_row(FAMILY, name, db, rates, "/s", floors, note=f"{count} workflows per run")

@@ -2,23 +2,48 @@
 several workers, completions and passing time never exceed a limit, and every claim
 takes the best-ranked candidates (priority, then age).
 
+Limits hold for the whole queue and, on a partitioned queue, per partition key: DBOS's
+legacy ``partitioned`` flag (every limit per partition) and DBOS 3's ``partition_*``
+limits on top of queue-wide ones (``QueueLimits.scopes``).
+
 The memory store is the model the SQL stores are checked against
 (``test_store_state_machine``), so a property of the model holds for them too.
 """
 
 from __future__ import annotations
 
+import attrs
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from tests.strategies import POLICY_LIMITS as LIMITS
-from transact._core.queue_policy import QueueLimits, order_key
+from transact._core.queue_policy import QueueLimits, Scope, order_key
 from transact._store.memory import MemoryStore
 from transact._store.records import WorkflowRecord
 
 WORKERS = ("w1", "w2", "w3")
-PARTITIONS = ("a", "b")
+PARTITIONS = ("a", "b", "c")
+
+
+def _bounded(limits: QueueLimits) -> QueueLimits:
+    """``limits`` made valid: no per-worker limit above its global one, no partition
+    limit above the queue's (as ``validate_limits`` requires)."""
+
+    def cap(value: int | None, *bounds: int | None) -> int | None:
+        present = [b for b in bounds if b is not None]
+        return value if value is None or not present else min([value, *present])
+
+    worker = cap(limits.worker_concurrency, limits.concurrency)
+    partition = cap(limits.partition_concurrency, limits.concurrency)
+    return attrs.evolve(
+        limits,
+        worker_concurrency=worker,
+        partition_concurrency=partition,
+        partition_worker_concurrency=cap(
+            limits.partition_worker_concurrency, partition, worker, limits.concurrency
+        ),
+    )
 
 
 class QueueNeverExceedsItsLimits(RuleBasedStateMachine):
@@ -34,18 +59,7 @@ class QueueNeverExceedsItsLimits(RuleBasedStateMachine):
 
     @initialize(limits=LIMITS)
     def declare(self, limits: QueueLimits) -> None:
-        if (
-            limits.concurrency is not None
-            and limits.worker_concurrency is not None
-            and limits.worker_concurrency > limits.concurrency
-        ):
-            limits = QueueLimits(
-                limits.concurrency, limits.concurrency, limits.rate_limit, limits.partitioned
-            )
-        self.limits = limits
-
-    def scope(self, partition: str | None) -> str | None:
-        return partition if self.limits.partitioned else None
+        self.limits = _bounded(limits)
 
     @rule(priority=st.sampled_from([0, 0, 1, 5]), partition=st.sampled_from(PARTITIONS))
     def enqueue(self, priority: int, partition: str) -> None:
@@ -58,7 +72,7 @@ class QueueNeverExceedsItsLimits(RuleBasedStateMachine):
                 created_at=self.now,
                 updated_at=self.now,
                 queue_name="q",
-                queue_partition_key=partition if self.limits.partitioned else None,
+                queue_partition_key=partition if self.limits.by_partition else None,
                 priority=priority,
             )
         )
@@ -69,22 +83,20 @@ class QueueNeverExceedsItsLimits(RuleBasedStateMachine):
 
     @rule(worker=st.sampled_from(WORKERS), partition=st.sampled_from(PARTITIONS))
     def claim(self, worker: str, partition: str) -> None:
-        key = self.scope(partition)
-        local = sum(
-            1
-            for wid in self.running[worker]
-            if key is None or self._row(wid).queue_partition_key == key
-        )
+        key = partition if self.limits.by_partition else None
+        total = len(self.running[worker])
+        local = self._local(worker, key)
         before = self._waiting(key)
         claimed = self.store.claim_queued(
             "q",
             executor_id=worker,
             application_version=None,
             limits=self.limits,
-            local_running=local,
+            local_running=total,
             partition_key=key,
             max_claims=None,
             now_ms=self.now,
+            partition_local_running=local,
         )
         ids = [r.workflow_id for r in claimed]
         # Best first: the batch is in order and nothing left waiting outranks it.
@@ -96,7 +108,7 @@ class QueueNeverExceedsItsLimits(RuleBasedStateMachine):
         self.dequeues.extend((self.now, key) for _ in ids)
         # Work-conserving: a claim stops only at a limit or an empty line.
         if left:
-            assert self._at_a_limit(key, local + len(ids))
+            assert self._at_a_limit(worker, key)
 
     @rule(data=st.data())
     def complete(self, data: st.DataObject) -> None:
@@ -109,30 +121,38 @@ class QueueNeverExceedsItsLimits(RuleBasedStateMachine):
 
     @invariant()
     def limits_hold(self) -> None:
-        limits = self.limits
-        keys: tuple[str | None, ...] = PARTITIONS if limits.partitioned else (None,)
-        for key in keys:
-            if limits.concurrency is not None:
-                assert len(self._pending(key)) <= limits.concurrency
-            if limits.worker_concurrency is not None:
-                for ids in self.running.values():
-                    mine = [
-                        w for w in ids if key is None or self._row(w).queue_partition_key == key
-                    ]
-                    assert len(mine) <= limits.worker_concurrency
-            rate = limits.rate_limit
-            if rate is not None:
-                times = sorted(t for t, k in self.dequeues if k == key)
-                # Any limit + 1 dequeues span at least a whole period.
-                for first, last in zip(times, times[rate.limit :], strict=False):
-                    assert last - first >= rate.period_ms
+        queue_wide, partition = self.limits.scopes()
+        self._holds(queue_wide, None)
+        if self.limits.by_partition:
+            for key in PARTITIONS:
+                self._holds(partition, key)
 
     # --- helpers ---------------------------------------------------------------------
+
+    def _holds(self, scope: Scope, key: str | None) -> None:
+        if scope.concurrency is not None:
+            assert len(self._pending(key)) <= scope.concurrency
+        if scope.worker_concurrency is not None:
+            for worker in WORKERS:
+                assert self._local(worker, key) <= scope.worker_concurrency
+        rate = scope.rate_limit
+        if rate is not None:
+            times = sorted(t for t, k in self.dequeues if key is None or k == key)
+            # Any limit + 1 dequeues span at least a whole period.
+            for first, last in zip(times, times[rate.limit :], strict=False):
+                assert last - first >= rate.period_ms
 
     def _row(self, workflow_id: str) -> WorkflowRecord:
         row = self.store.get_workflow(workflow_id)
         assert row is not None
         return row
+
+    def _local(self, worker: str, key: str | None) -> int:
+        return sum(
+            1
+            for wid in self.running[worker]
+            if key is None or self._row(wid).queue_partition_key == key
+        )
 
     def _rows(self, key: str | None) -> list[WorkflowRecord]:
         return [
@@ -147,15 +167,25 @@ class QueueNeverExceedsItsLimits(RuleBasedStateMachine):
     def _pending(self, key: str | None) -> list[WorkflowRecord]:
         return [r for r in self._rows(key) if r.status == "PENDING"]
 
-    def _at_a_limit(self, key: str | None, local: int) -> bool:
-        limits = self.limits
-        if limits.worker_concurrency is not None and local >= limits.worker_concurrency:
+    def _at_a_limit(self, worker: str, key: str | None) -> bool:
+        queue_wide, partition = self.limits.scopes()
+        return self._full(queue_wide, worker, None) or (
+            key is not None and self._full(partition, worker, key)
+        )
+
+    def _full(self, scope: Scope, worker: str, key: str | None) -> bool:
+        worker_limit = scope.worker_concurrency
+        if worker_limit is not None and self._local(worker, key) >= worker_limit:
             return True
-        if limits.concurrency is not None and len(self._pending(key)) >= limits.concurrency:
+        if scope.concurrency is not None and len(self._pending(key)) >= scope.concurrency:
             return True
-        rate = limits.rate_limit
+        rate = scope.rate_limit
         if rate is not None:
-            recent = [t for t, k in self.dequeues if k == key and t > self.now - rate.period_ms]
+            recent = [
+                t
+                for t, k in self.dequeues
+                if (key is None or k == key) and t > self.now - rate.period_ms
+            ]
             return len(recent) >= rate.limit
         return False
 

@@ -33,7 +33,13 @@ from transact._core.queue_policy import QueueLimits
 from transact._store.factory import open_store
 from transact._store.memory import MemoryStore
 from transact._store.protocol import Store
-from transact._store.records import OutgoingMessage, WorkflowQuery, WorkflowRecord
+from transact._store.records import (
+    OutgoingMessage,
+    QueueRecord,
+    ScheduleRecord,
+    WorkflowQuery,
+    WorkflowRecord,
+)
 from transact.errors import DBOSBaseException
 
 _TMP = pathlib.Path(tempfile.mkdtemp(prefix="transact-sm-"))
@@ -312,6 +318,7 @@ class StoresAgree(RuleBasedStateMachine):
     @rule(
         limits=QUEUE_LIMITS,
         local_running=st.integers(0, 2),
+        partition_local=st.none() | st.integers(0, 2),
         partition=PARTITIONS,
         max_claims=st.none() | st.integers(0, 3),
         version=st.sampled_from([None, "v1"]),
@@ -321,6 +328,7 @@ class StoresAgree(RuleBasedStateMachine):
         self,
         limits: QueueLimits,
         local_running: int,
+        partition_local: int | None,
         partition: str | None,
         max_claims: int | None,
         version: str | None,
@@ -337,6 +345,50 @@ class StoresAgree(RuleBasedStateMachine):
                 partition_key=partition,
                 max_claims=max_claims,
                 now_ms=now,
+                partition_local_running=partition_local,
+            )
+        )
+
+    @rule(
+        wid=IDS,
+        key=st.sampled_from(["k1", "k2"]),
+        period=st.integers(0, 30),
+        timeout=st.none() | st.integers(0, 40),
+    )
+    def debounce(self, wid: str, key: str, period: int, timeout: int | None) -> None:
+        """The debouncer's bounce, on a debounced row inserted here (or on one held)."""
+        now = self.tick()
+        record = WorkflowRecord(
+            workflow_id=wid,
+            status="DELAYED",
+            name="wf",
+            inputs="in",
+            created_at=now,
+            updated_at=now,
+            queue_name="q",
+            deduplication_id=f"wf-{key}",
+            delay_until_epoch_ms=now + period,
+            is_debounced=True,
+            debounce_deadline_epoch_ms=None if timeout is None else now + timeout,
+        )
+        self.same(lambda s: s.insert_workflow(record))
+        self.same(
+            lambda s: s.bounce_debounced(
+                "wf",
+                "q",
+                f"wf-{key}",
+                delay_until_epoch_ms=now + 2 * period,
+                inputs="new",
+                now_ms=now,
+            )
+        )
+
+    @rule(wid=IDS, delay=st.integers(0, 30), inputs=st.none() | VALUES)
+    def update_delayed(self, wid: str, delay: int, inputs: str | None) -> None:
+        now = self.tick()
+        self.same(
+            lambda s: s.update_delayed(
+                wid, delay_until_epoch_ms=now + delay, inputs=inputs, now_ms=now
             )
         )
 
@@ -386,6 +438,76 @@ class StoresAgree(RuleBasedStateMachine):
     @rule(ids=st.lists(IDS, max_size=2))
     def descendants(self, ids: list[str]) -> None:
         self.same(lambda s: sorted(s.descendants(ids)))
+
+    @rule(
+        name=st.sampled_from(["q1", "q2"]),
+        concurrency=st.none() | st.integers(1, 5),
+        partition=st.none() | st.integers(1, 3),
+        replace=st.booleans(),
+        changes=st.none()
+        | st.fixed_dictionaries({"worker_concurrency": st.none() | st.integers(1, 3)}),
+        delete=st.booleans(),
+    )
+    def queue_definition(
+        self,
+        name: str,
+        concurrency: int | None,
+        partition: int | None,
+        replace: bool,
+        changes: dict[str, Any] | None,
+        delete: bool,
+    ) -> None:
+        now = self.tick()
+        record = QueueRecord(
+            name=name,
+            concurrency=concurrency,
+            partition_concurrency=partition,
+            created_at=now,
+            updated_at=now,
+        )
+        self.same(lambda s: s.put_queue(record, replace=replace))
+        if changes is not None:
+            self.same(lambda s: s.update_queue(name, changes, now))
+        if delete:
+            self.same(lambda s: s.delete_queue(name))
+        self.same(lambda s: s.list_queues())
+
+    @rule(
+        name=st.sampled_from(["s1", "s2"]),
+        cron=st.sampled_from(["* * * * *", "0 0 * * *"]),
+        apply=st.booleans(),
+        status=st.none() | st.sampled_from(["ACTIVE", "PAUSED"]),
+        fired=st.none() | st.sampled_from(["2026-01-01T00:00:00", "2026-02-01T00:00:00"]),
+        delete=st.booleans(),
+    )
+    def schedule_definition(
+        self,
+        name: str,
+        cron: str,
+        apply: bool,
+        status: str | None,
+        fired: str | None,
+        delete: bool,
+    ) -> None:
+        record = ScheduleRecord(
+            schedule_id=f"id-{self.tick()}",
+            schedule_name=name,
+            workflow_name="wf",
+            schedule=cron,
+            context="c",
+        )
+        if apply:
+            self.same(lambda s: s.apply_schedules([record]))
+        else:
+            self.same(lambda s: s.create_schedule(record))
+        if status is not None:
+            self.same(lambda s: s.set_schedule_status(name, status))
+        if fired is not None:
+            self.same(lambda s: s.schedule_fired(name, fired))
+        if delete:
+            self.same(lambda s: s.delete_schedule(name))
+        self.same(lambda s: s.list_schedules())
+        self.same(lambda s: s.list_schedules(statuses=["PAUSED"], name_prefixes=["s"]))
 
     # --- observable state ------------------------------------------------------------
 

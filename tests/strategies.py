@@ -78,22 +78,40 @@ QUERIES = st.builds(
 # Attribute objects a workflow may carry (JSON text), overlapping QUERIES' filters.
 ATTRIBUTES = st.none() | st.sampled_from(['{"t": 1}', '{"t": true, "u": "x"}', '{"u": "x"}'])
 
+# Periods of a few ticks (7 ms each), so rows enter and leave the window.
+_RATE = st.none() | st.builds(RateLimit, limit=st.integers(1, 3), period_ms=st.integers(5, 40))
 QUEUE_LIMITS = st.builds(
     QueueLimits,
     concurrency=st.none() | st.integers(1, 3),
     worker_concurrency=st.none() | st.integers(1, 3),
-    # Periods of a few ticks (7 ms each), so rows enter and leave the window.
-    rate_limit=st.none()
-    | st.builds(RateLimit, limit=st.integers(1, 3), period_ms=st.integers(5, 40)),
+    rate_limit=_RATE,
+) | st.builds(
+    QueueLimits,
+    concurrency=st.none() | st.integers(1, 3),
+    worker_concurrency=st.none() | st.integers(1, 3),
+    rate_limit=_RATE,
+    partitioned=st.booleans(),
+    partition_concurrency=st.none() | st.integers(1, 2),
+    partition_worker_concurrency=st.none() | st.integers(1, 2),
+    partition_rate_limit=_RATE,
 )
 PARTITIONS = st.none() | st.sampled_from(["p1", "p2"])
 
 # --- the queue policy property (property_tests/test_queue_policy_property.py) ------
 
+_POLICY_RATE = st.none() | st.builds(RateLimit, st.integers(1, 4), st.integers(10, 200))
 POLICY_LIMITS = st.builds(
     QueueLimits,
     concurrency=st.none() | st.integers(1, 4),
     worker_concurrency=st.none() | st.integers(1, 3),
-    rate_limit=st.none() | st.builds(RateLimit, st.integers(1, 4), st.integers(10, 200)),
+    rate_limit=_POLICY_RATE,
     partitioned=st.booleans(),
+) | st.builds(  # DBOS 3: partition limits on top of queue-wide ones
+    QueueLimits,
+    concurrency=st.none() | st.integers(1, 6),
+    worker_concurrency=st.none() | st.integers(1, 4),
+    rate_limit=_POLICY_RATE,
+    partition_concurrency=st.none() | st.integers(1, 3),
+    partition_worker_concurrency=st.none() | st.integers(1, 2),
+    partition_rate_limit=_POLICY_RATE,
 )

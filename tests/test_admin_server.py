@@ -101,6 +101,9 @@ def test_health_deactivate_and_queue_metadata(admin: Admin) -> None:
     code, queues = admin.get("/dbos-workflow-queues-metadata")
     assert code == 200
     assert {"name": "admin-test-queue", "concurrency": 1} in queues
+    DBOS.register_queue("admin-stored-queue", worker_concurrency=2)  # kept in the database
+    _, queues = admin.get("/dbos-workflow-queues-metadata")
+    assert {"name": "admin-stored-queue", "workerConcurrency": 2} in queues
     assert admin.get("/deactivate") == (200, "deactivated")
     assert admin.get("/no-such-route")[0] == 404
 

@@ -297,40 +297,12 @@ DBOS_ERROR_BASES = ("DBOSException", "DBOSBaseException", "DBOSErrorCode")
 # Implemented on other branches; the lead removes each name as its branch is merged.
 PENDING_ELSEWHERE_NAMES = frozenset(
     {
-        "Debouncer",  # 13
-        "DebouncerClient",  # 13
-        "EnqueueOptions",  # 13
-        "WorkflowSchedule",  # 13
-        "ScheduleInput",  # 13
-        "ClientScheduleInput",  # 13
+        "DebouncerClient",  # the client's part of #13
+        "ClientScheduleInput",  # the client's part of #13
     }
 )
 
-_PENDING_13 = [
-    "enqueue_workflow",
-    "enqueue_workflow_with_options",
-    "set_workflow_delay",
-    "register_queue",
-    "retrieve_queue",
-    "delete_queue",
-    "list_queues",
-    "create_schedule",
-    "list_schedules",
-    "get_schedule",
-    "delete_schedule",
-    "pause_schedule",
-    "resume_schedule",
-    "apply_schedules",
-    "backfill_schedule",
-    "trigger_schedule",
-]
-PENDING_ELSEWHERE_MEMBERS = frozenset(
-    [
-        # 13
-        "listen_queues",
-    ]
-    + [f"{n}{s}" for n in _PENDING_13 for s in ("", "_async")]
-)
+PENDING_ELSEWHERE_MEMBERS: frozenset[str] = frozenset()
 
 PENDING_ELSEWHERE_CONFIG_KEYS: frozenset[str] = frozenset()
 

@@ -11,6 +11,8 @@ your own test suites in :mod:`transact.testing`; every error in :mod:`transact.e
 from transact._client.client import DBOSClient
 from transact._core.effects import SendMessage
 from transact._core.status import WorkflowStatusString
+from transact._facade.api_queues import EnqueueOptions, WorkflowIDReusePolicy
+from transact._facade.api_schedules import ScheduleInput, WorkflowSchedule
 from transact._facade.classes import DBOSConfiguredInstance
 from transact._facade.config import DBOSConfig
 from transact._facade.context import (
@@ -24,6 +26,7 @@ from transact._facade.context import (
 )
 from transact._facade.datasources import AsyncSQLAlchemyDatasource, SQLAlchemyDatasource
 from transact._facade.dbos import DBOS, __version__
+from transact._facade.debouncer import Debouncer
 from transact._facade.decorators import StepOptions
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
 from transact._facade.migration import run_dbos_database_migrations
@@ -74,8 +77,10 @@ __all__ = [
     "DBOSUnexpectedStepError",
     "DBOSWorkflowCancelledError",
     "DBOSWorkflowConflictIDError",
+    "Debouncer",
     "DefaultSerializer",
     "DuplicationPolicy",
+    "EnqueueOptions",
     "KafkaMessage",
     "NondeterminismError",
     "PortableJSONSerializer",
@@ -83,6 +88,7 @@ __all__ = [
     "PropagateOtelContext",
     "Queue",
     "SQLAlchemyDatasource",
+    "ScheduleInput",
     "SendMessage",
     "Serializer",
     "SetEnqueueOptions",
@@ -97,6 +103,8 @@ __all__ = [
     "VersionInfo",
     "WorkflowHandle",
     "WorkflowHandleAsync",
+    "WorkflowIDReusePolicy",
+    "WorkflowSchedule",
     "WorkflowSerializationFormat",
     "WorkflowStatus",
     "WorkflowStatusString",

@@ -148,6 +148,37 @@ def test_migration_10_adds_the_trace_context_column_once(sql_store: SQLStore) ->
     assert stored is not None and stored.otel_context == '{"traceparent": "x"}'
 
 
+def test_migration_8_upgrades_a_database_made_before_it(sql_url: str) -> None:
+    """Migration 8 adds the definition tables and the new columns to an older database,
+    keeping its rows."""
+    store = _open(sql_url)
+    store.migrate()
+    store.insert_workflow(wf("old"))
+    pg = store.backend.engine.dialect.name == "postgresql"
+    schema = f"{POSTGRES_SCHEMA}." if pg else ""
+    with store.backend.engine.begin() as conn:  # back to the schema of version 7
+        conn.exec_driver_sql(f"DROP INDEX {schema}idx_workflow_status_schedule_name")
+        for column in ("schedule_name", "is_debounced", "debounce_deadline_epoch_ms"):
+            conn.exec_driver_sql(f"ALTER TABLE {schema}workflow_status DROP COLUMN {column}")
+        conn.exec_driver_sql(f"DROP TABLE {schema}queues")
+        conn.exec_driver_sql(f"DROP TABLE {schema}workflow_schedules")
+        conn.execute(migrations_table.delete().where(migrations_table.c.version == 8))
+    store.close()
+    store = _open(sql_url)
+    try:
+        store.migrate()
+        assert 8 in _recorded_versions(store)
+        old = store.get_workflow("old")
+        assert old is not None and old.schedule_name is None and not old.is_debounced
+        store.insert_workflow(wf("new", schedule_name="s"))
+        assert [
+            r.workflow_id for r in store.list_workflows(WorkflowQuery(schedule_names=("s",)))
+        ] == ["new"]
+        assert store.list_queues() == [] and store.list_schedules() == []
+    finally:
+        store.close()
+
+
 def test_queue_indexes_hold_only_the_rows_they_serve(sql_store: SQLStore) -> None:
     """Migration 6: a direct start enters no queue index, an enqueue no start-time index."""
     engine = sql_store.backend.engine

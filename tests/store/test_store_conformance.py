@@ -1337,3 +1337,153 @@ def test_count_workflows_counts_what_the_filters_list_by_status(
     listed = store.list_workflows(unpaged)
     assert store.count_workflows(query) == collections.Counter(r.status for r in listed)
     assert sum(store.count_workflows(query).values()) == len(listed)
+
+
+# --- queue and schedule definitions ----------------------------------------------------
+
+
+def test_queue_rows_insert_replace_update_delete(store: Store) -> None:
+    from transact._store.records import QueueRecord
+
+    first = QueueRecord(
+        name="q",
+        concurrency=5,
+        rate_limit_max=3,
+        rate_limit_period_sec=1.5,
+        partition_concurrency=2,
+        created_at=10,
+        updated_at=10,
+    )
+    assert store.put_queue(first, replace=False) == first
+    kept = store.put_queue(attrs.evolve(first, concurrency=9, updated_at=20), replace=False)
+    assert kept == first
+    replaced = store.put_queue(
+        attrs.evolve(first, concurrency=9, created_at=20, updated_at=20), replace=True
+    )
+    assert replaced == attrs.evolve(first, concurrency=9, updated_at=20)  # created_at kept
+    assert store.get_queue("q") == replaced
+    updated = store.update_queue("q", {"worker_concurrency": 4, "partition_queue": True}, 30)
+    assert updated == attrs.evolve(
+        replaced, worker_concurrency=4, partition_queue=True, updated_at=30
+    )
+    assert store.update_queue("missing", {"concurrency": 1}, 30) is None
+    with pytest.raises(ValueError):
+        store.update_queue("q", {"name": "other"}, 30)
+    store.put_queue(QueueRecord(name="a", created_at=1, updated_at=1), replace=False)
+    assert [q.name for q in store.list_queues()] == ["a", "q"]
+    assert store.delete_queue("q")
+    assert not store.delete_queue("q")
+    assert store.get_queue("q") is None
+    store.reset()
+    assert store.list_queues() == []
+
+
+def test_schedule_rows(store: Store) -> None:
+    from transact._store.records import ScheduleRecord
+
+    one = ScheduleRecord(
+        schedule_id="id-1",
+        schedule_name="nightly",
+        workflow_name="fn",
+        schedule="0 0 * * *",
+        context="ctx",
+        cron_timezone="Europe/Paris",
+        automatic_backfill=True,
+    )
+    assert store.create_schedule(one)
+    assert not store.create_schedule(attrs.evolve(one, schedule_id="id-2"))
+    assert store.get_schedule("nightly") == one
+    assert store.set_schedule_status("nightly", "PAUSED")
+    assert not store.set_schedule_status("missing", "PAUSED")
+    store.schedule_fired("nightly", "2026-01-02T00:00:00.000000+00:00")
+    store.schedule_fired("nightly", "2026-01-01T00:00:00.000000+00:00")  # not backwards
+    # An upsert keeps the id, status and last firing; a new name is inserted.
+    changed = attrs.evolve(one, schedule_id="id-3", schedule="* * * * *", context="new")
+    other = ScheduleRecord(
+        schedule_id="id-4",
+        schedule_name="hourly",
+        workflow_name="g",
+        schedule="0 * * * *",
+        context="c",
+    )
+    store.apply_schedules([changed, other])
+    got = store.get_schedule("nightly")
+    assert got == attrs.evolve(
+        changed,
+        schedule_id="id-1",
+        status="PAUSED",
+        last_fired_at="2026-01-02T00:00:00.000000+00:00",
+    )
+    assert [s.schedule_name for s in store.list_schedules()] == ["hourly", "nightly"]
+    assert [s.schedule_name for s in store.list_schedules(statuses=["ACTIVE"])] == ["hourly"]
+    assert [s.schedule_name for s in store.list_schedules(workflow_names=["fn"])] == ["nightly"]
+    assert [s.schedule_name for s in store.list_schedules(name_prefixes=["ho", "x"])] == ["hourly"]
+    assert store.delete_schedule("hourly")
+    assert not store.delete_schedule("hourly")
+    store.reset()
+    assert store.list_schedules() == []
+
+
+def test_schedule_name_is_stored_and_filtered(store: Store) -> None:
+    add(store, wf("a", schedule_name="s1"), wf("b", schedule_name="s2"), wf("c"))
+    assert row(store, "a").schedule_name == "s1"
+    assert ids(store.list_workflows(WorkflowQuery(schedule_names=("s1", "x")))) == ["a"]
+
+
+def test_update_delayed_changes_only_delayed_rows(store: Store) -> None:
+    add(
+        store,
+        wf("d", DELAYED, queue_name="q", delay_until_epoch_ms=5000),
+        wf("e", ENQUEUED, queue_name="q"),
+    )
+    assert store.update_delayed("d", delay_until_epoch_ms=9000, inputs="new", now_ms=2000)
+    got = row(store, "d")
+    assert (got.delay_until_epoch_ms, got.inputs, got.updated_at) == (9000, "new", 2000)
+    assert store.update_delayed("d", delay_until_epoch_ms=100, inputs=None, now_ms=2001)
+    assert row(store, "d").inputs == "new"
+    assert not store.update_delayed("e", delay_until_epoch_ms=1, inputs=None, now_ms=2002)
+    assert not store.update_delayed("x", delay_until_epoch_ms=1, inputs=None, now_ms=2002)
+    assert row(store, "e").delay_until_epoch_ms is None
+
+
+def test_bounce_debounced_and_release_gives_the_key_back(store: Store) -> None:
+    from transact._core.queue_policy import QueueLimits
+
+    add(
+        store,
+        wf(
+            "deb",
+            DELAYED,
+            queue_name="q",
+            deduplication_id="fn-k",
+            is_debounced=True,
+            delay_until_epoch_ms=3000,
+            debounce_deadline_epoch_ms=5000,
+        ),
+        wf("plain", DELAYED, queue_name="q", deduplication_id="fn-p", delay_until_epoch_ms=3000),
+    )
+    bounce = store.bounce_debounced
+    assert bounce("fn", "q", "fn-k", delay_until_epoch_ms=4000, inputs="i2", now_ms=2000) == "deb"
+    assert (row(store, "deb").delay_until_epoch_ms, row(store, "deb").inputs) == (4000, "i2")
+    # Never past the deadline.
+    assert bounce("fn", "q", "fn-k", delay_until_epoch_ms=9000, inputs="i3", now_ms=2100) == "deb"
+    assert row(store, "deb").delay_until_epoch_ms == 5000
+    # Another name, queue or a row that is not debounced: nothing.
+    assert bounce("other", "q", "fn-k", delay_until_epoch_ms=1, inputs="x", now_ms=2200) is None
+    assert bounce("fn", "q2", "fn-k", delay_until_epoch_ms=1, inputs="x", now_ms=2200) is None
+    assert bounce("fn", "q", "fn-p", delay_until_epoch_ms=1, inputs="x", now_ms=2200) is None
+    # Released: the debounced row gives its key back, the plain one keeps it.
+    claimed = store.claim_queued(
+        "q",
+        executor_id="e",
+        application_version=None,
+        limits=QueueLimits(),
+        local_running=0,
+        partition_key=None,
+        max_claims=None,
+        now_ms=6000,
+    )
+    assert sorted(ids(claimed)) == ["deb", "plain"]
+    assert row(store, "deb").deduplication_id is None
+    assert row(store, "plain").deduplication_id == "fn-p"
+    assert bounce("fn", "q", "fn-k", delay_until_epoch_ms=1, inputs="x", now_ms=6100) is None

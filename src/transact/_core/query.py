@@ -33,6 +33,7 @@ class WorkflowQuery:
     forked_from: tuple[str, ...] | None = None
     users: tuple[str, ...] | None = None
     workflow_id_prefixes: tuple[str, ...] | None = None
+    schedule_names: tuple[str, ...] | None = None
     created_after: int | None = None
     created_before: int | None = None
     completed_after: int | None = None

@@ -5,13 +5,17 @@ it directly, the SQL stores count the same things in SQL, ask :func:`budget` how
 may start, and take that many candidates in :func:`order_key` order (the state machine
 checks they agree); a Hypothesis property checks no limit is ever exceeded.
 
-The limits, per queue (or per partition key on a partitioned queue):
+The limits, each for the whole queue and (``partition_*``) for each partition key:
 
 - ``concurrency``: at most this many PENDING workflows, across every process;
 - ``worker_concurrency``: at most this many running in one process;
 - ``rate_limit``: at most ``limit`` dequeues in any rolling window of ``period_ms``: a
   dequeue at ``t`` counts while ``now - period_ms < t`` (the window is half-open, so a
   set of dequeues spanning less than a period never holds more than ``limit``).
+
+A queue with any ``partition_*`` limit is partitioned (each row has a partition key) and
+both sets of limits hold at once. DBOS's legacy ``partitioned`` flag instead applies the
+queue-wide fields per partition (:meth:`QueueLimits.scopes` says which applies where).
 
 Candidates start in ``(priority, created_at, workflow_id)`` order: a lower priority
 first (0, the default, before 1 .. 2**31 - 1), then first enqueued first.
@@ -32,9 +36,11 @@ __all__ = [
     "QueueEntry",
     "QueueLimits",
     "RateLimit",
+    "Scope",
     "admit",
     "budget",
     "in_rate_window",
+    "local_counts",
     "order_key",
     "validate_entry",
     "validate_limits",
@@ -53,19 +59,65 @@ class RateLimit:
 
 
 @attrs.frozen
+class Scope:
+    """The limits that apply in one scope: the whole queue, or one partition."""
+
+    concurrency: int | None = None
+    worker_concurrency: int | None = None
+    rate_limit: RateLimit | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Whether it counts rows every process writes (a concurrency or a rate limit)."""
+        return self.concurrency is not None or self.rate_limit is not None
+
+
+@attrs.frozen
 class QueueLimits:
-    """A queue's flow control. ``partitioned``: every limit applies per partition key."""
+    """A queue's flow control. ``partitioned`` (DBOS's legacy ``partition_queue``): the
+    queue-wide fields apply per partition key instead; ``partition_*``: limits per
+    partition key on top of the queue-wide ones."""
 
     concurrency: int | None = None
     worker_concurrency: int | None = None
     rate_limit: RateLimit | None = None
     partitioned: bool = False
+    partition_concurrency: int | None = None
+    partition_worker_concurrency: int | None = None
+    partition_rate_limit: RateLimit | None = None
+
+    @property
+    def by_partition(self) -> bool:
+        """Whether the queue's rows are claimed per partition key (and need one)."""
+        return self.partitioned or any(
+            v is not None
+            for v in (
+                self.partition_concurrency,
+                self.partition_worker_concurrency,
+                self.partition_rate_limit,
+            )
+        )
+
+    def scopes(self) -> tuple[Scope, Scope]:
+        """The limits of the whole queue and those of each partition."""
+        queue_wide = Scope(self.concurrency, self.worker_concurrency, self.rate_limit)
+        partition = Scope(
+            self.partition_concurrency, self.partition_worker_concurrency, self.partition_rate_limit
+        )
+        return (Scope(), queue_wide) if self.partitioned else (queue_wide, partition)
 
     @property
     def shared(self) -> bool:
         """Whether claiming must count rows every process writes (a global concurrency or
-        a rate limit): such claims must be serialized across processes."""
-        return self.concurrency is not None or self.rate_limit is not None
+        a rate limit, of the queue or a partition): such claims are serialized."""
+        queue_wide, partition = self.scopes()
+        return queue_wide.shared or partition.shared
+
+    @property
+    def worker_limited(self) -> bool:
+        """Whether a per-process limit applies (of the queue or a partition)."""
+        queue_wide, partition = self.scopes()
+        return queue_wide.worker_concurrency is not None or partition.worker_concurrency is not None
 
 
 @attrs.frozen
@@ -79,6 +131,9 @@ class QueueCounts:
     pending: int = 0
     local_running: int = 0
     recent_dequeues: int = 0
+    partition_pending: int = 0
+    partition_local_running: int = 0
+    partition_recent_dequeues: int = 0
 
 
 @attrs.frozen
@@ -129,13 +184,33 @@ def budget(limits: QueueLimits, counts: QueueCounts, max_claims: int | None = No
     room: list[int] = []
     if max_claims is not None:
         room.append(max_claims)
-    if limits.worker_concurrency is not None:
-        room.append(limits.worker_concurrency - counts.local_running)
-    if limits.concurrency is not None:
-        room.append(limits.concurrency - counts.pending)
-    if limits.rate_limit is not None:
-        room.append(limits.rate_limit.limit - counts.recent_dequeues)
+    queue_wide, partition = limits.scopes()
+    _room(room, queue_wide, counts.local_running, counts.pending, counts.recent_dequeues)
+    _room(
+        room,
+        partition,
+        counts.partition_local_running,
+        counts.partition_pending,
+        counts.partition_recent_dequeues,
+    )
     return max(0, min(room)) if room else None
+
+
+def _room(room: list[int], scope: Scope, local: int, pending: int, recent: int) -> None:
+    if scope.worker_concurrency is not None:
+        room.append(scope.worker_concurrency - local)
+    if scope.concurrency is not None:
+        room.append(scope.concurrency - pending)
+    if scope.rate_limit is not None:
+        room.append(scope.rate_limit.limit - recent)
+
+
+def local_counts(local_running: int, partition_local_running: int | None) -> QueueCounts:
+    """This process's running counts: of the queue, and of the partition being claimed
+    from (the queue's, when no partition count is given: a queue claimed whole, or a
+    legacy partitioned queue whose caller counts per partition)."""
+    partition = local_running if partition_local_running is None else partition_local_running
+    return QueueCounts(local_running=local_running, partition_local_running=partition)
 
 
 def admit(
@@ -158,61 +233,109 @@ def validate_limits(
     limiter: Mapping[str, float] | None,
     partition_queue: bool,
     polling_interval_sec: float,
+    global_concurrency: int | None = None,
+    partition_concurrency: int | None = None,
+    partition_worker_concurrency: int | None = None,
+    partition_limiter: Mapping[str, float] | None = None,
 ) -> QueueLimits:
-    """The limits of a queue declared with these options; ``ValueError`` names a bad one.
+    """The limits of a queue declared with these options; ``ValueError`` names a bad one,
+    with DBOS's messages in DBOS's order.
 
-    Concurrencies must be positive integers with ``worker_concurrency <= concurrency``; a
-    limiter is ``{"limit": n >= 1, "period": seconds > 0}``; the polling interval must be
-    positive.
+    ``concurrency`` is the deprecated name of ``global_concurrency`` (set one of them);
+    concurrencies are positive integers, a per-worker limit never above the global one and
+    a partition's never above the queue's; a limiter is ``{"limit": n >= 1, "period":
+    seconds > 0}``; the polling interval is positive. The legacy ``partition_queue``
+    cannot be combined with ``global_concurrency`` or the ``partition_*`` limits.
     """
-    for label, value in (("concurrency", concurrency), ("worker_concurrency", worker_concurrency)):
-        if value is not None and (not _is_int(value) or value < 1):
-            raise ValueError(f"{label} must be a positive integer or None, got {value!r}")
-    if (
-        concurrency is not None
-        and worker_concurrency is not None
-        and worker_concurrency > concurrency
-    ):
+    if concurrency is not None and global_concurrency is not None:
         raise ValueError(
-            f"worker_concurrency ({worker_concurrency}) must not exceed concurrency ({concurrency})"
+            "concurrency is deprecated in favor of global_concurrency; set only one of them"
         )
+    partition_limits = (partition_concurrency, partition_worker_concurrency, partition_limiter)
+    if partition_queue and any(v is not None for v in partition_limits):
+        raise ValueError(
+            "partition_queue is deprecated in favor of the partition_* limits; set only one of them"
+        )
+    if partition_queue and global_concurrency is not None:
+        raise ValueError(
+            "partition_queue applies every limit per partition, so it cannot be combined "
+            "with global_concurrency; use partition_concurrency instead"
+        )
+    total = global_concurrency if global_concurrency is not None else concurrency
+    label = "global_concurrency" if global_concurrency is not None else "concurrency"
+    for name, value in (
+        (label, total),
+        ("worker_concurrency", worker_concurrency),
+        ("partition_concurrency", partition_concurrency),
+        ("partition_worker_concurrency", partition_worker_concurrency),
+    ):
+        if value is not None and (not _is_int(value) or value < 1):
+            raise ValueError(f"{name} must be at least 1")
+    pc, pwc = partition_concurrency, partition_worker_concurrency
+    partition_rate = _rate(partition_limiter, "partition_limiter")
+    for smaller, larger, message in (
+        (
+            pwc,
+            pc,
+            "partition_concurrency must be greater than or equal to partition_worker_concurrency",
+        ),
+        (
+            pwc,
+            worker_concurrency,
+            "worker_concurrency must be greater than or equal to partition_worker_concurrency",
+        ),
+        (
+            worker_concurrency,
+            total,
+            "concurrency must be greater than or equal to worker_concurrency",
+        ),
+        (pc, total, "global_concurrency must be greater than or equal to partition_concurrency"),
+        (pwc, total, "concurrency must be greater than or equal to partition_worker_concurrency"),
+    ):
+        if smaller is not None and larger is not None and smaller > larger:
+            raise ValueError(message)
     if not isinstance(polling_interval_sec, (int, float)) or not polling_interval_sec > 0:
-        raise ValueError(f"polling_interval_sec must be positive, got {polling_interval_sec!r}")
-    rate: RateLimit | None = None
-    if limiter is not None:
-        if not isinstance(limiter, Mapping) or not {"limit", "period"} <= set(limiter):
-            raise ValueError(
-                f'limiter must be {{"limit": int, "period": seconds}}, got {limiter!r}'
-            )
-        limit, period = limiter["limit"], limiter["period"]
-        if not _is_int(limit) or limit < 1:
-            raise ValueError(f"limiter limit must be a positive integer, got {limit!r}")
-        if not isinstance(period, (int, float)) or not (period > 0 and math.isfinite(period)):
-            raise ValueError(f"limiter period must be a positive number of seconds, got {period!r}")
-        rate = RateLimit(limit=int(limit), period_ms=max(1, round(period * 1000)))
+        raise ValueError("polling_interval_sec must be positive")
     return QueueLimits(
-        concurrency=concurrency,
+        concurrency=total,
         worker_concurrency=worker_concurrency,
-        rate_limit=rate,
+        rate_limit=_rate(limiter, "limiter"),
         partitioned=bool(partition_queue),
+        partition_concurrency=pc,
+        partition_worker_concurrency=pwc,
+        partition_rate_limit=partition_rate,
     )
 
 
-def validate_entry(entry: QueueEntry, *, partitioned: bool) -> QueueEntry:
+def _rate(limiter: Mapping[str, float] | None, name: str) -> RateLimit | None:
+    if limiter is None:
+        return None
+    if not isinstance(limiter, Mapping) or not {"limit", "period"} <= set(limiter):
+        raise ValueError(f"{name} must specify both 'limit' and 'period'")
+    limit, period = limiter["limit"], limiter["period"]
+    if not _is_int(limit) or limit < 1:
+        raise ValueError(f"{name} limit must be a positive integer, got {limit!r}")
+    if not isinstance(period, (int, float)) or not (period > 0 and math.isfinite(period)):
+        raise ValueError(f"{name} period must be a positive number of seconds, got {period!r}")
+    return RateLimit(limit=int(limit), period_ms=max(1, round(period * 1000)))
+
+
+def validate_entry(entry: QueueEntry, *, partitioned: bool | None) -> QueueEntry:
     """``entry`` if it fits its queue; ``ValueError`` otherwise.
 
     The priority is 0 (unset) or in [1, 2**31 - 1]; a partitioned queue needs a
-    partition key and any other queue refuses one; a deduplication id cannot be combined
-    with a partition key; a delay is a finite number of seconds, not negative.
+    partition key and any other queue refuses one (not checked when ``partitioned`` is
+    None: a queue kept in the database, as in DBOS 3); a deduplication id cannot be
+    combined with a partition key; a delay is a finite number of seconds, not negative.
     """
     if not _is_int(entry.priority) or not 0 <= entry.priority <= MAX_PRIORITY:
         raise ValueError(f"priority must be between 1 and {MAX_PRIORITY}, got {entry.priority!r}")
-    if partitioned and entry.partition_key is None:
+    if partitioned is True and entry.partition_key is None:
         raise ValueError(
             f"queue {entry.queue_name!r} is partitioned: set queue_partition_key with "
             "SetEnqueueOptions to enqueue on it"
         )
-    if not partitioned and entry.partition_key is not None:
+    if partitioned is False and entry.partition_key is not None:
         raise ValueError(
             f"queue {entry.queue_name!r} is not partitioned: it takes no queue_partition_key"
         )

@@ -27,6 +27,8 @@ class _Ambient:
     shard_key: str | None = None
     attributes: str | None = None
 
+    reuse_policy: str | None = None  # SetWorkflowID's, consumed with its id
+
 
 @attrs.frozen
 class EnqueueOptions:
@@ -37,6 +39,7 @@ class EnqueueOptions:
     app_version: str | None = None
     queue_partition_key: str | None = None
     delay_seconds: float | None = None
+    duplication_policy: str | None = None
 
     @property
     def queue_only(self) -> bool:
@@ -63,6 +66,15 @@ def take_start_options(*, queued: bool = False) -> StartOptions:
     ambient = _ambient.get()
     if ambient is None:
         return StartOptions()
+    if (
+        not queued
+        and ambient.enqueue is not None
+        and ambient.enqueue.duplication_policy == "return-existing"
+    ):
+        raise DBOSException(
+            "duplication_policy 'return-existing' requires a queue. It is only supported "
+            "when enqueueing a workflow onto a queue."
+        )
     if not queued and ambient.enqueue is not None and ambient.enqueue.queue_only:
         raise DBOSException(
             f"Enqueue option(s) {', '.join(ambient.enqueue.queue_only_names())} set on a "
@@ -73,9 +85,11 @@ def take_start_options(*, queued: bool = False) -> StartOptions:
         raise DBOSException("A shard key was given, but this system database is not sharded")
     workflow_id, ambient.workflow_id = ambient.workflow_id, None
     attributes, ambient.attributes = ambient.attributes, None
+    reuse_policy, ambient.reuse_policy = ambient.reuse_policy, None
     return StartOptions(
         attributes=attributes,
         workflow_id=workflow_id,
+        reuse_policy=reuse_policy,
         timeout_seconds=ambient.timeout_seconds,
         inherit_deadline=not ambient.timeout_set,
         authenticated_user=ambient.authenticated_user,
@@ -134,10 +148,12 @@ class SetWorkflowID(_Setter):
     """The next workflow started, enqueued or called in the block gets ``workflow_id``.
 
     Starting a workflow with an id that already exists does not run it again: it returns
-    the recorded outcome (or waits for it). Raises ``DBOSException`` for an empty id.
+    the recorded outcome (or waits for it); with ``workflow_id_reuse_policy="reject"`` it
+    raises ``DBOSWorkflowIDInUseError`` instead. Raises ``DBOSException`` for an empty id
+    or an unknown policy.
     """
 
-    def __init__(self, workflow_id: str) -> None:
+    def __init__(self, workflow_id: str, *, workflow_id_reuse_policy: str | None = None) -> None:
         super().__init__()
         try:
             self.workflow_id = validate_workflow_id(workflow_id)
@@ -146,9 +162,12 @@ class SetWorkflowID(_Setter):
                 f"Invalid workflow ID {workflow_id!r}: workflow IDs must be non-empty and "
                 "cannot be only whitespace."
             ) from None
+        check_reuse_policy(workflow_id_reuse_policy)
+        self.workflow_id_reuse_policy = workflow_id_reuse_policy
 
     def _apply(self, ambient: _Ambient) -> None:
         ambient.workflow_id = self.workflow_id
+        ambient.reuse_policy = self.workflow_id_reuse_policy
 
 
 class SetWorkflowTimeout(_Setter):
@@ -233,6 +252,8 @@ class SetEnqueueOptions(_Setter):
             refused elsewhere); the queue's limits apply per partition.
         delay_seconds: start no earlier than this many seconds after the enqueue (the
             workflow is DELAYED until then).
+        duplication_policy: ``"reject"`` (the default: a held deduplication id raises)
+            or ``"return-existing"`` (a handle to the workflow holding it).
 
     Raises ``ValueError`` for a priority out of range, a negative delay, or a
     deduplication id together with a partition key. Starting or calling a workflow (not
@@ -247,8 +268,10 @@ class SetEnqueueOptions(_Setter):
         app_version: str | None = None,
         queue_partition_key: str | None = None,
         delay_seconds: float | None = None,
+        duplication_policy: str | None = None,
     ) -> None:
         super().__init__()
+        check_duplication_policy(duplication_policy)
         if priority is not None and (
             isinstance(priority, bool)
             or not isinstance(priority, int)
@@ -270,6 +293,7 @@ class SetEnqueueOptions(_Setter):
             app_version=app_version,
             queue_partition_key=queue_partition_key,
             delay_seconds=delay_seconds,
+            duplication_policy=duplication_policy,
         )
 
     def _apply(self, ambient: _Ambient) -> None:
@@ -303,3 +327,24 @@ class SetShardKey(_Setter):
 
     def _apply(self, ambient: _Ambient) -> None:
         ambient.shard_key = self.shard_key
+
+
+DUPLICATION_POLICIES = ("reject", "return-existing")
+"""DBOS's ``DuplicationPolicy`` values."""
+
+
+def check_duplication_policy(policy: str | None) -> None:
+    """``DBOSException`` (DBOS's message) unless ``policy`` is None or a known policy."""
+    if policy is not None and policy not in DUPLICATION_POLICIES:
+        raise DBOSException(
+            f"Invalid duplication_policy {policy}. Must be either 'reject' or 'return-existing'."
+        )
+
+
+def check_reuse_policy(policy: str | None) -> None:
+    """``DBOSException`` (DBOS's message) unless ``policy`` is None or a known policy."""
+    if policy is not None and policy not in DUPLICATION_POLICIES:
+        raise DBOSException(
+            f"Invalid workflow_id_reuse_policy {policy}. Must be either 'return-existing' "
+            "or 'reject'."
+        )

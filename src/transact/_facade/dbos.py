@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from transact._facade import (
     alerts,
     api_asyncio,
+    api_queues,
     classes,
     decorators,
     lifecycle,
@@ -29,6 +30,7 @@ from transact._facade import api_events as events
 from transact._facade import api_management as management
 from transact._facade import api_messages as messages
 from transact._facade import api_patching as patching
+from transact._facade import api_schedules as schedules
 from transact._facade import api_streams as streams
 from transact._facade import api_workflows as workflows
 from transact._facade.classproperty import classproperty
@@ -174,6 +176,43 @@ class DBOS:
     patch_async = _member(patching.patch_async)
     deprecate_patch = _member(patching.deprecate_patch)
     deprecate_patch_async = _member(patching.deprecate_patch_async)
+
+    # --- queues (DBOS 3: kept in the database, enqueued by name) -----------------------
+    register_queue = _member(api_queues.register_queue)
+    register_queue_async = _member(api_queues.register_queue_async)
+    retrieve_queue = _member(api_queues.retrieve_queue)
+    retrieve_queue_async = _member(api_queues.retrieve_queue_async)
+    delete_queue = _member(api_queues.delete_queue)
+    delete_queue_async = _member(api_queues.delete_queue_async)
+    list_queues = _member(api_queues.list_queues)
+    list_queues_async = _member(api_queues.list_queues_async)
+    listen_queues = _member(api_queues.listen_queues)
+    enqueue_workflow = _member(api_queues.enqueue_workflow)
+    enqueue_workflow_async = _member(api_queues.enqueue_workflow_async)
+    enqueue_workflow_with_options = _member(api_queues.enqueue_workflow_with_options)
+    enqueue_workflow_with_options_async = _member(api_queues.enqueue_workflow_with_options_async)
+    set_workflow_delay = _member(api_queues.set_workflow_delay)
+    set_workflow_delay_async = _member(api_queues.set_workflow_delay_async)
+
+    # --- schedules created at run time -----------------------------------------------
+    create_schedule = _member(schedules.create_schedule)
+    create_schedule_async = _member(schedules.create_schedule_async)
+    list_schedules = _member(schedules.list_schedules)
+    list_schedules_async = _member(schedules.list_schedules_async)
+    get_schedule = _member(schedules.get_schedule)
+    get_schedule_async = _member(schedules.get_schedule_async)
+    delete_schedule = _member(schedules.delete_schedule)
+    delete_schedule_async = _member(schedules.delete_schedule_async)
+    pause_schedule = _member(schedules.pause_schedule)
+    pause_schedule_async = _member(schedules.pause_schedule_async)
+    resume_schedule = _member(schedules.resume_schedule)
+    resume_schedule_async = _member(schedules.resume_schedule_async)
+    apply_schedules = _member(schedules.apply_schedules)
+    apply_schedules_async = _member(schedules.apply_schedules_async)
+    backfill_schedule = _member(schedules.backfill_schedule)
+    backfill_schedule_async = _member(schedules.backfill_schedule_async)
+    trigger_schedule = _member(schedules.trigger_schedule)
+    trigger_schedule_async = _member(schedules.trigger_schedule_async)
 
     # --- messages, events, streams ----------------------------------------------------
     send = _member(messages.send)

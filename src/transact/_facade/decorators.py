@@ -35,6 +35,7 @@ from transact.errors import DBOSException
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 R_co = TypeVar("R_co", covariant=True)
 
 STEP_ATTRIBUTE = "__transact_step__"
@@ -126,6 +127,13 @@ def retry_policy(options: StepOptions) -> RetryPolicy:
         max_attempts=int(options.get("max_attempts", 3)),
         backoff_rate=float(options.get("backoff_rate", 2.0)),
     )
+
+
+def as_step(name: str, func: Callable[[], T]) -> T:
+    """``func()``, recorded as step ``name`` in workflow code (DBOS's built-in steps such
+    as ``DBOS.createSchedule``): a replay returns the recorded result."""
+    result: T = call_step(StepSpec(name, func, retry_policy({})), (), {})
+    return result
 
 
 def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

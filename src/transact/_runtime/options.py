@@ -20,3 +20,5 @@ class StartOptions:
     authenticated_roles: tuple[str, ...] | None = None
     # SetWorkflowAttributes (JSON object text): the root it starts only, not children.
     attributes: str | None = None
+    # SetWorkflowID(workflow_id_reuse_policy=): "reject" refuses an id already used.
+    reuse_policy: str | None = None

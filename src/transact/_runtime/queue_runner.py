@@ -24,21 +24,30 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 import attrs
 
 from transact._core.checkpoint import Checkpoint
-from transact._core.queue_policy import QueueCounts, QueueEntry, QueueLimits, budget
+from transact._core.queue_policy import QueueEntry, budget, local_counts
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.announcer import QueueAnnouncer, announce, queue_key, retire, serve
 from transact._runtime.clock import now_ms
 from transact._runtime.options import StartOptions
+from transact._runtime.queue_definitions import (
+    LISTENING,
+    QUEUES,
+    DefinitionWatcher,
+    QueueConfig,
+    QueueRegistry,
+    limits_of,
+    write_pending,
+)
 from transact._runtime.registry import WorkflowSpec
+from transact._runtime.rows import check_reuse
 from transact._runtime.services import Services
-from transact._store.records import WorkflowQuery, WorkflowRecord
+from transact._store.records import QueueRecord, WorkflowQuery, WorkflowRecord
 from transact.errors import DBOSException
 
 __all__ = [
@@ -69,69 +78,6 @@ MAX_CLAIM_GAP_SECONDS = 0.04
 took the rows first), and is back to the least after one that found something: woken by
 the same announcements, busy processes would otherwise all claim every few milliseconds
 and most of them find nothing."""
-
-
-@attrs.frozen
-class QueueConfig:
-    """A queue as the runtime runs it."""
-
-    name: str
-    limits: QueueLimits = attrs.field(factory=QueueLimits)
-    polling_interval_sec: float = 1.0
-
-
-class QueueRegistry:
-    """Queue name -> config, process-wide: queues are declared at import time, before (or
-    after) launch, and outlive ``destroy`` unless the registry is destroyed too."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._queues: dict[str, QueueConfig] = {}
-        self._listeners: list[Callable[[QueueConfig], None]] = []
-
-    def add(self, config: QueueConfig) -> None:
-        """Register ``config``; ``DBOSException`` if the name is taken."""
-        with self._lock:
-            if config.name in self._queues:
-                raise DBOSException(f"a queue named {config.name!r} already exists")
-            self._queues[config.name] = config
-            listeners = list(self._listeners)
-        for listener in listeners:  # a runner already launched starts serving it
-            listener(config)
-
-    def get(self, name: str) -> QueueConfig | None:
-        """The queue called ``name``, if declared."""
-        with self._lock:
-            return self._queues.get(name)
-
-    def all(self) -> list[QueueConfig]:
-        """Every declared queue."""
-        with self._lock:
-            return list(self._queues.values())
-
-    def remove(self, name: str) -> None:
-        """Forget the queue called ``name`` (a runner already serving it goes on)."""
-        with self._lock:
-            self._queues.pop(name, None)
-
-    def clear(self) -> None:
-        """Forget every queue (``DBOS.destroy(destroy_registry=True)``)."""
-        with self._lock:
-            self._queues.clear()
-
-    def listen(self, listener: Callable[[QueueConfig], None]) -> None:
-        """Call ``listener`` with every queue declared from now on."""
-        with self._lock:
-            self._listeners.append(listener)
-
-    def unlisten(self, listener: Callable[[QueueConfig], None]) -> None:
-        """Stop calling ``listener``."""
-        with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-
-QUEUES = QueueRegistry()
 
 
 # --- enqueueing ----------------------------------------------------------------------
@@ -178,7 +124,8 @@ def enqueue(
     workflow_id = options.workflow_id or str(uuid.uuid4())
     record = runtime.new_record(spec, workflow_id, args, kwargs, options=options)
     record = enqueued_record(record, entry, timed=options.timeout_seconds is not None)
-    _, created = runtime.insert(record)
+    stored, created = runtime.insert(record)
+    check_reuse(stored, created, options.reuse_policy)
     if created:
         announce(runtime, entry.queue_name)
     return workflow_id
@@ -197,21 +144,31 @@ class QueueRunner:
         self._loops: dict[str, _QueueLoop] = {}
         self._stopped = threading.Event()
         self._announcer = QueueAnnouncer(runtime)
+        self._adopted: dict[str, list[WorkflowRecord]] = {}
+        self.definitions = DefinitionWatcher(runtime, self._apply_definitions)
 
     def start(self, internal: QueueConfig) -> None:
-        """Serve ``internal`` and every declared queue (and those declared later); adopt
-        this process's running workflows of each (recovered at launch)."""
+        """Serve ``internal`` and every declared queue (and those declared later) and the
+        queues kept in the database that this process listens to; adopt this process's
+        running workflows of each (recovered at launch)."""
         self._announcer.start()
         serve(self._runtime, self._announcer)
-        adopted = self._running_queued()
-        self._serve(internal, adopted)
+        self._adopted = self._running_queued()
+        self._serve(internal, self._adopted)
         for config in self._registry.all():
-            self._serve(config, adopted)
+            self._declared(config)
         self._registry.listen(self._declared)
+        try:
+            write_pending(self._runtime)
+            self.definitions.refresh()
+        except DBOSException as exc:
+            logger.warning("Could not read the queues table: %s", exc)
+        self.definitions.start()
 
     def stop(self) -> None:
         """Stop claiming (running workflows go on) and join the threads."""
         self._registry.unlisten(self._declared)
+        self.definitions.stop()
         self._stopped.set()
         with self._lock:
             loops = list(self._loops.values())
@@ -228,15 +185,47 @@ class QueueRunner:
         return 0 if loop is None else loop.running_total()
 
     def _declared(self, config: QueueConfig) -> None:
-        self._serve(config, {})
+        if LISTENING.serves(config.name):
+            self._serve(config, self._adopted)
 
-    def _serve(self, config: QueueConfig, adopted: dict[str, list[WorkflowRecord]]) -> None:
+    def _apply_definitions(self, rows: list[QueueRecord]) -> None:
+        """Serve the stored queues ``rows`` with their current limits; stop serving
+        stored queues no longer there. A queue declared in code keeps its own limits."""
+        found = {
+            r.name: QueueConfig(r.name, limits_of(r), r.polling_interval_sec)
+            for r in rows
+            if self._registry.get(r.name) is None
+        }
+        with self._lock:
+            loops = dict(self._loops)
+        for name, config in found.items():
+            loop = loops.get(name)
+            if loop is None:
+                self._serve(config, self._adopted, stored=True)
+            elif loop.stored and loop.config != config:
+                loop.config = config  # read once per claim by the loop
+                self._runtime.waiters.notify(queue_key(name))
+        for name, loop in loops.items():
+            if loop.stored and name not in found:
+                with self._lock:
+                    self._loops.pop(name, None)
+                loop.retired.set()
+                self._runtime.waiters.notify(queue_key(name))
+
+    def _serve(
+        self,
+        config: QueueConfig,
+        adopted: dict[str, list[WorkflowRecord]],
+        *,
+        stored: bool = False,
+    ) -> None:
         with self._lock:
             if self._stopped.is_set() or config.name in self._loops:
                 return
             loop = _QueueLoop(self._runtime, config, self._stopped)
+            loop.stored = stored
             self._loops[config.name] = loop
-        for record in adopted.get(config.name, []):
+        for record in adopted.pop(config.name, []):
             future = self._runtime.future(record.workflow_id)
             if future is not None:
                 loop.track(record, future)
@@ -273,16 +262,11 @@ class _QueueLoop(threading.Thread):
         self.config = config
         self._runtime = runtime
         self._stopped = stopped
+        self.stored = False  # a queue kept in the database: its config may change
+        self.retired = threading.Event()  # its row was deleted
         self._lock = threading.Lock()
         # Partition key (None: the whole queue) -> ids of workflows running here.
         self._running: dict[str | None, set[str]] = {}
-        limits = config.limits
-        # Completions wake the loop only where a slot matters: a limited queue, or an
-        # unlimited one whose last claim was cut short by MAX_IN_FLIGHT, once it has
-        # drained to half of it. (Waking on every completion would cost a claim each.)
-        self._wake_every_completion = (
-            limits.worker_concurrency is not None or limits.concurrency is not None
-        )
         self._throttled = False
 
     def running_total(self) -> int:
@@ -291,7 +275,7 @@ class _QueueLoop(threading.Thread):
 
     def track(self, record: WorkflowRecord, future: Future[Any]) -> None:
         """Count ``record`` as running here until ``future`` is done."""
-        key = record.queue_partition_key if self.config.limits.partitioned else None
+        key = record.queue_partition_key if self.config.limits.by_partition else None
         with self._lock:
             self._running.setdefault(key, set()).add(record.workflow_id)
         future.add_done_callback(lambda _: self._done(key, record.workflow_id))
@@ -303,15 +287,19 @@ class _QueueLoop(threading.Thread):
                 ids.discard(workflow_id)
             left = sum(len(i) for i in self._running.values())
             throttled = self._throttled
-        if self._wake_every_completion or (throttled and left <= MAX_IN_FLIGHT // 2):
+        # Completions wake the loop only where a slot matters: a limited queue, or an
+        # unlimited one whose last claim was cut short by MAX_IN_FLIGHT, once it has
+        # drained to half of it. (Waking on every completion would cost a claim each.)
+        limits = self.config.limits
+        limited = limits.worker_limited or limits.shared
+        if limited or (throttled and left <= MAX_IN_FLIGHT // 2):
             self._runtime.waiters.notify(queue_key(self.config.name))
 
     def run(self) -> None:
         waiters = self._runtime.waiters
-        interval = self.config.polling_interval_sec
         least_gap = MIN_CLAIM_GAP_SECONDS
         with waiters.registered(queue_key(self.config.name)) as wake:
-            while not self._stopped.is_set():
+            while not (self._stopped.is_set() or self.retired.is_set()):
                 wake.clear()
                 try:
                     claimed, more = self._poll()
@@ -331,6 +319,7 @@ class _QueueLoop(threading.Thread):
                     MIN_CLAIM_GAP_SECONDS if claimed else min(2 * least_gap, MAX_CLAIM_GAP_SECONDS)
                 )
                 # Real time, not the runtime's clock: a fake clock would race ahead.
+                interval = self.config.polling_interval_sec  # may change (stored queues)
                 if wake.wait(interval * random.uniform(0.95, 1.05)):
                     # Woken (an enqueue, a completion): let a burst of them gather into
                     # one claim rather than one transaction per wake-up.
@@ -344,7 +333,7 @@ class _QueueLoop(threading.Thread):
         rt = self._runtime
         limits = self.config.limits
         keys: list[str | None]
-        if limits.partitioned:
+        if limits.by_partition:
             keys = list(rt.store.queued_partitions(self.config.name, now_ms(rt.clock)))
             random.shuffle(keys)  # no partition always first in line
         else:
@@ -357,22 +346,24 @@ class _QueueLoop(threading.Thread):
             cap = MAX_BATCH
             with self._lock:
                 local = len(self._running.get(key, ()))
+                in_flight = sum(len(i) for i in self._running.values())
                 if limits.worker_concurrency is None:
-                    room = MAX_IN_FLIGHT - sum(len(i) for i in self._running.values())
+                    room = MAX_IN_FLIGHT - in_flight
                     # Under the lock: a completion after this reads the flag it needs.
                     self._throttled = room < cap
                     cap = min(cap, room)
-            if budget(limits, QueueCounts(local_running=local), cap) == 0:
+            if budget(limits, local_counts(in_flight, local), cap) == 0:
                 continue
             claimed = rt.store.claim_queued(
                 self.config.name,
                 executor_id=rt.executor_id,
                 application_version=rt.application_version,
                 limits=limits,
-                local_running=local,
+                local_running=in_flight,
                 partition_key=key,
                 max_claims=cap,
                 now_ms=now_ms(rt.clock),
+                partition_local_running=local,
             )
             if claimed:
                 # One read for the batch's logs, not one per workflow.

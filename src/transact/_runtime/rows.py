@@ -16,7 +16,7 @@ from transact._runtime.state import WorkflowState
 from transact._serialization import format_serializer, serialize_value
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
-from transact.errors import DBOSConflictingWorkflowError
+from transact.errors import DBOSConflictingWorkflowError, DBOSWorkflowIDInUseError
 
 
 def new_record(
@@ -83,3 +83,10 @@ def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
             f"the id is already used by workflow {stored.name!r}, not {record.name!r}",
         )
     return stored, created
+
+
+def check_reuse(stored: WorkflowRecord, created: bool, policy: str | None) -> None:
+    """Raise ``DBOSWorkflowIDInUseError`` if the id was already used (``stored`` is the
+    existing row) and ``policy`` is ``"reject"``."""
+    if not created and policy == "reject":
+        raise DBOSWorkflowIDInUseError(stored.workflow_id, stored.status, stored.name)

@@ -159,7 +159,8 @@ class Runtime:
         """Start a root workflow; returns its id and, if this call runs it, its future."""
         workflow_id = options.workflow_id or str(uuid.uuid4())
         record = self.new_record(spec, workflow_id, args, kwargs, options=options)
-        _, created = self.insert(record)
+        stored, created = self.insert(record)
+        rows.check_reuse(stored, created, options.reuse_policy)
         if not created:
             return workflow_id, None
         return workflow_id, self.launch(record, spec, args, kwargs, inline=inline)

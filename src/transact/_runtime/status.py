@@ -62,6 +62,7 @@ class WorkflowStatus:
     completed_at: int | None
     attributes: dict[str, Any] | None
     application_name: str | None
+    schedule_name: str | None
 
     def __repr__(self) -> str:
         return (
@@ -141,6 +142,7 @@ def to_status(record: WorkflowRecord, serializer: Serializer) -> WorkflowStatus:
     s.completed_at = record.completed_at
     s.attributes = json.loads(record.attributes) if record.attributes is not None else None
     s.application_name = record.application_name
+    s.schedule_name = record.schedule_name
     return s
 
 

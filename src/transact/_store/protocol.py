@@ -22,6 +22,8 @@ from transact._core.checkpoint import Checkpoint
 from transact._core.queue_policy import QueueLimits
 from transact._store.records import (
     OutgoingMessage,
+    QueueRecord,
+    ScheduleRecord,
     StreamRead,
     VersionRecord,
     WorkflowQuery,
@@ -355,9 +357,16 @@ class Store(Protocol):
         partition_key: str | None,
         max_claims: int | None,
         now_ms: int,
+        partition_local_running: int | None = None,
     ) -> list[WorkflowRecord]:
         """Dequeue what the queue's limits allow now, in one transaction; return the
         claimed rows in start order (``queue_policy.order_key``).
+
+        ``limits.scopes()`` says which limits hold for the whole queue and which per
+        partition: the queue-wide counts are over every row of ``queue_name``, the
+        partition's over the scope below (the whole queue without a ``partition_key``).
+        ``local_running`` is this process's count for the queue and
+        ``partition_local_running`` for the partition (``local_running`` if None).
 
         The scope is the rows of ``queue_name`` (with ``queue_partition_key =
         partition_key`` when a key is given). In that scope, first every DELAYED row with
@@ -378,6 +387,96 @@ class Store(Protocol):
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """The distinct partition keys (sorted) of rows of ``queue_name`` that are
         ENQUEUED, or DELAYED with ``delay_until_epoch_ms <= now_ms``."""
+        ...
+
+    def update_delayed(
+        self, workflow_id: str, *, delay_until_epoch_ms: int, inputs: str | None, now_ms: int
+    ) -> bool:
+        """Move a DELAYED row's due time (and replace its ``inputs`` if given), setting
+        ``updated_at``; whether a DELAYED row was changed (other rows are left alone)."""
+        ...
+
+    def bounce_debounced(
+        self,
+        name: str,
+        queue_name: str,
+        deduplication_id: str,
+        *,
+        delay_until_epoch_ms: int,
+        inputs: str,
+        now_ms: int,
+    ) -> str | None:
+        """The debouncer's bounce: the DELAYED, ``is_debounced`` row of workflow ``name``
+        holding ``deduplication_id`` on ``queue_name`` gets ``delay_until_epoch_ms``
+        (but not past its ``debounce_deadline_epoch_ms``), ``inputs`` and ``updated_at``;
+        return its id, or None (writing nothing) if there is no such row.
+
+        A debounced row gives its deduplication id back (set to None) when it leaves
+        DELAYED: released by ``claim_queued`` or claimed by it.
+        """
+        ...
+
+    # --- queue and schedule definitions (migration 8) --------------------------------
+
+    def put_queue(self, record: QueueRecord, *, replace: bool) -> QueueRecord:
+        """Insert a queue row; if the name exists, overwrite its settings (keeping
+        ``created_at``) when ``replace``, else leave it. Return the stored row."""
+        ...
+
+    def get_queue(self, name: str) -> QueueRecord | None:
+        """The queue row called ``name``, if any."""
+        ...
+
+    def list_queues(self) -> list[QueueRecord]:
+        """Every queue row, ordered by name."""
+        ...
+
+    def update_queue(
+        self, name: str, changes: Mapping[str, object], now_ms: int
+    ) -> QueueRecord | None:
+        """Set the given settings (``QueueRecord`` field names other than ``name`` and
+        ``created_at``; ``ValueError`` for others) and ``updated_at``; return the row, or
+        None if there is none."""
+        ...
+
+    def delete_queue(self, name: str) -> bool:
+        """Delete the queue row; whether there was one."""
+        ...
+
+    def create_schedule(self, record: ScheduleRecord) -> bool:
+        """Insert a schedule; False, writing nothing, if its name is taken."""
+        ...
+
+    def apply_schedules(self, records: Sequence[ScheduleRecord]) -> None:
+        """Upsert every schedule by name in one transaction; an existing one keeps its
+        ``schedule_id``, ``status`` and ``last_fired_at``."""
+        ...
+
+    def get_schedule(self, name: str) -> ScheduleRecord | None:
+        """The schedule called ``name``, if any."""
+        ...
+
+    def list_schedules(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        workflow_names: Sequence[str] | None = None,
+        name_prefixes: Sequence[str] | None = None,
+    ) -> list[ScheduleRecord]:
+        """The schedules passing every filter given (a prefix list matches any), by name."""
+        ...
+
+    def delete_schedule(self, name: str) -> bool:
+        """Delete the schedule; whether there was one."""
+        ...
+
+    def set_schedule_status(self, name: str, status: str) -> bool:
+        """Set the schedule's status (``ACTIVE`` or ``PAUSED``); whether it exists."""
+        ...
+
+    def schedule_fired(self, name: str, fired_at: str) -> None:
+        """Move ``last_fired_at`` forward to ``fired_at`` (an ISO-8601 UTC time of one
+        fixed format, so text order is time order); an earlier time changes nothing."""
         ...
 
     # --- recovery in bulk ------------------------------------------------------------

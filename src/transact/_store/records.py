@@ -10,6 +10,8 @@ from transact._core.query import WorkflowQuery as WorkflowQuery
 __all__ = [
     "Checkpoint",
     "OutgoingMessage",
+    "QueueRecord",
+    "ScheduleRecord",
     "StreamRead",
     "VersionRecord",
     "WorkflowQuery",
@@ -59,6 +61,9 @@ class WorkflowRecord:
     attributes: str | None = None  # JSON object text (``SetWorkflowAttributes``)
     application_name: str | None = None
     otel_context: str | None = None  # W3C trace context (JSON) its spans continue
+    schedule_name: str | None = None
+    is_debounced: bool = False
+    debounce_deadline_epoch_ms: int | None = None
 
 
 @attrs.frozen
@@ -94,3 +99,46 @@ class VersionRecord:
     version_timestamp: int
     created_at: int
     application_name: str | None = None
+
+
+@attrs.frozen
+class QueueRecord:
+    """One row of the ``queues`` table: a queue kept in the database (DBOS 3's
+    ``register_queue``). Limits left None do not apply; rate limits are a count per
+    period in seconds. Times are epoch milliseconds."""
+
+    name: str
+    concurrency: int | None = None
+    worker_concurrency: int | None = None
+    rate_limit_max: int | None = None
+    rate_limit_period_sec: float | None = None
+    priority_enabled: bool = False
+    partition_queue: bool = False
+    polling_interval_sec: float = 1.0
+    created_at: int = 0
+    updated_at: int = 0
+    partition_concurrency: int | None = None
+    partition_worker_concurrency: int | None = None
+    partition_rate_limit_max: int | None = None
+    partition_rate_limit_period_sec: float | None = None
+
+
+@attrs.frozen
+class ScheduleRecord:
+    """One row of the ``workflow_schedules`` table: a cron schedule created at run time.
+
+    ``context`` is serialized text; ``last_fired_at`` an ISO-8601 time (or None);
+    ``status`` is ``ACTIVE`` or ``PAUSED``.
+    """
+
+    schedule_id: str
+    schedule_name: str
+    workflow_name: str
+    schedule: str
+    context: str
+    workflow_class_name: str | None = None
+    status: str = "ACTIVE"
+    last_fired_at: str | None = None
+    automatic_backfill: bool = False
+    cron_timezone: str | None = None
+    queue_name: str | None = None

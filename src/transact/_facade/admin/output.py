@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from transact._facade.launched import runtime_or_none
+from transact._runtime.queue_definitions import limits_of
 from transact._runtime.queue_runner import QUEUES
 from transact._runtime.status import StepInfo, WorkflowStatus
 
@@ -72,14 +74,18 @@ def step_output(step: StepInfo) -> dict[str, Any]:
 
 
 def queues_metadata() -> list[dict[str, Any]]:
-    """Every queue declared in this process with its limits (DBOS's
-    ``/dbos-workflow-queues-metadata``: unset limits left out)."""
+    """Every queue declared in this process, then every one kept in the database, with
+    its limits (DBOS's ``/dbos-workflow-queues-metadata``: unset limits left out)."""
     out = []
-    for queue in QUEUES.all():
-        limits = queue.limits
+    declared = [(q.name, q.limits) for q in QUEUES.all()]
+    rt = runtime_or_none()
+    stored = [] if rt is None else rt.store.list_queues()
+    names = {name for name, _ in declared}
+    declared += [(r.name, limits_of(r)) for r in stored if r.name not in names]
+    for name, limits in declared:
         rate = limits.rate_limit
         entry = {
-            "name": queue.name,
+            "name": name,
             "concurrency": limits.concurrency,
             "workerConcurrency": limits.worker_concurrency,
             "rateLimit": (

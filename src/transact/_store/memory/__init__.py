@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from transact._store.memory.checkpoints import CheckpointVerbs
+from transact._store.memory.definitions import DefinitionVerbs
 from transact._store.memory.events import EventVerbs
 from transact._store.memory.messages import MessageVerbs
 from transact._store.memory.queues import QueueVerbs
@@ -35,6 +36,7 @@ class MemoryStore(
     EventVerbs,
     StreamVerbs,
     RevisionVerbs,
+    DefinitionVerbs,
 ):
     """A :class:`~transact._store.protocol.Store` held in process memory.
 
@@ -68,6 +70,7 @@ class MemoryStore(
             self._event_history.clear()
             self._streams.clear()
             self._versions.clear()
+            self._reset_definitions()
 
     def close(self) -> None:
         """Nothing to release; the data stays for the next user of a named store."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import attrs
+
 from transact._core.queue_policy import (
-    QueueCounts,
     QueueLimits,
+    RateLimit,
     admit,
     budget,
     in_rate_window,
+    local_counts,
 )
 from transact._core.status import (
     StatusEvent,
@@ -35,9 +38,11 @@ class QueueVerbs(WorkflowVerbs):
         partition_key: str | None,
         max_claims: int | None,
         now_ms: int,
+        partition_local_running: int | None = None,
     ) -> list[WorkflowRecord]:
         """Release due delayed rows, then claim what the policy admits (see ``Store``)."""
-        if budget(limits, QueueCounts(local_running=local_running), max_claims) == 0:
+        local = local_counts(local_running, partition_local_running)
+        if budget(limits, local, max_claims) == 0:
             return []
         with self._lock:
             scope = [
@@ -46,24 +51,28 @@ class QueueVerbs(WorkflowVerbs):
                 if r.queue_name == queue_name
                 and (partition_key is None or r.queue_partition_key == partition_key)
             ]
+            whole = [r for r in self._workflows.values() if r.queue_name == queue_name]
             for row in scope:
                 if (
                     row.status == WorkflowStatusString.DELAYED
                     and (row.delay_until_epoch_ms or 0) <= now_ms
                 ):
-                    self._apply(row.workflow_id, StatusEvent.RELEASE, updated_at=now_ms)
+                    self._apply(
+                        row.workflow_id,
+                        StatusEvent.RELEASE,
+                        updated_at=now_ms,
+                        # A debounced workflow gives its key back (DBOS's debouncer).
+                        deduplication_id=None if row.is_debounced else row.deduplication_id,
+                    )
             scope = [self._workflows[r.workflow_id] for r in scope]
-            rate = limits.rate_limit
-            counts = QueueCounts(
-                pending=sum(r.status == WorkflowStatusString.PENDING for r in scope),
-                local_running=local_running,
-                recent_dequeues=0
-                if rate is None
-                else sum(
-                    r.status not in WAITING_VALUES
-                    and in_rate_window(r.started_at_epoch_ms, now_ms, rate)
-                    for r in scope
-                ),
+            whole = [self._workflows[r.workflow_id] for r in whole]
+            queue_wide, partition = limits.scopes()
+            counts = attrs.evolve(
+                local,
+                pending=_pending(whole),
+                recent_dequeues=_recent(whole, now_ms, queue_wide.rate_limit),
+                partition_pending=_pending(scope),
+                partition_recent_dequeues=_recent(scope, now_ms, partition.rate_limit),
             )
             candidates = [
                 r
@@ -84,6 +93,52 @@ class QueueVerbs(WorkflowVerbs):
                 claimed.append(record)
             return claimed
 
+    def update_delayed(
+        self, workflow_id: str, *, delay_until_epoch_ms: int, inputs: str | None, now_ms: int
+    ) -> bool:
+        """Move a DELAYED row's due time (and its inputs); whether there was one."""
+        with self._lock:
+            row = self._workflows.get(workflow_id)
+            if row is None or row.status != WorkflowStatusString.DELAYED:
+                return False
+            self._workflows[workflow_id] = attrs.evolve(
+                row,
+                delay_until_epoch_ms=delay_until_epoch_ms,
+                inputs=row.inputs if inputs is None else inputs,
+                updated_at=now_ms,
+            )
+            return True
+
+    def bounce_debounced(
+        self,
+        name: str,
+        queue_name: str,
+        deduplication_id: str,
+        *,
+        delay_until_epoch_ms: int,
+        inputs: str,
+        now_ms: int,
+    ) -> str | None:
+        """Push back the DELAYED debounced row holding the key (see ``Store``)."""
+        with self._lock:
+            for row in self._workflows.values():
+                if (
+                    row.queue_name == queue_name
+                    and row.deduplication_id == deduplication_id
+                    and row.status == WorkflowStatusString.DELAYED
+                    and row.is_debounced
+                    and row.name == name
+                ):
+                    deadline = row.debounce_deadline_epoch_ms
+                    until = delay_until_epoch_ms
+                    if deadline is not None and deadline < until:
+                        until = deadline
+                    self._workflows[row.workflow_id] = attrs.evolve(
+                        row, delay_until_epoch_ms=until, inputs=inputs, updated_at=now_ms
+                    )
+                    return row.workflow_id
+            return None
+
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""
         with self._lock:
@@ -101,3 +156,16 @@ class QueueVerbs(WorkflowVerbs):
                 )
             }
         return sorted(keys)
+
+
+def _pending(rows: list[WorkflowRecord]) -> int:
+    return sum(r.status == WorkflowStatusString.PENDING for r in rows)
+
+
+def _recent(rows: list[WorkflowRecord], now_ms: int, rate: RateLimit | None) -> int:
+    if rate is None:
+        return 0
+    return sum(
+        r.status not in WAITING_VALUES and in_rate_window(r.started_at_epoch_ms, now_ms, rate)
+        for r in rows
+    )

@@ -326,6 +326,7 @@ def _matches(row: WorkflowRecord, q: WorkflowQuery) -> bool:
         (q.forked_from, row.forked_from),
         (q.users, row.authenticated_user),
         (q.application_names, row.application_name),
+        (q.schedule_names, row.schedule_name),
     ]
     if any(allowed is not None and value not in allowed for allowed, value in pairs):
         return False

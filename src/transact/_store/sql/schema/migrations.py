@@ -21,8 +21,12 @@ from transact._store.sql.schema.tables import (
     POSTGRES_SCHEMA,
     QUEUE_INDEXES,
     RETIRED_QUEUE_INDEXES,
+    SCHEDULE_NAME_INDEX,
     metadata,
     migrations_table,
+    queues,
+    workflow_schedules,
+    workflow_status,
 )
 from transact._store.sql.schema.versions import VERSION_INDEXES, application_versions
 from transact._store.sql.verbs.notify import CHANNEL
@@ -170,6 +174,30 @@ def _otel_context(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE workflow_status ADD COLUMN otel_context TEXT")
 
 
+def _queues_and_schedules(conn: Connection) -> None:
+    # Idempotent: a database created at this version already has all of it (migration 1
+    # creates the current tables).
+    queues.create(conn, checkfirst=True)
+    workflow_schedules.create(conn, checkfirst=True)
+    postgres = conn.dialect.name == "postgresql"
+    schema = f"{POSTGRES_SCHEMA}." if postgres else ""
+    present = {
+        c["name"]
+        for c in inspect(conn).get_columns(
+            "workflow_status", schema=POSTGRES_SCHEMA if postgres else None
+        )
+    }
+    for name in ("schedule_name", "is_debounced", "debounce_deadline_epoch_ms"):
+        if name in present:
+            continue
+        column = workflow_status.c[name]
+        ddl = f"{column.type.compile(conn.dialect)}"
+        if name == "is_debounced":
+            ddl += " NOT NULL DEFAULT FALSE" if postgres else " NOT NULL DEFAULT 0"
+        conn.exec_driver_sql(f"ALTER TABLE {schema}workflow_status ADD COLUMN {name} {ddl}")
+    SCHEDULE_NAME_INDEX.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -204,6 +232,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         7,
         "workflow attributes and application name; application_versions",
         _attributes_and_versions,
+    ),
+    Migration(
+        8,
+        "queues and workflow_schedules tables; schedule_name and debouncer columns",
+        _queues_and_schedules,
     ),
     Migration(
         10,

@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -40,15 +41,18 @@ __all__ = [
     "QUEUE_INDEXES",
     "QUEUE_WAITING",
     "RETIRED_QUEUE_INDEXES",
+    "SCHEDULE_NAME_INDEX",
     "STREAM_PK",
     "WORKFLOW_PK",
     "metadata",
     "migrations_table",
     "notifications",
     "operation_outputs",
+    "queues",
     "streams",
     "workflow_events",
     "workflow_events_history",
+    "workflow_schedules",
     "workflow_status",
 ]
 
@@ -113,6 +117,10 @@ workflow_status = Table(
     Column("attributes", Text),  # a JSON object (text on both databases; migration 7)
     Column("application_name", Text),  # migration 7
     Column("otel_context", Text),
+    # Migration 8: dynamic schedules and the debouncer.
+    Column("schedule_name", Text),
+    Column("is_debounced", Boolean, nullable=False, server_default=false()),
+    Column("debounce_deadline_epoch_ms", BigInteger),
     PrimaryKeyConstraint("workflow_uuid", name=WORKFLOW_PK),
 )
 
@@ -330,6 +338,52 @@ streams = Table(
         ondelete="CASCADE",
         onupdate="CASCADE",
     ),
+)
+
+# Migration 8: queues kept in the database (``DBOS.register_queue``) and schedules
+# created at run time (``DBOS.create_schedule``), with DBOS's column names.
+queues = Table(
+    "queues",
+    metadata,
+    Column("name", Text, nullable=False),
+    Column("concurrency", Integer),
+    Column("worker_concurrency", Integer),
+    Column("rate_limit_max", Integer),
+    Column("rate_limit_period_sec", Float),
+    Column("priority_enabled", Boolean, nullable=False, server_default=false()),
+    Column("partition_queue", Boolean, nullable=False, server_default=false()),
+    Column("polling_interval_sec", Float, nullable=False, server_default=text("1.0")),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("partition_concurrency", Integer),
+    Column("partition_worker_concurrency", Integer),
+    Column("partition_rate_limit_max", Integer),
+    Column("partition_rate_limit_period_sec", Float),
+    PrimaryKeyConstraint("name", name="pk_queues"),
+)
+
+workflow_schedules = Table(
+    "workflow_schedules",
+    metadata,
+    Column("schedule_id", Text, nullable=False),
+    Column("schedule_name", Text, nullable=False),
+    Column("workflow_name", Text, nullable=False),
+    Column("schedule", Text, nullable=False),
+    Column("context", Text, nullable=False),
+    Column("workflow_class_name", Text),
+    Column("status", Text, nullable=False, server_default=text("'ACTIVE'")),
+    Column("last_fired_at", Text),
+    Column("automatic_backfill", Boolean, nullable=False, server_default=false()),
+    Column("cron_timezone", Text),
+    Column("queue_name", Text),
+    PrimaryKeyConstraint("schedule_id", name="pk_workflow_schedules"),
+    UniqueConstraint("schedule_name", name="uq_workflow_schedules_name"),
+)
+SCHEDULE_NAME_INDEX = Index(
+    "idx_workflow_status_schedule_name",
+    _ws.schedule_name,
+    postgresql_where=_ws.schedule_name.isnot(None),
+    sqlite_where=_ws.schedule_name.isnot(None),
 )
 
 migrations_table = Table(

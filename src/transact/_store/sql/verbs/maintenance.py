@@ -30,9 +30,11 @@ from transact._store.sql.engine.errors import OnError
 from transact._store.sql.schema.tables import (
     notifications,
     operation_outputs,
+    queues,
     streams,
     workflow_events,
     workflow_events_history,
+    workflow_schedules,
     workflow_status,
 )
 from transact._store.sql.schema.versions import application_versions
@@ -180,6 +182,8 @@ _RESET = [
         streams,
         workflow_status,
         application_versions,
+        queues,
+        workflow_schedules,
     )
 ]
 

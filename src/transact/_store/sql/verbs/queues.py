@@ -22,9 +22,11 @@
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from typing import Any
 
+import attrs
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -35,12 +37,19 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    null,
     or_,
     select,
+    true,
     update,
 )
 
-from transact._core.queue_policy import QueueCounts, QueueLimits, budget, order_key
+from transact._core.queue_policy import (
+    QueueLimits,
+    budget,
+    local_counts,
+    order_key,
+)
 from transact._core.status import StatusEvent
 from transact._store.records import WorkflowRecord
 from transact._store.sql.engine.backend import Backend, Mode
@@ -86,7 +95,14 @@ def _releasable(partitioned: bool) -> list[ColumnElement[bool]]:
     return [*_scope(partitioned), _c.status == lit("DELAYED"), _due()]
 
 
-_RELEASE_VALUES: dict[str, Any] = {"status": lit("ENQUEUED"), "updated_at": _NOW}
+# A debounced workflow gives its key back when its delay ends: the next debounce of that
+# key starts a new workflow (DBOS's debouncer).
+_DEBOUNCE_KEY = case((_c.is_debounced.is_(true()), null()), else_=_c.deduplication_id)
+_RELEASE_VALUES: dict[str, Any] = {
+    "status": lit("ENQUEUED"),
+    "updated_at": _NOW,
+    "deduplication_id": _DEBOUNCE_KEY,
+}
 
 # Built once per shape, so SQLAlchemy compiles each once per dialect.
 _RELEASE = {p: update(ws).where(*_releasable(p)).values(**_RELEASE_VALUES) for p in (False, True)}
@@ -102,28 +118,39 @@ def _pending_count(partitioned: bool) -> Any:
     )
 
 
-def _recent_count(partitioned: bool) -> Any:
+def _recent_count(partitioned: bool, scope: str = "queue") -> Any:
     # Not waiting = dequeued at least once; cancelled rows lost their start time and
     # drop out, as in the memory model.
+    since = _p("psince" if scope == "partition" else "since", BigInteger)
     return (
         select(func.count())
-        .where(
-            *_scope(partitioned),
-            _c.started_at_epoch_ms > _p("since", BigInteger),
-            _c.status.notin_(_WAITING),
-        )
+        .where(*_scope(partitioned), _c.started_at_epoch_ms > since, _c.status.notin_(_WAITING))
         .scalar_subquery()
     )
 
 
+def _partition_recent(partitioned: bool) -> Any:
+    return _recent_count(partitioned, "partition")
+
+
+# The counts a claim needs: (queue PENDING, queue dequeues in its rate window, the same
+# two in the partition), each only when a limit needs it.
+# Without a partition key, the partition scope is the whole queue (a legacy partitioned
+# queue claimed whole).
 _COUNTS = {
-    (p, pending, recent): select(
-        _pending_count(p) if pending else literal(0),
-        _recent_count(p) if recent else literal(0),
+    (needs, keyed): select(
+        *(
+            (count(partitioned) if needed else literal(0))
+            for needed, count, partitioned in zip(
+                needs,
+                (_pending_count, _recent_count, _pending_count, _partition_recent),
+                (False, False, keyed, keyed),
+                strict=True,
+            )
+        )
     )
-    for p in (False, True)
-    for pending in (False, True)
-    for recent in (False, True)
+    for needs in itertools.product((False, True), repeat=4)
+    for keyed in (False, True)
 }
 
 _PARTITIONS = (
@@ -140,6 +167,7 @@ _PARTITIONS = (
 
 _CLAIM_VALUES: dict[str, Any] = {
     "status": lit("PENDING"),
+    "deduplication_id": _DEBOUNCE_KEY,
     "recovery_attempts": _c.recovery_attempts + 1,
     "executor_id": _p("executor"),
     "started_at_epoch_ms": _NOW,
@@ -239,10 +267,12 @@ class QueueVerbs:
         partition_key: str | None,
         max_claims: int | None,
         now_ms: int,
+        partition_local_running: int | None = None,
     ) -> list[WorkflowRecord]:
         """Release due delayed rows, then claim what the policy admits (see ``Store``)."""
+        local = local_counts(local_running, partition_local_running)
         # A worker with no room left need not touch the database at all.
-        if budget(limits, QueueCounts(local_running=local_running), max_claims) == 0:
+        if budget(limits, local, max_claims) == 0:
             return []
         dialect = self._db.dialect_name
         partitioned = partition_key is not None
@@ -254,15 +284,18 @@ class QueueVerbs:
         }
         if partitioned:
             params["partition"] = partition_key
-        rate = limits.rate_limit
-        if rate is not None:
-            params["since"] = now_ms - rate.period_ms
+        queue_wide, partition = limits.scopes()
+        if queue_wide.rate_limit is not None:
+            params["since"] = now_ms - queue_wide.rate_limit.period_ms
+        if partition.rate_limit is not None:
+            params["psince"] = now_ms - partition.rate_limit.period_ms
+        shared = queue_wide.shared or partition.shared
 
         postgres = dialect == "postgresql"
-        if postgres and not limits.shared:
+        if postgres and not shared:
             # One autocommit statement, run without SQLAlchemy's execution layer (which
             # cost more than the claim's round trip).
-            allowed = budget(limits, QueueCounts(local_running=local_running), max_claims)
+            allowed = budget(limits, local, max_claims)
             stmt = _CLAIM[(dialect, partitioned, application_version is None, allowed is not None)]
             rows = self._db.execute_returning(stmt, {**params, "limit": allowed})
             return sorted(
@@ -270,24 +303,35 @@ class QueueVerbs:
             )
 
         def work(conn: Connection) -> list[WorkflowRecord]:
-            if postgres and limits.shared:
+            if postgres and shared:
+                # A queue-wide count serializes every claimer of the queue; partition
+                # counts only those of the partition.
+                key = None if queue_wide.shared else partition_key
                 conn.execute(
                     select(
                         func.pg_advisory_xact_lock(
-                            QUEUE_LOCK_NAMESPACE, advisory_key(queue_name, partition_key)
+                            QUEUE_LOCK_NAMESPACE, advisory_key(queue_name, key)
                         )
                     )
                 )
             if not postgres:
                 conn.execute(_RELEASE[partitioned], params)
-            counts = QueueCounts(local_running=local_running)
-            if limits.shared:
-                stmt = _COUNTS[(partitioned, limits.concurrency is not None, rate is not None)]
-                pending, recent = conn.execute(stmt, params).one()
-                counts = QueueCounts(
+            counts = local
+            if shared:
+                needs = (
+                    queue_wide.concurrency is not None,
+                    queue_wide.rate_limit is not None,
+                    partition.concurrency is not None,
+                    partition.rate_limit is not None,
+                )
+                stmt = _COUNTS[(needs, partitioned)]
+                pending, recent, p_pending, p_recent = conn.execute(stmt, params).one()
+                counts = attrs.evolve(
+                    local,
                     pending=int(pending),
-                    local_running=local_running,
                     recent_dequeues=int(recent),
+                    partition_pending=int(p_pending),
+                    partition_recent_dequeues=int(p_recent),
                 )
             allowed = budget(limits, counts, max_claims)
             if allowed == 0:
@@ -299,6 +343,63 @@ class QueueVerbs:
             return sorted((row_to_record(r) for r in rows), key=order_key)
 
         return self._db.run(Mode.WRITE, work)
+
+    def update_delayed(
+        self, workflow_id: str, *, delay_until_epoch_ms: int, inputs: str | None, now_ms: int
+    ) -> bool:
+        """Move a DELAYED row's due time (and its inputs); whether there was one."""
+        values: dict[str, Any] = {
+            "delay_until_epoch_ms": delay_until_epoch_ms,
+            "updated_at": now_ms,
+        }
+        if inputs is not None:
+            values["inputs"] = inputs
+        stmt = (
+            update(ws)
+            .where(_c.workflow_uuid == workflow_id, _c.status == lit("DELAYED"))
+            .values(**values)
+        )
+        return self._db.run(Mode.WRITE, lambda conn: conn.execute(stmt).rowcount > 0)
+
+    def bounce_debounced(
+        self,
+        name: str,
+        queue_name: str,
+        deduplication_id: str,
+        *,
+        delay_until_epoch_ms: int,
+        inputs: str,
+        now_ms: int,
+    ) -> str | None:
+        """Push back the DELAYED debounced row holding the key (see ``Store``)."""
+        until = _p("until", BigInteger)
+        stmt = (
+            update(ws)
+            .where(
+                _c.queue_name == queue_name,
+                _c.deduplication_id == deduplication_id,
+                _c.status == lit("DELAYED"),
+                _c.is_debounced.is_(true()),
+                _c.name == name,
+            )
+            .values(
+                delay_until_epoch_ms=case(
+                    (
+                        and_(
+                            _c.debounce_deadline_epoch_ms.isnot(None),
+                            _c.debounce_deadline_epoch_ms < until,
+                        ),
+                        _c.debounce_deadline_epoch_ms,
+                    ),
+                    else_=until,
+                ),
+                inputs=inputs,
+                updated_at=now_ms,
+            )
+            .returning(_c.workflow_uuid)
+        )
+        params = {"until": delay_until_epoch_ms}
+        return self._db.run(Mode.WRITE, lambda conn: conn.execute(stmt, params).scalar())
 
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""

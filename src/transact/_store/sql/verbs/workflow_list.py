@@ -78,6 +78,7 @@ def _where(q: WorkflowQuery) -> list[ColumnElement[bool]]:
         *_in(_c.forked_from, q.forked_from),
         *_in(_c.authenticated_user, q.users),
         *_in(_c.application_name, q.application_names),
+        *_in(_c.schedule_name, q.schedule_names),
         *_between(_c.created_at, q.created_after, q.created_before),
         *_between(_c.completed_at, q.completed_after, q.completed_before),
         *_between(_c.started_at_epoch_ms, q.dequeued_after, q.dequeued_before),

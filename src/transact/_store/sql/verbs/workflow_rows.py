@@ -63,6 +63,7 @@ def row_to_record(row: RowMapping | Mapping[str, Any]) -> WorkflowRecord:
     """The record of a result row; columns the query skipped come back as None."""
     values = {name: row.get(COLUMN_OF[name]) for name in FIELDS}
     values["was_forked_from"] = bool(values["was_forked_from"])
+    values["is_debounced"] = bool(values["is_debounced"])
     return WorkflowRecord(**values)  # type: ignore[arg-type]  # checked by the schema
 
 

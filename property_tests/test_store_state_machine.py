@@ -316,6 +316,7 @@ class StoresAgree(RuleBasedStateMachine):
         max_claims=st.none() | st.integers(0, 3),
         version=st.sampled_from([None, "v1"]),
         queue=st.sampled_from(["q", "_internal"]),
+        take_unversioned=st.booleans(),
     )
     def claim_queued(
         self,
@@ -325,6 +326,7 @@ class StoresAgree(RuleBasedStateMachine):
         max_claims: int | None,
         version: str | None,
         queue: str,
+        take_unversioned: bool = True,
     ) -> None:
         now = self.tick()
         self.same(
@@ -337,6 +339,7 @@ class StoresAgree(RuleBasedStateMachine):
                 partition_key=partition,
                 max_claims=max_claims,
                 now_ms=now,
+                take_unversioned=take_unversioned,
             )
         )
 

@@ -279,6 +279,18 @@ def test_application_versions(url: str) -> None:
     assert DBOS.get_latest_application_version()["version_name"] == mine
 
 
+def test_unversioned_work_goes_to_the_latest_version(url: str) -> None:
+    done = DBOS.start_workflow(three, "v")
+    done.get_result()
+    DBOS.set_latest_application_version("another-version")
+    fork = DBOS.fork_workflow(done.workflow_id, 1)  # no version: the latest's executors
+    assert status_of(fork.workflow_id) == "ENQUEUED"
+    stamped = DBOS.fork_workflow(done.workflow_id, 1, DBOS.application_version)
+    assert stamped.get_result() == ["v1", "v2", "v3"]  # stamped with ours: runs here
+    DBOS.set_latest_application_version(DBOS.application_version)
+    assert fork.get_result() == ["v1", "v2", "v3"]  # now ours is the latest
+
+
 # --- patching -------------------------------------------------------------------------------
 
 

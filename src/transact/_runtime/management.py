@@ -15,6 +15,7 @@ from typing import Any
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.announcer import announce
 from transact._runtime.clock import now_ms
+from transact._runtime.latest import is_latest
 from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import REGISTRY
 from transact._runtime.services import Services
@@ -97,9 +98,10 @@ def fork(
     if queue_name is not None and queue_name != INTERNAL_QUEUE:
         announce(runtime, queue_name)
         return fork_id, None
-    runnable = REGISTRY.workflow(original.name) is not None and application_version in (
-        None,
-        runtime.application_version,
+    # Without a version, the executors of the latest version run it (DBOS).
+    runnable = REGISTRY.workflow(original.name) is not None and (
+        application_version == runtime.application_version
+        or (application_version is None and is_latest(runtime))
     )
     if not runnable:
         return fork_id, None

@@ -35,6 +35,7 @@ from transact._core.queue_policy import QueueCounts, QueueEntry, QueueLimits, bu
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.announcer import QueueAnnouncer, announce, queue_key, retire, serve
 from transact._runtime.clock import now_ms
+from transact._runtime.latest import is_latest
 from transact._runtime.options import StartOptions
 from transact._runtime.registry import WorkflowSpec
 from transact._runtime.services import Services
@@ -373,6 +374,7 @@ class _QueueLoop(threading.Thread):
                 partition_key=key,
                 max_claims=cap,
                 now_ms=now_ms(rt.clock),
+                take_unversioned=is_latest(rt),
             )
             if claimed:
                 # One read for the batch's logs, not one per workflow.

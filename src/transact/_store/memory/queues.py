@@ -35,6 +35,7 @@ class QueueVerbs(WorkflowVerbs):
         partition_key: str | None,
         max_claims: int | None,
         now_ms: int,
+        take_unversioned: bool = True,
     ) -> list[WorkflowRecord]:
         """Release due delayed rows, then claim what the policy admits (see ``Store``)."""
         if budget(limits, QueueCounts(local_running=local_running), max_claims) == 0:
@@ -71,7 +72,7 @@ class QueueVerbs(WorkflowVerbs):
                 if r.status == WorkflowStatusString.ENQUEUED
                 and (
                     application_version is None
-                    or not r.application_version
+                    or (take_unversioned and not r.application_version)
                     or r.application_version == application_version
                 )
             ]

@@ -155,7 +155,7 @@ _CLAIM_VALUES: dict[str, Any] = {
 }
 
 
-def _claim_statement(dialect: str, partitioned: bool, any_version: bool, limited: bool) -> Any:
+def _claim_statement(dialect: str, partitioned: bool, versions: str, limited: bool) -> Any:
     postgres = dialect == "postgresql"
     # Postgres claims due DELAYED rows in the same statement (releasing them and claiming
     # them at once); SQLite has released them already.
@@ -166,7 +166,9 @@ def _claim_statement(dialect: str, partitioned: bool, any_version: bool, limited
     )
     # QUEUE_WAITING repeats the index's predicate, so both databases use the index.
     candidates = select(_c.workflow_uuid).where(*_scope(partitioned), QUEUE_WAITING, startable)
-    if not any_version:
+    # versions: "any" row; this version's rows "with" unversioned ones; or "own" only
+    # (an executor that is not on the latest version leaves unversioned rows alone).
+    if versions == "with":
         candidates = candidates.where(
             or_(
                 _c.application_version.is_(None),
@@ -174,6 +176,8 @@ def _claim_statement(dialect: str, partitioned: bool, any_version: bool, limited
                 _c.application_version == _p("version"),
             )
         )
+    elif versions == "own":
+        candidates = candidates.where(_c.application_version == _p("version"))
     candidates = candidates.order_by(_c.priority, _c.created_at, _c.workflow_uuid)
     if limited:
         candidates = candidates.limit(_p("limit", BigInteger))
@@ -218,7 +222,7 @@ _CLAIM = {
     (d, p, v, limited): _claim_statement(d, p, v, limited)
     for d in ("postgresql", "sqlite")
     for p in (False, True)
-    for v in (False, True)
+    for v in ("any", "with", "own")
     for limited in (False, True)
 }
 
@@ -239,12 +243,14 @@ class QueueVerbs:
         partition_key: str | None,
         max_claims: int | None,
         now_ms: int,
+        take_unversioned: bool = True,
     ) -> list[WorkflowRecord]:
         """Release due delayed rows, then claim what the policy admits (see ``Store``)."""
         # A worker with no room left need not touch the database at all.
         if budget(limits, QueueCounts(local_running=local_running), max_claims) == 0:
             return []
         dialect = self._db.dialect_name
+        versions = "any" if application_version is None else "with" if take_unversioned else "own"
         partitioned = partition_key is not None
         params: dict[str, Any] = {
             "queue": queue_name,
@@ -263,7 +269,7 @@ class QueueVerbs:
             # One autocommit statement, run without SQLAlchemy's execution layer (which
             # cost more than the claim's round trip).
             allowed = budget(limits, QueueCounts(local_running=local_running), max_claims)
-            stmt = _CLAIM[(dialect, partitioned, application_version is None, allowed is not None)]
+            stmt = _CLAIM[(dialect, partitioned, versions, allowed is not None)]
             rows = self._db.execute_returning(stmt, {**params, "limit": allowed})
             return sorted(
                 (row_to_record(dict(zip(_COLUMNS, r, strict=True))) for r in rows), key=order_key
@@ -294,7 +300,7 @@ class QueueVerbs:
                 if postgres:  # the claim statement would have released the due rows
                     conn.execute(_RELEASE[partitioned], params)
                 return []
-            stmt = _CLAIM[(dialect, partitioned, application_version is None, allowed is not None)]
+            stmt = _CLAIM[(dialect, partitioned, versions, allowed is not None)]
             rows = conn.execute(stmt, {**params, "limit": allowed}).mappings().all()
             return sorted((row_to_record(r) for r in rows), key=order_key)
 

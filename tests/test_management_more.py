@@ -27,7 +27,7 @@ from transact import (
 from transact._core.checkpoint import Checkpoint
 from transact._facade.launched import runtime
 from transact._store.records import WorkflowRecord
-from transact.errors import DBOSStreamTimeoutError
+from transact.errors import DBOSStreamNondeterminismError, DBOSStreamTimeoutError
 
 NAME = "test-mgmt-more"
 calls: Counter[str] = Counter()
@@ -379,3 +379,15 @@ def test_read_stream_offset(url: str) -> None:
         DBOS.read_stream_offset(wid, "s", 2)  # the stream ended before offset 2
     with pytest.raises(DBOSNonExistentWorkflowError):
         DBOS.read_stream_offset("missing", "s", 0)
+
+
+def test_stream_errors_read_as_dbos_writes_them(url: str) -> None:
+    assert str(DBOSStreamTimeoutError("w", "k", 1.5)) == (
+        "DBOS Error 16: No value arrived on stream k of workflow w within 1.5 seconds"
+    )
+    assert str(DBOSStreamTimeoutError("w", "k")) == (
+        "DBOS Error 16: No value arrived on stream k of workflow w"
+    )
+    assert str(DBOSStreamNondeterminismError("w", "k")).startswith(
+        "DBOS Error 17: Cannot deterministically read stream k in workflow w: another stream"
+    )

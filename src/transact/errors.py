@@ -295,8 +295,8 @@ class DBOSStreamTimeoutError(DBOSException):
     """No stream value arrived within the timeout, or the stream ended first."""
 
     def __init__(self, workflow_id: str, key: str, timeout: float | None = None) -> None:
-        what = f"within {timeout} seconds" if timeout is not None else "before the stream ended"
-        super().__init__(f"No value on stream {key!r} of workflow {workflow_id} {what}", 16)
+        within = f" within {timeout} seconds" if timeout is not None else ""
+        super().__init__(f"No value arrived on stream {key} of workflow {workflow_id}{within}", 16)
         self.workflow_id = workflow_id
         self.key = key
         self.timeout = timeout
@@ -307,7 +307,13 @@ class DBOSStreamNondeterminismError(DBOSException):
     """Concurrent checkpointed reads of one stream inside one workflow."""
 
     def __init__(self, workflow_id: str, key: str) -> None:
-        super().__init__(f"Concurrent reads of stream {key!r} in workflow {workflow_id}", 17)
+        super().__init__(
+            f"Cannot deterministically read stream {key} in workflow {workflow_id}: another "
+            "stream read in the same workflow is still in progress, so which read records "
+            "which value would depend on task scheduling. Read streams from sequential "
+            "workflow code, or read them from a step.",
+            17,
+        )
         self._args = (workflow_id, key)
 
 

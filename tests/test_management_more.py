@@ -21,6 +21,7 @@ from transact import (
     DBOSException,
     DBOSNonExistentWorkflowError,
     Queue,
+    SendMessage,
     SetWorkflowAttributes,
     SetWorkflowID,
 )
@@ -74,6 +75,16 @@ def caller() -> str:
 @DBOS.workflow(name="mm_listener")
 def listener() -> Any:
     return DBOS.recv("t", timeout_seconds=30)
+
+
+@DBOS.workflow(name="mm_listener2")
+def listener2() -> Any:
+    return [DBOS.recv("t", timeout_seconds=30), DBOS.recv("u", timeout_seconds=30)]
+
+
+@DBOS.workflow(name="mm_sender")
+def sender(destination: str) -> None:
+    DBOS.send(destination, "from-workflow", "u", send_to_forks=True)
 
 
 @DBOS.workflow(name="mm_streamer")
@@ -367,6 +378,21 @@ def test_send_to_forks(url: str) -> None:
     DBOS.send(original.workflow_id, "hello", "t", send_to_forks=True)
     results = [h.get_result() for h in (original, fork, fork_of_fork)]
     assert results == ["hello", "hello", "hello"]
+
+
+def test_send_bulk_and_workflow_sends_to_forks(url: str) -> None:
+    original = DBOS.start_workflow(listener2)
+    wait_until(lambda: len(DBOS.list_workflow_steps(original.workflow_id)) >= 1)
+    fork = DBOS.fork_workflow(original.workflow_id, 1)
+    wait_until(lambda: len(DBOS.list_workflow_steps(fork.workflow_id)) >= 1)
+    message = SendMessage(original.workflow_id, "bulk", "t", idempotency_key="k1")
+    DBOS.send_bulk([message], send_to_forks=True)
+    DBOS.send_bulk([message], send_to_forks=True)  # the same key: delivered once each
+    DBOS.start_workflow(sender, original.workflow_id).get_result()
+    assert original.get_result() == ["bulk", "from-workflow"]
+    assert fork.get_result() == ["bulk", "from-workflow"]
+    for workflow_id in (original.workflow_id, fork.workflow_id):  # no second copy left
+        assert not runtime().store.has_message(workflow_id, "t")
 
 
 def test_read_stream_offset(url: str) -> None:

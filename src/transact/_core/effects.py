@@ -371,6 +371,7 @@ class SendBulk(Effect[None]):
     """Send every message of ``messages`` with one checkpoint, in one transaction."""
 
     messages: tuple[SendMessage, ...]
+    send_to_forks: bool = False  # each also to the forks of its destination
 
     @property
     def checkpoint_name(self) -> str:

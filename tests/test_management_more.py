@@ -114,6 +114,14 @@ def deprecated() -> str:
     return mark("new")
 
 
+@DBOS.workflow(name="mm_tagged_parent")
+def tagged_parent() -> str:
+    with SetWorkflowAttributes({"role": "child"}):
+        handle = DBOS.start_workflow(three, "k")
+    three("plain")  # no attributes: the parent's are not inherited
+    return handle.workflow_id
+
+
 @DBOS.workflow(name="mm_attributes")
 def tagging(target: str) -> None:
     DBOS.update_workflow_attributes(target, {"seen": True}, merge=True)
@@ -251,6 +259,21 @@ def test_attributes_set_updated_and_filtered(url: str) -> None:
     ]
     DBOS.update_workflow_attributes(second.workflow_id, None)
     assert second.get_status().attributes is None
+
+    # Children get the attributes set around their start, never their parent's.
+    with SetWorkflowAttributes({"role": "parent"}):
+        top = DBOS.start_workflow(tagged_parent)
+    child_id = top.get_result()
+    children = {
+        s.workflow_id: s.attributes for s in DBOS.list_workflows(parent_workflow_id=top.workflow_id)
+    }
+    assert children.pop(child_id) == {"role": "child"}
+    assert list(children.values()) == [None]
+    # Enqueued workflows take them too.
+    with SetWorkflowAttributes({"queued": 1}):
+        queued = more_queue.enqueue(three, "e")
+    queued.get_result()
+    assert queued.get_status().attributes == {"queued": 1}
 
     with pytest.raises(DBOSException, match="Attributes must be a dict"):
         SetWorkflowAttributes(["not", "a", "dict"])  # type: ignore[arg-type]

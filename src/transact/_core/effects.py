@@ -119,6 +119,7 @@ class StartChild(Effect[str]):
     timeout_seconds: float | None = None  # SetWorkflowTimeout around the start
     inherit_deadline: bool = True  # False once SetWorkflowTimeout (even None) was set
     enqueue: QueueEntry | None = None  # set by Queue.enqueue: the child waits on that queue
+    attributes: str | None = None  # SetWorkflowAttributes around the start (JSON text)
     # A direct call runs the child in the caller's thread; start_workflow runs it in the
     # background. How it runs is not what it is, so it does not take part in equality.
     run_inline: bool = attrs.field(default=False, eq=False)

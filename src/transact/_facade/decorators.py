@@ -147,6 +147,7 @@ def child_start(
         workflow_id=options.workflow_id,
         timeout_seconds=options.timeout_seconds,
         inherit_deadline=options.inherit_deadline,
+        attributes=options.attributes,
         run_inline=run_inline,
     )
 

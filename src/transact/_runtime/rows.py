@@ -58,7 +58,7 @@ def new_record(
         parent_workflow_id=parent.workflow_id if parent is not None else None,
         authenticated_user=parent.authenticated_user if parent else options.authenticated_user,
         authenticated_roles=json.dumps(list(roles)) if roles is not None else None,
-        attributes=None if parent is not None else options.attributes,
+        attributes=options.attributes,  # never the parent's: children do not inherit
     )
 
 

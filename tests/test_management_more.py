@@ -440,3 +440,29 @@ def test_stream_errors_read_as_dbos_writes_them(url: str) -> None:
     assert str(DBOSStreamNondeterminismError("w", "k")).startswith(
         "DBOS Error 17: Cannot deterministically read stream k in workflow w: another stream"
     )
+
+
+def test_async_twins(url: str) -> None:
+    async def operate() -> None:
+        handle = await DBOS.start_workflow_async(three, "y")
+        assert await handle.get_result() == ["y1", "y2", "y3"]
+        wid = handle.workflow_id
+        await DBOS.update_workflow_attributes_async(wid, {"a": 1})
+        rewound = await DBOS.rewind_workflow_async(wid, 3)
+        assert await rewound.get_result() == ["y1", "y2", "y3"]
+        fork = await DBOS.fork_workflow_async(wid, 2, queue_name="mm_queue")
+        assert await fork.get_result() == ["y1", "y2", "y3"]
+        await DBOS.cancel_workflows_async([wid], cancel_children=True)  # finished: no-op
+        resumed = await DBOS.resume_workflows_async([wid])
+        assert [h.workflow_id for h in resumed] == [wid]
+        await DBOS.delete_workflows_async([fork.workflow_id])
+        assert [v["version_name"] for v in await DBOS.list_application_versions_async()] == [
+            DBOS.application_version
+        ]
+
+    asyncio.run(operate())
+    statuses = {s.workflow_id: s for s in DBOS.list_workflows()}
+    assert len(statuses) == 1
+    (status,) = statuses.values()
+    assert (status.status, status.attributes) == ("SUCCESS", {"a": 1})
+    assert calls["y3"] == 3 and calls["y2"] == 2 and calls["y1"] == 1

@@ -59,8 +59,8 @@ def fork(
     (past the end of the log: all of them; it then runs on from there). Without a
     ``queue_name`` it is enqueued on the internal queue and this process claims and runs
     it at once when it can (the workflow is registered here and ``application_version``
-    is None or this executor's); otherwise it stays ENQUEUED for an executor of that
-    version. With a ``queue_name`` (and ``queue_partition_key``) it waits on that queue.
+    is this executor's, or None and this executor runs the latest version); otherwise it
+    stays ENQUEUED for an executor that may run it. With a ``queue_name`` (and ``queue_partition_key``) it waits on that queue.
 
     Raises ``DBOSNonExistentWorkflowError`` for an unknown original, ``ValueError`` if
     ``start_step`` is below 1, ``DBOSConflictingWorkflowError`` if ``new_id`` is taken.

@@ -60,7 +60,8 @@ def fork(
     ``queue_name`` it is enqueued on the internal queue and this process claims and runs
     it at once when it can (the workflow is registered here and ``application_version``
     is this executor's, or None and this executor runs the latest version); otherwise it
-    stays ENQUEUED for an executor that may run it. With a ``queue_name`` (and ``queue_partition_key``) it waits on that queue.
+    stays ENQUEUED for an executor that may run it. With a ``queue_name`` (and
+    ``queue_partition_key``) it waits on that queue.
 
     Raises ``DBOSNonExistentWorkflowError`` for an unknown original, ``ValueError`` if
     ``start_step`` is below 1, ``DBOSConflictingWorkflowError`` if ``new_id`` is taken.

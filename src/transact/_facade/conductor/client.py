@@ -50,6 +50,8 @@ def answers(metadata: dict[str, Any] | None, version: str) -> Mapping[str, Answe
         "retention": requests.retention,
         "get_metrics": requests.get_metrics,
         "get_workflow_events": requests.get_workflow_events,
+        "list_application_versions": requests.list_application_versions,
+        "set_latest_application_version": requests.set_latest_application_version,
     }
 
 

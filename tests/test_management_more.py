@@ -220,6 +220,11 @@ def test_rewind_runs_a_finished_workflow_again_from_a_step(url: str) -> None:
         DBOS.rewind_workflow(handle.workflow_id, 0)
     with pytest.raises(DBOSNonExistentWorkflowError):
         DBOS.rewind_workflow("missing", 1)
+    # A child keeps its id: the rewound parent attaches to it and uses its outcome.
+    parent = DBOS.start_workflow(caller)
+    assert parent.get_result() == "c1|c2|c3"
+    assert DBOS.rewind_workflow(parent.workflow_id, 1).get_result() == "c1|c2|c3"
+    assert calls["c1"] == 1
     gate.clear()
     running = DBOS.start_workflow(blocked, "active")
     wait_until(lambda: calls["active"] == 1)

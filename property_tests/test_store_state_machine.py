@@ -323,6 +323,7 @@ class StoresAgree(RuleBasedStateMachine):
         max_claims=st.none() | st.integers(0, 3),
         version=st.sampled_from([None, "v1"]),
         queue=st.sampled_from(["q", "_internal"]),
+        take_unversioned=st.booleans(),
     )
     def claim_queued(
         self,
@@ -333,6 +334,7 @@ class StoresAgree(RuleBasedStateMachine):
         max_claims: int | None,
         version: str | None,
         queue: str,
+        take_unversioned: bool = True,
     ) -> None:
         now = self.tick()
         self.same(
@@ -346,6 +348,7 @@ class StoresAgree(RuleBasedStateMachine):
                 max_claims=max_claims,
                 now_ms=now,
                 partition_local_running=partition_local,
+                take_unversioned=take_unversioned,
             )
         )
 

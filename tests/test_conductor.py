@@ -155,6 +155,14 @@ def test_cancel_resume_restart_fork_and_delete(conductor: StandInConductor) -> N
     assert status_of("cond-fork") is None
 
 
+def test_application_versions(conductor: StandInConductor) -> None:
+    listed = conductor.ask("list_application_versions")["output"]
+    assert [v["version_name"] for v in listed] == [DBOS.application_version]
+    answer = conductor.ask("set_latest_application_version", version_name="v-next")
+    assert answer["success"] is True
+    assert DBOS.get_latest_application_version()["version_name"] == "v-next"
+
+
 def test_recovery_and_pending_workflows_of_another_executor(conductor: StandInConductor) -> None:
     rt = launched.runtime()
     spec = spec_of(conductor_add)

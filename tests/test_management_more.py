@@ -21,13 +21,14 @@ from transact import (
     DBOSException,
     DBOSNonExistentWorkflowError,
     Queue,
+    SendMessage,
     SetWorkflowAttributes,
     SetWorkflowID,
 )
 from transact._core.checkpoint import Checkpoint
 from transact._facade.launched import runtime
 from transact._store.records import WorkflowRecord
-from transact.errors import DBOSStreamTimeoutError
+from transact.errors import DBOSStreamNondeterminismError, DBOSStreamTimeoutError
 
 NAME = "test-mgmt-more"
 calls: Counter[str] = Counter()
@@ -76,6 +77,16 @@ def listener() -> Any:
     return DBOS.recv("t", timeout_seconds=30)
 
 
+@DBOS.workflow(name="mm_listener2")
+def listener2() -> Any:
+    return [DBOS.recv("t", timeout_seconds=30), DBOS.recv("u", timeout_seconds=30)]
+
+
+@DBOS.workflow(name="mm_sender")
+def sender(destination: str) -> None:
+    DBOS.send(destination, "from-workflow", "u", send_to_forks=True)
+
+
 @DBOS.workflow(name="mm_streamer")
 def streamer() -> None:
     DBOS.write_stream("s", "a")
@@ -101,6 +112,14 @@ async def patched_async() -> str:
 def deprecated() -> str:
     DBOS.deprecate_patch("v2")
     return mark("new")
+
+
+@DBOS.workflow(name="mm_tagged_parent")
+def tagged_parent() -> str:
+    with SetWorkflowAttributes({"role": "child"}):
+        handle = DBOS.start_workflow(three, "k")
+    three("plain")  # no attributes: the parent's are not inherited
+    return handle.workflow_id
 
 
 @DBOS.workflow(name="mm_attributes")
@@ -201,6 +220,11 @@ def test_rewind_runs_a_finished_workflow_again_from_a_step(url: str) -> None:
         DBOS.rewind_workflow(handle.workflow_id, 0)
     with pytest.raises(DBOSNonExistentWorkflowError):
         DBOS.rewind_workflow("missing", 1)
+    # A child keeps its id: the rewound parent attaches to it and uses its outcome.
+    parent = DBOS.start_workflow(caller)
+    assert parent.get_result() == "c1|c2|c3"
+    assert DBOS.rewind_workflow(parent.workflow_id, 1).get_result() == "c1|c2|c3"
+    assert calls["c1"] == 1
     gate.clear()
     running = DBOS.start_workflow(blocked, "active")
     wait_until(lambda: calls["active"] == 1)
@@ -241,6 +265,21 @@ def test_attributes_set_updated_and_filtered(url: str) -> None:
     DBOS.update_workflow_attributes(second.workflow_id, None)
     assert second.get_status().attributes is None
 
+    # Children get the attributes set around their start, never their parent's.
+    with SetWorkflowAttributes({"role": "parent"}):
+        top = DBOS.start_workflow(tagged_parent)
+    child_id = top.get_result()
+    children = {
+        s.workflow_id: s.attributes for s in DBOS.list_workflows(parent_workflow_id=top.workflow_id)
+    }
+    assert children.pop(child_id) == {"role": "child"}
+    assert list(children.values()) == [None]
+    # Enqueued workflows take them too.
+    with SetWorkflowAttributes({"queued": 1}):
+        queued = more_queue.enqueue(three, "e")
+    queued.get_result()
+    assert queued.get_status().attributes == {"queued": 1}
+
     with pytest.raises(DBOSException, match="Attributes must be a dict"):
         SetWorkflowAttributes(["not", "a", "dict"])  # type: ignore[arg-type]
     with pytest.raises(DBOSException, match="JSON-serializable"):
@@ -277,6 +316,18 @@ def test_application_versions(url: str) -> None:
     assert latest["version_name"] == "v-next" and latest["application_name"] is None
     asyncio.run(DBOS.set_latest_application_version_async(mine))
     assert DBOS.get_latest_application_version()["version_name"] == mine
+
+
+def test_unversioned_work_goes_to_the_latest_version(url: str) -> None:
+    done = DBOS.start_workflow(three, "v")
+    done.get_result()
+    DBOS.set_latest_application_version("another-version")
+    fork = DBOS.fork_workflow(done.workflow_id, 1)  # no version: the latest's executors
+    assert status_of(fork.workflow_id) == "ENQUEUED"
+    stamped = DBOS.fork_workflow(done.workflow_id, 1, DBOS.application_version)
+    assert stamped.get_result() == ["v1", "v2", "v3"]  # stamped with ours: runs here
+    DBOS.set_latest_application_version(DBOS.application_version)
+    assert fork.get_result() == ["v1", "v2", "v3"]  # now ours is the latest
 
 
 # --- patching -------------------------------------------------------------------------------
@@ -363,6 +414,21 @@ def test_send_to_forks(url: str) -> None:
     assert results == ["hello", "hello", "hello"]
 
 
+def test_send_bulk_and_workflow_sends_to_forks(url: str) -> None:
+    original = DBOS.start_workflow(listener2)
+    wait_until(lambda: len(DBOS.list_workflow_steps(original.workflow_id)) >= 1)
+    fork = DBOS.fork_workflow(original.workflow_id, 1)
+    wait_until(lambda: len(DBOS.list_workflow_steps(fork.workflow_id)) >= 1)
+    message = SendMessage(original.workflow_id, "bulk", "t", idempotency_key="k1")
+    DBOS.send_bulk([message], send_to_forks=True)
+    DBOS.send_bulk([message], send_to_forks=True)  # the same key: delivered once each
+    DBOS.start_workflow(sender, original.workflow_id).get_result()
+    assert original.get_result() == ["bulk", "from-workflow"]
+    assert fork.get_result() == ["bulk", "from-workflow"]
+    for workflow_id in (original.workflow_id, fork.workflow_id):  # no second copy left
+        assert not runtime().store.has_message(workflow_id, "t")
+
+
 def test_read_stream_offset(url: str) -> None:
     writer = DBOS.start_workflow(streamer)
     writer.get_result()
@@ -373,3 +439,41 @@ def test_read_stream_offset(url: str) -> None:
         DBOS.read_stream_offset(wid, "s", 2)  # the stream ended before offset 2
     with pytest.raises(DBOSNonExistentWorkflowError):
         DBOS.read_stream_offset("missing", "s", 0)
+
+
+def test_stream_errors_read_as_dbos_writes_them(url: str) -> None:
+    assert str(DBOSStreamTimeoutError("w", "k", 1.5)) == (
+        "DBOS Error 16: No value arrived on stream k of workflow w within 1.5 seconds"
+    )
+    assert str(DBOSStreamTimeoutError("w", "k")) == (
+        "DBOS Error 16: No value arrived on stream k of workflow w"
+    )
+    assert str(DBOSStreamNondeterminismError("w", "k")).startswith(
+        "DBOS Error 17: Cannot deterministically read stream k in workflow w: another stream"
+    )
+
+
+def test_async_twins(url: str) -> None:
+    async def operate() -> None:
+        handle = await DBOS.start_workflow_async(three, "y")
+        assert await handle.get_result() == ["y1", "y2", "y3"]
+        wid = handle.workflow_id
+        await DBOS.update_workflow_attributes_async(wid, {"a": 1})
+        rewound = await DBOS.rewind_workflow_async(wid, 3)
+        assert await rewound.get_result() == ["y1", "y2", "y3"]
+        fork = await DBOS.fork_workflow_async(wid, 2, queue_name="mm_queue")
+        assert await fork.get_result() == ["y1", "y2", "y3"]
+        await DBOS.cancel_workflows_async([wid], cancel_children=True)  # finished: no-op
+        resumed = await DBOS.resume_workflows_async([wid])
+        assert [h.workflow_id for h in resumed] == [wid]
+        await DBOS.delete_workflows_async([fork.workflow_id])
+        assert [v["version_name"] for v in await DBOS.list_application_versions_async()] == [
+            DBOS.application_version
+        ]
+
+    asyncio.run(operate())
+    statuses = {s.workflow_id: s for s in DBOS.list_workflows()}
+    assert len(statuses) == 1
+    (status,) = statuses.values()
+    assert (status.status, status.attributes) == ("SUCCESS", {"a": 1})
+    assert calls["y3"] == 3 and calls["y2"] == 2 and calls["y1"] == 1

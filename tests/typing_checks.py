@@ -13,7 +13,9 @@ from typing_extensions import assert_type
 from transact import (
     DBOS,
     DBOSConfiguredInstance,
+    SetWorkflowAttributes,
     StepInfo,
+    VersionInfo,
     WorkflowHandle,
     WorkflowHandleAsync,
     WorkflowStatus,
@@ -97,3 +99,20 @@ def class_methods_type_their_handles(shop: Shop) -> None:
     assert_type(shop.order("pen", 2), list[str])
     assert_type(DBOS.start_workflow(shop.order, "pen", 2), WorkflowHandle[list[str]])
     assert_type(DBOS.start_workflow(Shop.opening, 9), WorkflowHandle[bool])
+
+
+async def management_types(workflow_id: str) -> None:
+    assert_type(DBOS.resume_workflows([workflow_id]), list[WorkflowHandle[Any]])
+    assert_type(await DBOS.fork_workflow_async(workflow_id, 2), WorkflowHandleAsync[Any])
+    assert_type(DBOS.rewind_workflow(workflow_id, 1), WorkflowHandle[Any])
+    assert_type(DBOS.get_latest_application_version(), VersionInfo)
+    assert_type(DBOS.list_application_versions(), list[VersionInfo])
+    assert_type(DBOS.patch("p"), bool)
+    assert_type(await DBOS.deprecate_patch_async("p"), bool)
+    assert_type(DBOS.read_stream_offset(workflow_id, "k", 0), Any)
+    steps = DBOS.list_workflow_steps(workflow_id, limit=2, offset=1, load_output=False)
+    assert_type(steps, list[StepInfo])
+    DBOS.cancel_workflows([workflow_id], cancel_children=True)
+    DBOS.update_workflow_attributes(workflow_id, {"k": 1}, merge=True)
+    with SetWorkflowAttributes({"k": 1}):
+        pass

@@ -20,6 +20,7 @@ from tests.store.test_store_conformance import (
     row,
     wf,
 )
+from transact._core.queue_policy import QueueLimits
 from transact._store.protocol import Store
 from transact._store.records import WorkflowQuery
 from transact.errors import DBOSException, DBOSNonExistentWorkflowError
@@ -137,18 +138,50 @@ def test_rewind_refuses_active_and_missing_workflows(store: Store) -> None:
     assert store.rewind_workflow("p", 1, "q", 7).status == ENQUEUED
 
 
+def test_claims_leave_unversioned_rows_to_the_latest_version(store: Store) -> None:
+    add(
+        store,
+        wf("none", ENQUEUED, queue_name="q", created_at=1),
+        wf("mine", ENQUEUED, queue_name="q", application_version="v1", created_at=2),
+        wf("other", ENQUEUED, queue_name="q", application_version="v2", created_at=3),
+    )
+    limits = QueueLimits()
+
+    def claim(take_unversioned: bool) -> list[str]:
+        return ids(
+            store.claim_queued(
+                "q",
+                executor_id="e",
+                application_version="v1",
+                limits=limits,
+                local_running=0,
+                partition_key=None,
+                max_claims=None,
+                now_ms=10,
+                take_unversioned=take_unversioned,
+            )
+        )
+
+    assert claim(False) == ["mine"]
+    assert claim(True) == ["none"]
+    claimed = row(store, "none")
+    assert (claimed.status, claimed.application_version) == (PENDING, "v1")
+    assert row(store, "other").status == ENQUEUED
+
+
 def test_application_versions(store: Store) -> None:
     assert store.list_application_versions(None) == []
     store.register_application_version("v1", None, 100)
     store.register_application_version("v2", None, 200)
     store.register_application_version("v1", None, 300)  # already there: unchanged
+    # A new version is the latest, even registered at an earlier clock.
     store.register_application_version("mine", "shop", 150)
     names = [v.version_name for v in store.list_application_versions(None)]
     assert names == ["v2", "v1"]
     listed = store.list_application_versions("shop")
-    assert [v.version_name for v in listed] == ["v2", "mine", "v1"]
-    assert [v.version_timestamp for v in listed] == [200, 150, 100]
-    assert listed[1].application_name == "shop" and listed[1].created_at == 150
+    assert [v.version_name for v in listed] == ["mine", "v2", "v1"]
+    assert [v.version_timestamp for v in listed] == [201, 200, 100]
+    assert listed[0].application_name == "shop" and listed[0].created_at == 150
 
     store.set_latest_application_version("v1", None, 250)
     top = store.list_application_versions(None)[0]

@@ -129,6 +129,7 @@ class StartChild(Effect[str]):
     # A workflow method's target, by the names its row stores (``_runtime/classes.py``).
     class_name: str | None = None
     config_name: str | None = None
+    attributes: str | None = None  # SetWorkflowAttributes around the start (JSON text)
     # A direct call runs the child in the caller's thread; start_workflow runs it in the
     # background. How it runs is not what it is, so it does not take part in equality.
     run_inline: bool = attrs.field(default=False, eq=False)
@@ -383,6 +384,7 @@ class SendBulk(Effect[None]):
     """Send every message of ``messages`` with one checkpoint, in one transaction."""
 
     messages: tuple[SendMessage, ...]
+    send_to_forks: bool = False  # each also to the forks of its destination
 
     @property
     def checkpoint_name(self) -> str:

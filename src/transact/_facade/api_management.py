@@ -126,9 +126,10 @@ def fork_workflow(
         workflow_id: the workflow to fork (it may be finished or still running).
         start_step: the function id to run again from (1 re-runs everything; the
             original's last function id + 1 replays everything recorded).
-        application_version: the version that must run the fork; None (the default)
-            lets this executor run it at once. Another version leaves it ENQUEUED
-            for an executor of that version.
+        application_version: the version that must run the fork. None (the
+            default) leaves it to the executors of the latest version: this one runs
+            it at once if it is one of them. Another version leaves it ENQUEUED for
+            an executor of that version.
         timeout_seconds: a timeout for the fork (from when it starts running);
             defaults to the one set by ``SetWorkflowTimeout``, else none.
         queue_name: enqueue the fork on this queue (with ``queue_partition_key`` on a

@@ -49,7 +49,7 @@ def send_effect(
     return Send(destination_id, message, topic, send_to_forks, format_name(serialization_type))
 
 
-def send_bulk_effect(messages: Iterable[SendMessage]) -> SendBulk:
+def send_bulk_effect(messages: Iterable[SendMessage], send_to_forks: bool = False) -> SendBulk:
     """The effect of ``DBOS.send_bulk``: each message validated as ``DBOS.send`` does;
     ``DBOSException`` for idempotency keys given twice (before anything is written)."""
     batch = tuple(messages)
@@ -59,7 +59,7 @@ def send_bulk_effect(messages: Iterable[SendMessage]) -> SendBulk:
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
         raise DBOSException(f"send_bulk received duplicate idempotency keys: {', '.join(repeated)}")
-    return SendBulk(batch)
+    return SendBulk(batch, send_to_forks)
 
 
 def recv_effect(topic: str | None, timeout_seconds: float) -> Recv:
@@ -112,20 +112,21 @@ def send(
     )
 
 
-def send_bulk(messages: Iterable[SendMessage]) -> None:
+def send_bulk(messages: Iterable[SendMessage], *, send_to_forks: bool = False) -> None:
     """Send every ``SendMessage`` of ``messages`` in one transaction (all or none).
 
     In workflow code the messages and one ``DBOS.send_bulk`` checkpoint are written
     together; elsewhere a message's ``idempotency_key`` makes repeating it a no-op.
     Raises as ``DBOS.send`` does, naming every missing destination, and
-    ``DBOSException`` for an idempotency key given twice.
+    ``DBOSException`` for an idempotency key given twice. ``send_to_forks`` sends each
+    message to the forks of its destination too, as ``DBOS.send`` does.
     """
-    effect = send_bulk_effect(messages)
+    effect = send_bulk_effect(messages, send_to_forks)
     state = current_workflow()
     if state is not None:
         perform(state, effect)
         return
-    bulk_messages.send_bulk_unrecorded(runtime().env, effect.messages)
+    bulk_messages.send_bulk_unrecorded(runtime().env, effect.messages, send_to_forks)
 
 
 def recv(topic: str | None = None, timeout_seconds: float = 60) -> Any:
@@ -170,11 +171,12 @@ async def send_async(
     )
 
 
-async def send_bulk_async(messages: Iterable[SendMessage]) -> None:
+async def send_bulk_async(messages: Iterable[SendMessage], *, send_to_forks: bool = False) -> None:
     """``DBOS.send_bulk`` without blocking the loop."""
-    effect = send_bulk_effect(messages)
+    effect = send_bulk_effect(messages, send_to_forks)
     await perform_or_else_async(
-        effect, lambda: bulk_messages.send_bulk_unrecorded(runtime().env, effect.messages)
+        effect,
+        lambda: bulk_messages.send_bulk_unrecorded(runtime().env, effect.messages, send_to_forks),
     )
 
 

@@ -207,6 +207,7 @@ def child_start(
         workflow_id=options.workflow_id,
         timeout_seconds=options.timeout_seconds,
         inherit_deadline=options.inherit_deadline,
+        attributes=options.attributes,
         run_inline=run_inline,
         class_name=spec.class_name,
         config_name=spec.config_name,

@@ -8,6 +8,7 @@ import asyncio
 
 from transact._facade.launched import runtime
 from transact._facade.types import VersionInfo
+from transact._runtime import latest
 from transact._runtime.clock import now_ms
 from transact._store.records import VersionRecord
 from transact.errors import DBOSException
@@ -55,6 +56,7 @@ def set_latest_application_version(
     or roll-forward switch."""
     rt = runtime()
     rt.store.set_latest_application_version(version_name, application_name, now_ms(rt.clock))
+    latest.forget(rt)
 
 
 async def list_application_versions_async() -> list[VersionInfo]:

@@ -15,6 +15,7 @@ from typing import Any
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.announcer import announce
 from transact._runtime.clock import now_ms
+from transact._runtime.latest import is_latest
 from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import REGISTRY
 from transact._runtime.services import Services
@@ -58,8 +59,9 @@ def fork(
     (past the end of the log: all of them; it then runs on from there). Without a
     ``queue_name`` it is enqueued on the internal queue and this process claims and runs
     it at once when it can (the workflow is registered here and ``application_version``
-    is None or this executor's); otherwise it stays ENQUEUED for an executor of that
-    version. With a ``queue_name`` (and ``queue_partition_key``) it waits on that queue.
+    is this executor's, or None and this executor runs the latest version); otherwise it
+    stays ENQUEUED for an executor that may run it. With a ``queue_name`` (and
+    ``queue_partition_key``) it waits on that queue.
 
     Raises ``DBOSNonExistentWorkflowError`` for an unknown original, ``ValueError`` if
     ``start_step`` is below 1, ``DBOSConflictingWorkflowError`` if ``new_id`` is taken.
@@ -97,9 +99,10 @@ def fork(
     if queue_name is not None and queue_name != INTERNAL_QUEUE:
         announce(runtime, queue_name)
         return fork_id, None
-    runnable = REGISTRY.workflow(original.name) is not None and application_version in (
-        None,
-        runtime.application_version,
+    # Without a version, the executors of the latest version run it (DBOS).
+    runnable = REGISTRY.workflow(original.name) is not None and (
+        application_version == runtime.application_version
+        or (application_version is None and is_latest(runtime))
     )
     if not runnable:
         return fork_id, None

@@ -18,7 +18,7 @@ class StartOptions:
     # Who asked (DBOSContextSetAuth); children inherit their parent's.
     authenticated_user: str | None = None
     authenticated_roles: tuple[str, ...] | None = None
-    # SetWorkflowAttributes (JSON object text): the root it starts only, not children.
+    # SetWorkflowAttributes (JSON object text) for this workflow only: not inherited.
     attributes: str | None = None
     # SetWorkflowID(workflow_id_reuse_policy=): "reject" refuses an id already used.
     reuse_policy: str | None = None

@@ -34,6 +34,7 @@ from transact._core.queue_policy import QueueEntry, budget, local_counts
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.announcer import QueueAnnouncer, announce, queue_key, retire, serve
 from transact._runtime.clock import now_ms
+from transact._runtime.latest import is_latest
 from transact._runtime.options import StartOptions
 from transact._runtime.queue_definitions import (
     LISTENING,
@@ -364,6 +365,7 @@ class _QueueLoop(threading.Thread):
                 max_claims=cap,
                 now_ms=now_ms(rt.clock),
                 partition_local_running=local,
+                take_unversioned=is_latest(rt),
             )
             if claimed:
                 # One read for the batch's logs, not one per workflow.

@@ -65,7 +65,7 @@ def new_record(
         authenticated_user=parent.authenticated_user if parent else options.authenticated_user,
         authenticated_roles=json.dumps(list(roles)) if roles is not None else None,
         assumed_role=assumed_role,
-        attributes=None if parent is not None else options.attributes,
+        attributes=options.attributes,  # never the parent's: children do not inherit
         otel_context=env.tracing.carrier(child=parent is not None),
     )
 

@@ -175,6 +175,7 @@ class Runtime:
             workflow_id=child_id,
             timeout_seconds=effect.timeout_seconds,
             inherit_deadline=effect.inherit_deadline,
+            attributes=effect.attributes,
         )
         record = self.new_record(spec, child_id, args, kwargs, parent=parent, options=options)
         if effect.enqueue is not None:

@@ -218,8 +218,9 @@ class Store(Protocol):
     def register_application_version(
         self, version_name: str, application_name: str | None, now_ms: int
     ) -> None:
-        """Record (``application_name``, ``version_name``) with timestamp and creation
-        time ``now_ms`` unless it is recorded already (then nothing changes)."""
+        """Record (``application_name``, ``version_name``), created at ``now_ms``, unless
+        it is recorded already (then nothing changes). A new version is the latest: its
+        timestamp is ``now_ms``, or the highest timestamp + 1 if that is not above it."""
         ...
 
     def list_application_versions(self, application_name: str | None) -> list[VersionRecord]:
@@ -358,6 +359,7 @@ class Store(Protocol):
         max_claims: int | None,
         now_ms: int,
         partition_local_running: int | None = None,
+        take_unversioned: bool = True,
     ) -> list[WorkflowRecord]:
         """Dequeue what the queue's limits allow now, in one transaction; return the
         claimed rows in start order (``queue_policy.order_key``).
@@ -375,8 +377,10 @@ class Store(Protocol):
         neither ENQUEUED nor DELAYED whose ``started_at_epoch_ms`` is inside the rate
         window ending at ``now_ms``. ``queue_policy.budget(limits, counts, max_claims)``
         (with ``local_running`` as this process's count) says how many may start; that
-        many ENQUEUED rows whose ``application_version`` is ``application_version``, empty
-        or None (any, if ``application_version`` is None) are taken in start order and
+        many ENQUEUED rows whose ``application_version`` is ``application_version``, or
+        empty or None if ``take_unversioned`` (any, if ``application_version`` is None;
+        an executor not on the latest version leaves unversioned rows to those that
+        are) are taken in start order and
         claimed as ``claim_workflow`` claims one. Claims are exact across processes: two
         concurrent calls never exceed a limit together. If this process has no room
         (``max_claims`` or ``worker_concurrency - local_running`` is 0), nothing is read or

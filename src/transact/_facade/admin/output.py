@@ -54,9 +54,9 @@ def workflows_output(status: WorkflowStatus) -> dict[str, str | None]:
         "DequeuedAt": _text(status.dequeued_at),
         "DelayUntilEpochMS": _text(status.delay_until_epoch_ms),
         "CompletedAt": _text(status.completed_at),
-        "Attributes": _text(getattr(status, "attributes", None)),
+        "Attributes": None if status.attributes is None else json.dumps(status.attributes),
         "ScheduleName": getattr(status, "schedule_name", None),
-        "ApplicationName": getattr(status, "application_name", None),
+        "ApplicationName": status.application_name,
     }
 
 

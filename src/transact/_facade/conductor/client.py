@@ -56,6 +56,8 @@ def answers(metadata: dict[str, Any] | None, version: str) -> Mapping[str, Answe
         "get_step_aggregates": fleet.get_step_aggregates,
         "list_queues": fleet.list_queues,
         "get_queue": fleet.get_queue,
+        "list_application_versions": requests.list_application_versions,
+        "set_latest_application_version": requests.set_latest_application_version,
     }
 
 

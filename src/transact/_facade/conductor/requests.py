@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from transact._facade import api_management, api_workflows
+from transact._facade import api_management, api_workflows, versions
 from transact._facade.admin import actions, maintenance
 from transact._facade.admin.output import step_output, workflows_output
 from transact._facade.launched import runtime
@@ -72,9 +72,20 @@ def delete(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def resume(request: dict[str, Any]) -> dict[str, Any]:
-    """``resume`` one workflow or ``workflow_ids``."""
-    for workflow_id in _ids(request):
-        api_management.resume_workflow(workflow_id)
+    """``resume`` one workflow or ``workflow_ids`` (onto ``queue_name`` if given)."""
+    queue_name = request.get("queue_name")
+    api_management.resume_workflows(_ids(request), queue_name=queue_name)
+    return {"success": True}
+
+
+def list_application_versions(_: dict[str, Any]) -> dict[str, Any]:
+    """``list_application_versions``: every recorded version, the latest first."""
+    return {"output": [dict(v) for v in versions.list_application_versions()]}
+
+
+def set_latest_application_version(request: dict[str, Any]) -> dict[str, Any]:
+    """``set_latest_application_version``: promote ``version_name``."""
+    versions.set_latest_application_version(str(request["version_name"]))
     return {"success": True}
 
 

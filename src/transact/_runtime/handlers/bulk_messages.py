@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+
 from transact._core.checkpoint import Checkpoint
 from transact._core.effects import Effect, SendBulk, SendMessage
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Env, Performer
+from transact._runtime.management import forks_of
 from transact._runtime.recording import atomic_write
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import message_key
@@ -34,10 +37,23 @@ def _outgoing(env: Env, messages: Sequence[SendMessage], *, keyed: bool) -> list
     ]
 
 
+def with_forks(env: Env, messages: Sequence[SendMessage], forks: bool) -> list[SendMessage]:
+    """``messages``, and with ``forks`` a copy of each for every workflow forked
+    (recursively) from its destination."""
+    if not forks:
+        return list(messages)
+    return [
+        attrs.evolve(m, destination_id=d)
+        for m in messages
+        for d in (m.destination_id, *forks_of(env.store, m.destination_id))
+    ]
+
+
 def execute_send_bulk(state: WorkflowState, function_id: int, effect: SendBulk) -> None:
     """Insert every message and the ``DBOS.send_bulk`` checkpoint in one transaction."""
     env = state.env
-    outgoing = _outgoing(env, effect.messages, keyed=False)
+    messages = with_forks(env, effect.messages, effect.send_to_forks)
+    outgoing = _outgoing(env, messages, keyed=False)
     now = now_ms(env.clock)
     checkpoint = Checkpoint(
         function_id, effect.checkpoint_name, started_at_epoch_ms=now, completed_at_epoch_ms=now
@@ -45,13 +61,16 @@ def execute_send_bulk(state: WorkflowState, function_id: int, effect: SendBulk) 
     # As for send: the checkpoint in the same transaction makes it exactly once.
     with atomic_write(state):
         env.store.send_messages(outgoing, now_ms=now, checkpoint=(state.workflow_id, checkpoint))
-    for m in effect.messages:
+    for m in messages:
         env.waiters.notify(message_key(m.destination_id, m.topic))
 
 
-def send_bulk_unrecorded(env: Env, messages: Sequence[SendMessage]) -> None:
+def send_bulk_unrecorded(
+    env: Env, messages: Sequence[SendMessage], send_to_forks: bool = False
+) -> None:
     """Send from outside workflow code: one transaction, no checkpoint; a message with an
     idempotency key has the id ``"<key>::<destination>"`` (a repeat inserts nothing)."""
+    messages = with_forks(env, messages, send_to_forks)
     outgoing = _outgoing(env, messages, keyed=True)
     inserted = env.store.send_messages(outgoing, now_ms=now_ms(env.clock))
     for m, new in zip(messages, inserted, strict=True):

@@ -39,6 +39,7 @@ class QueueVerbs(WorkflowVerbs):
         max_claims: int | None,
         now_ms: int,
         partition_local_running: int | None = None,
+        take_unversioned: bool = True,
     ) -> list[WorkflowRecord]:
         """Release due delayed rows, then claim what the policy admits (see ``Store``)."""
         local = local_counts(local_running, partition_local_running)
@@ -80,7 +81,7 @@ class QueueVerbs(WorkflowVerbs):
                 if r.status == WorkflowStatusString.ENQUEUED
                 and (
                     application_version is None
-                    or not r.application_version
+                    or (take_unversioned and not r.application_version)
                     or r.application_version == application_version
                 )
             ]

@@ -80,8 +80,9 @@ class RevisionVerbs(MemoryState):
         with self._lock:
             key = (application_name, version_name)
             if key not in self._versions:
+                top = max((v.version_timestamp for v in self._versions.values()), default=-1)
                 self._versions[key] = VersionRecord(
-                    str(uuid.uuid4()), version_name, now_ms, now_ms, application_name
+                    str(uuid.uuid4()), version_name, max(now_ms, top + 1), now_ms, application_name
                 )
 
     def list_application_versions(self, application_name: str | None) -> list[VersionRecord]:

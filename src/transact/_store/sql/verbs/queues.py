@@ -183,7 +183,7 @@ _CLAIM_VALUES: dict[str, Any] = {
 }
 
 
-def _claim_statement(dialect: str, partitioned: bool, any_version: bool, limited: bool) -> Any:
+def _claim_statement(dialect: str, partitioned: bool, versions: str, limited: bool) -> Any:
     postgres = dialect == "postgresql"
     # Postgres claims due DELAYED rows in the same statement (releasing them and claiming
     # them at once); SQLite has released them already.
@@ -194,7 +194,9 @@ def _claim_statement(dialect: str, partitioned: bool, any_version: bool, limited
     )
     # QUEUE_WAITING repeats the index's predicate, so both databases use the index.
     candidates = select(_c.workflow_uuid).where(*_scope(partitioned), QUEUE_WAITING, startable)
-    if not any_version:
+    # versions: "any" row; this version's rows "with" unversioned ones; or "own" only
+    # (an executor that is not on the latest version leaves unversioned rows alone).
+    if versions == "with":
         candidates = candidates.where(
             or_(
                 _c.application_version.is_(None),
@@ -202,6 +204,8 @@ def _claim_statement(dialect: str, partitioned: bool, any_version: bool, limited
                 _c.application_version == _p("version"),
             )
         )
+    elif versions == "own":
+        candidates = candidates.where(_c.application_version == _p("version"))
     candidates = candidates.order_by(_c.priority, _c.created_at, _c.workflow_uuid)
     if limited:
         candidates = candidates.limit(_p("limit", BigInteger))
@@ -246,7 +250,7 @@ _CLAIM = {
     (d, p, v, limited): _claim_statement(d, p, v, limited)
     for d in ("postgresql", "sqlite")
     for p in (False, True)
-    for v in (False, True)
+    for v in ("any", "with", "own")
     for limited in (False, True)
 }
 
@@ -268,6 +272,7 @@ class QueueVerbs:
         max_claims: int | None,
         now_ms: int,
         partition_local_running: int | None = None,
+        take_unversioned: bool = True,
     ) -> list[WorkflowRecord]:
         """Release due delayed rows, then claim what the policy admits (see ``Store``)."""
         local = local_counts(local_running, partition_local_running)
@@ -275,6 +280,7 @@ class QueueVerbs:
         if budget(limits, local, max_claims) == 0:
             return []
         dialect = self._db.dialect_name
+        versions = "any" if application_version is None else "with" if take_unversioned else "own"
         partitioned = partition_key is not None
         params: dict[str, Any] = {
             "queue": queue_name,
@@ -296,7 +302,7 @@ class QueueVerbs:
             # One autocommit statement, run without SQLAlchemy's execution layer (which
             # cost more than the claim's round trip).
             allowed = budget(limits, local, max_claims)
-            stmt = _CLAIM[(dialect, partitioned, application_version is None, allowed is not None)]
+            stmt = _CLAIM[(dialect, partitioned, versions, allowed is not None)]
             rows = self._db.execute_returning(stmt, {**params, "limit": allowed})
             return sorted(
                 (row_to_record(dict(zip(_COLUMNS, r, strict=True))) for r in rows), key=order_key
@@ -338,7 +344,7 @@ class QueueVerbs:
                 if postgres:  # the claim statement would have released the due rows
                     conn.execute(_RELEASE[partitioned], params)
                 return []
-            stmt = _CLAIM[(dialect, partitioned, application_version is None, allowed is not None)]
+            stmt = _CLAIM[(dialect, partitioned, versions, allowed is not None)]
             rows = conn.execute(stmt, {**params, "limit": allowed}).mappings().all()
             return sorted((row_to_record(r) for r in rows), key=order_key)
 

@@ -152,12 +152,13 @@ class RevisionVerbs:
 
 def _register(conn: Connection, version_name: str, app: str | None, now_ms: int) -> None:
     if conn.execute(_FIND_VERSION, {"name": version_name, "app": app}).first() is None:
+        top = conn.execute(_TOP).scalar()
         conn.execute(
             _INSERT_VERSION,
             {
                 "version_id": str(uuid.uuid4()),
                 "version_name": version_name,
-                "version_timestamp": now_ms,
+                "version_timestamp": now_ms if top is None else max(now_ms, top + 1),
                 "created_at": now_ms,
                 "application_name": app,
             },

@@ -17,7 +17,7 @@ from transact._core.queue_policy import QueueEntry, validate_entry, validate_lim
 from transact._facade.context import ambient_enqueue_options, take_start_options
 from transact._facade.decorators import child_start
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
-from transact._facade.launched import runtime
+from transact._facade.launched import not_a_workflow, runtime
 from transact._facade.listing import query_workflows, query_workflows_async, workflow_query
 from transact._facade.status import WorkflowStatus
 from transact._runtime.interpreter import perform
@@ -125,10 +125,7 @@ class Queue:
         """
         spec = spec_of(func)
         if spec is None:
-            raise DBOSException(
-                f"{getattr(func, '__qualname__', func)!r} is not a workflow: decorate it "
-                "with @DBOS.workflow() before enqueueing it"
-            )
+            raise not_a_workflow(func)
         frame = current_frame()
         if frame is not None and frame.step_id is not None:
             raise DBOSException(f"cannot enqueue workflow {spec.name} from inside a step")

@@ -32,18 +32,19 @@ def make_transaction(
     func: Callable[P, R], isolation_level: str, name: str | None
 ) -> Callable[P, R]:
     """Wrap ``func`` as a transaction (see ``DBOS.transaction``)."""
-    if inspect.iscoroutinefunction(func):
-        raise DBOSException(f"{func.__qualname__} is async: transactions must be synchronous")
     txn_name = name or func.__qualname__
+    if inspect.iscoroutinefunction(func):
+        raise DBOSException(
+            f"Function {txn_name} is a coroutine function, but DBOS.transaction does not "
+            "support coroutine functions"
+        )
     REGISTRY.add_step(txn_name)
 
     @functools.wraps(func)
     def transaction_wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         frame = current_frame()
         if frame is not None and frame.step_id is not None:
-            raise DBOSException(
-                f"transaction {txn_name} was called from inside a step: call it from workflow code"
-            )
+            raise AssertionError("Transactions must be called from within workflows")
         if frame is None:  # outside any workflow: one transaction, nothing recorded
             app = require_app_db(runtime().app_db)
             plain: R = in_transaction(
@@ -59,10 +60,10 @@ def make_transaction(
 
 
 def sql_session() -> Session:
-    """The session of the running transaction; ``DBOSException`` anywhere else."""
+    """The session of the running transaction; ``AssertionError`` anywhere else (DBOS's)."""
     session = current_session.get()
     if session is None:
-        raise DBOSException("DBOS.sql_session is only available inside a @DBOS.transaction")
+        raise AssertionError("db is only available within a transaction.")
     return session
 
 

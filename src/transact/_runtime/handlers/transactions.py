@@ -19,7 +19,6 @@ from transact._runtime.env import Performer
 from transact._runtime.recording import record, record_outcome, replay_outcome
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._serialization import serialize_value
-from transact.errors import DBOSException
 
 current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
     "transact_sql_session", default=None
@@ -32,9 +31,9 @@ _MAX_RETRY_DELAY = 2.0
 def require_app_db(app_db: AppDatabase | None) -> AppDatabase:
     """The application database, or a clear error when none is configured."""
     if app_db is None:
-        raise DBOSException(
-            "@DBOS.transaction needs an application database: set "
-            "'application_database_url' in DBOSConfig"
+        raise AssertionError(  # DBOS's class and text
+            "Transactions can only be used if DBOS is configured with an "
+            "application_database_url"
         )
     return app_db
 

@@ -32,8 +32,7 @@ def require_app_db(app_db: AppDatabase | None) -> AppDatabase:
     """The application database, or a clear error when none is configured."""
     if app_db is None:
         raise AssertionError(  # DBOS's class and text
-            "Transactions can only be used if DBOS is configured with an "
-            "application_database_url"
+            "Transactions can only be used if DBOS is configured with an application_database_url"
         )
     return app_db
 

@@ -349,3 +349,29 @@ def test_list_queued_workflows_async(url: str) -> None:
         asyncio.run(DBOS.list_queued_workflows_async(queue_names="compat_queue"))
     gate.set()
     assert handle.get_result() == 1
+
+
+@DBOS.workflow(name="compat_parent")
+def parent(value: int) -> int:
+    return echo(value) + echo(value + 1)
+
+
+def test_dbos_warnings_for_misuse(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="dbos"):
+        with SetWorkflowID("first"):
+            assert parent(1) == 3  # its children take no id from the block: no warning
+        assert "Multiple workflows" not in caplog.text
+        with SetWorkflowID("only-one"):
+            echo(1)
+            echo(2)
+    assert caplog.text.count("Multiple workflows started in the same SetWorkflowID block") == 1
+    assert DBOS.get_workflow_status("only-one") is not None
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="dbos"):
+
+        @DBOS.workflow(name="compat_echo")
+        def another_echo(value: int) -> int:
+            return value
+
+    assert "Duplicate registration of function 'compat_echo'" in caplog.text
+    DBOS.workflow(name="compat_echo")(echo.__wrapped__)  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 import math
 from types import TracebackType
 
@@ -11,7 +12,10 @@ import attrs
 from transact._core.ids import validate_workflow_id
 from transact._core.queue_policy import MAX_PRIORITY
 from transact._runtime.runtime import StartOptions
+from transact._runtime.state import current_frame
 from transact.errors import DBOSException
+
+logger = logging.getLogger("dbos")
 
 
 @attrs.define
@@ -23,6 +27,7 @@ class _Ambient:
     authenticated_roles: tuple[str, ...] | None = None
     enqueue: EnqueueOptions | None = None
     shard_key: str | None = None
+    workflow_id_used: bool = False  # the SetWorkflowID id went to an earlier start
 
 
 @attrs.frozen
@@ -69,6 +74,14 @@ def take_start_options(*, queued: bool = False) -> StartOptions:
     if ambient.shard_key is not None:
         raise DBOSException("A shard key was given, but this system database is not sharded")
     workflow_id, ambient.workflow_id = ambient.workflow_id, None
+    if workflow_id is not None:
+        ambient.workflow_id_used = True
+    elif ambient.workflow_id_used and current_frame() is None:
+        logger.warning(
+            "Multiple workflows started in the same SetWorkflowID block. Only the first "
+            "workflow is assigned the specified workflow ID; subsequent workflows will use "
+            "a generated workflow ID."
+        )
     return StartOptions(
         workflow_id=workflow_id,
         timeout_seconds=ambient.timeout_seconds,
@@ -136,6 +149,7 @@ class SetWorkflowID(_Setter):
 
     def _apply(self, ambient: _Ambient) -> None:
         ambient.workflow_id = self.workflow_id
+        ambient.workflow_id_used = False
 
 
 class SetWorkflowTimeout(_Setter):

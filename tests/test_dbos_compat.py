@@ -375,3 +375,37 @@ def test_dbos_warnings_for_misuse(url: str, caplog: pytest.LogCaptureFixture) ->
 
     assert "Duplicate registration of function 'compat_echo'" in caplog.text
     DBOS.workflow(name="compat_echo")(echo.__wrapped__)  # type: ignore[attr-defined]
+
+
+def test_conductor_alerts_call_the_alert_handler(system_database_url: str) -> None:
+    from tests.test_conductor import StandInConductor
+    from transact._facade import alerts
+
+    received: list[tuple[str, str, dict[str, str]]] = []
+    alerts.forget()
+
+    @DBOS.alert_handler
+    def on_alert(name: str, message: str, metadata: dict[str, str]) -> None:
+        received.append((name, message, metadata))
+
+    stand_in = StandInConductor()
+    try:
+        DBOS(
+            config={"name": NAME, "system_database_url": system_database_url},
+            conductor_url=f"ws://127.0.0.1:{stand_in.port}",
+            conductor_key="k",
+        )
+        DBOS.launch()
+        reply = stand_in.ask("alert", name="disk", message="full", metadata={"host": "a"})
+        assert reply["error_message"] is None and reply["success"] is True
+        assert received == [("disk", "full", {"host": "a"})]
+        with pytest.raises(DBOSException, match=r"before DBOS\.launch"):
+            DBOS.alert_handler(on_alert)
+    finally:
+        DBOS.destroy()
+        stand_in.close()
+        alerts.forget()
+    DBOS.alert_handler(on_alert)
+    with pytest.raises(DBOSException, match="Only one alert handler"):
+        DBOS.alert_handler(lambda name, message, metadata: None)
+    alerts.forget()

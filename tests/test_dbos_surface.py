@@ -364,8 +364,6 @@ PENDING_ELSEWHERE_MEMBERS = frozenset(
         # 18
         "span",
         "tracer",
-        # lead (Conductor alerts)
-        "alert_handler",
     ]
     + [f"{n}{s}" for n in _PENDING_12C + _PENDING_13 for s in ("", "_async")]
 )

@@ -10,12 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from transact._facade import (
+    alerts,
+    decorators,
+    lifecycle,
+    properties,
+    queues,
+    transactions,
+    unsupported,
+)
 from transact._facade import api_events as events
 from transact._facade import api_management as management
 from transact._facade import api_messages as messages
 from transact._facade import api_streams as streams
 from transact._facade import api_workflows as workflows
-from transact._facade import decorators, lifecycle, properties, queues, transactions, unsupported
 from transact._facade.classproperty import classproperty
 from transact._facade.config import DBOSConfig
 
@@ -84,6 +92,7 @@ class DBOS:
     launch = _member(lifecycle.launch)
     destroy = _member(lifecycle.destroy)
     reset_system_database = _member(lifecycle.reset_system_database)
+    alert_handler = _member(alerts.alert_handler)
 
     # --- declaring workflows, steps, transactions, schedules -------------------------
     workflow = _member(decorators.workflow)

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from transact._facade import launched
+from transact._facade import alerts, launched
 from transact._facade.admin.server import AdminServer
 from transact._facade.conductor.client import DEFAULT_CONDUCTOR_URL, ConductorClient, answers
 from transact._facade.config import DBOSConfig, Settings, resolve, warn_unsupported
@@ -176,6 +176,7 @@ def destroy(*, destroy_registry: bool = False, workflow_completion_timeout_sec: 
     if destroy_registry:
         forget_queues_and_schedules()
         REGISTRY.clear()
+        alerts.forget()
 
 
 def reset_system_database(

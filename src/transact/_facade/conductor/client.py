@@ -37,6 +37,7 @@ def answers(metadata: dict[str, Any] | None, version: str) -> Mapping[str, Answe
     return {
         "executor_info": requests.executor_info(metadata, version),
         "recovery": requests.recovery,
+        "alert": requests.alert,
         "cancel": requests.cancel,
         "delete": requests.delete,
         "resume": requests.resume,

@@ -12,12 +12,13 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from transact._facade import api_management, api_workflows
+from transact._facade import alerts, api_management, api_workflows
 from transact._facade.admin import actions, maintenance
 from transact._facade.admin.output import step_output, workflows_output
 from transact._facade.launched import runtime
 from transact._facade.listing import query_workflows, workflow_query
 from transact._store.records import WorkflowQuery
+from transact.errors import DBOSException
 
 Answer = Callable[[dict[str, Any]], dict[str, Any]]
 DBOS_LANGUAGE = "python"
@@ -50,6 +51,15 @@ def _ids(request: dict[str, Any]) -> list[str]:
 def recovery(request: dict[str, Any]) -> dict[str, Any]:
     """``recovery``: run the PENDING workflows of ``executor_ids`` here."""
     runtime().recover_pending(list(request.get("executor_ids") or []))
+    return {"success": True}
+
+
+def alert(request: dict[str, Any]) -> dict[str, Any]:
+    """``alert``: call the ``@DBOS.alert_handler`` with ``name``, ``message``, ``metadata``."""
+    handler = alerts.registered_handler()
+    if handler is None:
+        raise DBOSException("no alert handler is registered (@DBOS.alert_handler)")
+    handler(str(request.get("name")), str(request.get("message")), request.get("metadata") or {})
     return {"success": True}
 
 

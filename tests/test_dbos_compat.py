@@ -409,3 +409,15 @@ def test_conductor_alerts_call_the_alert_handler(system_database_url: str) -> No
     with pytest.raises(DBOSException, match="Only one alert handler"):
         DBOS.alert_handler(lambda name, message, metadata: None)
     alerts.forget()
+
+
+def test_an_id_reused_for_another_workflow_is_dbos_s_conflict(url: str) -> None:
+    with SetWorkflowID("taken"):
+        echo(1)
+    with SetWorkflowID("taken"), pytest.raises(DBOSException) as info:
+        DBOS.start_workflow(parent, 1)
+    assert str(info.value) == (
+        "DBOS Error 9: Conflicting workflow invocation with the same ID (taken): Workflow "
+        "already exists with a different function name: compat_echo, but the provided "
+        "function name is: compat_parent"
+    )

@@ -67,6 +67,7 @@ def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
     if not created and stored.name != record.name:
         raise DBOSConflictingWorkflowError(
             record.workflow_id,
-            f"the id is already used by workflow {stored.name!r}, not {record.name!r}",
+            f"Workflow already exists with a different function name: {stored.name}, but the "
+            f"provided function name is: {record.name}",
         )
     return stored, created

@@ -421,3 +421,29 @@ def test_an_id_reused_for_another_workflow_is_dbos_s_conflict(url: str) -> None:
         "already exists with a different function name: compat_echo, but the provided "
         "function name is: compat_parent"
     )
+
+
+def test_launch_failures_are_logged_and_raised(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="dbos"), pytest.raises(DBOSException) as info:
+        DBOS.launch()
+    assert str(info.value) == (
+        "DBOS Error: DBOS.launch() was called without a DBOS instance. Construct "
+        "DBOS(config=...) first; DBOS.destroy() discards the instance."
+    )
+    assert "DBOS failed to launch:" in caplog.text
+
+
+@DBOS.workflow(name="compat_failing")
+def failing() -> None:
+    raise KeyError("boom")
+
+
+def test_a_failing_background_workflow_is_logged(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="dbos"):
+        handle = DBOS.start_workflow(failing)
+        with pytest.raises(KeyError):
+            handle.get_result()
+        wait_until(lambda: "Exception encountered in background workflow:" in caplog.text)
+    assert "KeyError: 'boom'" in caplog.text  # with its traceback

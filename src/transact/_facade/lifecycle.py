@@ -104,8 +104,21 @@ def launch() -> None:
     """Open the system database, migrate it, and recover this executor's PENDING
     workflows. Idempotent. Raises ``DBOSInitializationError`` if the database cannot
     be opened."""
+    try:
+        _launch()
+    except Exception:
+        logger.error("DBOS failed to launch:", exc_info=True)
+        raise
+
+
+def _launch() -> None:
     with _lock:
-        state = configured()
+        if _configured is None:  # DBOS 3.4's error (2.x silently does nothing)
+            raise DBOSException(
+                "DBOS.launch() was called without a DBOS instance. Construct "
+                "DBOS(config=...) first; DBOS.destroy() discards the instance."
+            )
+        state = _configured
         if state.launched:
             logger.warning("DBOS was already launched")
             return

@@ -459,3 +459,13 @@ def test_every_blocking_member_has_its_async_twin() -> None:
             twin = inspect.getattr_static(DBOS, f"{name}_async").__func__
             is_async = inspect.iscoroutinefunction(twin) or inspect.isasyncgenfunction(twin)
             assert is_async, f"{name}_async is not async"
+
+
+def test_errors_pickle_with_their_arguments() -> None:
+    """DBOS's errors round-trip through pickle (the default serializer) with their text."""
+    import pickle
+
+    for name, (_, args, _text) in DBOS_ERRORS.items():
+        error = getattr(transact.errors, name)(*args)
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error), name

@@ -37,7 +37,11 @@ from transact import (
 from transact._facade import lifecycle
 from transact._facade.logs import _ConsoleHandler
 from transact._serialization import PortableJSONSerializer
-from transact.error import DBOSAwaitedWorkflowCancelledError, DBOSInitializationError
+from transact.error import (
+    DBOSAwaitedWorkflowCancelledError,
+    DBOSInitializationError,
+    DBOSWorkflowIDInUseError,
+)
 
 NAME = "test-compat"
 queue = Queue("compat_queue")
@@ -447,3 +451,26 @@ def test_a_failing_background_workflow_is_logged(
             handle.get_result()
         wait_until(lambda: "Exception encountered in background workflow:" in caplog.text)
     assert "KeyError: 'boom'" in caplog.text  # with its traceback
+
+
+def test_workflow_id_reuse_policy_reject(url: str) -> None:
+    with SetWorkflowID("once", workflow_id_reuse_policy="reject"):
+        assert echo(1) == 1
+    with SetWorkflowID("once"):  # the default returns the recorded outcome
+        assert echo(1) == 1
+    with (
+        SetWorkflowID("once", workflow_id_reuse_policy="reject"),
+        pytest.raises(DBOSWorkflowIDInUseError) as info,
+    ):
+        DBOS.start_workflow(echo, 1)
+    assert str(info.value) == (
+        "DBOS Error 27: Workflow ID once is already in use by workflow compat_echo with "
+        "status SUCCESS."
+    )
+    with (
+        SetWorkflowID("once", workflow_id_reuse_policy="reject"),
+        pytest.raises(DBOSWorkflowIDInUseError),
+    ):
+        queue.enqueue(echo, 1)
+    with pytest.raises(DBOSException, match="Invalid workflow_id_reuse_policy never"):
+        SetWorkflowID("x", workflow_id_reuse_policy="never")  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ import contextvars
 import logging
 import math
 from types import TracebackType
+from typing import Literal
 
 import attrs
 
@@ -28,6 +29,7 @@ class _Ambient:
     enqueue: EnqueueOptions | None = None
     shard_key: str | None = None
     workflow_id_used: bool = False  # the SetWorkflowID id went to an earlier start
+    reject_existing_id: bool = False
 
 
 @attrs.frozen
@@ -88,6 +90,7 @@ def take_start_options(*, queued: bool = False) -> StartOptions:
         inherit_deadline=not ambient.timeout_set,
         authenticated_user=ambient.authenticated_user,
         authenticated_roles=ambient.authenticated_roles,
+        reject_existing_id=workflow_id is not None and ambient.reject_existing_id,
     )
 
 
@@ -134,11 +137,24 @@ class SetWorkflowID(_Setter):
     """The next workflow started, enqueued or called in the block gets ``workflow_id``.
 
     Starting a workflow with an id that already exists does not run it again: it returns
-    the recorded outcome (or waits for it). Raises ``DBOSException`` for an empty id.
+    the recorded outcome (or waits for it); with ``workflow_id_reuse_policy="reject"``
+    (DBOS 3.4) it raises ``DBOSWorkflowIDInUseError`` instead. Raises ``DBOSException``
+    for an empty id or an unknown policy.
     """
 
-    def __init__(self, workflow_id: str) -> None:
+    def __init__(
+        self,
+        workflow_id: str,
+        *,
+        workflow_id_reuse_policy: Literal["return-existing", "reject"] = "return-existing",
+    ) -> None:
         super().__init__()
+        if workflow_id_reuse_policy not in ("return-existing", "reject"):
+            raise DBOSException(
+                f"Invalid workflow_id_reuse_policy {workflow_id_reuse_policy}. Must be either "
+                "'return-existing' or 'reject'."
+            )
+        self.reject_existing = workflow_id_reuse_policy == "reject"
         try:
             self.workflow_id = validate_workflow_id(workflow_id)
         except ValueError:
@@ -150,6 +166,7 @@ class SetWorkflowID(_Setter):
     def _apply(self, ambient: _Ambient) -> None:
         ambient.workflow_id = self.workflow_id
         ambient.workflow_id_used = False
+        ambient.reject_existing_id = self.reject_existing
 
 
 class SetWorkflowTimeout(_Setter):

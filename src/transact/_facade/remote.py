@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from transact._core.checkpoint import Checkpoint
-from transact._runtime import management
+from transact._runtime import management, rows
 from transact._runtime.clock import Clock, SystemClock, now_ms
 from transact._runtime.options import StartOptions
 from transact._runtime.recovery import INTERNAL_QUEUE
@@ -46,8 +46,10 @@ class Remote:
     ) -> WorkflowRecord:
         raise NotImplementedError("the dashboard starts no workflows")
 
-    def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-        return self.store.insert_workflow(record)
+    def insert(
+        self, record: WorkflowRecord, *, reject_existing: bool = False
+    ) -> tuple[WorkflowRecord, bool]:
+        return rows.insert(self.store, record, reject_existing=reject_existing)
 
     def dispatch(
         self, record: WorkflowRecord, checkpoints: list[Checkpoint] | None = None

@@ -18,3 +18,5 @@ class StartOptions:
     # Who asked (DBOSContextSetAuth); children inherit their parent's.
     authenticated_user: str | None = None
     authenticated_roles: tuple[str, ...] | None = None
+    # SetWorkflowID(..., workflow_id_reuse_policy="reject"): an existing id is an error.
+    reject_existing_id: bool = False

@@ -178,7 +178,7 @@ def enqueue(
     workflow_id = options.workflow_id or str(uuid.uuid4())
     record = runtime.new_record(spec, workflow_id, args, kwargs, options=options)
     record = enqueued_record(record, entry, timed=options.timeout_seconds is not None)
-    _, created = runtime.insert(record)
+    _, created = runtime.insert(record, reject_existing=options.reject_existing_id)
     if created:
         announce(runtime, entry.queue_name)
     return workflow_id

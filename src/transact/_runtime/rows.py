@@ -14,7 +14,7 @@ from transact._runtime.state import WorkflowState
 from transact._serialization import serialize_value
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
-from transact.errors import DBOSConflictingWorkflowError
+from transact.errors import DBOSConflictingWorkflowError, DBOSWorkflowIDInUseError
 
 
 def new_record(
@@ -61,9 +61,14 @@ def new_record(
     )
 
 
-def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-    """Insert the row or attach to an existing one of the same workflow function."""
+def insert(
+    store: Store, record: WorkflowRecord, *, reject_existing: bool = False
+) -> tuple[WorkflowRecord, bool]:
+    """Insert the row or attach to an existing one of the same workflow function
+    (``reject_existing``: raise ``DBOSWorkflowIDInUseError`` instead of attaching)."""
     stored, created = store.insert_workflow(record)
+    if not created and reject_existing:
+        raise DBOSWorkflowIDInUseError(record.workflow_id, stored.status, stored.name)
     if not created and stored.name != record.name:
         raise DBOSConflictingWorkflowError(
             record.workflow_id,

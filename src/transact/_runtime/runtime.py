@@ -143,9 +143,11 @@ class Runtime:
         """The PENDING row of a direct start (see ``rows.new_record``)."""
         return rows.new_record(self.env, spec, workflow_id, args, kwargs, parent, options)
 
-    def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
+    def insert(
+        self, record: WorkflowRecord, *, reject_existing: bool = False
+    ) -> tuple[WorkflowRecord, bool]:
         """Insert the row or attach to an existing one (see ``rows.insert``)."""
-        return rows.insert(self.store, record)
+        return rows.insert(self.store, record, reject_existing=reject_existing)
 
     def start(
         self,
@@ -159,7 +161,7 @@ class Runtime:
         """Start a root workflow; returns its id and, if this call runs it, its future."""
         workflow_id = options.workflow_id or str(uuid.uuid4())
         record = self.new_record(spec, workflow_id, args, kwargs, options=options)
-        _, created = self.insert(record)
+        _, created = self.insert(record, reject_existing=options.reject_existing_id)
         if not created:
             return workflow_id, None
         return workflow_id, self.launch(record, spec, args, kwargs, inline=inline)

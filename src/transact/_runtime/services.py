@@ -58,8 +58,11 @@ class Services(Protocol):
         """The PENDING row of a direct start."""
         ...
 
-    def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-        """Insert the row or attach to an existing one of the same workflow function."""
+    def insert(
+        self, record: WorkflowRecord, *, reject_existing: bool = False
+    ) -> tuple[WorkflowRecord, bool]:
+        """Insert the row or attach to an existing one of the same workflow function
+        (``reject_existing``: raise ``DBOSWorkflowIDInUseError`` instead)."""
         ...
 
     def dispatch(

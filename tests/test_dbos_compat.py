@@ -45,6 +45,7 @@ from transact.error import (
 
 NAME = "test-compat"
 queue = Queue("compat_queue")
+other_queue = Queue("compat_other_queue")
 gate = threading.Event()
 
 
@@ -474,3 +475,22 @@ def test_workflow_id_reuse_policy_reject(url: str) -> None:
         queue.enqueue(echo, 1)
     with pytest.raises(DBOSException, match="Invalid workflow_id_reuse_policy never"):
         SetWorkflowID("x", workflow_id_reuse_policy="never")  # type: ignore[arg-type]
+
+
+def test_an_id_reused_on_another_queue_warns(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    with SetWorkflowID("queued-twice"):
+        assert queue.enqueue(echo, 3).get_result() == 3
+    with caplog.at_level(logging.WARNING, logger="dbos"), SetWorkflowID("queued-twice"):
+        assert other_queue.enqueue(echo, 3).get_result() == 3
+    assert (
+        "Workflow already exists in queue: compat_queue, but the provided queue name is: "
+        "compat_other_queue. The queue is not updated." in caplog.text
+    )
+
+
+def test_conductor_metadata_must_be_json() -> None:
+    with pytest.raises(DBOSException) as info:
+        DBOS(config={"name": NAME, "conductor_executor_metadata": {"x": object()}})
+    assert str(info.value).startswith(
+        "DBOS Error: conductor_executor_metadata must be JSON-serializable: "
+    )

@@ -4,6 +4,7 @@ an existing row of the same workflow function)."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from transact._core.status import WorkflowStatusString as S
@@ -15,6 +16,8 @@ from transact._serialization import serialize_value
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
 from transact.errors import DBOSConflictingWorkflowError, DBOSWorkflowIDInUseError
+
+logger = logging.getLogger("dbos")
 
 
 def new_record(
@@ -74,5 +77,12 @@ def insert(
             record.workflow_id,
             f"Workflow already exists with a different function name: {stored.name}, but the "
             f"provided function name is: {record.name}",
+        )
+    if not created and record.queue_name is not None and stored.queue_name != record.queue_name:
+        logger.warning(
+            "Workflow already exists in queue: %s, but the provided queue name is: %s. "
+            "The queue is not updated.",
+            stored.queue_name,
+            record.queue_name,
         )
     return stored, created

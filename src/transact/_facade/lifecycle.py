@@ -150,6 +150,9 @@ def _launch() -> None:
     background.start()
     state.background = background
     if settings.admin_port is not None:
+        logger.warning(
+            "The DBOS admin server is deprecated and will be removed in a future version of DBOS."
+        )
         admin = AdminServer(settings.admin_port, deactivate=background.schedules.stop)
         admin.start()
         state.admin = admin

@@ -494,3 +494,17 @@ def test_conductor_metadata_must_be_json() -> None:
     assert str(info.value).startswith(
         "DBOS Error: conductor_executor_metadata must be JSON-serializable: "
     )
+
+
+@DBOS.workflow(name="compat_logging")
+def logging_workflow() -> None:
+    DBOS.logger.info("inside")
+
+
+def test_log_records_carry_dbos_s_attributes(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="dbos"), SetWorkflowID("logs"):
+        logging_workflow()
+    record = next(r for r in caplog.records if r.getMessage() == "inside")
+    assert record.operationUUID == "logs"  # type: ignore[attr-defined]
+    assert record.executorID == DBOS.executor_id  # type: ignore[attr-defined]
+    assert record.applicationVersion == DBOS.application_version  # type: ignore[attr-defined]

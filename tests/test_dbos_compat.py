@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from transact import (
     DBOSPortableJSONSerializer,
     KafkaMessage,
     Queue,
+    Serializer,
     SetEnqueueOptions,
     SetShardKey,
     SetWorkflowID,
@@ -508,3 +510,29 @@ def test_log_records_carry_dbos_s_attributes(url: str, caplog: pytest.LogCapture
     assert record.operationUUID == "logs"  # type: ignore[attr-defined]
     assert record.executorID == DBOS.executor_id  # type: ignore[attr-defined]
     assert record.applicationVersion == DBOS.application_version  # type: ignore[attr-defined]
+
+
+class _JSONSerializer(Serializer):
+    """A DBOS-style custom serializer: a subclass that does not override ``name``."""
+
+    def serialize(self, data: Any) -> str:
+        return json.dumps(data)
+
+    def deserialize(self, text: str) -> Any:
+        return json.loads(text)
+
+
+def test_a_serializer_subclass_works_as_in_dbos(system_database_url: str) -> None:
+    assert _JSONSerializer().name() == "custom_serializer"
+    DBOS(
+        config={
+            "name": NAME,
+            "system_database_url": system_database_url,
+            "serializer": _JSONSerializer(),
+        }
+    )
+    DBOS.launch()
+    with SetWorkflowID("json"):
+        assert echo(4) == 4
+    status = DBOS.get_workflow_status("json")
+    assert status is not None and status.output == 4

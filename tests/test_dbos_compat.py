@@ -536,3 +536,29 @@ def test_a_serializer_subclass_works_as_in_dbos(system_database_url: str) -> Non
         assert echo(4) == 4
     status = DBOS.get_workflow_status("json")
     assert status is not None and status.output == 4
+
+
+@pytest.mark.parametrize(
+    ("config", "system_url"),
+    [
+        ({"name": "my-app"}, "sqlite:///my_app.sqlite"),
+        ({"name": "app", "database_url": "sqlite:///app.db"}, "sqlite:///app.db"),
+        (
+            {"name": "app", "application_database_url": "postgresql://u@h:5432/shop?x=1"},
+            "postgresql://u@h:5432/shop_dbos_sys?x=1",
+        ),
+        (
+            {
+                "name": "app",
+                "application_database_url": "postgresql://u@h/shop",
+                "system_database_url": "postgresql://u@h/sys",
+            },
+            "postgresql://u@h/sys",
+        ),
+    ],
+)
+def test_the_system_database_url_is_derived_as_dbos_does(
+    config: dict[str, Any], system_url: str
+) -> None:
+    DBOS(config=config)  # type: ignore[arg-type]
+    assert lifecycle.configured().settings.system_database_url == system_url

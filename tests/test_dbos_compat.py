@@ -562,3 +562,40 @@ def test_the_system_database_url_is_derived_as_dbos_does(
 ) -> None:
     DBOS(config=config)  # type: ignore[arg-type]
     assert lifecycle.configured().settings.system_database_url == system_url
+
+
+def test_run_migrations_false_only_verifies(durable_database_url: str) -> None:
+    config: Any = {
+        "name": NAME,
+        "system_database_url": durable_database_url,
+        "run_migrations": False,
+    }
+    if durable_database_url.startswith("sqlite"):
+        DBOS(config=config)
+        with pytest.raises(DBOSInitializationError, match="does not exist"):
+            DBOS.launch()  # the file is not created
+        DBOS.destroy()
+    else:
+        # A schema one migration behind (the fixture migrated it fully).
+        import sqlalchemy as sa
+
+        from transact._store.sql.schema.migrations import LATEST_VERSION
+
+        engine = sa.create_engine(durable_database_url.replace("postgresql", "postgresql+psycopg"))
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("DELETE FROM transact.transact_migrations WHERE version = :v"),
+                {"v": LATEST_VERSION},
+            )
+        engine.dispose()
+        DBOS(config=config)
+        with pytest.raises(DBOSInitializationError) as info:
+            DBOS.launch()
+        expected = f"at schema version {LATEST_VERSION - 1}, but this version of DBOS requires"
+        assert expected in str(info.value)
+        assert "run_migrations disabled, so it will not migrate it" in str(info.value)
+        DBOS.destroy()
+    run_dbos_database_migrations(durable_database_url)  # out of band
+    DBOS(config=config)
+    DBOS.launch()
+    assert echo(8) == 8

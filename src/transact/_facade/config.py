@@ -86,7 +86,6 @@ UNSUPPORTED_KEYS: dict[str, str] = {
 # Keys whose False (or non-default) value is not honoured: warned about only then.
 UNSUPPORTED_VALUES: dict[str, tuple[Any, str]] = {
     "use_listen_notify": (True, "transact always uses LISTEN/NOTIFY on Postgres"),
-    "run_migrations": (True, "launch always migrates the system database"),
     "dbos_system_schema": ("dbos", "transact's system tables live in the schema 'transact'"),
 }
 _NAME = re.compile(r"^[a-z0-9_-]+$")

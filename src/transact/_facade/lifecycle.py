@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from transact._facade import alerts, launched
+from transact._facade import alerts, launched, migration
 from transact._facade.admin.server import AdminServer
 from transact._facade.conductor.client import DEFAULT_CONDUCTOR_URL, ConductorClient, answers
 from transact._facade.config import DBOSConfig, Settings, resolve, warn_unsupported
@@ -123,7 +123,9 @@ def _launch() -> None:
             logger.warning("DBOS was already launched")
             return
         settings = state.settings
-        store = _open_and_migrate(settings)
+        store = _open_and_migrate(
+            settings, verify_only=settings.config.get("run_migrations") is False
+        )
         runtime = Runtime(
             store,
             serializer=settings.serializer,
@@ -244,10 +246,17 @@ def executor_id() -> str:
     return configured().settings.executor_id
 
 
-def _open_and_migrate(settings: Settings) -> Store:
+def _open_and_migrate(settings: Settings, *, verify_only: bool = False) -> Store:
+    """Open the system database and migrate it (``verify_only``: check it is current)."""
+    url = settings.system_database_url
     try:
-        store = open_store(settings.system_database_url, pool_size=settings.pool_size)
-        store.migrate()
+        if verify_only:
+            migration.missing_sqlite_file(url)
+        store = open_store(url, pool_size=settings.pool_size)
+        if verify_only:
+            migration.verify_schema(store, url)
+        else:
+            store.migrate()
     except DBOSException:
         raise
     except Exception as exc:

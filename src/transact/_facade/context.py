@@ -173,12 +173,13 @@ class SetWorkflowTimeout(_Setter):
     """Workflows started in the block are cancelled ``workflow_timeout_sec`` seconds later.
 
     The deadline is stored with the workflow (it survives restarts) and passed on to its
-    children. ``None`` starts workflows with no timeout, detached from a parent's deadline.
+    children. ``None`` (or 0, as in DBOS) starts workflows with no timeout, detached from
+    a parent's deadline. A negative timeout raises DBOS's ``Exception``.
     """
 
     def __init__(self, workflow_timeout_sec: float | None) -> None:
         super().__init__()
-        if workflow_timeout_sec is not None and workflow_timeout_sec < 0:
+        if workflow_timeout_sec is not None and not workflow_timeout_sec >= 0:  # NaN too
             # DBOS's class and text: a plain Exception; 0, like None, means no timeout
             raise Exception(
                 f"Invalid workflow timeout {workflow_timeout_sec}. Timeouts must be positive."

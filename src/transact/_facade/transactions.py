@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec
 
 from transact._core.effects import RunTransaction
-from transact._facade.launched import runtime
+from transact._facade.launched import runtime_for_call
 from transact._runtime.appdb import ISOLATION_LEVELS
 from transact._runtime.handlers.transactions import (
     current_session,
@@ -46,7 +46,7 @@ def make_transaction(
         if frame is not None and frame.step_id is not None:
             raise AssertionError("Transactions must be called from within workflows")
         if frame is None:  # outside any workflow: one transaction, nothing recorded
-            app = require_app_db(runtime().app_db)
+            app = require_app_db(runtime_for_call(txn_name).app_db)
             plain: R = in_transaction(
                 app, isolation_level, lambda s: run_with_session(s, func, *args, **kwargs)
             )

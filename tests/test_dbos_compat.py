@@ -599,3 +599,21 @@ def test_run_migrations_false_only_verifies(durable_database_url: str) -> None:
     DBOS(config=config)
     DBOS.launch()
     assert echo(8) == 8
+
+
+def test_blocking_members_refuse_a_running_event_loop(url: str) -> None:
+    async def misuse() -> None:
+        with pytest.raises(RuntimeError) as info:
+            DBOS.get_workflow_status("any")
+        assert str(info.value) == (
+            "get_workflow_status() was called while an event loop is running. Use await "
+            "get_workflow_status_async(...) instead."
+        )
+        with pytest.raises(RuntimeError, match=r"^send\(\) was called while"):
+            DBOS.send("any", "message")
+        assert await DBOS.get_workflow_status_async("any") is None  # the twin works
+        handle = DBOS.start_workflow(echo, 9)  # as in DBOS, start_workflow is not guarded
+        assert await asyncio.to_thread(handle.get_result) == 9
+
+    asyncio.run(misuse())
+    assert DBOS.get_workflow_status("any") is None  # off the loop the same call works

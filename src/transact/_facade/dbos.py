@@ -14,6 +14,7 @@ from transact._facade import (
     alerts,
     decorators,
     lifecycle,
+    loop_guard,
     properties,
     queues,
     transactions,
@@ -164,3 +165,7 @@ class DBOS:
     logger = classproperty(properties.library_logger)
     application_version = classproperty(lifecycle.application_version)
     executor_id = classproperty(lifecycle.executor_id)
+
+
+# DBOS's RuntimeError for a blocking member called on a running event loop.
+loop_guard.guard(DBOS)

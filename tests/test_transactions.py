@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import pathlib
 from collections import Counter
 from collections.abc import Iterator
@@ -170,3 +172,14 @@ def test_without_an_application_database(system_database_url: str) -> None:
             order_workflow("o-4")
     finally:
         DBOS.destroy()
+
+
+def test_a_transaction_on_a_running_event_loop_is_warned_about(
+    dbos: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def on_the_loop() -> int:
+        return add_order("on-loop", 3)
+
+    with caplog.at_level(logging.WARNING, logger="dbos"):
+        assert asyncio.run(on_the_loop()) == 3
+    assert "was called while an event loop is running. Invoke transactions" in caplog.text

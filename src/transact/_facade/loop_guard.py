@@ -49,7 +49,8 @@ GUARDED = [
 ]
 
 
-def _loop_running() -> bool:
+def loop_running() -> bool:
+    """Whether this thread has a running event loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -62,7 +63,7 @@ def blocking(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        if _loop_running():
+        if loop_running():
             raise RuntimeError(
                 f"{name}() was called while an event loop is running. "
                 f"Use await {name}_async(...) instead."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Literal, TypeVar
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec
 
 from transact._core.effects import RunTransaction
+from transact._facade import loop_guard
 from transact._facade.launched import runtime_for_call
 from transact._runtime.appdb import ISOLATION_LEVELS
 from transact._runtime.handlers.transactions import (
@@ -24,6 +26,7 @@ from transact._runtime.registry import REGISTRY
 from transact._runtime.state import current_frame
 from transact.errors import DBOSException
 
+logger = logging.getLogger("dbos")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -42,6 +45,13 @@ def make_transaction(
 
     @functools.wraps(func)
     def transaction_wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if loop_guard.loop_running():  # DBOS only warns here
+            logger.warning(
+                "Transaction %s was called while an event loop is running. Invoke "
+                "transactions from an async context using asyncio.to_thread to avoid "
+                "blocking the event loop.",
+                txn_name,
+            )
         frame = current_frame()
         if frame is not None and frame.step_id is not None:
             raise AssertionError("Transactions must be called from within workflows")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from transact import (
     DBOSPortableJSONSerializer,
     KafkaMessage,
     Queue,
+    Serializer,
     SetEnqueueOptions,
     SetShardKey,
     SetWorkflowID,
@@ -37,10 +39,15 @@ from transact import (
 from transact._facade import lifecycle
 from transact._facade.logs import _ConsoleHandler
 from transact._serialization import PortableJSONSerializer
-from transact.error import DBOSAwaitedWorkflowCancelledError, DBOSInitializationError
+from transact.error import (
+    DBOSAwaitedWorkflowCancelledError,
+    DBOSInitializationError,
+    DBOSWorkflowIDInUseError,
+)
 
 NAME = "test-compat"
 queue = Queue("compat_queue")
+other_queue = Queue("compat_other_queue")
 gate = threading.Event()
 
 
@@ -349,3 +356,231 @@ def test_list_queued_workflows_async(url: str) -> None:
         asyncio.run(DBOS.list_queued_workflows_async(queue_names="compat_queue"))
     gate.set()
     assert handle.get_result() == 1
+
+
+@DBOS.workflow(name="compat_parent")
+def parent(value: int) -> int:
+    return echo(value) + echo(value + 1)
+
+
+def test_dbos_warnings_for_misuse(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="dbos"):
+        with SetWorkflowID("first"):
+            assert parent(1) == 3  # its children take no id from the block: no warning
+        assert "Multiple workflows" not in caplog.text
+        with SetWorkflowID("only-one"):
+            echo(1)
+            echo(2)
+    assert caplog.text.count("Multiple workflows started in the same SetWorkflowID block") == 1
+    assert DBOS.get_workflow_status("only-one") is not None
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="dbos"):
+
+        @DBOS.workflow(name="compat_echo")
+        def another_echo(value: int) -> int:
+            return value
+
+    assert "Duplicate registration of function 'compat_echo'" in caplog.text
+    DBOS.workflow(name="compat_echo")(echo.__wrapped__)  # type: ignore[attr-defined]
+
+
+def test_an_id_reused_for_another_workflow_is_dbos_s_conflict(url: str) -> None:
+    with SetWorkflowID("taken"):
+        echo(1)
+    with SetWorkflowID("taken"), pytest.raises(DBOSException) as info:
+        DBOS.start_workflow(parent, 1)
+    assert str(info.value) == (
+        "DBOS Error 9: Conflicting workflow invocation with the same ID (taken): Workflow "
+        "already exists with a different function name: compat_echo, but the provided "
+        "function name is: compat_parent"
+    )
+
+
+def test_launch_failures_are_logged_and_raised(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="dbos"), pytest.raises(DBOSException) as info:
+        DBOS.launch()
+    assert str(info.value) == (
+        "DBOS Error: DBOS.launch() was called without a DBOS instance. Construct "
+        "DBOS(config=...) first; DBOS.destroy() discards the instance."
+    )
+    assert "DBOS failed to launch:" in caplog.text
+
+
+@DBOS.workflow(name="compat_failing")
+def failing() -> None:
+    raise KeyError("boom")
+
+
+def test_a_failing_background_workflow_is_logged(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="dbos"):
+        handle = DBOS.start_workflow(failing)
+        with pytest.raises(KeyError):
+            handle.get_result()
+        wait_until(lambda: "Exception encountered in background workflow:" in caplog.text)
+    assert "KeyError: 'boom'" in caplog.text  # with its traceback
+
+
+def test_workflow_id_reuse_policy_reject(url: str) -> None:
+    with SetWorkflowID("once", workflow_id_reuse_policy="reject"):
+        assert echo(1) == 1
+    with SetWorkflowID("once"):  # the default returns the recorded outcome
+        assert echo(1) == 1
+    with (
+        SetWorkflowID("once", workflow_id_reuse_policy="reject"),
+        pytest.raises(DBOSWorkflowIDInUseError) as info,
+    ):
+        DBOS.start_workflow(echo, 1)
+    assert str(info.value) == (
+        "DBOS Error 27: Workflow ID once is already in use by workflow compat_echo with "
+        "status SUCCESS."
+    )
+    with (
+        SetWorkflowID("once", workflow_id_reuse_policy="reject"),
+        pytest.raises(DBOSWorkflowIDInUseError),
+    ):
+        queue.enqueue(echo, 1)
+    with pytest.raises(DBOSException, match="Invalid workflow_id_reuse_policy never"):
+        SetWorkflowID("x", workflow_id_reuse_policy="never")  # type: ignore[arg-type]
+
+
+def test_an_id_reused_on_another_queue_warns(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    with SetWorkflowID("queued-twice"):
+        assert queue.enqueue(echo, 3).get_result() == 3
+    with caplog.at_level(logging.WARNING, logger="dbos"), SetWorkflowID("queued-twice"):
+        assert other_queue.enqueue(echo, 3).get_result() == 3
+    assert (
+        "Workflow already exists in queue: compat_queue, but the provided queue name is: "
+        "compat_other_queue. The queue is not updated." in caplog.text
+    )
+
+
+def test_conductor_metadata_must_be_json() -> None:
+    with pytest.raises(DBOSException) as info:
+        DBOS(config={"name": NAME, "conductor_executor_metadata": {"x": object()}})
+    assert str(info.value).startswith(
+        "DBOS Error: conductor_executor_metadata must be JSON-serializable: "
+    )
+
+
+@DBOS.workflow(name="compat_logging")
+def logging_workflow() -> None:
+    DBOS.logger.info("inside")
+
+
+def test_log_records_carry_dbos_s_attributes(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="dbos"), SetWorkflowID("logs"):
+        logging_workflow()
+    record = next(r for r in caplog.records if r.getMessage() == "inside")
+    assert record.operationUUID == "logs"  # type: ignore[attr-defined]
+    assert record.executorID == DBOS.executor_id  # type: ignore[attr-defined]
+    assert record.applicationVersion == DBOS.application_version  # type: ignore[attr-defined]
+
+
+class _JSONSerializer(Serializer):
+    """A DBOS-style custom serializer: a subclass that does not override ``name``."""
+
+    def serialize(self, data: Any) -> str:
+        return json.dumps(data)
+
+    def deserialize(self, text: str) -> Any:
+        return json.loads(text)
+
+
+def test_a_serializer_subclass_works_as_in_dbos(system_database_url: str) -> None:
+    assert _JSONSerializer().name() == "custom_serializer"
+    DBOS(
+        config={
+            "name": NAME,
+            "system_database_url": system_database_url,
+            "serializer": _JSONSerializer(),
+        }
+    )
+    DBOS.launch()
+    with SetWorkflowID("json"):
+        assert echo(4) == 4
+    status = DBOS.get_workflow_status("json")
+    assert status is not None and status.output == 4
+
+
+@pytest.mark.parametrize(
+    ("config", "system_url"),
+    [
+        ({"name": "my-app"}, "sqlite:///my_app.sqlite"),
+        ({"name": "app", "database_url": "sqlite:///app.db"}, "sqlite:///app.db"),
+        (
+            {"name": "app", "application_database_url": "postgresql://u@h:5432/shop?x=1"},
+            "postgresql://u@h:5432/shop_dbos_sys?x=1",
+        ),
+        (
+            {
+                "name": "app",
+                "application_database_url": "postgresql://u@h/shop",
+                "system_database_url": "postgresql://u@h/sys",
+            },
+            "postgresql://u@h/sys",
+        ),
+    ],
+)
+def test_the_system_database_url_is_derived_as_dbos_does(
+    config: dict[str, Any], system_url: str
+) -> None:
+    DBOS(config=config)  # type: ignore[arg-type]
+    assert lifecycle.configured().settings.system_database_url == system_url
+
+
+def test_run_migrations_false_only_verifies(durable_database_url: str) -> None:
+    config: Any = {
+        "name": NAME,
+        "system_database_url": durable_database_url,
+        "run_migrations": False,
+    }
+    if durable_database_url.startswith("sqlite"):
+        DBOS(config=config)
+        with pytest.raises(DBOSInitializationError, match="does not exist"):
+            DBOS.launch()  # the file is not created
+        DBOS.destroy()
+    else:
+        # A schema one migration behind (the fixture migrated it fully).
+        import sqlalchemy as sa
+
+        from transact._store.sql.schema.migrations import LATEST_VERSION, MIGRATIONS
+
+        engine = sa.create_engine(durable_database_url.replace("postgresql", "postgresql+psycopg"))
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("DELETE FROM transact.transact_migrations WHERE version = :v"),
+                {"v": LATEST_VERSION},
+            )
+        engine.dispose()
+        DBOS(config=config)
+        with pytest.raises(DBOSInitializationError) as info:
+            DBOS.launch()
+        previous = MIGRATIONS[-2].version  # versions are numbered with gaps
+        expected = f"at schema version {previous}, but this version of DBOS requires"
+        assert expected in str(info.value)
+        assert "run_migrations disabled, so it will not migrate it" in str(info.value)
+        DBOS.destroy()
+    run_dbos_database_migrations(durable_database_url)  # out of band
+    DBOS(config=config)
+    DBOS.launch()
+    assert echo(8) == 8
+
+
+def test_blocking_members_refuse_a_running_event_loop(url: str) -> None:
+    async def misuse() -> None:
+        with pytest.raises(RuntimeError) as info:
+            DBOS.get_workflow_status("any")
+        assert str(info.value) == (
+            "get_workflow_status() was called while an event loop is running. Use await "
+            "get_workflow_status_async(...) instead."
+        )
+        with pytest.raises(RuntimeError, match=r"^send\(\) was called while"):
+            DBOS.send("any", "message")
+        assert await DBOS.get_workflow_status_async("any") is None  # the twin works
+        handle = DBOS.start_workflow(echo, 9)  # as in DBOS, start_workflow is not guarded
+        assert await asyncio.to_thread(handle.get_result) == 9
+
+    asyncio.run(misuse())
+    assert DBOS.get_workflow_status("any") is None  # off the loop the same call works

@@ -395,3 +395,26 @@ def test_every_blocking_member_has_its_async_twin() -> None:
             twin = inspect.getattr_static(DBOS, f"{name}_async").__func__
             is_async = inspect.iscoroutinefunction(twin) or inspect.isasyncgenfunction(twin)
             assert is_async, f"{name}_async is not async"
+
+
+def test_errors_pickle_with_their_arguments() -> None:
+    """DBOS's errors round-trip through pickle (the default serializer) with their text."""
+    import pickle
+
+    for name, (_, args, _text) in DBOS_ERRORS.items():
+        error = getattr(transact.errors, name)(*args)
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error), name
+
+
+def test_each_async_twin_takes_its_blocking_member_s_parameters() -> None:
+    members = _members()
+    for name in sorted(members):
+        if name.endswith("_async") or f"{name}_async" not in members:
+            continue
+        sync = inspect.signature(inspect.getattr_static(DBOS, name).__func__)
+        twin = inspect.signature(inspect.getattr_static(DBOS, f"{name}_async").__func__)
+        params = [(p.name, p.kind, p.default) for p in twin.parameters.values()]
+        if [p[1] for p in params] == [inspect.Parameter.VAR_KEYWORD]:
+            continue  # forwards its keyword filters to the blocking form's own checks
+        assert params == [(p.name, p.kind, p.default) for p in sync.parameters.values()], name

@@ -116,12 +116,21 @@ def test_reset_system_database(system_database_url: str) -> None:
 
 
 def test_destroy_registry_forgets_workflows() -> None:
+    from transact._runtime.classes import CLASSES
+    from transact._runtime.queue_runner import QUEUES
     from transact._runtime.registry import REGISTRY
+    from transact._runtime.scheduler import SCHEDULES
 
-    saved = REGISTRY.workflows()
+    # Other test modules declared these at import: put every registry back afterwards.
+    registries = (REGISTRY, CLASSES, QUEUES, SCHEDULES)
+    saved = [
+        {k: v.copy() if isinstance(v, (dict, list, set)) else v for k, v in vars(r).items()}
+        for r in registries
+    ]
     try:
         DBOS.destroy(destroy_registry=True)
         assert REGISTRY.workflow("two_steps") is None
+        assert QUEUES.all() == []
     finally:
-        for spec in saved:
-            REGISTRY.add_workflow(spec)
+        for registry, state in zip(registries, saved, strict=True):
+            vars(registry).update(state)

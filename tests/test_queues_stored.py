@@ -368,7 +368,7 @@ def test_workflow_id_reuse_policy(dbos: type[DBOS]) -> None:
     with pytest.raises(DBOSWorkflowIDInUseError):
         DBOS.enqueue_workflow_with_options(options, "again")
     with pytest.raises(DBOSException, match="Invalid workflow_id_reuse_policy sometimes"):
-        SetWorkflowID(wid, workflow_id_reuse_policy="sometimes")
+        SetWorkflowID(wid, workflow_id_reuse_policy="sometimes")  # type: ignore[arg-type]
 
 
 def test_register_before_launch(system_database_url: str) -> None:

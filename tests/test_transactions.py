@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import pathlib
 from collections import Counter
 from collections.abc import Iterator
@@ -10,7 +12,6 @@ import pytest
 from sqlalchemy import text
 
 from transact import DBOS, SetWorkflowID
-from transact.errors import DBOSException
 
 runs: Counter[str] = Counter()
 
@@ -152,9 +153,11 @@ def test_outside_a_workflow_it_is_a_plain_transaction(dbos: None) -> None:
 
 
 def test_misuse_is_refused(dbos: None) -> None:
-    with pytest.raises(DBOSException, match="from inside a step"):
+    with pytest.raises(
+        AssertionError, match=r"^Transactions must be called from within workflows$"
+    ):
         bad_nesting()
-    with pytest.raises(DBOSException, match="only available inside"):
+    with pytest.raises(AssertionError, match=r"^db is only available within a transaction"):
         DBOS.sql_session  # noqa: B018
     with pytest.raises(ValueError, match="isolation_level"):
         DBOS.transaction(isolation_level="CHAOS")  # type: ignore[arg-type]
@@ -165,7 +168,18 @@ def test_without_an_application_database(system_database_url: str) -> None:
     DBOS(config={"name": "test-txn", "system_database_url": system_database_url})
     DBOS.launch()
     try:
-        with pytest.raises(DBOSException, match="application_database_url"):
+        with pytest.raises(AssertionError, match="configured with an application_database_url"):
             order_workflow("o-4")
     finally:
         DBOS.destroy()
+
+
+def test_a_transaction_on_a_running_event_loop_is_warned_about(
+    dbos: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def on_the_loop() -> int:
+        return add_order("on-loop", 3)
+
+    with caplog.at_level(logging.WARNING, logger="dbos"):
+        assert asyncio.run(on_the_loop()) == 3
+    assert "was called while an event loop is running. Invoke transactions" in caplog.text

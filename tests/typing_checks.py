@@ -60,6 +60,10 @@ async def async_usage() -> None:
     assert_type(await handle.get_result(), int)
     assert_type(await async_checkout("o-2"), int)
     assert_type(DBOS.start_workflow(async_checkout, "o-3"), WorkflowHandle[int])
+    assert_type(await DBOS.fork_workflow_async("o-1", 1), WorkflowHandleAsync[Any])
+    assert_type(await DBOS.list_queued_workflows_async(), list[WorkflowStatus])
+    async for value in DBOS.read_stream_async("o-1", "key"):
+        assert_type(value, Any)
 
 
 def usage() -> None:

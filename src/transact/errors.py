@@ -153,6 +153,7 @@ class DBOSInitializationError(DBOSException):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"Error initializing DBOS Transact: {message}", 3)
+        self.detail = message
         self._args = (message,)
 
 
@@ -189,6 +190,7 @@ class MaxRecoveryAttemptsExceededError(DBOSException):
             6,
         )
         self.workflow_id = workflow_id
+        self.max_retries = max_retries
         self._args = (workflow_id, max_retries)
 
 
@@ -295,13 +297,13 @@ class DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded(DBOSException):
 class DBOSStreamTimeoutError(DBOSException):
     """No stream value arrived within the timeout, or the stream ended first."""
 
-    def __init__(self, workflow_id: str, key: str, timeout: float | None = None) -> None:
-        within = f" within {timeout} seconds" if timeout is not None else ""
+    def __init__(self, workflow_id: str, key: str, timeout_seconds: float | None = None) -> None:
+        within = f" within {timeout_seconds} seconds" if timeout_seconds is not None else ""
         super().__init__(f"No value arrived on stream {key} of workflow {workflow_id}{within}", 16)
         self.workflow_id = workflow_id
         self.key = key
-        self.timeout = timeout
-        self._args = (workflow_id, key, timeout)
+        self.timeout_seconds = timeout_seconds
+        self._args = (workflow_id, key, timeout_seconds)
 
 
 class DBOSStreamNondeterminismError(DBOSException):
@@ -315,6 +317,8 @@ class DBOSStreamNondeterminismError(DBOSException):
             "workflow code, or read them from a step.",
             17,
         )
+        self.workflow_id = workflow_id
+        self.key = key
         self._args = (workflow_id, key)
 
 
@@ -327,6 +331,8 @@ class DBOSStepTimeoutError(DBOSException):
             "seconds",
             18,
         )
+        self.step_name = step_name
+        self.timeout_seconds = timeout_seconds
         self._args = (step_name, timeout_seconds)
 
 
@@ -338,6 +344,7 @@ class DBOSConflictingRegistrationError(DBOSException):
             f"Operation (Name: {name}) is already registered with a conflicting function type",
             25,
         )
+        self.name = name
         self._args = (name,)
 
 
@@ -359,6 +366,7 @@ class DBOSPatchNondeterminismError(DBOSException):
             15,
         )
         self.workflow_id = workflow_id
+        self.patch_name = patch_name
         self._args = (workflow_id, patch_name, details)
 
 
@@ -370,6 +378,7 @@ class DBOSQueryTimeoutError(DBOSException):
             f"This query was cancelled after exceeding its {timeout_seconds:g}s statement timeout.",
             26,
         )
+        self.timeout_seconds = timeout_seconds
         self._args = (timeout_seconds,)
 
 
@@ -396,4 +405,6 @@ class DBOSStepNondeterminismError(DBOSException):
             28,
         )
         self.workflow_id = workflow_id
+        self.workflow_id = workflow_id
+        self.step_id = step_id
         self._args = (workflow_id, step_id)

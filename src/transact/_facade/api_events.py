@@ -63,7 +63,7 @@ def set_event(
     effect = set_event_effect(key, value, serialization_type)
     frame = current_frame()
     if frame is None:
-        raise DBOSException("DBOS.set_event is only allowed inside a workflow or a step")
+        raise DBOSException("set_event() must be called from within a workflow or step")
     if frame.step_id is None:
         perform(frame.workflow, effect)
         return

@@ -201,7 +201,8 @@ def _fork_effect(
 ) -> ForkWorkflow:
     management.validate_start_step(start_step)
     if timeout_seconds is not None and not timeout_seconds > 0:
-        raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
+        # DBOS raises Exception with this text; ValueError is one
+        raise ValueError(f"Invalid workflow timeout {timeout_seconds}. Timeouts must be positive.")
     options = take_start_options()
     timeout = timeout_seconds if timeout_seconds is not None else options.timeout_seconds
 

@@ -143,7 +143,7 @@ def recv(topic: str | None = None, timeout_seconds: float = 60) -> Any:
     workflow is cancelled while waiting.
     """
     effect = recv_effect(topic, timeout_seconds)
-    return perform(_workflow_code("DBOS.recv"), effect)
+    return perform(_workflow_code("recv"), effect)
 
 
 async def send_async(
@@ -189,8 +189,6 @@ async def recv_async(topic: str | None = None, timeout_seconds: float = 60) -> A
 
 def _workflow_code(what: str) -> WorkflowState:
     frame = current_frame()
-    if frame is None:
-        raise DBOSException(f"{what} is only allowed inside a workflow")
-    if frame.step_id is not None:
-        raise DBOSException(f"{what} is not allowed inside a step, only in workflow code")
+    if frame is None or frame.step_id is not None:  # DBOS refuses steps alike
+        raise DBOSException(f"{what}() must be called from within a workflow")
     return frame.workflow

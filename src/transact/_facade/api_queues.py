@@ -167,9 +167,38 @@ def list_queues(*, application_name: str | None = None) -> list[Queue]:
     return [Queue.stored(r.name) for r in runtime().store.list_queues()]
 
 
-async def register_queue_async(name: str, **options: Any) -> Queue:
-    """``register_queue`` without blocking the event loop (same keywords)."""
-    return await asyncio.to_thread(lambda: register_queue(name, **options))
+async def register_queue_async(
+    name: str,
+    *,
+    worker_concurrency: int | None = None,
+    global_concurrency: int | None = None,
+    partition_concurrency: int | None = None,
+    partition_worker_concurrency: int | None = None,
+    partition_limiter: dict[str, float] | None = None,
+    limiter: dict[str, float] | None = None,
+    polling_interval_sec: float = 1.0,
+    on_conflict: OnConflict = "update_if_latest_version",
+    concurrency: int | None = None,
+    priority_enabled: bool = False,
+    partition_queue: bool = False,
+) -> Queue:
+    """``register_queue`` without blocking the event loop."""
+    return await asyncio.to_thread(
+        lambda: register_queue(
+            name,
+            worker_concurrency=worker_concurrency,
+            global_concurrency=global_concurrency,
+            partition_concurrency=partition_concurrency,
+            partition_worker_concurrency=partition_worker_concurrency,
+            partition_limiter=partition_limiter,
+            limiter=limiter,
+            polling_interval_sec=polling_interval_sec,
+            on_conflict=on_conflict,
+            concurrency=concurrency,
+            priority_enabled=priority_enabled,
+            partition_queue=partition_queue,
+        )
+    )
 
 
 async def retrieve_queue_async(name: str) -> Queue | None:

@@ -51,7 +51,7 @@ def write_stream(key: str, value: Any) -> None:
     be serialized.
     """
     effect = write_stream_effect(key, value)
-    frame = _writer_frame("DBOS.write_stream")
+    frame = _writer_frame("write_stream")
     if frame.step_id is None:
         perform(frame.workflow, effect)
         return
@@ -65,7 +65,7 @@ def close_stream(key: str) -> None:
     Raises ``DBOSException`` outside a workflow, ``ValueError`` for an empty key.
     """
     effect = close_stream_effect(key)
-    frame = _writer_frame("DBOS.close_stream")
+    frame = _writer_frame("close_stream")
     if frame.step_id is None:
         perform(frame.workflow, effect)
         return
@@ -226,7 +226,7 @@ async def close_stream_async(key: str) -> None:
 def _writer_frame(what: str) -> Frame:
     frame = current_frame()
     if frame is None:
-        raise DBOSException(f"{what} is only allowed inside a workflow or a step")
+        raise DBOSException(f"{what}() must be called from within a workflow or step")
     return frame
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar, overload
 
@@ -21,7 +20,7 @@ from transact._core.query import page
 from transact._facade.context import take_start_options
 from transact._facade.decorators import StepOptions, call_step, child_start, step_spec_of
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
-from transact._facade.launched import runtime
+from transact._facade.launched import not_a_workflow, runtime
 from transact._facade.listing import query_workflows, query_workflows_async, workflow_query
 from transact._facade.routing import perform_or_else, perform_or_else_async
 from transact._facade.status import StepInfo, WorkflowStatus, to_status, to_step_info
@@ -30,7 +29,7 @@ from transact._runtime.classes import split_target
 from transact._runtime.interpreter import perform
 from transact._runtime.loop_runs import start_on_loop
 from transact._runtime.registry import spec_of
-from transact._runtime.state import current_frame, current_workflow
+from transact._runtime.state import WorkflowState, current_frame, current_workflow
 from transact.errors import DBOSException, DBOSNonExistentWorkflowError
 
 P = ParamSpec("P")
@@ -59,10 +58,7 @@ def start_workflow(
     """
     spec = spec_of(func)
     if spec is None:
-        raise DBOSException(
-            f"{getattr(func, '__qualname__', func)!r} is not a workflow: decorate it "
-            "with @DBOS.workflow() before starting it"
-        )
+        raise not_a_workflow(func)
     spec, call_args = split_target(spec, func, args)
     frame = current_frame()
     if frame is not None and frame.step_id is not None:
@@ -134,9 +130,9 @@ def wait_first(
 
 def _wait_first_effect(ids: list[str], polling_interval_sec: float) -> WaitFirst:
     if not ids:
-        raise ValueError("wait_first needs at least one handle")
+        raise ValueError("handles must not be empty")
     if len(set(ids)) != len(ids):
-        raise ValueError("wait_first got the same workflow twice")
+        raise ValueError("handles must not contain duplicate workflow IDs")
     return WaitFirst(tuple(ids), polling_interval_sec)
 
 
@@ -258,17 +254,21 @@ def run_step(
 def sleep(seconds: float) -> None:
     """Sleep durably: after a crash only the remaining time is waited.
 
-    Inside a step it is an ordinary sleep; outside any workflow it raises
-    ``DBOSException``. ``seconds <= 0`` returns at once without a checkpoint.
+    ``seconds <= 0`` returns at once without a checkpoint. As in DBOS, a positive sleep
+    outside any workflow raises ``DBOSException``, and inside a step ``AssertionError``.
     """
+    if seconds > 0:
+        perform(_sleeper(), Sleep(float(seconds)))
+
+
+def _sleeper() -> WorkflowState:
+    """The workflow whose code sleeps; DBOS's errors anywhere else."""
     frame = current_frame()
     if frame is None:
-        raise DBOSException("DBOS.sleep is only allowed inside a workflow")
+        raise DBOSException("sleep() must be called from within a workflow")
     if frame.step_id is not None:
-        time.sleep(max(seconds, 0.0))
-        return
-    if seconds > 0:
-        perform(frame.workflow, Sleep(float(seconds)))
+        raise AssertionError("sleep() must be called from within a workflow")
+    return frame.workflow
 
 
 # --- async twins ---------------------------------------------------------------
@@ -309,13 +309,8 @@ async def start_workflow_async(
 
 async def sleep_async(seconds: float) -> None:
     """Durable sleep for async workflows (see ``DBOS.sleep``)."""
-    frame = current_frame()
-    if frame is None:
-        raise DBOSException("DBOS.sleep_async is only allowed inside a workflow")
-    if frame.step_id is not None:
-        await asyncio.sleep(max(seconds, 0.0))
-    elif seconds > 0:
-        await perform_async(frame.workflow, Sleep(float(seconds)))
+    if seconds > 0:
+        await perform_async(_sleeper(), Sleep(float(seconds)))
 
 
 async def run_step_async(

@@ -87,7 +87,6 @@ UNSUPPORTED_KEYS: dict[str, str] = {
 # Keys whose False (or non-default) value is not honoured: warned about only then.
 UNSUPPORTED_VALUES: dict[str, tuple[Any, str]] = {
     "use_listen_notify": (True, "transact always uses LISTEN/NOTIFY on Postgres"),
-    "run_migrations": (True, "launch always migrates the system database"),
     "dbos_system_schema": ("dbos", "transact's system tables live in the schema 'transact'"),
 }
 _NAME = re.compile(r"^[a-z0-9_-]+$")
@@ -133,6 +132,17 @@ def _url_for_name(name: str) -> str:
     return f"sqlite:///{stem}.sqlite"
 
 
+def _derived_url(name: str, app_url: str | None) -> str:
+    """DBOS's system database when none is given: beside an application database
+    (SQLite: the same file; Postgres: ``<database>_dbos_sys``), else a SQLite file."""
+    if not app_url:
+        return _url_for_name(name)
+    if app_url.startswith("sqlite"):
+        return app_url
+    base, _, query = app_url.partition("?")
+    return f"{base}_dbos_sys" + (f"?{query}" if query else "")
+
+
 def resolve(config: DBOSConfig) -> Settings:
     """Validate ``config``; raise ``DBOSInitializationError`` naming what is wrong."""
     if not isinstance(config, dict):
@@ -148,7 +158,8 @@ def resolve(config: DBOSConfig) -> Settings:
             f"Invalid app name {name}.  App names must be between 3 and 30 characters long "
             "and contain only lowercase letters, numbers, dashes, and underscores."
         )
-    url = config.get("system_database_url") or _url_for_name(name)
+    app_url = config.get("database_url") or config.get("application_database_url")
+    url = config.get("system_database_url") or _derived_url(name, app_url)
     if not isinstance(url, str) or not url.startswith(_SCHEMES) or "://" not in url:
         raise DBOSInitializationError(
             f"invalid system_database_url {url!r}: use sqlite:///<file>, "
@@ -173,8 +184,7 @@ def resolve(config: DBOSConfig) -> Settings:
     return Settings(
         name=name,
         system_database_url=url,
-        application_database_url=config.get("database_url")
-        or config.get("application_database_url"),
+        application_database_url=app_url,
         executor_id=config.get("executor_id") or os.environ.get("DBOS__VMID") or "local",
         application_version=config.get("application_version")
         or os.environ.get("DBOS__APPVERSION")

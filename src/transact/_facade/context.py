@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 import math
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from transact._core.ids import validate_workflow_id
 from transact._core.queue_policy import MAX_PRIORITY
 from transact._runtime.runtime import StartOptions
+from transact._runtime.state import current_frame
 from transact.errors import DBOSException
+
+logger = logging.getLogger("dbos")
 
 
 @attrs.define
@@ -26,8 +30,8 @@ class _Ambient:
     enqueue: EnqueueOptions | None = None
     shard_key: str | None = None
     attributes: str | None = None
-
     reuse_policy: str | None = None  # SetWorkflowID's, consumed with its id
+    workflow_id_used: bool = False  # the SetWorkflowID id went to an earlier start
 
 
 @attrs.frozen
@@ -86,6 +90,14 @@ def take_start_options(*, queued: bool = False) -> StartOptions:
     workflow_id, ambient.workflow_id = ambient.workflow_id, None
     attributes, ambient.attributes = ambient.attributes, None
     reuse_policy, ambient.reuse_policy = ambient.reuse_policy, None
+    if workflow_id is not None:
+        ambient.workflow_id_used = True
+    elif ambient.workflow_id_used and current_frame() is None:
+        logger.warning(
+            "Multiple workflows started in the same SetWorkflowID block. Only the first "
+            "workflow is assigned the specified workflow ID; subsequent workflows will use "
+            "a generated workflow ID."
+        )
     return StartOptions(
         attributes=attributes,
         workflow_id=workflow_id,
@@ -148,13 +160,19 @@ class SetWorkflowID(_Setter):
     """The next workflow started, enqueued or called in the block gets ``workflow_id``.
 
     Starting a workflow with an id that already exists does not run it again: it returns
-    the recorded outcome (or waits for it); with ``workflow_id_reuse_policy="reject"`` it
-    raises ``DBOSWorkflowIDInUseError`` instead. Raises ``DBOSException`` for an empty id
-    or an unknown policy.
+    the recorded outcome (or waits for it); with ``workflow_id_reuse_policy="reject"``
+    (DBOS 3.4) it raises ``DBOSWorkflowIDInUseError`` instead. Raises ``DBOSException``
+    for an empty id or an unknown policy.
     """
 
-    def __init__(self, workflow_id: str, *, workflow_id_reuse_policy: str | None = None) -> None:
+    def __init__(
+        self,
+        workflow_id: str,
+        *,
+        workflow_id_reuse_policy: Literal["return-existing", "reject"] = "return-existing",
+    ) -> None:
         super().__init__()
+        check_reuse_policy(workflow_id_reuse_policy)
         try:
             self.workflow_id = validate_workflow_id(workflow_id)
         except ValueError:
@@ -162,24 +180,25 @@ class SetWorkflowID(_Setter):
                 f"Invalid workflow ID {workflow_id!r}: workflow IDs must be non-empty and "
                 "cannot be only whitespace."
             ) from None
-        check_reuse_policy(workflow_id_reuse_policy)
-        self.workflow_id_reuse_policy = workflow_id_reuse_policy
+        self.workflow_id_reuse_policy: str = workflow_id_reuse_policy
 
     def _apply(self, ambient: _Ambient) -> None:
         ambient.workflow_id = self.workflow_id
         ambient.reuse_policy = self.workflow_id_reuse_policy
+        ambient.workflow_id_used = False
 
 
 class SetWorkflowTimeout(_Setter):
     """Workflows started in the block are cancelled ``workflow_timeout_sec`` seconds later.
 
     The deadline is stored with the workflow (it survives restarts) and passed on to its
-    children. ``None`` starts workflows with no timeout, detached from a parent's deadline.
+    children. ``None`` (or 0, as in DBOS) starts workflows with no timeout, detached from
+    a parent's deadline. A negative timeout raises DBOS's ``Exception``.
     """
 
     def __init__(self, workflow_timeout_sec: float | None) -> None:
         super().__init__()
-        if workflow_timeout_sec is not None and workflow_timeout_sec < 0:
+        if workflow_timeout_sec is not None and not workflow_timeout_sec >= 0:  # NaN too
             # DBOS's class and text: a plain Exception; 0, like None, means no timeout
             raise Exception(
                 f"Invalid workflow timeout {workflow_timeout_sec}. Timeouts must be positive."

@@ -17,6 +17,7 @@ from transact._facade import (
     classes,
     decorators,
     lifecycle,
+    loop_guard,
     properties,
     queues,
     roles,
@@ -249,3 +250,7 @@ class DBOS:
     executor_id = classproperty(lifecycle.executor_id)
     span = classproperty(telemetry.current_span)
     tracer = classproperty(telemetry.tracer)
+
+
+# DBOS's RuntimeError for a blocking member called on a running event loop.
+loop_guard.guard(DBOS)

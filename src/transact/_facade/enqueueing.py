@@ -13,7 +13,7 @@ from transact._core.status import WorkflowStatusString as S
 from transact._facade.context import ambient_enqueue_options, take_start_options
 from transact._facade.decorators import child_start
 from transact._facade.handles import WorkflowHandle
-from transact._facade.launched import runtime
+from transact._facade.launched import not_a_workflow, runtime
 from transact._runtime.classes import split_target
 from transact._runtime.interpreter import perform
 from transact._runtime.options import StartOptions
@@ -41,10 +41,7 @@ def enqueue_on(
     ``Queue.enqueue``); ``partitioned`` None skips the partition-key checks."""
     spec = spec_of(func)
     if spec is None:
-        raise DBOSException(
-            f"{getattr(func, '__qualname__', func)!r} is not a workflow: decorate it "
-            "with @DBOS.workflow() before enqueueing it"
-        )
+        raise not_a_workflow(func)
     spec, args = split_target(spec, func, args)  # a method's bound target, if any
     ambient = ambient_enqueue_options()
     entry = QueueEntry(

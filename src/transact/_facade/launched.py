@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from transact._runtime.runtime import Runtime
-from transact.errors import DBOSException
+from transact.errors import DBOSException, DBOSWorkflowFunctionNotFoundError
 
 _runtime: Runtime | None = None
 _configured = False  # whether a DBOS(config=...) exists (set by lifecycle)
@@ -24,6 +24,14 @@ def runtime_for_call(name: str) -> Runtime:
     if _runtime is None and not _configured:
         raise DBOSException(f"Function {name} invoked before DBOS initialized")
     return runtime()
+
+
+def not_a_workflow(func: object) -> DBOSWorkflowFunctionNotFoundError:
+    """DBOS's error for starting or enqueueing a function that is not a workflow."""
+    name = getattr(func, "__name__", repr(func))
+    return DBOSWorkflowFunctionNotFoundError(
+        "<NONE>", f"{name} is not a registered workflow function"
+    )
 
 
 def runtime_or_none() -> Runtime | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from transact._facade import launched, properties
+from transact._facade import launched, migration, properties
 from transact._facade.admin.server import AdminServer
 from transact._facade.alerts import forget_alert_handler
 from transact._facade.conductor.client import DEFAULT_CONDUCTOR_URL, ConductorClient, answers
@@ -109,13 +109,28 @@ def launch() -> None:
     """Open the system database, migrate it, and recover this executor's PENDING
     workflows. Idempotent. Raises ``DBOSInitializationError`` if the database cannot
     be opened."""
+    try:
+        _launch()
+    except Exception:
+        logger.error("DBOS failed to launch:", exc_info=True)
+        raise
+
+
+def _launch() -> None:
     with _lock:
-        state = configured()
+        if _configured is None:  # DBOS 3.4's error (2.x silently does nothing)
+            raise DBOSException(
+                "DBOS.launch() was called without a DBOS instance. Construct "
+                "DBOS(config=...) first; DBOS.destroy() discards the instance."
+            )
+        state = _configured
         if state.launched:
             logger.warning("DBOS was already launched")
             return
         settings = state.settings
-        store = _open_and_migrate(settings)
+        store = _open_and_migrate(
+            settings, verify_only=settings.config.get("run_migrations") is False
+        )
         runtime = Runtime(
             store,
             serializer=settings.serializer,
@@ -154,6 +169,9 @@ def launch() -> None:
     background.start()
     state.background = background
     if settings.admin_port is not None:
+        logger.warning(
+            "The DBOS admin server is deprecated and will be removed in a future version of DBOS."
+        )
         admin = AdminServer(settings.admin_port, deactivate=background.schedules.stop)
         admin.start()
         state.admin = admin
@@ -249,10 +267,17 @@ def executor_id() -> str:
     return configured().settings.executor_id
 
 
-def _open_and_migrate(settings: Settings) -> Store:
+def _open_and_migrate(settings: Settings, *, verify_only: bool = False) -> Store:
+    """Open the system database and migrate it (``verify_only``: check it is current)."""
+    url = settings.system_database_url
     try:
-        store = open_store(settings.system_database_url, pool_size=settings.pool_size)
-        store.migrate()
+        if verify_only:
+            migration.missing_sqlite_file(url)
+        store = open_store(url, pool_size=settings.pool_size)
+        if verify_only:
+            migration.verify_schema(store, url)
+        else:
+            store.migrate()
     except DBOSException:
         raise
     except Exception as exc:

@@ -9,9 +9,28 @@ INFO), so ``DBOS.logger.info(...)`` prints once ``DBOS(config=...)`` was made.
 from __future__ import annotations
 
 import logging
+import os
+
+from transact._facade import launched
+from transact._runtime.state import current_frame
 
 LOGGER_NAME = "dbos"
 FORMAT = "%(asctime)s [%(levelname)8s] (%(name)s:%(filename)s:%(lineno)s) %(message)s"
+
+
+class _ContextFilter(logging.Filter):
+    """Adds DBOS's record attributes: ``applicationID``, ``applicationVersion``,
+    ``executorID`` and, inside a workflow, ``operationUUID``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        runtime = launched.runtime_or_none()
+        record.applicationID = os.environ.get("DBOS__APPID", "")
+        record.applicationVersion = runtime.application_version if runtime else ""
+        record.executorID = runtime.executor_id if runtime else ""
+        frame = current_frame()
+        if frame is not None:
+            record.operationUUID = frame.workflow.workflow_id
+        return True
 
 
 class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -29,4 +48,6 @@ def configure_logger(log_level: str, console_log_level: str | None = None) -> lo
         handler.setFormatter(logging.Formatter(FORMAT, datefmt="%H:%M:%S"))
         logger.addHandler(handler)
     handler.setLevel((console_log_level or log_level).upper())
+    if not any(isinstance(f, _ContextFilter) for f in logger.filters):
+        logger.addFilter(_ContextFilter())
     return logger

@@ -8,12 +8,16 @@ migration would run, running nothing.
 
 from __future__ import annotations
 
+import os
 import re
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from transact._runtime.appdb import AppDatabase
 from transact._store.factory import open_store
+from transact._store.sql.schema.migrations import LATEST_VERSION, applied_versions
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
 from transact.errors import DBOSInitializationError
@@ -59,6 +63,40 @@ def run_dbos_database_migrations(
             app.migrate()
         finally:
             app.close()
+
+
+def verify_schema(store: object, url: str) -> None:
+    """``run_migrations=False``: refuse (with DBOS's error) a system database whose
+    schema is older than this build, instead of migrating it. The memory store passes."""
+    if not isinstance(store, SQLStore):
+        return
+    with store.backend.engine.connect() as conn:
+        try:
+            current = max(applied_versions(conn), default=0)
+        except DBAPIError:  # no version table: a database never migrated
+            current = 0
+    if current < LATEST_VERSION:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise DBOSInitializationError(
+            f"System database {shown} is at schema version {current}, but this version of "
+            f"DBOS requires {LATEST_VERSION}. This process is configured with run_migrations "
+            "disabled, so it will not migrate it: either migrate the system database out of "
+            "band (`dbos migrate`) or launch with run_migrations enabled."
+        )
+
+
+def missing_sqlite_file(url: str) -> None:
+    """``run_migrations=False`` on a SQLite file that does not exist: DBOS's error."""
+    parsed = make_url(url)
+    path = parsed.database
+    sqlite = parsed.get_backend_name() == "sqlite" and path and path != ":memory:"
+    if sqlite and not os.path.exists(str(path)):
+        raise DBOSInitializationError(
+            f"System database file {path} does not exist. This process is configured "
+            "with run_migrations disabled, so it will not create it: either create and "
+            "migrate the system database out of band (`dbos migrate`) or launch with "
+            "run_migrations enabled."
+        )
 
 
 def pending_statements(url: str) -> list[str]:

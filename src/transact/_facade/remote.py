@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from transact._core.checkpoint import Checkpoint
-from transact._runtime import management
+from transact._runtime import management, rows
 from transact._runtime.clock import Clock, SystemClock, now_ms
 from transact._runtime.options import StartOptions
 from transact._runtime.recovery import INTERNAL_QUEUE
@@ -47,7 +47,7 @@ class Remote:
         raise NotImplementedError("the dashboard starts no workflows")
 
     def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-        return self.store.insert_workflow(record)
+        return rows.insert(self.store, record)
 
     def dispatch(
         self, record: WorkflowRecord, checkpoints: list[Checkpoint] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Literal, TypeVar
 
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec
 
 from transact._core.effects import RunTransaction
-from transact._facade.launched import runtime
+from transact._facade import loop_guard
+from transact._facade.launched import runtime_for_call
 from transact._runtime.appdb import ISOLATION_LEVELS
 from transact._runtime.handlers.transactions import (
     current_session,
@@ -25,6 +27,7 @@ from transact._runtime.roles import NAME_ATTRIBUTE, check_roles, register_pendin
 from transact._runtime.state import current_frame
 from transact.errors import DBOSException
 
+logger = logging.getLogger("dbos")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -33,20 +36,28 @@ def make_transaction(
     func: Callable[P, R], isolation_level: str, name: str | None
 ) -> Callable[P, R]:
     """Wrap ``func`` as a transaction (see ``DBOS.transaction``)."""
-    if inspect.iscoroutinefunction(func):
-        raise DBOSException(f"{func.__qualname__} is async: transactions must be synchronous")
     txn_name = name or func.__qualname__
+    if inspect.iscoroutinefunction(func):
+        raise DBOSException(
+            f"Function {txn_name} is a coroutine function, but DBOS.transaction does not "
+            "support coroutine functions"
+        )
     REGISTRY.add_step(txn_name)
 
     @functools.wraps(func)
     def transaction_wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if loop_guard.loop_running():  # DBOS only warns here
+            logger.warning(
+                "Transaction %s was called while an event loop is running. Invoke "
+                "transactions from an async context using asyncio.to_thread to avoid "
+                "blocking the event loop.",
+                txn_name,
+            )
         frame = current_frame()
         if frame is not None and frame.step_id is not None:
-            raise DBOSException(
-                f"transaction {txn_name} was called from inside a step: call it from workflow code"
-            )
+            raise AssertionError("Transactions must be called from within workflows")
         if frame is None:  # outside any workflow: one transaction, nothing recorded
-            app = require_app_db(runtime().app_db)
+            app = require_app_db(runtime_for_call(txn_name).app_db)
             plain: R = in_transaction(
                 app, isolation_level, lambda s: run_with_session(s, func, *args, **kwargs)
             )
@@ -63,10 +74,10 @@ def make_transaction(
 
 
 def sql_session() -> Session:
-    """The session of the running transaction; ``DBOSException`` anywhere else."""
+    """The session of the running transaction; ``AssertionError`` anywhere else (DBOS's)."""
     session = current_session.get()
     if session is None:
-        raise DBOSException("DBOS.sql_session is only available inside a @DBOS.transaction")
+        raise AssertionError("db is only available within a transaction.")
     return session
 
 

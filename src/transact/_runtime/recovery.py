@@ -156,7 +156,11 @@ class Recovery:
                     if self.dispatch(record, logs[record.workflow_id]) is not None:
                         recovered.append(record.workflow_id)
                 except DBOSException as exc:
-                    logger.error("Could not recover workflow %s: %s", record.workflow_id, exc)
+                    logger.error(
+                        "Exception encountered when recovering workflow %s:",
+                        record.workflow_id,
+                        exc_info=exc,
+                    )
         return recovered
 
     def resume(self, workflow_id: str, queue_name: str | None = None) -> None:

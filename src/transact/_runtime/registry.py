@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -11,6 +12,7 @@ import attrs
 from transact.errors import DBOSConflictingRegistrationError
 
 DEFAULT_MAX_RECOVERY_ATTEMPTS = 100
+logger = logging.getLogger("dbos")
 
 
 @attrs.frozen
@@ -61,7 +63,17 @@ class Registry:
         with self._lock:
             if spec.name in self._step_names:
                 raise DBOSConflictingRegistrationError(spec.name)
-            # Re-registering a name (a module reloaded in tests) replaces it, as DBOS does.
+            # Re-registering a name (a module reloaded in tests) replaces it, as DBOS does,
+            # with DBOS's warning when it is another function.
+            existing = self._workflows.get(spec.name)
+            if existing is not None and existing.func is not spec.func:
+                logger.warning(
+                    "Duplicate registration of function '%s'. A function named '%s' has "
+                    "already been registered with DBOS. All functions registered with DBOS "
+                    "must have unique names.",
+                    spec.name,
+                    spec.name,
+                )
             self._workflows[spec.name] = spec
 
     def add_step(self, name: str) -> None:

@@ -4,6 +4,7 @@ an existing row of the same workflow function)."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from transact._core.status import WorkflowStatusString as S
@@ -17,6 +18,8 @@ from transact._serialization import format_serializer, serialize_value
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
 from transact.errors import DBOSConflictingWorkflowError, DBOSWorkflowIDInUseError
+
+logger = logging.getLogger("dbos")
 
 
 def new_record(
@@ -71,7 +74,8 @@ def new_record(
 
 
 def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-    """Insert the row or attach to an existing one of the same workflow function."""
+    """Insert the row or attach to an existing one of the same workflow function (a
+    ``reject`` reuse policy is ``check_reuse``'s)."""
     stored, created = store.insert_workflow(record)
     if not created and (stored.name, stored.class_name, stored.config_name) != (
         record.name,
@@ -80,7 +84,15 @@ def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
     ):
         raise DBOSConflictingWorkflowError(
             record.workflow_id,
-            f"the id is already used by workflow {stored.name!r}, not {record.name!r}",
+            f"Workflow already exists with a different function name: {stored.name}, but the "
+            f"provided function name is: {record.name}",
+        )
+    if not created and record.queue_name is not None and stored.queue_name != record.queue_name:
+        logger.warning(
+            "Workflow already exists in queue: %s, but the provided queue name is: %s. "
+            "The queue is not updated.",
+            stored.queue_name,
+            record.queue_name,
         )
     return stored, created
 

@@ -277,6 +277,9 @@ class Runtime:
             future.set_result(execute(self.env, state, spec, args, kwargs))
         except BaseException as exc:  # the future carries it to whoever awaits
             future.set_exception(exc)
+            if not inline and isinstance(exc, Exception):  # DBOS logs it, with its traceback
+                kind = "asynchronous" if spec.is_async else "background"
+                logger.error("Exception encountered in %s workflow:", kind, exc_info=exc)
             # An interrupt (KeyboardInterrupt, SystemExit, a crash) of a workflow running
             # in the caller's thread belongs to the caller, as it would without us.
             if inline and not isinstance(exc, (Exception, DBOSBaseException)):

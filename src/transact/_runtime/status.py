@@ -82,7 +82,11 @@ def _load(serializer: Serializer, text: str | None, what: str) -> Any:
     try:
         return serializer.deserialize(text)
     except Exception as exc:  # keep listing usable even if one value cannot be read
-        logger.warning("cannot deserialize %s: %s; returning the raw text", what, exc)
+        logger.warning(  # DBOS's line: what is "input of <id>" or "output of <id>"
+            "Warning: %s object could not be deserialized for workflow %s, returning as string: %s",
+            *what.split(" of ", 1),
+            exc,
+        )
         return text
 
 
@@ -119,8 +123,8 @@ def to_status(record: WorkflowRecord, serializer: Serializer) -> WorkflowStatus:
     s.authenticated_roles = (
         json.loads(record.authenticated_roles) if record.authenticated_roles else None
     )
-    s.input = _inputs(_load(serializer, record.inputs, f"the inputs of {record.workflow_id}"))
-    s.output = _load(serializer, record.output, f"the output of {record.workflow_id}")
+    s.input = _inputs(_load(serializer, record.inputs, f"input of {record.workflow_id}"))
+    s.output = _load(serializer, record.output, f"output of {record.workflow_id}")
     s.error = _load_error(serializer, record.error)
     s.created_at = record.created_at
     s.updated_at = record.updated_at
@@ -153,7 +157,7 @@ def to_step_info(
     return StepInfo(
         function_id=checkpoint.function_id,
         function_name=checkpoint.function_name,
-        output=_load(serializer, checkpoint.output, f"step {checkpoint.function_id}")
+        output=_load(serializer, checkpoint.output, f"output of <step {checkpoint.function_id}>")
         if load_output
         else None,
         error=_load_error(serializer, checkpoint.error) if load_output else None,

@@ -58,13 +58,11 @@ class _Attempts:
             return exc
         self.errors.append(exc)
         self.state.env.tracing.event(f"Step attempt {attempt} failed")
-        logger.warning(
-            "Step %s of workflow %s failed (attempt %d of %d): %r",
-            self.effect.name,
-            self.state.workflow_id,
+        logger.warning(  # DBOS's line, with the exception
+            "Step being automatically retried (attempt %d of %d)",
             attempt + 1,
             policy.attempts,
-            exc,
+            exc_info=exc,
         )
         delay = policy.next_delay(attempt)
         if delay is None:

@@ -27,8 +27,9 @@ class Serializer(Protocol):
         ...
 
     def name(self) -> str:
-        """The name stored beside each value (``py_pickle``, ``portable_json``, ...)."""
-        ...
+        """The name stored beside each value (``py_pickle``, ``portable_json``, ...);
+        a subclass that does not name itself is DBOS's ``custom_serializer``."""
+        return "custom_serializer"
 
 
 class DefaultSerializer:

@@ -19,7 +19,7 @@ from transact._core.status import is_terminal
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Env, Performer
 from transact._runtime.recording import atomic_write, check_cancelled, record, replay_outcome
-from transact._runtime.state import WorkflowState
+from transact._runtime.state import WorkflowState, current_frame
 from transact._runtime.waiters import stream_key
 from transact._serialization import Serializer, serialize_error, serialize_value
 from transact.errors import (
@@ -203,7 +203,11 @@ def read_unrecorded(
         )
         if texts is None:
             if interrupt is not None and interrupt.is_set():
-                raise DBOSWorkflowCancelledError("the reading workflow was cancelled")
+                frame = current_frame()
+                reader = frame.workflow.workflow_id if frame is not None else workflow_id
+                raise DBOSWorkflowCancelledError(
+                    f"Workflow {reader} is cancelled. Aborting read_stream."
+                )
             raise DBOSStreamTimeoutError(workflow_id, key, timeout_seconds)
         for text in texts:
             if text == STREAM_CLOSED_TEXT:

@@ -21,7 +21,6 @@ from transact._runtime.env import Env, Performer
 from transact._runtime.recording import record, record_outcome
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._serialization import Serializer, deserialize_error, serialize_value
-from transact.errors import DBOSException
 
 current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
     "transact_sql_session", default=None
@@ -34,9 +33,8 @@ _MAX_RETRY_DELAY = 2.0
 def require_app_db(app_db: AppDatabase | None) -> AppDatabase:
     """The application database, or a clear error when none is configured."""
     if app_db is None:
-        raise DBOSException(
-            "@DBOS.transaction needs an application database: set "
-            "'application_database_url' in DBOSConfig"
+        raise AssertionError(  # DBOS's class and text
+            "Transactions can only be used if DBOS is configured with an application_database_url"
         )
     return app_db
 

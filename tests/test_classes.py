@@ -17,7 +17,7 @@ from typing_extensions import assert_type
 from transact import DBOS, DBOSConfiguredInstance, Queue, SetWorkflowID, WorkflowHandle
 from transact._facade.launched import runtime
 from transact._runtime.runtime import StartOptions
-from transact.errors import DBOSWorkflowFunctionNotFoundError
+from transact.errors import DBOSConflictingWorkflowError, DBOSWorkflowFunctionNotFoundError
 
 CALLS: list[str] = []
 queue = Queue("classes-queue")
@@ -178,6 +178,20 @@ def test_child_method_workflows_keep_their_target(url: str) -> None:
         assert parent() == "Hi, Kim! Hello, Kid!"
     assert status_names("parent-1-1") == ("Greeter.greet", "Greeter", "hello")
     assert status_names("parent-1-2")[1:] == ("Greeter", "hi")
+
+
+def test_an_id_reused_on_another_instance_conflicts(url: str) -> None:
+    with SetWorkflowID("conflict-1"):
+        hello.greet("A")
+    with SetWorkflowID("conflict-1"), pytest.raises(DBOSConflictingWorkflowError) as info:
+        hi.greet("A")
+    assert str(info.value) == (
+        "DBOS Error 9: Conflicting workflow invocation with the same ID (conflict-1): "
+        "Workflow already exists with a different config name: hello, but the provided "
+        "config name is: hi"
+    )
+    with SetWorkflowID("conflict-1"):
+        assert hello.greet("A") == "Hello, A!"  # same target: the recorded outcome
 
 
 def test_unregistered_targets_raise_dboss_errors(url: str) -> None:

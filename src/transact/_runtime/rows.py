@@ -67,15 +67,20 @@ def new_record(
 
 
 def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-    """Insert the row or attach to an existing one of the same workflow function."""
+    """Insert the row or attach to an existing one of the same workflow function (and
+    target: class and config name); ``DBOSConflictingWorkflowError`` otherwise."""
     stored, created = store.insert_workflow(record)
-    if not created and (stored.name, stored.class_name, stored.config_name) != (
-        record.name,
-        record.class_name,
-        record.config_name,
+    if created:
+        return stored, created
+    for noun, existing, new in (
+        ("function name", stored.name, record.name),
+        ("class name", stored.class_name, record.class_name),
+        ("config name", stored.config_name, record.config_name),
     ):
-        raise DBOSConflictingWorkflowError(
-            record.workflow_id,
-            f"the id is already used by workflow {stored.name!r}, not {record.name!r}",
-        )
+        if existing != new:
+            raise DBOSConflictingWorkflowError(
+                record.workflow_id,
+                f"Workflow already exists with a different {noun}: {existing}, but the "
+                f"provided {noun} is: {new}",
+            )
     return stored, created

@@ -25,6 +25,7 @@ from transact._facade.queues import Background, forget_queues_and_schedules
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.classes import CLASSES
 from transact._runtime.clock import Clock, SystemClock
+from transact._runtime.loops import running_loop
 from transact._runtime.registry import REGISTRY
 from transact._runtime.runtime import Runtime
 from transact._store.factory import open_store
@@ -123,6 +124,7 @@ def launch() -> None:
         if settings.application_database_url:
             runtime.app_db = AppDatabase(settings.application_database_url)
             runtime.app_db.migrate()
+        runtime.main_loop = running_loop() or launched.MAIN_LOOP.get()
         launched.set_runtime(runtime)
         state.launched = True
     if not settings.conductor_key:

@@ -3,6 +3,7 @@ narrow ``Host`` protocol through which handlers reach the runtime that runs it."
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import threading
 from collections.abc import Callable, Sequence
@@ -89,6 +90,8 @@ class WorkflowState:
     authenticated_user: str | None = None  # stored with the workflow, restored on recovery
     authenticated_roles: tuple[str, ...] | None = None
     assumed_role: str | None = None  # the required role that let it run
+    # The event loop an async workflow runs on (its async children run there too).
+    loop: asyncio.AbstractEventLoop | None = None
     # Set by the replayer: every effect must come from the log; executing one is an error.
     replay_only: bool = False
     finishing: bool = False  # its outcome is being written

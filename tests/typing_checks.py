@@ -97,3 +97,16 @@ def class_methods_type_their_handles(shop: Shop) -> None:
     assert_type(shop.order("pen", 2), list[str])
     assert_type(DBOS.start_workflow(shop.order, "pen", 2), WorkflowHandle[list[str]])
     assert_type(DBOS.start_workflow(Shop.opening, 9), WorkflowHandle[bool])
+
+
+@DBOS.step()
+async def fetch(n: int) -> str:
+    return str(n)
+
+
+@DBOS.workflow()
+async def reserved_steps() -> None:
+    first = await DBOS.reserve_step_async()
+    assert_type(await first.run_async(fetch, 1), str)
+    second = DBOS.reserve_step()
+    assert_type(second.run(charge, "o", 1), float)

@@ -71,6 +71,20 @@ hello = Greeter("hello", "Hello")
 hi = Greeter("hi", "Hi")
 
 
+@DBOS.dbos_class()
+class HandRegistered:
+    def __init__(self, config_name: str) -> None:
+        self.config_name = config_name
+
+    @DBOS.workflow()
+    def echo(self, n: int) -> tuple[str, int]:
+        return self.config_name, n
+
+
+by_hand = HandRegistered("by-hand")
+DBOS.register_instance(by_hand)
+
+
 class Unregistered:
     config_name = "x"
 
@@ -201,6 +215,12 @@ def test_unregistered_targets_raise_dboss_errors(url: str) -> None:
         NoConfig().work()
     with pytest.raises(Exception, match="appears to be a class, but is not properly registered"):
         UnregisteredClass.work()
+
+
+def test_register_instance_by_hand(url: str) -> None:
+    assert DBOS.start_workflow(by_hand.echo, 4).get_result() == ("by-hand", 4)
+    with pytest.raises(Exception, match="does not have `config_name` set"):
+        DBOS.register_instance(object())
 
 
 def test_duplicate_registrations_raise() -> None:

@@ -208,6 +208,21 @@ def test_an_id_reused_on_another_instance_conflicts(url: str) -> None:
         assert hello.greet("A") == "Hello, A!"  # same target: the recorded outcome
 
 
+def test_fx_workflows_start_and_call_methods(url: str) -> None:
+    from transact import fx
+
+    @DBOS.workflow(name="classes-fx-parent")
+    def fx_parent() -> fx.Program[str]:
+        handle = yield from fx.start(hello.greet, "Fx")
+        called = yield from fx.call(hi.greet, "Fy")
+        started = yield from fx.get_result(handle)
+        return f"{started} {called}"
+
+    with SetWorkflowID("fx-parent"):
+        assert fx_parent() == "Hello, Fx! Hi, Fy!"
+    assert status_names("fx-parent-1")[1:] == ("Greeter", "hello")
+
+
 def test_unregistered_targets_raise_dboss_errors(url: str) -> None:
     with pytest.raises(Exception, match="class instance, but is not properly registered"):
         Unregistered().work()

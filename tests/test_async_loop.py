@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from transact import DBOS, DBOSConfiguredInstance, SetWorkflowID
+from transact import DBOS, DBOSConfiguredInstance, Queue, SetWorkflowID
+
+main_loop_queue = Queue("main-loop-queue")
 
 # Loop-bound resources the caller creates (arguments must be serializable: by name).
 RESOURCES: dict[str, Any] = {}
@@ -44,6 +46,17 @@ async def race() -> tuple[list[float], int]:
     finished = sorted(f.result() for f in done)
     await slow
     return finished, len(pending)
+
+
+@DBOS.workflow()
+async def which_loop(tag: str) -> tuple[bool, str]:
+    return asyncio.get_running_loop() is RESOURCES.get("loop"), tag
+
+
+@DBOS.workflow()
+async def parent_of_async_child() -> tuple[bool, tuple[bool, str]]:
+    child = await which_loop("child")  # a direct call: on this workflow's loop
+    return asyncio.get_running_loop() is RESOURCES.get("loop"), child
 
 
 @DBOS.dbos_class()
@@ -89,6 +102,33 @@ def test_direct_call_and_start_run_on_the_callers_loop(url: str) -> None:
     asyncio.run(main())
     status = DBOS.get_workflow_status("loop-1")
     assert status is not None and status.status == "SUCCESS"
+
+
+def test_children_recovered_and_dequeued_workflows_run_on_the_main_loop(url: str) -> None:
+    from transact._facade.launched import runtime
+    from transact._runtime.runtime import StartOptions
+
+    rt = runtime()
+    spec = rt.spec("which_loop", "main-rec")
+    rt.store.insert_workflow(
+        rt.new_record(spec, "main-rec", ("recovered",), {}, options=StartOptions())
+    )
+    DBOS.destroy()
+
+    async def main() -> None:
+        RESOURCES["loop"] = asyncio.get_running_loop()
+        DBOS(config={"name": "test-async-loop", "system_database_url": url})
+        DBOS.launch()  # on this loop: it becomes the main loop, and recovers main-rec here
+        recovered = await DBOS.retrieve_workflow_async("main-rec")
+        assert await recovered.get_result(polling_interval_sec=0.01) == (True, "recovered")
+        queued = await main_loop_queue.enqueue_async(which_loop, "dequeued")
+        assert await queued.get_result(polling_interval_sec=0.01) == (True, "dequeued")
+        assert await parent_of_async_child() == (True, (True, "child"))
+
+    try:
+        asyncio.run(main())
+    finally:
+        RESOURCES.pop("loop", None)
 
 
 def test_asyncio_wait_is_recorded_and_replayed(url: str) -> None:

@@ -17,7 +17,7 @@ from typing_extensions import assert_type
 from transact import DBOS, DBOSConfiguredInstance, Queue, SetWorkflowID, WorkflowHandle
 from transact._facade.launched import runtime
 from transact._runtime.runtime import StartOptions
-from transact.errors import DBOSWorkflowFunctionNotFoundError
+from transact.errors import DBOSConflictingWorkflowError, DBOSWorkflowFunctionNotFoundError
 
 CALLS: list[str] = []
 queue = Queue("classes-queue")
@@ -69,6 +69,20 @@ class Ledger(DBOSConfiguredInstance):
 ledger = Ledger("main-ledger")
 hello = Greeter("hello", "Hello")
 hi = Greeter("hi", "Hi")
+
+
+@DBOS.dbos_class()
+class HandRegistered:
+    def __init__(self, config_name: str) -> None:
+        self.config_name = config_name
+
+    @DBOS.workflow()
+    def echo(self, n: int) -> tuple[str, int]:
+        return self.config_name, n
+
+
+by_hand = HandRegistered("by-hand")
+DBOS.register_instance(by_hand)
 
 
 class Unregistered:
@@ -180,6 +194,35 @@ def test_child_method_workflows_keep_their_target(url: str) -> None:
     assert status_names("parent-1-2")[1:] == ("Greeter", "hi")
 
 
+def test_an_id_reused_on_another_instance_conflicts(url: str) -> None:
+    with SetWorkflowID("conflict-1"):
+        hello.greet("A")
+    with SetWorkflowID("conflict-1"), pytest.raises(DBOSConflictingWorkflowError) as info:
+        hi.greet("A")
+    assert str(info.value) == (
+        "DBOS Error 9: Conflicting workflow invocation with the same ID (conflict-1): "
+        "Workflow already exists with a different config name: hello, but the provided "
+        "config name is: hi"
+    )
+    with SetWorkflowID("conflict-1"):
+        assert hello.greet("A") == "Hello, A!"  # same target: the recorded outcome
+
+
+def test_fx_workflows_start_and_call_methods(url: str) -> None:
+    from transact import fx
+
+    @DBOS.workflow(name="classes-fx-parent")
+    def fx_parent() -> fx.Program[str]:
+        handle = yield from fx.start(hello.greet, "Fx")
+        called = yield from fx.call(hi.greet, "Fy")
+        started = yield from fx.get_result(handle)
+        return f"{started} {called}"
+
+    with SetWorkflowID("fx-parent"):
+        assert fx_parent() == "Hello, Fx! Hi, Fy!"
+    assert status_names("fx-parent-1")[1:] == ("Greeter", "hello")
+
+
 def test_unregistered_targets_raise_dboss_errors(url: str) -> None:
     with pytest.raises(Exception, match="class instance, but is not properly registered"):
         Unregistered().work()
@@ -187,6 +230,12 @@ def test_unregistered_targets_raise_dboss_errors(url: str) -> None:
         NoConfig().work()
     with pytest.raises(Exception, match="appears to be a class, but is not properly registered"):
         UnregisteredClass.work()
+
+
+def test_register_instance_by_hand(url: str) -> None:
+    assert DBOS.start_workflow(by_hand.echo, 4).get_result() == ("by-hand", 4)
+    with pytest.raises(Exception, match="does not have `config_name` set"):
+        DBOS.register_instance(object())
 
 
 def test_duplicate_registrations_raise() -> None:

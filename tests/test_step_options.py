@@ -119,6 +119,26 @@ def plain_step_id() -> int:
     return step
 
 
+@DBOS.step()
+async def async_step_id(delay: float) -> int:
+    await asyncio.sleep(delay)
+    step = DBOS.step_id
+    assert step is not None
+    return step
+
+
+@DBOS.workflow()
+async def reserving_async() -> list[int]:
+    first = await DBOS.reserve_step_async()
+    second = await DBOS.reserve_step_async()
+    # Run in any order, even concurrently: each keeps the position it reserved.
+    return list(
+        await asyncio.gather(
+            second.run_async(async_step_id, 0), first.run_async(async_step_id, 0.05)
+        )
+    )
+
+
 @pytest.fixture
 def url(system_database_url: str) -> Iterator[str]:
     DBOS.destroy()
@@ -229,7 +249,10 @@ def test_reserve_step_runs_steps_at_reserved_positions(url: str) -> None:
         assert reserving() == [2, 1, 3]
     steps = DBOS.list_workflow_steps("reserve-1")
     assert [s["function_id"] for s in steps] == [1, 2, 3]
-    with SetWorkflowID("reserve-1"):
-        assert reserving() == [2, 1, 3]  # replayed
+    # A fork past every step replays the reserved steps from the log.
+    fork = DBOS.fork_workflow("reserve-1", 4)
+    assert fork.get_result(polling_interval_sec=0.01) == [2, 1, 3]
     with pytest.raises(DBOSException, match="must be called from a workflow"):
         DBOS.reserve_step()
+    with SetWorkflowID("reserve-2"):
+        assert asyncio.run(reserving_async()) == [2, 1]

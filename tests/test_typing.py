@@ -13,7 +13,7 @@ ROOT = pathlib.Path(__file__).parents[1]
 
 BAD = textwrap.dedent(
     """
-    from transact import DBOS, fx
+    from transact import DBOS, DBOSConfiguredInstance, fx
 
     @DBOS.step()
     def charge(order_id: str, cents: int) -> float:
@@ -32,6 +32,16 @@ BAD = textwrap.dedent(
     checkout(1, 2)  # line 18: wrong direct-call argument
     result: int = DBOS.start_workflow(checkout, "o", 1).get_result()  # line 19: str is not int
     DBOS.run_step(None, charge, "o")  # line 20: missing argument
+
+    @DBOS.dbos_class()
+    class Shop(DBOSConfiguredInstance):
+        @DBOS.workflow()
+        def order(self, item: str) -> str:
+            return item
+
+    shop = Shop("s")
+    DBOS.start_workflow(shop.order, 3)  # line 29: wrong method argument
+    n: int = DBOS.start_workflow(shop.order, "pen").get_result()  # line 30: str is not int
     """
 )
 
@@ -61,4 +71,4 @@ def test_mypy_rejects_wrong_argument_types(tmp_path: pathlib.Path) -> None:
         for line in completed.stdout.splitlines()
         if line.startswith(str(source)) and ": error:" in line
     }
-    assert lines == {14, 15, 17, 18, 19, 20}, completed.stdout
+    assert lines == {14, 15, 17, 18, 19, 20, 29, 30}, completed.stdout

@@ -120,3 +120,16 @@ async def management_types(workflow_id: str) -> None:
     DBOS.update_workflow_attributes(workflow_id, {"k": 1}, merge=True)
     with SetWorkflowAttributes({"k": 1}):
         pass
+
+
+@DBOS.step()
+async def fetch(n: int) -> str:
+    return str(n)
+
+
+@DBOS.workflow()
+async def reserved_steps() -> None:
+    first = await DBOS.reserve_step_async()
+    assert_type(await first.run_async(fetch, 1), str)
+    second = DBOS.reserve_step()
+    assert_type(second.run(charge, "o", 1), float)

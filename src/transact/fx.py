@@ -37,6 +37,7 @@ from transact._facade.arguments import check_key, check_offset, check_timeout, c
 from transact._facade.context import take_start_options
 from transact._facade.decorators import child_start, step_spec_of
 from transact._facade.handles import WorkflowHandle
+from transact._runtime.classes import split_target
 from transact._runtime.handlers import streams as _streams
 from transact._runtime.registry import WorkflowSpec, spec_of
 from transact._serialization import WorkflowSerializationFormat
@@ -83,6 +84,8 @@ def sleep(seconds: float) -> Program[None]:
 
 
 def _workflow_spec(func: Callable[..., Any]) -> WorkflowSpec:
+    # A method bound to its target (``obj.workflow``) has the method's spec; the target
+    # is bound by ``split_target``.
     spec = spec_of(func)
     if spec is None:
         raise DBOSException(f"{getattr(func, '__qualname__', func)!r} is not a workflow")
@@ -94,8 +97,9 @@ def start(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Program
 
     Honours ``SetWorkflowID`` and ``SetWorkflowTimeout`` as ``DBOS.start_workflow`` does.
     """
-    spec = _workflow_spec(func)
-    child_id: str = yield child_start(spec, args, kwargs, take_start_options(), run_inline=False)
+    spec, call_args = split_target(_workflow_spec(func), func, args)
+    options = take_start_options()
+    child_id: str = yield child_start(spec, call_args, kwargs, options, run_inline=False)
     return WorkflowHandle(child_id)
 
 
@@ -108,8 +112,9 @@ def get_result(handle: WorkflowHandle[R]) -> Program[R]:
 def call(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Program[R]:
     """Run a child workflow and wait for its result, as a direct call does (honouring
     ``SetWorkflowID`` and ``SetWorkflowTimeout``)."""
-    spec = _workflow_spec(func)
-    child_id: str = yield child_start(spec, args, kwargs, take_start_options(), run_inline=True)
+    spec, call_args = split_target(_workflow_spec(func), func, args)
+    options = take_start_options()
+    child_id: str = yield child_start(spec, call_args, kwargs, options, run_inline=True)
     result: R = yield GetResult(child_id)
     return result
 

@@ -32,12 +32,16 @@ def dbos_class(class_name: str | None = None) -> Callable[[T], T]:
     return decorate
 
 
-def register_instance(inst: DBOSConfiguredInstance) -> None:
+def register_instance(inst: object) -> None:
     """Register ``inst`` (a ``DBOSConfiguredInstance``) under its class's registered
     name and its ``config_name``, so recovered workflows find it. A different object
     under the same names raises ``Exception``; registering after launch logs a warning
     (a workflow recovered at launch could not have found it)."""
-    config_name = inst.config_name
+    config_name = getattr(inst, "config_name", None)
+    if not isinstance(config_name, str):
+        raise Exception(
+            "Function target appears to be a class instance, but does not have `config_name` set"
+        )
     class_name = registered_class_name(type(inst)) or type(inst).__qualname__
     if runtime_or_none() is not None:
         logger.warning(

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+
 from transact._runtime.runtime import Runtime
 from transact.errors import DBOSException, DBOSWorkflowFunctionNotFoundError
 
 _runtime: Runtime | None = None
 _configured = False  # whether a DBOS(config=...) exists (set by lifecycle)
+
+MAIN_LOOP: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar(
+    "transact_main_loop", default=None
+)
+"""The application's event loop, for a launch run off that loop (the web server's
+lifespan launches in a worker thread, which carries this variable)."""
 
 
 def runtime() -> Runtime:

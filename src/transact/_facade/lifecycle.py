@@ -27,6 +27,7 @@ from transact._facade.queues import Background, forget_queues_and_schedules
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.classes import CLASSES
 from transact._runtime.clock import Clock, SystemClock
+from transact._runtime.loops import running_loop
 from transact._runtime.registry import REGISTRY
 from transact._runtime.runtime import Runtime
 from transact._store.factory import open_store
@@ -157,6 +158,7 @@ def _launch() -> None:
         store.register_application_version(
             runtime.application_version, None, int(state.clock.now() * 1000)
         )
+        runtime.main_loop = running_loop() or launched.MAIN_LOOP.get()
         launched.set_runtime(runtime)
         state.launched = True
     if not settings.conductor_key:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import attrs
 from typing_extensions import ParamSpec
@@ -78,15 +78,20 @@ class StepReservation:
         result: R = perform_at(state, self.step_id, spec.effect(args, kwargs))
         return result
 
+    @overload
     async def run_async(
-        self, func: Callable[P, Coroutine[Any, Any, R]] | Callable[P, R], *args: Any, **kwargs: Any
-    ) -> R:
+        self, func: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
+    ) -> R: ...
+
+    @overload
+    async def run_async(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    async def run_async(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``run`` for async code; an ``async def`` function is awaited on the loop."""
         state = self._take()
         spec = step_spec_of(func, self._options).validate()
         # A sync function runs in a worker thread, an async one on this loop.
-        result: R = await perform_at_async(state, self.step_id, spec.effect(args, kwargs))
-        return result
+        return await perform_at_async(state, self.step_id, spec.effect(args, kwargs))
 
 
 def reserve_step(dbos_step_options: StepOptions | None = None) -> StepReservation:

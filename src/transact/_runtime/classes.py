@@ -51,7 +51,7 @@ class ClassRegistry:
         with self._lock:
             known = self._classes.get(name)
             # The same class again (a module reloaded in tests) replaces it.
-            if known is not None and known.__qualname__ != cls.__qualname__:
+            if known is not None and _where(known) != _where(cls):
                 raise Exception(f"Duplicate type registration for class '{name}'")
             self._classes[name] = cls
         setattr(cls, CLASS_NAME_ATTRIBUTE, name)
@@ -81,6 +81,10 @@ class ClassRegistry:
         with self._lock:
             self._classes.clear()
             self._instances.clear()
+
+
+def _where(cls: type) -> tuple[str, str]:
+    return cls.__module__, cls.__qualname__
 
 
 CLASSES = ClassRegistry()

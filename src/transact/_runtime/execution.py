@@ -67,6 +67,7 @@ async def execute_async(
 ) -> Any:
     """``execute`` for an ``async def`` body awaited on the running loop (the caller's),
     with the outcome written from a worker thread."""
+    state.loop = asyncio.get_running_loop()
     token = enter(Frame(state))
     try:
         with _workflow_span(env, state, spec):

@@ -4,7 +4,8 @@ An ``async def`` workflow called (``await wf()``) or started (``start_workflow_a
 from code on a running loop runs there, as a task of that loop: resources bound to the
 loop (an ``asyncio.Lock``, an async database pool created on it) work inside it. Only
 the row's write and the outcome's go to worker threads. Recovered and dequeued async
-workflows still run on a worker thread's own loop (no caller's loop exists then).
+workflows run on the application's main loop (``Runtime.main_loop``: running when DBOS
+was launched, or the web server's) if there is one, else on a worker thread's own loop.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ import uuid
 from concurrent.futures import Future
 from typing import Any
 
-from transact._runtime.execution import execute_async
 from transact._runtime.options import StartOptions
 from transact._runtime.registry import WorkflowSpec
 from transact._runtime.runtime import Runtime
-from transact._runtime.state import WorkflowState
 
 # Tasks of started workflows, referenced until they finish (the loop keeps only weak ones).
 _TASKS: set[asyncio.Task[None]] = set()
@@ -41,7 +40,7 @@ async def start_on_loop(
     if record is None:
         return workflow_id, None
     state, future = runtime.register(record, spec)
-    body = _run(runtime, state, spec, args, kwargs, future)
+    body = runtime.run_async(state, spec, args, kwargs, future)
     if inline:
         await body
     else:
@@ -62,21 +61,3 @@ def _insert(
     record = runtime.new_record(spec, workflow_id, args, kwargs, options=options)
     _, created = runtime.insert(record)
     return workflow_id, record if created else None
-
-
-async def _run(
-    runtime: Runtime,
-    state: WorkflowState,
-    spec: WorkflowSpec,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    future: Future[Any],
-) -> None:
-    try:
-        future.set_result(await execute_async(runtime.env, state, spec, args, kwargs))
-    except BaseException as exc:  # the future carries it to whoever awaits
-        future.set_exception(exc)
-        if isinstance(exc, asyncio.CancelledError):
-            raise
-    finally:
-        runtime.unregister(state, future)

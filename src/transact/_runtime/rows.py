@@ -74,20 +74,24 @@ def new_record(
 
 
 def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-    """Insert the row or attach to an existing one of the same workflow function (a
-    ``reject`` reuse policy is ``check_reuse``'s)."""
+    """Insert the row or attach to an existing one of the same workflow function (and
+    target: class and config name); ``DBOSConflictingWorkflowError`` otherwise. A
+    ``reject`` reuse policy is ``check_reuse``'s."""
     stored, created = store.insert_workflow(record)
-    if not created and (stored.name, stored.class_name, stored.config_name) != (
-        record.name,
-        record.class_name,
-        record.config_name,
+    if created:
+        return stored, created
+    for noun, existing, new in (
+        ("function name", stored.name, record.name),
+        ("class name", stored.class_name, record.class_name),
+        ("config name", stored.config_name, record.config_name),
     ):
-        raise DBOSConflictingWorkflowError(
-            record.workflow_id,
-            f"Workflow already exists with a different function name: {stored.name}, but the "
-            f"provided function name is: {record.name}",
-        )
-    if not created and record.queue_name is not None and stored.queue_name != record.queue_name:
+        if existing != new:
+            raise DBOSConflictingWorkflowError(
+                record.workflow_id,
+                f"Workflow already exists with a different {noun}: {existing}, but the "
+                f"provided {noun} is: {new}",
+            )
+    if record.queue_name is not None and stored.queue_name != record.queue_name:
         logger.warning(
             "Workflow already exists in queue: %s, but the provided queue name is: %s. "
             "The queue is not updated.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -21,7 +22,8 @@ from transact._runtime.appdb import AppDatabase
 from transact._runtime.awaiting import Awaiting
 from transact._runtime.clock import Clock, now_ms
 from transact._runtime.env import Env
-from transact._runtime.execution import execute
+from transact._runtime.execution import execute, execute_async
+from transact._runtime.loops import loop_for
 from transact._runtime.management import delete, fork, rewind
 from transact._runtime.options import StartOptions as StartOptions  # re-exported
 from transact._runtime.performers import PERFORMERS
@@ -94,6 +96,9 @@ class Runtime:
             runners=min(max_threads, RUNNERS_PER_CPU * (os.cpu_count() or 1)),
             max_runners=max_threads,
         )
+        # The application's loop (running at launch, or the web server's): recovered and
+        # dequeued async workflows run there, as in DBOS.
+        self.main_loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Any]] = {}
         self._active: dict[str, WorkflowState] = {}
@@ -185,7 +190,7 @@ class Runtime:
             return None
 
         def run(inline: bool) -> None:
-            self.launch(record, spec, args, kwargs, inline=inline)
+            self.launch(record, spec, args, kwargs, inline=inline, loop=parent.loop)
 
         return run
 
@@ -212,9 +217,22 @@ class Runtime:
         *,
         log: CheckpointLog = EMPTY_LOG,
         inline: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> Future[Any]:
-        """Run the workflow in this thread (``inline``) or on the pool; return its future."""
+        """Run the workflow in this thread (``inline``) or on the pool; return its future.
+
+        An async workflow runs on ``loop`` (its parent's) or the main loop when one is
+        running, as DBOS runs it (``inline``: this thread waits for it); else on a
+        worker thread's own loop.
+        """
+        target = loop_for(spec, loop, self.main_loop, inline=inline)
         state, future = self.register(record, spec, log)
+        if target is not None:
+            body = self.run_async(state, spec, args, kwargs, future)
+            asyncio.run_coroutine_threadsafe(body, target)
+            if inline:
+                wait_futures([future])
+            return future
         if inline:
             self._run(state, spec, args, kwargs, future, inline=True)
         else:
@@ -222,6 +240,24 @@ class Runtime:
                 functools.partial(self._run, state, spec, args, kwargs, future, inline=False)
             )
         return future
+
+    async def run_async(
+        self,
+        state: WorkflowState,
+        spec: WorkflowSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        future: Future[Any],
+    ) -> None:
+        """Run an async workflow on the running loop; its outcome goes to ``future``."""
+        try:
+            future.set_result(await execute_async(self.env, state, spec, args, kwargs))
+        except BaseException as exc:  # the future carries it to whoever awaits
+            future.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        finally:
+            self.unregister(state, future)
 
     def register(
         self, record: WorkflowRecord, spec: WorkflowSpec, log: CheckpointLog = EMPTY_LOG

@@ -3,6 +3,7 @@ narrow ``Host`` protocol through which handlers reach the runtime that runs it."
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -101,6 +102,8 @@ class WorkflowState:
     serialization: str | None = None
     queue_name: str | None = None  # the queue it was dequeued from (a span attribute)
     otel_context: str | None = None  # the stored trace context its span continues
+    # The event loop an async workflow runs on (its async children run there too).
+    loop: asyncio.AbstractEventLoop | None = None
     # Set by the replayer: every effect must come from the log; executing one is an error.
     replay_only: bool = False
     finishing: bool = False  # its outcome is being written

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from transact._facade.context import SetWorkflowID
+from transact._facade.launched import MAIN_LOOP
 from transact._facade.web.requests import IDEMPOTENCY_HEADER, error_body
 from transact.errors import DBOSException
 
@@ -47,6 +48,8 @@ def _with_dbos(
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[Any]:
         # Launching migrates and recovers: off the loop, so the server stays responsive.
+        # Recovered and dequeued async workflows run on this (the server's) loop.
+        MAIN_LOOP.set(asyncio.get_running_loop())
         await asyncio.to_thread(launch)
         try:
             async with inner(app) as state:

@@ -110,12 +110,19 @@ def test_reset_system_database(system_database_url: str) -> None:
 
 
 def test_destroy_registry_forgets_workflows() -> None:
+    from transact._runtime.queue_runner import QUEUES
     from transact._runtime.registry import REGISTRY
 
     saved = REGISTRY.workflows()
+    # Queues declared at import time by other test modules must outlive this test too.
+    saved_queues = QUEUES.all()
     try:
         DBOS.destroy(destroy_registry=True)
         assert REGISTRY.workflow("two_steps") is None
+        assert QUEUES.all() == []
     finally:
         for spec in saved:
             REGISTRY.add_workflow(spec)
+        for queue in saved_queues:
+            if QUEUES.get(queue.name) is None:
+                QUEUES.add(queue)

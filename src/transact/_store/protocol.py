@@ -421,67 +421,36 @@ class Store(Protocol):
         ...
 
     # --- queue and schedule definitions (migration 8) --------------------------------
+    # Queue rows: ``put_queue`` inserts, or on a taken name overwrites the settings
+    # (keeping ``created_at``) only with ``replace``, and returns the stored row;
+    # ``update_queue`` sets ``QueueRecord`` fields other than ``name``/``created_at``
+    # (``ValueError`` for others) plus ``updated_at``, None if the row is missing.
+    # Schedules: ``create_schedule`` is False (writing nothing) on a taken name;
+    # ``apply_schedules`` upserts all in one transaction, an existing one keeping its id,
+    # status and ``last_fired_at``; ``list_schedules`` filters match any value given;
+    # ``schedule_fired`` only moves ``last_fired_at`` forward (one ISO format, so text
+    # order is time order). Lists are ordered by name; deletes say whether a row existed.
 
-    def put_queue(self, record: QueueRecord, *, replace: bool) -> QueueRecord:
-        """Insert a queue row; if the name exists, overwrite its settings (keeping
-        ``created_at``) when ``replace``, else leave it. Return the stored row."""
-        ...
-
-    def get_queue(self, name: str) -> QueueRecord | None:
-        """The queue row called ``name``, if any."""
-        ...
-
-    def list_queues(self) -> list[QueueRecord]:
-        """Every queue row, ordered by name."""
-        ...
-
+    def put_queue(self, record: QueueRecord, *, replace: bool) -> QueueRecord: ...
+    def get_queue(self, name: str) -> QueueRecord | None: ...
+    def list_queues(self) -> list[QueueRecord]: ...
     def update_queue(
         self, name: str, changes: Mapping[str, object], now_ms: int
-    ) -> QueueRecord | None:
-        """Set the given settings (``QueueRecord`` field names other than ``name`` and
-        ``created_at``; ``ValueError`` for others) and ``updated_at``; return the row, or
-        None if there is none."""
-        ...
-
-    def delete_queue(self, name: str) -> bool:
-        """Delete the queue row; whether there was one."""
-        ...
-
-    def create_schedule(self, record: ScheduleRecord) -> bool:
-        """Insert a schedule; False, writing nothing, if its name is taken."""
-        ...
-
-    def apply_schedules(self, records: Sequence[ScheduleRecord]) -> None:
-        """Upsert every schedule by name in one transaction; an existing one keeps its
-        ``schedule_id``, ``status`` and ``last_fired_at``."""
-        ...
-
-    def get_schedule(self, name: str) -> ScheduleRecord | None:
-        """The schedule called ``name``, if any."""
-        ...
-
+    ) -> QueueRecord | None: ...
+    def delete_queue(self, name: str) -> bool: ...
+    def create_schedule(self, record: ScheduleRecord) -> bool: ...
+    def apply_schedules(self, records: Sequence[ScheduleRecord]) -> None: ...
+    def get_schedule(self, name: str) -> ScheduleRecord | None: ...
     def list_schedules(
         self,
         *,
         statuses: Sequence[str] | None = None,
         workflow_names: Sequence[str] | None = None,
         name_prefixes: Sequence[str] | None = None,
-    ) -> list[ScheduleRecord]:
-        """The schedules passing every filter given (a prefix list matches any), by name."""
-        ...
-
-    def delete_schedule(self, name: str) -> bool:
-        """Delete the schedule; whether there was one."""
-        ...
-
-    def set_schedule_status(self, name: str, status: str) -> bool:
-        """Set the schedule's status (``ACTIVE`` or ``PAUSED``); whether it exists."""
-        ...
-
-    def schedule_fired(self, name: str, fired_at: str) -> None:
-        """Move ``last_fired_at`` forward to ``fired_at`` (an ISO-8601 UTC time of one
-        fixed format, so text order is time order); an earlier time changes nothing."""
-        ...
+    ) -> list[ScheduleRecord]: ...
+    def delete_schedule(self, name: str) -> bool: ...
+    def set_schedule_status(self, name: str, status: str) -> bool: ...
+    def schedule_fired(self, name: str, fired_at: str) -> None: ...
 
     # --- recovery in bulk ------------------------------------------------------------
 

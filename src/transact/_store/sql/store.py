@@ -19,6 +19,7 @@ from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.schema.migrations import apply_pending
 from transact._store.sql.verbs.checkpoints import CheckpointVerbs
 from transact._store.sql.verbs.definitions import DefinitionVerbs
+from transact._store.sql.verbs.delayed import DelayedVerbs
 from transact._store.sql.verbs.events import EventVerbs
 from transact._store.sql.verbs.maintenance import MaintenanceVerbs
 from transact._store.sql.verbs.messages import MessageVerbs
@@ -52,6 +53,7 @@ class SQLStore(
     QueueVerbs,
     RevisionVerbs,
     DefinitionVerbs,
+    DelayedVerbs,
 ):
     """A :class:`~transact._store.protocol.Store` on a SQL database (see ``Backend``)."""
 

@@ -350,63 +350,6 @@ class QueueVerbs:
 
         return self._db.run(Mode.WRITE, work)
 
-    def update_delayed(
-        self, workflow_id: str, *, delay_until_epoch_ms: int, inputs: str | None, now_ms: int
-    ) -> bool:
-        """Move a DELAYED row's due time (and its inputs); whether there was one."""
-        values: dict[str, Any] = {
-            "delay_until_epoch_ms": delay_until_epoch_ms,
-            "updated_at": now_ms,
-        }
-        if inputs is not None:
-            values["inputs"] = inputs
-        stmt = (
-            update(ws)
-            .where(_c.workflow_uuid == workflow_id, _c.status == lit("DELAYED"))
-            .values(**values)
-        )
-        return self._db.run(Mode.WRITE, lambda conn: conn.execute(stmt).rowcount > 0)
-
-    def bounce_debounced(
-        self,
-        name: str,
-        queue_name: str,
-        deduplication_id: str,
-        *,
-        delay_until_epoch_ms: int,
-        inputs: str,
-        now_ms: int,
-    ) -> str | None:
-        """Push back the DELAYED debounced row holding the key (see ``Store``)."""
-        until = _p("until", BigInteger)
-        stmt = (
-            update(ws)
-            .where(
-                _c.queue_name == queue_name,
-                _c.deduplication_id == deduplication_id,
-                _c.status == lit("DELAYED"),
-                _c.is_debounced.is_(true()),
-                _c.name == name,
-            )
-            .values(
-                delay_until_epoch_ms=case(
-                    (
-                        and_(
-                            _c.debounce_deadline_epoch_ms.isnot(None),
-                            _c.debounce_deadline_epoch_ms < until,
-                        ),
-                        _c.debounce_deadline_epoch_ms,
-                    ),
-                    else_=until,
-                ),
-                inputs=inputs,
-                updated_at=now_ms,
-            )
-            .returning(_c.workflow_uuid)
-        )
-        params = {"until": delay_until_epoch_ms}
-        return self._db.run(Mode.WRITE, lambda conn: conn.execute(stmt, params).scalar())
-
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""
         params = {"queue": queue_name, "now": now_ms}

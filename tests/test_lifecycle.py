@@ -110,12 +110,18 @@ def test_reset_system_database(system_database_url: str) -> None:
 
 
 def test_destroy_registry_forgets_workflows() -> None:
+    from transact._runtime.queue_runner import QUEUES
     from transact._runtime.registry import REGISTRY
 
     saved = REGISTRY.workflows()
+    # Queues declared at module level by test modules collected with this one.
+    saved_queues = QUEUES.all()
     try:
         DBOS.destroy(destroy_registry=True)
         assert REGISTRY.workflow("two_steps") is None
+        assert QUEUES.all() == []
     finally:
         for spec in saved:
             REGISTRY.add_workflow(spec)
+        for queue in saved_queues:
+            QUEUES.add(queue)

@@ -39,15 +39,15 @@ class _Dropping(SpanExporter):
 
 
 @DBOS.step()
-def bench_step(i: int) -> int:
+def traced_cost_step(i: int) -> int:
     return i
 
 
 @DBOS.workflow()
-def bench_workflow(steps: int) -> int:
+def traced_cost_workflow(steps: int) -> int:
     total = 0
     for i in range(steps):
-        total += bench_step(i)
+        total += traced_cost_step(i)
     return total
 
 
@@ -74,7 +74,7 @@ def metrics_cost_ns(calls: int = 1_000_000) -> float:
     began = time.perf_counter_ns()
     for _ in range(calls):
         start = time.perf_counter()
-        metrics.step_finished("bench_step", time.perf_counter() - start)
+        metrics.step_finished("traced_cost_step", time.perf_counter() - start)
     counted = time.perf_counter_ns() - began
     began = time.perf_counter_ns()
     for _ in range(calls):
@@ -87,9 +87,9 @@ def per_step_us(url: str, enable: bool, steps: int) -> float:
     DBOS(config={"name": "tracing-cost", "system_database_url": url, "enable_otlp": enable})
     DBOS.launch()
     try:
-        bench_workflow(10)  # warm up
+        traced_cost_workflow(10)  # warm up
         began = time.perf_counter()
-        bench_workflow(steps)
+        traced_cost_workflow(steps)
         return (time.perf_counter() - began) / steps * 1e6
     finally:
         DBOS.destroy()

@@ -14,24 +14,15 @@ from typing import Any, cast
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from tests.tracing_exporter import CALLER, EXPORTER, finished, one, spans
 from tests.waiting import status_of, wait_until
 from transact import DBOS, DBOSConfig, PropagateOtelContext, Queue, SetWorkflowID
 from transact._facade.launched import runtime
-
-EXPORTER = InMemorySpanExporter()
-_provider = TracerProvider()
-_provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
-# The process's global provider: transact uses it when no OTLP endpoint is configured,
-# as an application's own OpenTelemetry set-up would be used.
-trace.set_tracer_provider(_provider)
-CALLER = _provider.get_tracer("the-caller")
 
 gates: dict[str, threading.Event] = {}
 attempts: dict[str, int] = {}
@@ -134,27 +125,6 @@ def conflicting_insert(n: int) -> int:
 @DBOS.workflow()
 def retried_transaction(n: int) -> int:
     return conflicting_insert(n)
-
-
-def spans() -> dict[str, list[ReadableSpan]]:
-    """The finished spans, by name."""
-    out: dict[str, list[ReadableSpan]] = {}
-    for span in EXPORTER.get_finished_spans():
-        out.setdefault(span.name, []).append(span)
-    return out
-
-
-def finished(name: str, count: int) -> list[ReadableSpan]:
-    """The ``count`` spans named ``name``, once they have ended (a workflow's span ends
-    just after its outcome is recorded, so after its awaiters may have woken up)."""
-    wait_until(lambda: len(spans().get(name, [])) >= count)
-    return spans()[name]
-
-
-def one(name: str) -> ReadableSpan:
-    found = finished(name, 1)
-    assert len(found) == 1, (name, found)
-    return found[0]
 
 
 def attributes(span: ReadableSpan) -> dict[str, Any]:

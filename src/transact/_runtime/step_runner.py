@@ -6,6 +6,9 @@ workflow's cancellation event (so a fake clock skips it and a cancellation cuts 
 short), and running out of attempts gives ``DBOSMaxStepRetriesExceeded``. Only the call
 of the body and the wait differ: plain in ``run_attempts``, awaited in
 ``run_attempts_async``. Recording the outcome is the caller's job.
+
+Each run is timed for ``/metrics`` (``env.metrics``) and, with tracing on, runs inside a
+step span (``env.tracing``); each failed attempt adds a span event.
 """
 
 from __future__ import annotations

@@ -80,6 +80,12 @@ class Attributes:
         )
         return attributes
 
+    def handler(self, request: Mapping[str, str]) -> dict[str, str]:
+        """An HTTP handler span's attributes (``request`` holds legacy names)."""
+        attributes = dict(self.base)
+        attributes.update(self.named({**request, "operationType": "handler"}))
+        return attributes
+
     def operation(self, kind: str, name: str, workflow_id: str) -> dict[str, str]:
         """A step's or transaction's span attributes."""
         attributes = dict(self.base)

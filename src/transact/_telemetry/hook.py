@@ -9,6 +9,7 @@ the runtime.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
@@ -41,6 +42,16 @@ class Tracing(Protocol):
 
     def event(self, text: str) -> None:
         """Add an event to the current span (a failed attempt, a retried transaction)."""
+        ...
+
+    def handler(self, name: str, request: Mapping[str, str]) -> AbstractContextManager[Any]:
+        """A span around one HTTP request (``operationType`` "handler"), with
+        ``request``'s ``requestID``, ``requestIP``, ``requestURL`` and ``requestMethod``;
+        the span it yields (None when off) takes the response code via ``responded``."""
+        ...
+
+    def responded(self, span: Any, status_code: int) -> None:
+        """Record the response's status code on a handler span."""
         ...
 
     def carrier(self, *, child: bool) -> str | None:
@@ -81,6 +92,13 @@ class NoTracing:
 
     def event(self, text: str) -> None:
         """Nothing to add to."""
+
+    def handler(self, name: str, request: Mapping[str, str]) -> AbstractContextManager[Any]:
+        """No span."""
+        return _NULL
+
+    def responded(self, span: Any, status_code: int) -> None:
+        """No span."""
 
     def carrier(self, *, child: bool) -> str | None:
         """Only an explicitly propagated context."""

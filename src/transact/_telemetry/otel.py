@@ -10,7 +10,7 @@ carry into its threads and tasks.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -19,7 +19,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from transact._telemetry.attributes import Attributes
+from transact._telemetry.attributes import SEMCONV, Attributes
 from transact._telemetry.propagate import inject, propagated_context
 
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -56,6 +56,16 @@ class OtelTracing:
     def event(self, text: str) -> None:
         """Add ``text`` as an event of the current span."""
         trace.get_current_span().add_event(text)
+
+    def handler(self, name: str, request: Mapping[str, str]) -> AbstractContextManager[Any]:
+        """A span around one HTTP request, child of the current context."""
+        return self._span(name, self.attributes.handler(request), None)
+
+    def responded(self, span: Any, status_code: int) -> None:
+        """Set ``responseCode`` (or its semconv form) on a handler span."""
+        if span is not None:
+            semconv = self.attributes.fmt == "semconv"
+            span.set_attribute(SEMCONV["responseCode"] if semconv else "responseCode", status_code)
 
     def carrier(self, *, child: bool) -> str | None:
         """The context to store with a new workflow."""

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from transact._facade.context import SetWorkflowID
 from transact._facade.launched import MAIN_LOOP
 from transact._facade.web.requests import IDEMPOTENCY_HEADER, error_body
+from transact._facade.web.tracing import ASGIHandlerSpan
 from transact.errors import DBOSException
 
 _HEADER = IDEMPOTENCY_HEADER.encode()
@@ -37,6 +38,7 @@ def install(app: FastAPI, *, launch: Callable[[], None], destroy: Callable[[], N
     error handler on ``app``."""
     app.router.lifespan_context = _with_dbos(app.router.lifespan_context, launch, destroy)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(ASGIHandlerSpan)  # added last, so outermost: spans the whole request
     app.add_exception_handler(DBOSException, _dbos_error)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from transact._facade.context import SetWorkflowID
 from transact._facade.web.requests import IDEMPOTENCY_HEADER
+from transact._facade.web.tracing import WSGIHandlerSpan
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -21,7 +22,7 @@ _ENVIRON_KEY = "HTTP_" + IDEMPOTENCY_HEADER.upper().replace("-", "_")
 
 def install(app: Any) -> None:
     """Wrap ``app.wsgi_app`` (a ``flask.Flask``) in the idempotency middleware."""
-    app.wsgi_app = IdempotencyMiddleware(app.wsgi_app)
+    app.wsgi_app = WSGIHandlerSpan(IdempotencyMiddleware(app.wsgi_app))
 
 
 class IdempotencyMiddleware:

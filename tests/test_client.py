@@ -12,11 +12,12 @@ import pytest
 
 from tests.conftest import emptied
 from tests.waiting import wait_until
-from transact import DBOSClient, SendMessage
+from transact import DBOSClient, EnqueueOptions, SendMessage
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
     DBOSException,
     DBOSNonExistentWorkflowError,
+    DBOSQueueDeduplicatedError,
 )
 
 pytestmark = pytest.mark.slow
@@ -137,3 +138,52 @@ def test_constructor_errors_and_a_lazy_client(durable_database_url: str) -> None
         DBOSClient()
     lazy = DBOSClient(system_database_url=durable_database_url, lazy=True)
     lazy.destroy()
+
+
+def test_enqueue_by_name_and_manage_in_bulk(worker: Worker, client: DBOSClient) -> None:
+    worker()
+    options: EnqueueOptions = {
+        "workflow_name": "client.doubled",
+        "queue_name": "client-queue",
+        "workflow_id": "enq-1",
+        "attributes": {"team": "a"},
+    }
+    handle = client.enqueue(options, 5)
+    assert handle.get_result() == 20
+    status = client.get_workflow_status("enq-1")
+    assert status is not None and status.queue_name == "client-queue"
+    assert status.attributes == {"team": "a"}
+    client.update_workflow_attributes("enq-1", {"more": 1}, merge=True)
+    assert client.list_workflows(attributes={"more": 1})[0].workflow_id == "enq-1"
+    # A held deduplication id: refused, or (return-existing) the holder's handle.
+    delayed: EnqueueOptions = {
+        "workflow_name": "client.doubled",
+        "queue_name": "client-queue",
+        "deduplication_id": "once",
+        "delay_seconds": 3600,
+    }
+    first = client.enqueue(delayed, 1)
+    with pytest.raises(DBOSQueueDeduplicatedError):
+        client.enqueue(delayed, 2)
+    again = client.enqueue({**delayed, "duplication_policy": "return-existing"}, 2)
+    assert again.workflow_id == first.workflow_id
+    assert client.get_workflow_status(first.workflow_id).status == "DELAYED"  # type: ignore[union-attr]
+    client.set_workflow_delay(first.workflow_id, delay_seconds=0)
+    assert first.get_result() == 4
+    waiting = [client.enqueue({**options, "workflow_id": f"bulk-{n}"}, n) for n in range(3)]
+    for h in waiting:
+        h.get_result()
+    client.delete_workflows([h.workflow_id for h in waiting])
+    assert client.list_workflows(workflow_id_prefix="bulk-") == []
+    assert client.list_application_versions()[0] == client.get_latest_application_version()
+    assert client.list_schedules() == [] and client.get_schedule("none") is None
+    with pytest.raises(DBOSException, match="Invalid priority"):
+        client.enqueue({**options, "priority": 0})
+
+    async def enqueue_async() -> int:
+        queued = await client.enqueue_async({**options, "workflow_id": "enq-async"}, 7)
+        result: int = await queued.get_result()
+        await client.cancel_workflows_async(["enq-async"])
+        return result
+
+    assert asyncio.run(enqueue_async()) == 28

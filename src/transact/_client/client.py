@@ -9,12 +9,14 @@ import asyncio
 from collections.abc import AsyncGenerator, Generator, Iterable, Sequence
 from typing import Any
 
-from transact._client.connection import Connection, connect
+from transact._client import admin
+from transact._client.connection import ClientBase, Connection, connect
 from transact._client.handles import (
     WorkflowHandleClientAsyncPolling,
     WorkflowHandleClientPolling,
     read_status,
 )
+from transact._client.twins import twin
 from transact._core.effects import SendMessage
 from transact._facade import remote
 from transact._facade.api_events import get_event_effect
@@ -26,12 +28,12 @@ from transact._runtime import management
 from transact._runtime.handlers import bulk_messages, events, messages, streams
 from transact._runtime.status import StepInfo, WorkflowStatus, to_status, to_step_info
 from transact._serialization import DefaultSerializer, Serializer
-from transact.errors import DBOSException
+from transact.errors import DBOSException, DBOSStreamTimeoutError
 
 _DEFAULT_POOL_SIZE = 5  # DBOS's default for a client
 
 
-class DBOSClient:
+class DBOSClient(ClientBase):
     """Operate on a DBOS application's workflows from any process: enqueue, send, read
     events, results and streams, list, cancel, resume, fork and delete.
 
@@ -97,10 +99,19 @@ class DBOSClient:
         read_status(self._connection, check_workflow_id(workflow_id))
         return WorkflowHandleClientPolling(workflow_id, self._connection)
 
+    async def retrieve_workflow_async(
+        self, workflow_id: str
+    ) -> WorkflowHandleClientAsyncPolling[Any]:
+        """``retrieve_workflow`` without blocking the loop."""
+        handle = await asyncio.to_thread(self.retrieve_workflow, workflow_id)
+        return WorkflowHandleClientAsyncPolling(handle.workflow_id, self._connection)
+
     def get_workflow_status(self, workflow_id: str) -> WorkflowStatus | None:
         """The workflow's status, or None if there is no such workflow."""
         row = self._connection.store.get_workflow(check_workflow_id(workflow_id))
         return None if row is None else to_status(row, self._connection.env.serializer)
+
+    get_workflow_status_async = twin(get_workflow_status)
 
     def wait_first(
         self,
@@ -116,15 +127,34 @@ class DBOSClient:
         poll = min(polling_interval_sec, self._connection.env.poll_seconds)
         return handles[ids.index(self._connection.awaiting.wait_any(ids, poll))]
 
+    async def wait_first_async(
+        self,
+        handles: Sequence[WorkflowHandleClientAsyncPolling[Any]],
+        *,
+        polling_interval_sec: float = 1.0,
+    ) -> WorkflowHandleClientAsyncPolling[Any]:
+        """``wait_first`` without blocking the loop."""
+        polling = [
+            WorkflowHandleClientPolling[Any](h.workflow_id, self._connection) for h in handles
+        ]
+        first = await asyncio.to_thread(
+            lambda: self.wait_first(polling, polling_interval_sec=polling_interval_sec)
+        )
+        return handles[polling.index(first)]
+
     def list_workflows(self, **filters: Any) -> list[WorkflowStatus]:
         """Workflows matching every filter, with ``DBOS.list_workflows``'s filters."""
         return self._list(workflow_query(**filters))
+
+    list_workflows_async = twin(list_workflows)
 
     def list_queued_workflows(self, **filters: Any) -> list[WorkflowStatus]:
         """Workflows waiting on or running from a queue, with
         ``DBOS.list_queued_workflows``'s filters."""
         filters.setdefault("load_output", False)
         return self._list(workflow_query(queues_only=True, **filters))
+
+    list_queued_workflows_async = twin(list_queued_workflows)
 
     def list_workflow_steps(self, workflow_id: str, *, load_output: bool = True) -> list[StepInfo]:
         """Every recorded operation of ``workflow_id``, by function id."""
@@ -134,15 +164,26 @@ class DBOSClient:
             for c in self._connection.store.load_checkpoints(check_workflow_id(workflow_id))
         ]
 
+    list_workflow_steps_async = twin(list_workflow_steps)
+
     def cancel_workflow(self, workflow_id: str) -> None:
         """Cancel the workflow; its executor stops it at its next operation."""
         remote.cancel(self._connection.remote, check_workflow_id(workflow_id))
+
+    cancel_workflow_async = twin(cancel_workflow)
 
     def resume_workflow(self, workflow_id: str) -> WorkflowHandleClientPolling[Any]:
         """Put a cancelled or failed workflow back in line for an executor of its
         version; return its handle."""
         remote.resume(self._connection.remote, check_workflow_id(workflow_id))
         return WorkflowHandleClientPolling(workflow_id, self._connection)
+
+    async def resume_workflow_async(
+        self, workflow_id: str
+    ) -> WorkflowHandleClientAsyncPolling[Any]:
+        """``resume_workflow`` without blocking the loop."""
+        await asyncio.to_thread(self.resume_workflow, workflow_id)
+        return WorkflowHandleClientAsyncPolling(workflow_id, self._connection)
 
     def delete_workflow(self, workflow_id: str, delete_children: bool = False) -> None:
         """Delete the workflow's rows (and its descendants' with ``delete_children``)."""
@@ -151,6 +192,8 @@ class DBOSClient:
             check_workflow_id(workflow_id),
             delete_children=delete_children,
         )
+
+    delete_workflow_async = twin(delete_workflow)
 
     def fork_workflow(
         self,
@@ -171,6 +214,57 @@ class DBOSClient:
         )
         return WorkflowHandleClientPolling(fork_id, self._connection)
 
+    async def fork_workflow_async(
+        self,
+        workflow_id: str,
+        start_step: int,
+        *,
+        application_version: str | None = None,
+        forked_workflow_id: str | None = None,
+    ) -> WorkflowHandleClientAsyncPolling[Any]:
+        """``fork_workflow`` without blocking the loop."""
+        handle = await asyncio.to_thread(
+            lambda: self.fork_workflow(
+                workflow_id,
+                start_step,
+                application_version=application_version,
+                forked_workflow_id=forked_workflow_id,
+            )
+        )
+        return WorkflowHandleClientAsyncPolling(handle.workflow_id, self._connection)
+
+    # --- enqueueing, bulk management, versions and schedules (``admin.py``) ---------
+    enqueue = admin.enqueue
+    enqueue_async = admin.enqueue_async
+    cancel_workflows = admin.cancel_workflows
+    cancel_workflows_async = admin.cancel_workflows_async
+    resume_workflows = admin.resume_workflows
+    resume_workflows_async = admin.resume_workflows_async
+    delete_workflows = admin.delete_workflows
+    delete_workflows_async = admin.delete_workflows_async
+    set_workflow_delay = admin.set_workflow_delay
+    set_workflow_delay_async = admin.set_workflow_delay_async
+    update_workflow_attributes = admin.update_workflow_attributes
+    update_workflow_attributes_async = admin.update_workflow_attributes_async
+    rewind_workflow = admin.rewind_workflow
+    rewind_workflow_async = admin.rewind_workflow_async
+    list_application_versions = admin.list_application_versions
+    list_application_versions_async = admin.list_application_versions_async
+    get_latest_application_version = admin.get_latest_application_version
+    get_latest_application_version_async = admin.get_latest_application_version_async
+    set_latest_application_version = admin.set_latest_application_version
+    set_latest_application_version_async = admin.set_latest_application_version_async
+    list_schedules = admin.list_schedules
+    list_schedules_async = admin.list_schedules_async
+    get_schedule = admin.get_schedule
+    get_schedule_async = admin.get_schedule_async
+    pause_schedule = admin.pause_schedule
+    pause_schedule_async = admin.pause_schedule_async
+    resume_schedule = admin.resume_schedule
+    resume_schedule_async = admin.resume_schedule_async
+    delete_schedule = admin.delete_schedule
+    delete_schedule_async = admin.delete_schedule_async
+
     # --- messages, events, streams ----------------------------------------------------
 
     def send(
@@ -187,10 +281,14 @@ class DBOSClient:
             self._connection.env, destination_id, message, topic, idempotency_key
         )
 
+    send_async = twin(send)
+
     def send_bulk(self, messages: Iterable[SendMessage]) -> None:
         """Send every message in one transaction (all or none)."""
         effect = send_bulk_effect(messages)
         bulk_messages.send_bulk_unrecorded(self._connection.env, effect.messages)
+
+    send_bulk_async = twin(send_bulk)
 
     def get_event(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
         """The latest value of event ``key`` of ``workflow_id``, waiting up to
@@ -201,9 +299,13 @@ class DBOSClient:
             self._connection.env, workflow_id, key, effect.timeout_seconds
         )
 
+    get_event_async = twin(get_event)
+
     def get_all_events(self, workflow_id: str) -> dict[str, Any]:
         """The latest value of every event of ``workflow_id``."""
         return events.get_all_events(self._connection.env, check_workflow_id(workflow_id))
+
+    get_all_events_async = twin(get_all_events)
 
     def read_stream(
         self,
@@ -227,107 +329,6 @@ class DBOSClient:
         poll = env.poll_seconds if polling_interval_sec is None else polling_interval_sec
         return streams.read_unrecorded(env, workflow_id, key, offset, timeout, max(poll, 0.001))
 
-    # --- async twins ------------------------------------------------------------------
-
-    async def retrieve_workflow_async(
-        self, workflow_id: str
-    ) -> WorkflowHandleClientAsyncPolling[Any]:
-        """``retrieve_workflow`` without blocking the loop."""
-        handle = await asyncio.to_thread(self.retrieve_workflow, workflow_id)
-        return WorkflowHandleClientAsyncPolling(handle.workflow_id, self._connection)
-
-    async def get_workflow_status_async(self, workflow_id: str) -> WorkflowStatus | None:
-        """``get_workflow_status`` without blocking the loop."""
-        return await asyncio.to_thread(self.get_workflow_status, workflow_id)
-
-    async def wait_first_async(
-        self,
-        handles: Sequence[WorkflowHandleClientAsyncPolling[Any]],
-        *,
-        polling_interval_sec: float = 1.0,
-    ) -> WorkflowHandleClientAsyncPolling[Any]:
-        """``wait_first`` without blocking the loop."""
-        polling = [
-            WorkflowHandleClientPolling[Any](h.workflow_id, self._connection) for h in handles
-        ]
-        first = await asyncio.to_thread(
-            lambda: self.wait_first(polling, polling_interval_sec=polling_interval_sec)
-        )
-        return handles[polling.index(first)]
-
-    async def list_workflows_async(self, **filters: Any) -> list[WorkflowStatus]:
-        """``list_workflows`` without blocking the loop."""
-        return await asyncio.to_thread(lambda: self.list_workflows(**filters))
-
-    async def list_queued_workflows_async(self, **filters: Any) -> list[WorkflowStatus]:
-        """``list_queued_workflows`` without blocking the loop."""
-        return await asyncio.to_thread(lambda: self.list_queued_workflows(**filters))
-
-    async def list_workflow_steps_async(
-        self, workflow_id: str, *, load_output: bool = True
-    ) -> list[StepInfo]:
-        """``list_workflow_steps`` without blocking the loop."""
-        return await asyncio.to_thread(
-            lambda: self.list_workflow_steps(workflow_id, load_output=load_output)
-        )
-
-    async def cancel_workflow_async(self, workflow_id: str) -> None:
-        """``cancel_workflow`` without blocking the loop."""
-        await asyncio.to_thread(self.cancel_workflow, workflow_id)
-
-    async def resume_workflow_async(
-        self, workflow_id: str
-    ) -> WorkflowHandleClientAsyncPolling[Any]:
-        """``resume_workflow`` without blocking the loop."""
-        await asyncio.to_thread(self.resume_workflow, workflow_id)
-        return WorkflowHandleClientAsyncPolling(workflow_id, self._connection)
-
-    async def delete_workflow_async(self, workflow_id: str, delete_children: bool = False) -> None:
-        """``delete_workflow`` without blocking the loop."""
-        await asyncio.to_thread(self.delete_workflow, workflow_id, delete_children)
-
-    async def fork_workflow_async(
-        self,
-        workflow_id: str,
-        start_step: int,
-        *,
-        application_version: str | None = None,
-        forked_workflow_id: str | None = None,
-    ) -> WorkflowHandleClientAsyncPolling[Any]:
-        """``fork_workflow`` without blocking the loop."""
-        handle = await asyncio.to_thread(
-            lambda: self.fork_workflow(
-                workflow_id,
-                start_step,
-                application_version=application_version,
-                forked_workflow_id=forked_workflow_id,
-            )
-        )
-        return WorkflowHandleClientAsyncPolling(handle.workflow_id, self._connection)
-
-    async def send_async(
-        self,
-        destination_id: str,
-        message: Any,
-        topic: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        """``send`` without blocking the loop."""
-        await asyncio.to_thread(self.send, destination_id, message, topic, idempotency_key)
-
-    async def send_bulk_async(self, messages: Iterable[SendMessage]) -> None:
-        """``send_bulk`` without blocking the loop."""
-        batch = list(messages)
-        await asyncio.to_thread(self.send_bulk, batch)
-
-    async def get_event_async(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
-        """``get_event`` without blocking the loop."""
-        return await asyncio.to_thread(self.get_event, workflow_id, key, timeout_seconds)
-
-    async def get_all_events_async(self, workflow_id: str) -> dict[str, Any]:
-        """``get_all_events`` without blocking the loop."""
-        return await asyncio.to_thread(self.get_all_events, workflow_id)
-
     async def read_stream_async(
         self,
         workflow_id: str,
@@ -348,6 +349,31 @@ class DBOSClient:
         end = object()
         while (value := await asyncio.to_thread(next, values, end)) is not end:
             yield value
+
+    def read_stream_offset(
+        self,
+        workflow_id: str,
+        key: str,
+        offset: int,
+        *,
+        polling_interval_sec: float | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Any:
+        """The value at ``offset`` of the stream, waiting for it; ``DBOSStreamTimeoutError``
+        if the stream ends before it."""
+        values = self.read_stream(
+            workflow_id,
+            key,
+            offset=offset,
+            polling_interval_sec=polling_interval_sec,
+            timeout_seconds=timeout_seconds,
+        )
+        for value in values:
+            values.close()
+            return value
+        raise DBOSStreamTimeoutError(workflow_id, key)
+
+    read_stream_offset_async = twin(read_stream_offset)
 
     # --- helpers ----------------------------------------------------------------------
 

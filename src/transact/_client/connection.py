@@ -47,6 +47,13 @@ class Connection:
         self.store.close()
 
 
+class ClientBase:
+    """What every ``DBOSClient`` member reads: its connection and application name."""
+
+    _connection: Connection
+    application_name: str | None
+
+
 def connect(url: str, *, serializer: Serializer, pool_size: int, poll_seconds: float) -> Connection:
     """Open ``url`` without migrating it. ``DBOSInitializationError`` for a bad URL."""
     store = open_store(url, pool_size=pool_size)

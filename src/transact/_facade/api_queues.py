@@ -88,6 +88,13 @@ class EnqueueOptions(TypedDict):
     queue_partition_key: NotRequired[str]
     authenticated_user: NotRequired[str]
     authenticated_roles: NotRequired[list[str]]
+    # Used by ``DBOSClient.enqueue`` (DBOS's keys; ``otel_context`` is accepted unused).
+    serialization_type: NotRequired[str | None]
+    class_name: NotRequired[str]
+    instance_name: NotRequired[str]
+    attributes: NotRequired[dict[str, Any]]
+    application_name: NotRequired[str]
+    otel_context: NotRequired[dict[str, str]]
 
 
 # --- queues kept in the database -------------------------------------------------------

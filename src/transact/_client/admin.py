@@ -1,0 +1,184 @@
+"""``DBOSClient``'s members beyond reading and messaging: enqueueing by name, bulk
+management, delays, attributes, rewind, application versions and schedules. Each is a
+function of the client (``self``), named in ``DBOSClient``'s class body."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from transact._client import operations
+from transact._client.connection import ClientBase
+from transact._client.handles import WorkflowHandleClientAsyncPolling, WorkflowHandleClientPolling
+from transact._client.twins import twin
+from transact._facade import remote
+from transact._facade.api_queues import EnqueueOptions
+from transact._facade.api_schedules import WorkflowSchedule
+from transact._facade.arguments import check_workflow_id
+from transact._facade.types import VersionInfo
+from transact._runtime.recovery import INTERNAL_QUEUE
+from transact.errors import DBOSException
+
+
+def enqueue(
+    self: ClientBase, options: EnqueueOptions, *args: Any, **kwargs: Any
+) -> WorkflowHandleClientPolling[Any]:
+    """Enqueue workflow ``options["workflow_name"]`` on ``options["queue_name"]``
+    with ``args`` and ``kwargs`` (DBOS's ``EnqueueOptions``: id, timeout, priority,
+    deduplication, partition, delay, app version, class and instance names,
+    attributes). An executor serving the queue runs it."""
+    workflow_id = operations.enqueue(
+        self._connection, options, args, kwargs, application_name=self.application_name
+    )
+    return WorkflowHandleClientPolling(workflow_id, self._connection)
+
+
+async def enqueue_async(
+    self: ClientBase, options: EnqueueOptions, *args: Any, **kwargs: Any
+) -> WorkflowHandleClientAsyncPolling[Any]:
+    """``enqueue`` without blocking the event loop."""
+    handle = await asyncio.to_thread(lambda: enqueue(self, options, *args, **kwargs))
+    return WorkflowHandleClientAsyncPolling(handle.workflow_id, self._connection)
+
+
+def cancel_workflows(self: ClientBase, workflow_ids: Sequence[str]) -> None:
+    """Cancel every workflow named (unknown ids are skipped)."""
+    operations.cancel_many(self._connection, [check_workflow_id(w) for w in workflow_ids])
+
+
+cancel_workflows_async = twin(cancel_workflows)
+
+
+def resume_workflows(
+    self: ClientBase, workflow_ids: Sequence[str]
+) -> list[WorkflowHandleClientPolling[Any]]:
+    """Resume every workflow named; their handles."""
+    for workflow_id in workflow_ids:
+        remote.resume(self._connection.remote, check_workflow_id(workflow_id))
+    return [WorkflowHandleClientPolling(w, self._connection) for w in workflow_ids]
+
+
+resume_workflows_async = twin(resume_workflows)
+
+
+def delete_workflows(
+    self: ClientBase, workflow_ids: Sequence[str], delete_children: bool = False
+) -> None:
+    """Delete every workflow named (and their descendants with ``delete_children``)."""
+    operations.delete_many(self._connection, workflow_ids, delete_children)
+
+
+delete_workflows_async = twin(delete_workflows)
+
+
+def set_workflow_delay(
+    self: ClientBase,
+    workflow_id: str,
+    *,
+    delay_seconds: float | None = None,
+    delay_until_epoch_ms: int | None = None,
+) -> None:
+    """Change when a DELAYED workflow becomes ENQUEUED."""
+    operations.set_delay(self._connection, workflow_id, delay_seconds, delay_until_epoch_ms)
+
+
+set_workflow_delay_async = twin(set_workflow_delay)
+
+
+def update_workflow_attributes(
+    self: ClientBase, workflow_id: str, attributes: dict[str, Any] | None, *, merge: bool = False
+) -> None:
+    """Replace the workflow's attributes (or with ``merge``, add to them)."""
+    operations.update_attributes(self._connection, workflow_id, attributes, merge)
+
+
+update_workflow_attributes_async = twin(update_workflow_attributes)
+
+
+def rewind_workflow(
+    self: ClientBase, workflow_id: str, start_step: int, *, queue_name: str | None = None
+) -> WorkflowHandleClientPolling[Any]:
+    """Run a finished workflow again from ``start_step``, in place, on an executor."""
+    operations.rewind(self._connection, workflow_id, start_step, queue_name or INTERNAL_QUEUE)
+    return WorkflowHandleClientPolling(workflow_id, self._connection)
+
+
+rewind_workflow_async = twin(rewind_workflow)
+
+
+def list_application_versions(self: ClientBase) -> list[VersionInfo]:
+    """Every recorded application version, the latest first."""
+    return operations.versions(self._connection, None)
+
+
+list_application_versions_async = twin(list_application_versions)
+
+
+def get_latest_application_version(self: ClientBase) -> VersionInfo:
+    """The latest application version; ``DBOSException`` if none is recorded."""
+    versions = operations.versions(self._connection, None)
+    if not versions:
+        raise DBOSException("No application versions found")
+    return versions[0]
+
+
+get_latest_application_version_async = twin(get_latest_application_version)
+
+
+def set_latest_application_version(
+    self: ClientBase, version_name: str, *, application_name: str | None = None
+) -> None:
+    """Make ``version_name`` the latest: unversioned work goes to its executors."""
+    operations.set_latest(self._connection, version_name, application_name)
+
+
+set_latest_application_version_async = twin(set_latest_application_version)
+
+
+def list_schedules(
+    self: ClientBase,
+    *,
+    status: str | Sequence[str] | None = None,
+    workflow_name: str | Sequence[str] | None = None,
+    schedule_name_prefix: str | Sequence[str] | None = None,
+    application_name: str | None = None,
+) -> list[WorkflowSchedule]:
+    """The schedules matching every filter given, by name."""
+    return operations.schedules(self._connection, status, workflow_name, schedule_name_prefix)
+
+
+list_schedules_async = twin(list_schedules)
+
+
+def get_schedule(self: ClientBase, name: str) -> WorkflowSchedule | None:
+    """The schedule called ``name``, or None."""
+    row = self._connection.store.get_schedule(name)
+    return None if row is None else operations.schedule(self._connection, row)
+
+
+get_schedule_async = twin(get_schedule)
+
+
+def pause_schedule(self: ClientBase, name: str) -> None:
+    """Stop firing the schedule until ``resume_schedule`` (every process sees it)."""
+    self._connection.store.set_schedule_status(name, "PAUSED")
+
+
+pause_schedule_async = twin(pause_schedule)
+
+
+def resume_schedule(self: ClientBase, name: str) -> None:
+    """Fire a paused schedule again."""
+    self._connection.store.set_schedule_status(name, "ACTIVE")
+
+
+resume_schedule_async = twin(resume_schedule)
+
+
+def delete_schedule(self: ClientBase, name: str) -> None:
+    """Delete the schedule (its workflows already enqueued stay)."""
+    self._connection.store.delete_schedule(name)
+
+
+delete_schedule_async = twin(delete_schedule)

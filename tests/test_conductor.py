@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -319,3 +320,38 @@ def test_alerts_reach_the_one_alert_handler(system_database_url: str) -> None:
             stand_in.close()
     finally:
         forget_alert_handler()
+
+
+@DBOS.workflow()
+def conductor_scheduled(scheduled_time: datetime, context: Any) -> str:
+    return f"{context} at {scheduled_time.isoformat()}"
+
+
+def test_schedule_requests(conductor: StandInConductor) -> None:
+    DBOS.create_schedule(
+        schedule_name="cond-nightly",
+        workflow_fn=conductor_scheduled,
+        schedule="0 3 * * *",
+        context="ctx",
+    )
+    listed = conductor.ask("list_schedules", body={})["output"]
+    assert [(s["schedule_name"], s["status"]) for s in listed] == [("cond-nightly", "ACTIVE")]
+    got = conductor.ask("get_schedule", schedule_name="cond-nightly")["output"]
+    assert got["schedule"] == "0 3 * * *" and got["context"] == "'ctx'"
+    assert conductor.ask("get_schedule", schedule_name="none")["output"] is None
+    assert conductor.ask("pause_schedule", schedule_name="cond-nightly")["success"] is True
+    assert DBOS.get_schedule("cond-nightly")["status"] == "PAUSED"  # type: ignore[index]
+    assert conductor.ask("resume_schedule", schedule_name="cond-nightly")["success"] is True
+    assert DBOS.get_schedule("cond-nightly")["status"] == "ACTIVE"  # type: ignore[index]
+    backfilled = conductor.ask(
+        "backfill_schedule",
+        schedule_name="cond-nightly",
+        body={"start": "2026-01-01T00:00:00+00:00", "end": "2026-01-03T00:00:00+00:00"},
+    )["workflow_ids"]
+    assert len(backfilled) == 2
+    results = [DBOS.retrieve_workflow(w).get_result() for w in backfilled]
+    assert results == ["ctx at 2026-01-01T03:00:00+00:00", "ctx at 2026-01-02T03:00:00+00:00"]
+    triggered = conductor.ask("trigger_schedule", schedule_name="cond-nightly")["workflow_id"]
+    assert DBOS.retrieve_workflow(triggered).get_result().startswith("ctx at ")
+    failed = conductor.ask("pause_schedule", schedule_name=None, body={})
+    assert failed["error_message"] is not None

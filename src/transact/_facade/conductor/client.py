@@ -20,7 +20,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
-from transact._facade.conductor import fleet, requests
+from transact._facade.conductor import fleet, requests, schedules
 from transact._facade.conductor.requests import Answer
 
 logger = logging.getLogger("dbos")
@@ -56,6 +56,12 @@ def answers(metadata: dict[str, Any] | None, version: str) -> Mapping[str, Answe
         "get_step_aggregates": fleet.get_step_aggregates,
         "list_queues": fleet.list_queues,
         "get_queue": fleet.get_queue,
+        "list_schedules": schedules.list_schedules,
+        "get_schedule": schedules.get_schedule,
+        "pause_schedule": schedules.pause_schedule,
+        "resume_schedule": schedules.resume_schedule,
+        "backfill_schedule": schedules.backfill_schedule,
+        "trigger_schedule": schedules.trigger_schedule,
         "list_application_versions": requests.list_application_versions,
         "set_latest_application_version": requests.set_latest_application_version,
     }

@@ -27,6 +27,7 @@ class DBOSConfig(TypedDict, total=False):
     database_url: str | None
     sys_db_pool_size: int | None
     sys_db_polling_concurrency: int | None
+    system_database_retry_timeout_sec: float | None
     db_engine_kwargs: dict[str, Any] | None
     dbos_system_schema: str | None
     application_version: str | None
@@ -76,6 +77,7 @@ class Settings:
     conductor_key: str | None = None  # set: connect to DBOS Conductor
     conductor_url: str | None = None
     conductor_metadata: dict[str, Any] | None = None
+    retry_timeout: float = 60.0  # system_database_retry_timeout_sec
 
 
 def _url_for_name(name: str) -> str:
@@ -125,7 +127,20 @@ def resolve(config: DBOSConfig) -> Settings:
         pool_size = 20
     if pool_size < 1:
         raise DBOSInitializationError(f"sys_db_pool_size must be positive, got {pool_size}")
+    retry_timeout = config.get("system_database_retry_timeout_sec")
+    if retry_timeout is None:
+        retry_timeout = 60.0
+    if (
+        isinstance(retry_timeout, bool)
+        or not isinstance(retry_timeout, int | float)
+        or not retry_timeout >= 0
+    ):
+        raise DBOSInitializationError(
+            "system_database_retry_timeout_sec must be a number of seconds >= 0, "
+            f"got {retry_timeout!r}"
+        )
     return Settings(
+        retry_timeout=float(retry_timeout),
         name=name,
         system_database_url=url,
         application_database_url=config.get("database_url")

@@ -204,7 +204,11 @@ def executor_id() -> str:
 
 def _open_and_migrate(settings: Settings) -> Store:
     try:
-        store = open_store(settings.system_database_url, pool_size=settings.pool_size)
+        store = open_store(
+            settings.system_database_url,
+            pool_size=settings.pool_size,
+            retry_timeout=settings.retry_timeout,
+        )
         store.migrate()
     except DBOSException:
         raise

@@ -63,7 +63,9 @@ def finish(
     )
     env.waiters.notify(status_key(state.workflow_id))
     if not done:
-        row = env.store.get_workflow(state.workflow_id, load_input=False, load_output=False)
+        row = env.store.get_workflow(state.workflow_id, load_input=False)
+        if row is not None and (row.status, row.output, row.error) == (status.value, output, error):
+            return  # this outcome: a write whose commit was in doubt, found done by its retry
         if row is None or row.status == S.CANCELLED.value:
             raise DBOSWorkflowCancelledError(f"Workflow {state.workflow_id} was cancelled")
         raise DBOSWorkflowConflictIDError(state.workflow_id)

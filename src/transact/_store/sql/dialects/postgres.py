@@ -147,7 +147,9 @@ class PostgresStore(SQLStore):
             admin.dispose()
 
 
-def open_postgres_store(url: str, *, pool_size: int = 20) -> Store:
+def open_postgres_store(
+    url: str, *, pool_size: int = 20, retry_timeout: float | None = None
+) -> Store:
     """The store on the Postgres database ``url`` names, with a pool of ``pool_size``
     connections. Nothing is connected yet (``migrate()`` creates the database if it
     is missing). Raises ``DBOSInitializationError`` for a malformed URL."""
@@ -175,6 +177,8 @@ def open_postgres_store(url: str, *, pool_size: int = 20) -> Store:
         execution_options={"schema_translate_map": {None: POSTGRES_SCHEMA}},
     )
     backend = Backend(engine, url=parsed, notify=True, autocommit=True, batching=True)
+    if retry_timeout is not None:
+        backend.retry_timeout = retry_timeout
     return PostgresStore(backend)
 
 

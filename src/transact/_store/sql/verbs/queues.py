@@ -212,6 +212,16 @@ def _claim_statement(dialect: str, partitioned: bool, any_version: bool, limited
 
 
 _COLUMNS = tuple(column.name for column in ws.c)
+
+# The rows one claim took (a claim whose commit was in doubt is settled by reading them,
+# not run again, which could take more than its limit): the claim stamps them with its
+# executor and its ``now``.
+_CLAIMED_AT = select(*ws.c).where(
+    _c.queue_name == _p("queue"),
+    _c.status == lit("PENDING"),
+    _c.executor_id == _p("executor"),
+    _c.started_at_epoch_ms == _NOW,
+)
 """The claim's RETURNING columns, in order."""
 
 _CLAIM = {
@@ -264,7 +274,9 @@ class QueueVerbs:
             # cost more than the claim's round trip).
             allowed = budget(limits, QueueCounts(local_running=local_running), max_claims)
             stmt = _CLAIM[(dialect, partitioned, application_version is None, allowed is not None)]
-            rows = self._db.execute_returning(stmt, {**params, "limit": allowed})
+            rows = self._db.execute_returning(
+                stmt, {**params, "limit": allowed}, settle=lambda: self._claimed(params)
+            )
             return sorted(
                 (row_to_record(dict(zip(_COLUMNS, r, strict=True))) for r in rows), key=order_key
             )
@@ -298,7 +310,17 @@ class QueueVerbs:
             rows = conn.execute(stmt, {**params, "limit": allowed}).mappings().all()
             return sorted((row_to_record(r) for r in rows), key=order_key)
 
-        return self._db.run(Mode.WRITE, work)
+        def settle() -> list[WorkflowRecord]:
+            rows = self._claimed(params)
+            return sorted(
+                (row_to_record(dict(zip(_COLUMNS, r, strict=True))) for r in rows), key=order_key
+            )
+
+        return self._db.run(Mode.WRITE, work, settle=settle)
+
+    def _claimed(self, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row the claim stamped ``params`` took (its earlier, in-doubt try's too)."""
+        return self._db.fetch(_CLAIMED_AT, params)
 
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 
 from tests.faults import FaultProxy
 from transact import DBOS, Queue, SetWorkflowID
@@ -145,3 +146,109 @@ def test_an_outage_longer_than_the_timeout_fails_clearly(postgres_database_url: 
             store.insert_workflow(WorkflowRecord(workflow_id="w", status="PENDING", name="n"))
     finally:
         store.close()
+
+
+# --- application transactions ------------------------------------------------------------
+
+txn_runs: Counter[str] = Counter()
+
+
+@DBOS.transaction()
+def add_order(order_id: str) -> int:
+    txn_runs[order_id] += 1
+    session = DBOS.sql_session
+    session.execute(text("INSERT INTO fault_orders (id) VALUES (:id)"), {"id": order_id})
+    return int(session.execute(text("SELECT count(*) FROM fault_orders")).scalar_one())
+
+
+@DBOS.transaction()
+def refuse_order(order_id: str) -> None:
+    txn_runs[order_id] += 1
+    DBOS.sql_session.execute(text("INSERT INTO fault_orders (id) VALUES (:id)"), {"id": order_id})
+    raise ValueError(f"refused {order_id}")
+
+
+@DBOS.workflow()
+def order(order_id: str) -> int:
+    return add_order(order_id)
+
+
+@DBOS.workflow()
+def refused(order_id: str) -> str:
+    try:
+        refuse_order(order_id)
+    except ValueError as exc:
+        return str(exc)
+    return "not reached"
+
+
+@pytest.fixture
+def app_proxied(postgres_database_url: str) -> Iterator[FaultProxy]:
+    from tests.conftest import emptied
+
+    emptied(postgres_database_url)
+    proxy = FaultProxy()
+    txn_runs.clear()
+    DBOS.destroy()
+    DBOS(
+        config={
+            "name": "test-faults",
+            "system_database_url": postgres_database_url,
+            "application_database_url": proxy.url(postgres_database_url),
+        }
+    )
+    DBOS.launch()
+    from transact._facade.launched import runtime
+
+    app = runtime().app_db
+    assert app is not None
+    with app.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS fault_orders"))
+        conn.execute(text("CREATE TABLE fault_orders (id TEXT PRIMARY KEY)"))
+        conn.execute(text("DELETE FROM transact_transaction_outputs"))
+    try:
+        yield proxy
+    finally:
+        DBOS.destroy()
+        proxy.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "after_reply"),
+    [
+        ("COMMIT", True),  # committed, the client cannot tell: found by its outcome row
+        ("COMMIT", False),  # never committed: run again
+        ("INSERT INTO fault_orders", False),
+        ("INSERT INTO transact_transaction_outputs", True),  # inside the transaction
+    ],
+)
+def test_a_transaction_in_doubt_is_resolved_by_its_outcome_row(
+    app_proxied: FaultProxy, target: str, after_reply: bool
+) -> None:
+    proxy = app_proxied
+    proxy.arm(lambda _n, sql: sql.startswith(target), after_reply=after_reply)
+    with SetWorkflowID("order-1"):
+        assert order("o-1") == 1
+    assert proxy.dropped  # the cut happened
+    with SetWorkflowID("order-1"):
+        assert order("o-1") == 1  # replayed from its checkpoint
+    assert txn_runs["o-1"] >= 1
+    from transact._facade.launched import runtime
+
+    app = runtime().app_db
+    assert app is not None
+    with app.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM fault_orders")).scalar_one() == 1
+    if target == "COMMIT" and after_reply:
+        assert txn_runs["o-1"] == 1  # never run twice after its commit
+
+
+def test_a_failed_transaction_on_a_lost_connection_reports_its_own_error(
+    app_proxied: FaultProxy,
+) -> None:
+    proxy = app_proxied
+    proxy.arm(lambda _n, sql: sql.startswith("INSERT INTO fault_orders"), after_reply=True)
+    with SetWorkflowID("refused-1"):
+        assert refused("o-2") == "refused o-2"
+    [step] = DBOS.list_workflow_steps("refused-1")
+    assert isinstance(step["error"], ValueError)

@@ -27,6 +27,11 @@ current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar
 
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
 _MAX_RETRY_DELAY = 2.0
+# Connection exceptions, and the server ending the session (shutdown, restart, crash).
+_LOST_SQLSTATE_PREFIXES = ("08", "57P01", "57P02", "57P03")
+CONNECTION_RETRY_SECONDS = 60.0
+"""How long a transaction whose connection was lost is retried while the application
+database is away."""
 
 
 def require_app_db(app_db: AppDatabase | None) -> AppDatabase:
@@ -44,18 +49,58 @@ def _retriable(exc: DBAPIError) -> bool:
     return code in _RETRY_SQLSTATES or "database is locked" in str(exc.orig)
 
 
+def _lost(exc: DBAPIError) -> bool:
+    """Whether ``exc`` is the connection going away (the server restarting or crashing,
+    the network), which a later attempt may not meet."""
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "sqlstate", None)
+    if code is not None:
+        return str(code).startswith(_LOST_SQLSTATE_PREFIXES)
+    # psycopg without a SQLSTATE: libpq lost the connection or could not connect.
+    return type(exc.orig).__module__.startswith("psycopg") and "FATAL:" not in str(exc.orig)
+
+
 def in_transaction(app: AppDatabase, isolation_level: str, body: Callable[[Session], Any]) -> Any:
-    """Run ``body(session)`` in one transaction, retrying serialization failures."""
+    """Run ``body(session)`` in one transaction, retrying serialization failures and
+    lost connections.
+
+    A connection lost before the COMMIT took the transaction with it; lost during the
+    COMMIT, the commit is in doubt. Either way the whole transaction runs again: ``body``
+    first looks for the outcome row its commit writes, so a commit that did happen is
+    found, not run twice. An error raised by the function itself is raised as is, even
+    if the rollback after it failed on a lost connection.
+    """
     delay = 0.001
+    deadline: float | None = None
     while True:
+        own: list[BaseException] = []
+
+        def guarded(session: Session) -> Any:
+            try:
+                return body(session)
+            except DBAPIError:
+                raise
+            except Exception as exc:
+                own.append(exc)
+                raise
+
         try:
             with Session(app.engine) as session, session.begin():
                 if app.is_postgres:
                     # The first statement of the transaction, so it applies to all of it.
                     session.execute(text(f"SET TRANSACTION ISOLATION LEVEL {isolation_level}"))
-                return body(session)
+                return guarded(session)
         except DBAPIError as exc:
-            if not _retriable(exc):
+            if own:
+                raise own[0] from None  # the function's error; the rollback's is secondary
+            if _lost(exc):
+                now = time.monotonic()
+                deadline = deadline or now + CONNECTION_RETRY_SECONDS
+                if now >= deadline:
+                    raise
+                delay = max(delay, 0.05)
+            elif not _retriable(exc):
                 raise
             time.sleep(delay)
             delay = min(delay * 1.5, _MAX_RETRY_DELAY)

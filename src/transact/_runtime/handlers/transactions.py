@@ -73,18 +73,18 @@ def in_transaction(app: AppDatabase, isolation_level: str, body: Callable[[Sessi
     """
     delay = 0.001
     deadline: float | None = None
+    own: list[BaseException] = []  # the function's own error, if it raised one
+
+    def guarded(session: Session) -> Any:
+        try:
+            return body(session)
+        except DBAPIError:
+            raise
+        except Exception as exc:
+            own.append(exc)
+            raise
+
     while True:
-        own: list[BaseException] = []
-
-        def guarded(session: Session) -> Any:
-            try:
-                return body(session)
-            except DBAPIError:
-                raise
-            except Exception as exc:
-                own.append(exc)
-                raise
-
         try:
             with Session(app.engine) as session, session.begin():
                 if app.is_postgres:

@@ -73,12 +73,16 @@ class QueueCounts:
     """What the policy needs to know about a queue (or one partition) right now.
 
     ``pending``: its PENDING workflows in every process; ``local_running``: those this
-    process runs; ``recent_dequeues``: dequeues inside the current rate window.
+    process runs; ``recent_dequeues``: dequeues inside the current rate window;
+    ``workers``: the live processes (each takes at most its fair share of a global
+    concurrency limit, so one fast poller cannot hold every slot).
     """
 
     pending: int = 0
     local_running: int = 0
     recent_dequeues: int = 0
+    workers: int = 1
+    """How many live workers share the queue's global concurrency limit."""
 
 
 @attrs.frozen
@@ -133,6 +137,9 @@ def budget(limits: QueueLimits, counts: QueueCounts, max_claims: int | None = No
         room.append(limits.worker_concurrency - counts.local_running)
     if limits.concurrency is not None:
         room.append(limits.concurrency - counts.pending)
+        if counts.workers > 1:
+            share = -(-limits.concurrency // counts.workers)  # ceil: the slots all get used
+            room.append(share - counts.local_running)
     if limits.rate_limit is not None:
         room.append(limits.rate_limit.limit - counts.recent_dequeues)
     return max(0, min(room)) if room else None

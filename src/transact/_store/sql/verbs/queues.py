@@ -37,6 +37,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 
@@ -53,6 +54,17 @@ ws = workflow_status
 _c = ws.c
 
 QUEUE_LOCK_NAMESPACE = 0x7471  # "tq": the first key of the two-key advisory locks
+WORKER_PRESENCE = (0x7477, 0)  # "tw": held shared by each live process's listener
+"""The advisory lock each launched process's LISTEN session holds (shared) while it is
+connected; counting its holders counts the live workers, whose fair share of a global
+concurrency limit a claim takes (a killed process's session, and lock, go with it)."""
+
+# How many sessions of this database hold the presence lock (Postgres).
+_LIVE_WORKERS = text(
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    f" AND classid = {WORKER_PRESENCE[0]} AND objid = {WORKER_PRESENCE[1]} AND objsubid = 2"
+)
 """Two-int4 advisory locks live apart from the single-bigint migration lock."""
 
 
@@ -296,10 +308,14 @@ class QueueVerbs:
             if limits.shared:
                 stmt = _COUNTS[(partitioned, limits.concurrency is not None, rate is not None)]
                 pending, recent = conn.execute(stmt, params).one()
+                workers = 1
+                if postgres and limits.concurrency is not None:
+                    workers = int(conn.execute(_LIVE_WORKERS).scalar_one())
                 counts = QueueCounts(
                     pending=int(pending),
                     local_running=local_running,
                     recent_dequeues=int(recent),
+                    workers=workers,
                 )
             allowed = budget(limits, counts, max_claims)
             if allowed == 0:

@@ -50,6 +50,7 @@ class FaultProxy:
         self._armed: tuple[Callable[[int, str], bool], bool] | None = None
         self._sockets: list[socket.socket] = []
         self._closed = False
+        self._down = False
         threading.Thread(target=self._accept, daemon=True, name="fault-proxy").start()
 
     def url(self, database_url: str) -> str:
@@ -79,6 +80,16 @@ class FaultProxy:
         for sock in sockets:
             _close(sock)
 
+    def down(self) -> None:
+        """The server goes away: every connection is cut and new ones are refused
+        (closed at once) until :meth:`up`."""
+        self._down = True
+        self.drop_all()
+
+    def up(self) -> None:
+        """The server is back."""
+        self._down = False
+
     def close(self) -> None:
         """Stop listening and cut every connection."""
         self._closed = True
@@ -93,6 +104,9 @@ class FaultProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            if self._down:
+                _close(client)
+                continue
             try:
                 server = socket.create_connection(self.upstream)
             except OSError:

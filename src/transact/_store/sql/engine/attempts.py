@@ -82,6 +82,12 @@ class Outage:
         )
 
     @classmethod
+    def forget(cls) -> None:
+        """Forget the outage (a verb gave up on it)."""
+        with cls._lock:
+            cls._since = None
+
+    @classmethod
     def up(cls, url: URL) -> None:
         """Note a success after a failure (log the line if it ends an outage)."""
         with cls._lock:
@@ -152,6 +158,7 @@ class Attempts:
         if delay is None:
             error = translate(exc, self._on_error, self._url, phase)
             if self._deadline is not None:
+                Outage.forget()  # the next failure warns afresh
                 error = DBOSException(
                     f"{error} (gave up after retrying for {self._timeout:g}s; see "
                     "system_database_retry_timeout_sec)"

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean system-deps
+.PHONY: demo test lint typecheck bench soak clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ test: $(STAMP) system-deps lint typecheck
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# The chaos soak: 1,000 queued workflows over three workers SIGKILLed every 2-6 s, on a
+# Postgres server of its own (initdb in a temp dir, its own port) restarted every 3-20 s,
+# gracefully or as a crash. One summary line; exit 1 on any violation. SOAK_ARGS adds
+# options (python -m benchmarks.soak --help).
+soak: $(STAMP)
+	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

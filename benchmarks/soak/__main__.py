@@ -55,6 +55,12 @@ class Workers:
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
 
+    def revive(self) -> None:
+        """Start again a worker that exited by itself (none should)."""
+        for index, proc in enumerate(self.procs):
+            if proc.poll() is not None:
+                self.procs[index] = self._spawn(index)
+
     def kill(self, index: int) -> None:
         proc = self.procs[index]
         proc.send_signal(signal.SIGKILL)
@@ -129,6 +135,8 @@ def main(argv: list[str]) -> int:
             if done == args.workflows:
                 finished = True
                 break
+            with lock:
+                workers.revive()
             time.sleep(0.1)
         elapsed = time.monotonic() - began
         stop.set()
@@ -140,6 +148,9 @@ def main(argv: list[str]) -> int:
         workers.stop()
         server.destroy()
     found = violations(observed)
+    for wf, (status, value, executor) in sorted(observed.rows.items()):
+        if status != "SUCCESS" or value != observed.expected.get(wf):
+            print(f"soak: {wf} {status} {value!r} on {executor}", file=sys.stderr)
     spread = "/".join(
         str(sum(1 for r in observed.rows.values() if r[0] == "SUCCESS" and r[2] == f"w{k}"))
         for k in range(WORKERS)

@@ -15,7 +15,7 @@ import time
 
 import psycopg
 
-from transact import DBOS, Queue, SetWorkflowID
+from transact import DBOS, DBOSConfig, Queue, SetWorkflowID
 
 URL = sys.argv[1] if __name__ == "__main__" else ""
 queue: Queue | None = None
@@ -74,17 +74,23 @@ def main(argv: list[str]) -> None:
     global queue
     url, index, workers, count, concurrency = argv[0], *map(int, argv[1:5])
     queue = Queue("soak", concurrency=concurrency)
-    DBOS(
-        config={
-            "name": "soak",
-            "system_database_url": url,
-            "application_database_url": url,
-            "executor_id": f"w{index}",
-            "application_version": "soak",
-            "system_database_retry_timeout_sec": 120,
-        }
-    )
-    DBOS.launch()
+    config: DBOSConfig = {
+        "name": "soak",
+        "system_database_url": url,
+        "application_database_url": url,
+        "executor_id": f"w{index}",
+        "application_version": "soak",
+        "system_database_retry_timeout_sec": 120,
+    }
+    DBOS(config=config)
+    while True:  # the server may be restarting as this worker starts
+        try:
+            DBOS.launch()
+            break
+        except Exception:
+            DBOS.destroy()
+            time.sleep(0.5)
+            DBOS(config=config)
     mine = range(index, count, workers)
 
     def enqueue() -> None:

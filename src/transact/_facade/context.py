@@ -140,8 +140,12 @@ class SetWorkflowTimeout(_Setter):
 
     def __init__(self, workflow_timeout_sec: float | None) -> None:
         super().__init__()
-        if workflow_timeout_sec is not None and not workflow_timeout_sec > 0:
-            raise DBOSException(f"workflow timeout must be positive, got {workflow_timeout_sec}")
+        if workflow_timeout_sec is not None and (
+            isinstance(workflow_timeout_sec, bool)
+            or not isinstance(workflow_timeout_sec, int | float)
+            or not workflow_timeout_sec > 0
+        ):
+            raise DBOSException(f"workflow timeout must be positive, got {workflow_timeout_sec!r}")
         self.workflow_timeout_sec = workflow_timeout_sec
 
     def _apply(self, ambient: _Ambient) -> None:

@@ -73,7 +73,7 @@ class Outage:
                 return
             cls._since = time.monotonic()
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()
-        limit = f"for up to {timeout:g}s" if timeout is not None else "briefly"
+        limit = f"for up to {timeout:g}s" if timeout is not None else ""
         logger.warning(
             "system database %s unavailable (%s); retrying %s",
             safe_url(url),
@@ -166,7 +166,8 @@ class Attempts:
             raise error from exc
         if not (self._read or nothing_committed(exc, phase, self._autocommit)):
             self.in_doubt = True  # the retry must recognise its own earlier commit
-        Outage.down(self._url, exc, self._timeout)
+        if self._timeout is not None:  # not while opening (a wrong URL fails, not waits)
+            Outage.down(self._url, exc, self._timeout)
         time.sleep(delay * random.uniform(0.5, 1.0))
 
     def succeeded(self) -> None:

@@ -291,3 +291,30 @@ def test_background_threads_ride_out_a_restart_with_one_warning_and_one_back_lin
     assert lost >= 1 and sum("listener back" in t for t in text_of) == lost, text_of
     assert len(records) == 2 + 2 * lost, text_of  # nothing else: no line per attempt
     assert not [r for r in records if r.exc_info], text_of  # and no traceback
+
+
+@pytest.mark.parametrize(
+    ("message", "transient"),
+    [
+        ("FATAL:  the database system is starting up", True),
+        ("FATAL:  the database system is not yet accepting connections", True),
+        ("FATAL:  the database system is shutting down", True),
+        ("server closed the connection unexpectedly", True),
+        ('FATAL:  database "nope" does not exist', False),
+        ('FATAL:  password authentication failed for user "x"', False),
+    ],
+)
+def test_a_server_starting_or_stopping_is_waited_for_a_wrong_database_is_not(
+    message: str, transient: bool
+) -> None:
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from transact._runtime.handlers.transactions import _lost
+    from transact._store.sql.engine.errors import is_transient
+
+    error = OperationalError(
+        "SELECT 1", {}, psycopg.OperationalError(f"connection failed: {message}")
+    )
+    assert is_transient(error) is transient
+    assert _lost(error) is transient  # the application database's transactions alike

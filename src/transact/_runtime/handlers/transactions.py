@@ -29,6 +29,14 @@ _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
 _MAX_RETRY_DELAY = 2.0
 # Connection exceptions, and the server ending the session (shutdown, restart, crash).
 _LOST_SQLSTATE_PREFIXES = ("08", "57P01", "57P02", "57P03")
+_SERVER_AWAY = (
+    "starting up",
+    "shutting down",
+    "not yet accepting connections",
+    "in recovery",
+    "too many",
+    "terminating connection",
+)
 CONNECTION_RETRY_SECONDS = 60.0
 """How long a transaction whose connection was lost is retried while the application
 database is away."""
@@ -57,8 +65,13 @@ def _lost(exc: DBAPIError) -> bool:
     code = getattr(exc.orig, "sqlstate", None)
     if code is not None:
         return str(code).startswith(_LOST_SQLSTATE_PREFIXES)
-    # psycopg without a SQLSTATE: libpq lost the connection or could not connect.
-    return type(exc.orig).__module__.startswith("psycopg") and "FATAL:" not in str(exc.orig)
+    # psycopg without a SQLSTATE: libpq lost the connection or could not connect. A
+    # FATAL answer is lasting (a wrong database or role) unless the server is starting,
+    # stopping, recovering or full.
+    message = str(exc.orig)
+    if not type(exc.orig).__module__.startswith("psycopg"):
+        return False
+    return "FATAL:" not in message or any(t in message for t in _SERVER_AWAY)
 
 
 def in_transaction(app: AppDatabase, isolation_level: str, body: Callable[[Session], Any]) -> Any:

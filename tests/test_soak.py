@@ -60,8 +60,8 @@ def test_a_short_soak_passes() -> None:
         find_bin()
     except RuntimeError as exc:
         pytest.skip(str(exc))
-    args = ["--workflows", "60", "--concurrency", "6", "--restart-every", "3", "8"]
-    args += ["--kill-every", "2", "5", "--max-seconds", "150"]
+    args = ["--workflows", "90", "--concurrency", "6", "--restart-every", "3", "8"]
+    args += ["--kill-every", "3", "6", "--max-seconds", "150"]
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.soak", *args],
         cwd=ROOT,

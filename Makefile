@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-compare clean system-deps
+.PHONY: demo test lint typecheck bench bench-compare soak clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,13 @@ bench: $(STAMP)
 
 bench-compare: $(STAMP) .venv-dbos/.installed
 	$(PY) benchmarks/compare.py
+
+# The chaos soak: 1,000 queued workflows over three workers SIGKILLed every 2-6 s, on a
+# Postgres server of its own (initdb in a temp dir, its own port) restarted every 3-20 s,
+# gracefully or as a crash. One summary line; exit 1 on any violation. SOAK_ARGS adds
+# options (python -m benchmarks.soak --help).
+soak: $(STAMP)
+	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-dbos .mypy_cache .pytest_cache .ruff_cache

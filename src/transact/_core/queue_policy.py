@@ -125,7 +125,9 @@ class QueueCounts:
     """What the policy needs to know about a queue (or one partition) right now.
 
     ``pending``: its PENDING workflows in every process; ``local_running``: those this
-    process runs; ``recent_dequeues``: dequeues inside the current rate window.
+    process runs; ``recent_dequeues``: dequeues inside the current rate window;
+    ``workers``: the live processes (each takes at most its fair share of a global
+    concurrency limit, so one fast poller cannot hold every slot).
     """
 
     pending: int = 0
@@ -134,6 +136,8 @@ class QueueCounts:
     partition_pending: int = 0
     partition_local_running: int = 0
     partition_recent_dequeues: int = 0
+    workers: int = 1
+    """How many live workers share the queue's global concurrency limit."""
 
 
 @attrs.frozen
@@ -186,6 +190,11 @@ def budget(limits: QueueLimits, counts: QueueCounts, max_claims: int | None = No
         room.append(max_claims)
     queue_wide, partition = limits.scopes()
     _room(room, queue_wide, counts.local_running, counts.pending, counts.recent_dequeues)
+    if queue_wide.concurrency is not None and counts.workers > 1:
+        # A fair share of the global limit per live worker (ceil: the slots all get used),
+        # so the first poller does not take every free slot.
+        share = -(-queue_wide.concurrency // counts.workers)
+        room.append(share - counts.local_running)
     _room(
         room,
         partition,

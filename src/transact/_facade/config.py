@@ -34,6 +34,7 @@ class DBOSConfig(TypedDict, total=False):
     database_url: str | None
     sys_db_pool_size: int | None
     sys_db_polling_concurrency: int | None
+    system_database_retry_timeout_sec: float | None
     db_engine_kwargs: dict[str, Any] | None
     system_database_engine: Any
     dbos_system_schema: str | None
@@ -66,8 +67,6 @@ class DBOSConfig(TypedDict, total=False):
     observability_query_timeout_sec: float | None
     auto_upgrade_interval_sec: float | None
     auto_upgrade_grace_sec: float | None
-    # transact: how long a system-database write is retried while the database is away
-    system_database_retry_timeout_sec: float | None
 
 
 KNOWN_KEYS = frozenset(DBOSConfig.__annotations__)
@@ -123,6 +122,7 @@ class Settings:
     config: dict[str, Any] = attrs.field(factory=dict, eq=False)
     enable_patching: bool = False  # DBOS.patch allowed; the version is PATCHING_ENABLED
     telemetry: TelemetrySettings = attrs.field(factory=TelemetrySettings)  # enable_otlp...
+    retry_timeout: float = 60.0  # system_database_retry_timeout_sec
 
 
 def _url_for_name(name: str) -> str:
@@ -181,7 +181,20 @@ def resolve(config: DBOSConfig) -> Settings:
         pool_size = 20
     if pool_size < 1:
         raise DBOSInitializationError(f"sys_db_pool_size must be positive, got {pool_size}")
+    retry_timeout = config.get("system_database_retry_timeout_sec")
+    if retry_timeout is None:
+        retry_timeout = 60.0
+    if (
+        isinstance(retry_timeout, bool)
+        or not isinstance(retry_timeout, int | float)
+        or not retry_timeout >= 0
+    ):
+        raise DBOSInitializationError(
+            "system_database_retry_timeout_sec must be a number of seconds >= 0, "
+            f"got {retry_timeout!r}"
+        )
     return Settings(
+        retry_timeout=float(retry_timeout),
         name=name,
         system_database_url=url,
         application_database_url=app_url,

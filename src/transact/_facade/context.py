@@ -198,6 +198,14 @@ class SetWorkflowTimeout(_Setter):
 
     def __init__(self, workflow_timeout_sec: float | None) -> None:
         super().__init__()
+        if workflow_timeout_sec is not None and (
+            isinstance(workflow_timeout_sec, bool)
+            or not isinstance(workflow_timeout_sec, (int, float))
+        ):
+            raise TypeError(
+                "workflow_timeout_sec must be a number of seconds or None, "
+                f"got {workflow_timeout_sec!r}"
+            )
         if workflow_timeout_sec is not None and not workflow_timeout_sec >= 0:  # NaN too
             # DBOS's class and text: a plain Exception; 0, like None, means no timeout
             raise Exception(

@@ -275,7 +275,7 @@ def _open_and_migrate(settings: Settings, *, verify_only: bool = False) -> Store
     try:
         if verify_only:
             migration.missing_sqlite_file(url)
-        store = open_store(url, pool_size=settings.pool_size)
+        store = open_store(url, pool_size=settings.pool_size, retry_timeout=settings.retry_timeout)
         if verify_only:
             migration.verify_schema(store, url)
         else:

@@ -112,12 +112,13 @@ def finish(
         now_ms=now_ms(env.clock),
     )
     env.waiters.notify(status_key(state.workflow_id))
-    if done:
-        env.metrics.workflow_finished(state.name, status == S.SUCCESS)
-    else:
-        row = env.store.get_workflow(state.workflow_id, load_input=False, load_output=False)
+    if not done:
+        row = env.store.get_workflow(state.workflow_id, load_input=False)
         if row is None or row.status == S.CANCELLED.value:
             raise DBOSWorkflowCancelledError(
                 f"Workflow {state.workflow_id} is cancelled. Aborting function."
             )
-        raise DBOSWorkflowConflictIDError(state.workflow_id)
+        if (row.status, row.output, row.error) != (status.value, output, error):
+            raise DBOSWorkflowConflictIDError(state.workflow_id)
+        # Else this very outcome: a write whose commit was in doubt, found by its retry.
+    env.metrics.workflow_finished(state.name, status == S.SUCCESS)

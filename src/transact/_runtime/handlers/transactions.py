@@ -28,6 +28,19 @@ current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar
 
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
 _MAX_RETRY_DELAY = 2.0
+# Connection exceptions, and the server ending the session (shutdown, restart, crash).
+_LOST_SQLSTATE_PREFIXES = ("08", "57P01", "57P02", "57P03")
+_SERVER_AWAY = (
+    "starting up",
+    "shutting down",
+    "not yet accepting connections",
+    "in recovery",
+    "too many",
+    "terminating connection",
+)
+CONNECTION_RETRY_SECONDS = 60.0
+"""How long a transaction whose connection was lost is retried while the application
+database is away."""
 
 
 def require_app_db(app_db: AppDatabase | None) -> AppDatabase:
@@ -63,6 +76,23 @@ def isolation_statement(isolation_level: str) -> Any:
     return text(f"SET TRANSACTION ISOLATION LEVEL {isolation_level}")
 
 
+def lost(exc: DBAPIError) -> bool:
+    """Whether ``exc`` is the connection going away (the server restarting or crashing,
+    the network), which a later attempt may not meet."""
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "sqlstate", None)
+    if code is not None:
+        return str(code).startswith(_LOST_SQLSTATE_PREFIXES)
+    # psycopg without a SQLSTATE: libpq lost the connection or could not connect. A
+    # FATAL answer is lasting (a wrong database or role) unless the server is starting,
+    # stopping, recovering or full.
+    message = str(exc.orig)
+    if not type(exc.orig).__module__.startswith("psycopg"):
+        return False
+    return "FATAL:" not in message or any(t in message for t in _SERVER_AWAY)
+
+
 def in_transaction(
     app: Any,
     isolation_level: str,
@@ -70,16 +100,44 @@ def in_transaction(
     retrying: Callable[[str], None] | None = None,
 ) -> Any:
     """Run ``body(session)`` in one transaction on the target, retrying serialization
-    failures (telling ``retrying``, the tracing hook's ``event``, before each retry)."""
+    failures and lost connections (telling ``retrying``, the tracing hook's ``event``,
+    before each retry).
+
+    A connection lost before the COMMIT took the transaction with it; lost during the
+    COMMIT, the commit is in doubt. Either way the whole transaction runs again: ``body``
+    first looks for the outcome row its commit writes, so a commit that did happen is
+    found, not run twice. An error raised by the function itself is raised as is, even
+    if the rollback after it failed on a lost connection.
+    """
     delay = 0.001
+    deadline: float | None = None
+    own: list[BaseException] = []  # the function's own error, if it raised one
+
+    def guarded(session: Session) -> Any:
+        try:
+            return body(session)
+        except DBAPIError:
+            raise
+        except Exception as exc:
+            own.append(exc)
+            raise
+
     while True:
         try:
             with app.new_session() as session, session.begin():
                 if app.is_postgres:
                     session.execute(isolation_statement(isolation_level))
-                return body(session)
+                return guarded(session)
         except DBAPIError as exc:
-            if not retriable(exc):
+            if own:
+                raise own[0] from None  # the function's error; the rollback's is secondary
+            if lost(exc):
+                now = time.monotonic()
+                deadline = deadline or now + CONNECTION_RETRY_SECONDS
+                if now >= deadline:
+                    raise
+                delay = max(delay, 0.05)
+            elif not retriable(exc):
                 raise
             if retrying is not None:
                 retrying("Transaction Failure")

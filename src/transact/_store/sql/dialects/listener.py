@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 
 import psycopg
 from psycopg import sql
@@ -29,9 +30,19 @@ class Listener:
     """A daemon thread LISTENing on ``channel`` through ``conninfo``, until :meth:`stop`."""
 
     def __init__(
-        self, conninfo: str, channel: str, on_notify: NotifyCallback, *, safe_url: str
+        self,
+        conninfo: str,
+        channel: str,
+        on_notify: NotifyCallback,
+        *,
+        safe_url: str,
+        presence: tuple[int, int] | None = None,
     ) -> None:
         self._conninfo = conninfo
+        # A shared advisory lock its session holds while it is connected: how other
+        # processes count the live workers (fair shares of a global queue limit).
+        self._presence = presence
+        self._lost_since: float | None = None
         self._channel = channel
         self._on_notify = on_notify
         self._safe_url = safe_url
@@ -68,7 +79,14 @@ class Listener:
             try:
                 self._listen()
             except psycopg.Error as exc:
-                logger.debug("LISTEN connection to %s lost: %s", self._safe_url, exc)
+                # One warning when the database goes away, not one per reconnect attempt.
+                if self._lost_since is None:
+                    self._lost_since = time.monotonic()
+                    logger.warning(
+                        "notification listener lost %s (%s); reconnecting",
+                        self._safe_url,
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else "closed",
+                    )
             except Exception:  # a bug must not kill the thread silently
                 logger.exception("LISTEN thread error on %s", self._safe_url)
             finally:
@@ -81,8 +99,17 @@ class Listener:
         with self._lock:
             self._conn = conn
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+        if self._presence is not None:
+            conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", self._presence)
         self.connections += 1
         self._connected.set()
+        if self._lost_since is not None:
+            logger.warning(
+                "notification listener back on %s after %.1fs",
+                self._safe_url,
+                time.monotonic() - self._lost_since,
+            )
+            self._lost_since = None
         while not self._stop.is_set():
             # notifies() returns after the timeout, so the stop flag is seen promptly.
             for notification in conn.notifies(timeout=_POLL_SECONDS):

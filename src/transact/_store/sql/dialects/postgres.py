@@ -31,6 +31,7 @@ from transact._store.sql.engine.errors import OnError, Phase, safe_url, translat
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
 from transact._store.sql.verbs.notify import CHANNEL, OUTCOME_CHANNEL
+from transact._store.sql.verbs.queues import WORKER_PRESENCE
 from transact.errors import DBOSInitializationError
 
 __all__ = ["PostgresStore", "open_postgres_store"]
@@ -78,7 +79,7 @@ class PostgresStore(SQLStore):
         """Start the LISTEN thread delivering ``pg_notify`` keys to ``on_notify``; True."""
         if self._listener is None:
             self._on_notify = on_notify
-            self._listener = self._listen(CHANNEL, on_notify)
+            self._listener = self._listen(CHANNEL, on_notify, presence=WORKER_PRESENCE)
         return True
 
     def listen_for_outcomes(self) -> None:
@@ -94,9 +95,17 @@ class PostgresStore(SQLStore):
         # Not for ever: while the server is away the waiter's own reads fail and retry.
         outcomes.wait_connected(_LISTEN_WAIT_SECONDS)
 
-    def _listen(self, channel: str, on_notify: NotifyCallback) -> Listener:
+    def _listen(
+        self,
+        channel: str,
+        on_notify: NotifyCallback,
+        *,
+        presence: tuple[int, int] | None = None,
+    ) -> Listener:
         conninfo = self._db.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        listener = Listener(conninfo, channel, on_notify, safe_url=safe_url(self._db.url))
+        listener = Listener(
+            conninfo, channel, on_notify, safe_url=safe_url(self._db.url), presence=presence
+        )
         listener.start()
         return listener
 
@@ -147,7 +156,9 @@ class PostgresStore(SQLStore):
             admin.dispose()
 
 
-def open_postgres_store(url: str, *, pool_size: int = 20) -> Store:
+def open_postgres_store(
+    url: str, *, pool_size: int = 20, retry_timeout: float | None = None
+) -> Store:
     """The store on the Postgres database ``url`` names, with a pool of ``pool_size``
     connections. Nothing is connected yet (``migrate()`` creates the database if it
     is missing). Raises ``DBOSInitializationError`` for a malformed URL."""
@@ -175,6 +186,8 @@ def open_postgres_store(url: str, *, pool_size: int = 20) -> Store:
         execution_options={"schema_translate_map": {None: POSTGRES_SCHEMA}},
     )
     backend = Backend(engine, url=parsed, notify=True, autocommit=True, batching=True)
+    if retry_timeout is not None:
+        backend.retry_timeout = retry_timeout
     return PostgresStore(backend)
 
 

@@ -71,7 +71,7 @@ class SQLiteStore(SQLStore):
     # applied versions are read after it.
 
 
-def open_sqlite_store(url: str) -> Store:
+def open_sqlite_store(url: str, *, retry_timeout: float | None = None) -> Store:
     """The store on the file ``url`` names (``sqlite:///relative.db``,
     ``sqlite:////absolute/path.db``). The store is not migrated yet.
 
@@ -93,6 +93,8 @@ def open_sqlite_store(url: str) -> Store:
     event.listen(engine, "connect", functools.partial(_configure, synchronous=synchronous))
     event.listen(engine, "begin", _begin)
     backend = Backend(engine, url=parsed, notify=False, autocommit=False, single_writer=True)
+    if retry_timeout is not None:
+        backend.retry_timeout = retry_timeout
     return SQLiteStore(backend, path)
 
 

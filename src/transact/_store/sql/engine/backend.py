@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import Executable
 
-from transact._store.sql.engine.attempts import Attempts
+from transact._store.sql.engine.attempts import Attempts, EarlierCommit
 from transact._store.sql.engine.batching import Batch
 from transact._store.sql.engine.compiled import RawStatement, StatementCache
 from transact._store.sql.engine.driver import fetch_all, rolled_back, rowcount, wrap_error
@@ -39,6 +39,9 @@ from transact._store.sql.engine.writers import GROUP_MAX, Writers
 __all__ = ["IDS_PER_STATEMENT", "READ_OPTION", "Backend", "Mode", "chunked"]
 
 T = TypeVar("T")
+
+DEFAULT_RETRY_TIMEOUT = 60.0
+"""How long (seconds) a verb retries while the system database is away, by default."""
 
 _NO_ERROR_CONTEXT = OnError()
 
@@ -70,12 +73,17 @@ class Backend(Writers):
         single_writer: bool = False,
         batching: bool = False,
         retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6),
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
     ) -> None:
         self.engine = engine
         self.url = url
         self.notify = notify
         self.dialect_name = engine.dialect.name
         self.retry_delays = retry_delays
+        self.retry_timeout = retry_timeout
+        # Set once the database has answered: from then on a transient failure is an
+        # outage to ride out (``retry_timeout``), not a wrong URL to report at once.
+        self.reached = False
         self._autocommit = autocommit
         self._group: GroupCommit | None = None
         self._writer: Any = None  # the writers' shared connection (single writer only)
@@ -109,14 +117,20 @@ class Backend(Writers):
         on_error: OnError = _NO_ERROR_CONTEXT,
         *,
         retry_on: frozenset[Violation] = frozenset(),
+        committed: Callable[[], T] | None = None,
+        settle: Callable[[], T] | None = None,
     ) -> T:
         """Run ``work`` in one transaction of kind ``mode``; commit and return its result.
 
         A transient failure (dropped connection, busy database, deadlock) is retried with
-        backoff when nothing can have been committed, or always for READ. A violation in
-        ``retry_on`` (a lost race, such as two writers taking one stream offset) is
-        retried at once. Other driver errors are translated with ``on_error``; an error
-        raised by ``work`` itself propagates after the rollback.
+        backoff (``attempts.py``), also when the commit is in doubt; a retry that then
+        finds the row its earlier attempt wrote returns ``committed()`` (without
+        ``committed``, it raises the clash's error); with ``settle``, a try in doubt is
+        not run again but settled by ``settle()`` (see :meth:`execute_returning`). A
+        violation in ``retry_on`` (a lost
+        race, such as two writers taking one stream offset) is retried at once. Other
+        driver errors are translated with ``on_error``; an error raised by ``work``
+        itself propagates after the rollback.
         """
         engine = self._engines[mode]
         attempt = self._attempts(mode, on_error, retry_on)
@@ -131,15 +145,23 @@ class Backend(Writers):
                     with conn.begin():
                         result = work(conn)
                         phase = Phase.COMMIT
+                attempt.succeeded()
+                self.reached = True
                 return result
             except SQLAlchemyError as exc:
-                attempt.failed(exc, phase)  # outside the lock: it may sleep before a retry
+                try:
+                    attempt.failed(exc, phase)  # outside the lock: it may sleep first
+                except EarlierCommit as earlier:
+                    return _earlier(earlier, committed)
+                if attempt.in_doubt and settle is not None:
+                    return settle()
 
     def run_raw(
         self,
         mode: Mode,
         work: Callable[[RawConnection], T],
         on_error: OnError = _NO_ERROR_CONTEXT,
+        committed: Callable[[], T] | None = None,
     ) -> T:
         """:meth:`run` for work whose statements can run raw (``raw.py``): the same
         transaction for ``mode``, retries and error translation, with each statement
@@ -169,11 +191,15 @@ class Backend(Writers):
                             failed = transaction and not rolled_back(fairy)
                             raise
                         failed = False
+                        attempt.succeeded()
                         return result
                     finally:
                         self.checkin(fairy, failed=failed)
             except SQLAlchemyError as exc:
-                attempt.failed(exc, phase)  # outside the lock: it may sleep before a retry
+                try:
+                    attempt.failed(exc, phase)  # outside the lock: it may sleep first
+                except EarlierCommit as earlier:
+                    return _earlier(earlier, committed)
 
     def _raw_connection(self, mode: Mode) -> Any:
         """:meth:`checkout`, its driver error (if any) as SQLAlchemy's."""
@@ -207,6 +233,7 @@ class Backend(Writers):
         on_error: OnError = _NO_ERROR_CONTEXT,
         *,
         batch: Batch | None = None,
+        settle: Callable[[], int] | None = None,
     ) -> int:
         """Run one writing statement as its own transaction; return its rowcount.
 
@@ -221,7 +248,8 @@ class Backend(Writers):
         (SQLite), a call made while another thread's commit is under way shares the next
         transaction with the other calls waiting (``group_commit.py``). With ``batch``
         (Postgres), a call made while another call of the same write is under way is
-        written with the others waiting by one statement (``batching.py``).
+        written with the others waiting by one statement (``batching.py``). ``settle``:
+        as in :meth:`execute_returning` (for a write alone, not a batched one).
         """
         # SQLite: the connections have pysqlite's implicit BEGIN switched off, so the
         # statement autocommits. A writing statement takes the write lock when it starts
@@ -235,6 +263,8 @@ class Backend(Writers):
             return self._group.submit(Write(raw, args, on_error))
         if batch is not None and self._batchers is not None:
             return self._batcher(batch).submit(Write(raw, args, on_error))
+        if settle is not None:
+            return self._call_raw(raw, args, on_error, Mode.WRITE_ONE, rowcount, settle=settle)
         return self._execute_alone(raw, args, on_error)
 
     def fetch(
@@ -254,25 +284,47 @@ class Backend(Writers):
         return self._call_raw(raw, raw.args(params), on_error, Mode.READ, fetch_all)
 
     def execute_returning(
-        self, stmt: Executable, params: Mapping[str, Any], on_error: OnError = _NO_ERROR_CONTEXT
+        self,
+        stmt: Executable,
+        params: Mapping[str, Any],
+        on_error: OnError = _NO_ERROR_CONTEXT,
+        committed: Callable[[], list[tuple[Any, ...]]] | None = None,
+        settle: Callable[[], list[tuple[Any, ...]]] | None = None,
     ) -> list[tuple[Any, ...]]:
         """Run one writing statement with ``RETURNING`` as its own transaction; return its
         rows as tuples, in the statement's column order.
 
         :meth:`execute_one` for a write whose rows the caller needs (a queue claim):
         compiled once, run straight on a pooled driver connection in autocommit, with the
-        retries of a ``Mode.WRITE_ONE`` verb (none once it may have committed). Same
-        restrictions as :meth:`execute_one`. Not where writers take turns (SQLite): they
+        retries of a ``Mode.WRITE_ONE`` verb (``committed`` as in :meth:`run`). With
+        ``settle``, a try whose commit is in doubt is not run again: ``settle()`` (a
+        read, once the database answers) tells what it did (the rows a claim took, the
+        message a consume took), so a retry cannot take more. Same restrictions as
+        :meth:`execute_one`. Not where writers take turns (SQLite): they
         go through :meth:`run`.
         """
         if self._group is not None:
             raise ValueError("execute_returning needs a database without a single writer")
         raw = self._compiled(stmt, params)
-        return self._call_raw(raw, raw.args(params), on_error, Mode.WRITE_ONE, fetch_all)
+        return self._call_raw(
+            raw,
+            raw.args(params),
+            on_error,
+            Mode.WRITE_ONE,
+            fetch_all,
+            committed=committed,
+            settle=settle,
+        )
 
-    def _execute_alone(self, raw: RawStatement, args: Any, on_error: OnError) -> int:
-        """Run one compiled statement in autocommit, with retries; its rowcount."""
-        return self._call_raw(raw, args, on_error, Mode.WRITE_ONE, rowcount)
+    def _execute_alone(
+        self, raw: RawStatement, args: Any, on_error: OnError, *, in_doubt: bool = False
+    ) -> int:
+        """Run one compiled statement in autocommit, with retries; its rowcount (1 when
+        a retry finds that an in-doubt earlier try committed it). ``in_doubt``: a try
+        (of a batch) may already have committed it."""
+        return self._call_raw(
+            raw, args, on_error, Mode.WRITE_ONE, rowcount, committed=_one_row, in_doubt=in_doubt
+        )
 
     def _call_raw(
         self,
@@ -281,31 +333,47 @@ class Backend(Writers):
         on_error: OnError,
         mode: Mode,
         result: Callable[[Any], T],
+        *,
+        committed: Callable[[], T] | None = None,
+        in_doubt: bool = False,
+        settle: Callable[[], T] | None = None,
     ) -> T:
         """Run ``raw`` on a pooled driver connection with ``mode``'s retries; return
-        ``result`` of its cursor."""
-        attempt: Attempts | None = None  # made on a first failure: the hot path skips it
+        ``result`` of its cursor (``committed()`` if a retry finds the earlier, in-doubt
+        try committed)."""
+        # Made on a first failure: the hot path skips it.
+        attempt = self._attempts(mode, on_error, autocommit=True) if in_doubt else None
+        if attempt is not None:
+            attempt.in_doubt = True
         while True:
             phase = Phase.CONNECT
             try:
-                fairy = self._raw_connection(mode)
-            except SQLAlchemyError as exc:
-                attempt = attempt or self._attempts(mode, on_error, autocommit=True)
-                attempt.failed(exc, phase)
-                continue
-            failed = False
-            try:
-                phase = Phase.EXECUTE
-                return result(fairy.dbapi_connection.execute(raw.sql, args))
-            except self._dbapi_error as exc:
-                wrapped = wrap_error(self.engine, exc, raw, args, fairy=fairy)
-                # A statement that failed in autocommit leaves its connection clean,
-                # unless the connection itself is gone.
-                failed = bool(getattr(wrapped, "connection_invalidated", False))
-                attempt = attempt or self._attempts(mode, on_error, autocommit=True)
-                attempt.failed(wrapped, phase)
-            finally:
-                self.checkin(fairy, failed=failed)
+                try:
+                    fairy = self._raw_connection(mode)
+                except SQLAlchemyError as exc:
+                    attempt = attempt or self._attempts(mode, on_error, autocommit=True)
+                    attempt.failed(exc, phase)
+                    continue
+                failed = False
+                try:
+                    phase = Phase.EXECUTE
+                    outcome = result(fairy.dbapi_connection.execute(raw.sql, args))
+                    if attempt is not None:
+                        attempt.succeeded()
+                    return outcome
+                except self._dbapi_error as exc:
+                    wrapped = wrap_error(self.engine, exc, raw, args, fairy=fairy)
+                    # A statement that failed in autocommit leaves its connection clean,
+                    # unless the connection itself is gone.
+                    failed = bool(getattr(wrapped, "connection_invalidated", False))
+                    attempt = attempt or self._attempts(mode, on_error, autocommit=True)
+                    attempt.failed(wrapped, phase)
+                    if attempt.in_doubt and settle is not None:
+                        return settle()
+                finally:
+                    self.checkin(fairy, failed=failed)
+            except EarlierCommit as earlier:
+                return _earlier(earlier, committed)
 
     def _attempts(
         self,
@@ -326,6 +394,7 @@ class Backend(Writers):
             read=mode is Mode.READ,
             autocommit=autocommit,
             retry_on=retry_on,
+            timeout=self.retry_timeout if self.reached else None,
         )
 
     def dispose(self) -> None:
@@ -336,6 +405,18 @@ class Backend(Writers):
             with contextlib.suppress(Exception):
                 writer.close()
         self.engine.dispose()
+
+
+def _one_row() -> int:  # the rowcount of a write an earlier try committed
+    return 1
+
+
+def _earlier(earlier: EarlierCommit, committed: Callable[[], T] | None) -> T:
+    """The result of a verb whose in-doubt earlier try committed: ``committed()``, or
+    without it the clash's error (the verb cannot tell its own result)."""
+    if committed is None:
+        raise earlier.conflict from earlier
+    return committed()
 
 
 _LIVE: weakref.WeakSet[Backend] = weakref.WeakSet()

@@ -16,7 +16,8 @@ finish of a workflow that is no longer PENDING) or is run again alone, where it 
 exact error (``retry_unwritten=True``: a checkpoint that clashed or whose workflow is not
 PENDING). A statement the server refused (a constraint, a lost race) did nothing, so
 every write then runs alone; a connection lost during the statement leaves its outcome
-unknown, and every write gets that error, as a lone write would.
+unknown, so every write then runs alone *in doubt*: with the retries of a lone write
+whose commit is in doubt, which recognise a row the batch did write.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from typing import Any
 import attrs
 
 from transact._store.sql.engine.connections import Write, WriteConnections
-from transact._store.sql.engine.errors import Phase
 
 __all__ = ["Batch", "write_batched"]
 
@@ -66,7 +66,10 @@ def write_batched(backend: WriteConnections, batch: Batch, writes: list[Write]) 
     try:
         returned = fairy.dbapi_connection.execute(batch.sql, arrays).fetchall()  # type: ignore[union-attr]
     except backend.dbapi_error as exc:
-        _refused_or_lost(backend, exc, fairy, rows)
+        if _lost(backend, exc, fairy):
+            fairy.invalidate()  # not back into the pool: its session is gone
+            for write in rows:
+                write.in_doubt = True
         return
     finally:
         fairy.close()
@@ -84,14 +87,8 @@ def _key(batch: Batch, args: Any) -> tuple[Any, ...]:
     return tuple(args[name] for name in batch.key)
 
 
-def _refused_or_lost(
-    backend: WriteConnections, exc: Exception, fairy: Any, rows: list[Write]
-) -> None:
-    """A failed batched statement: refused by the server (it did nothing: leave the writes
-    undone) or cut off with its connection (unknown: fail every write with the error)."""
+def _lost(backend: WriteConnections, exc: Exception, fairy: Any) -> bool:
+    """Whether the batched statement was cut off with its connection (so it may have
+    committed), rather than refused by the server (it did nothing)."""
     dialect = backend.engine.dialect
-    if not dialect.is_disconnect(exc, fairy.dbapi_connection, None):  # type: ignore[arg-type]
-        return
-    for write in rows:
-        write.error = backend.error_of(exc, write, fairy, Phase.COMMIT)
-        write.done = True
+    return bool(dialect.is_disconnect(exc, fairy.dbapi_connection, None))  # type: ignore[arg-type]

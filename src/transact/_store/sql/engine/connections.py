@@ -21,7 +21,7 @@ class Write:
     """One caller's statement, and once ``done``, its outcome (``rowcount`` or
     ``error``, to raise in the caller's thread)."""
 
-    __slots__ = ("args", "done", "error", "on_error", "raw", "rowcount", "wake")
+    __slots__ = ("args", "done", "error", "in_doubt", "on_error", "raw", "rowcount", "wake")
 
     def __init__(self, raw: Any, args: Any, on_error: Any) -> None:
         self.raw = raw
@@ -30,6 +30,8 @@ class Write:
         self.done = False
         self.rowcount = 0
         self.error: BaseException | None = None
+        # A batch that held it lost its connection: it may be written already.
+        self.in_doubt = False
         # Set when the write is done, or when its thread is to lead the next batch;
         # only a thread that had to queue needs one.
         self.wake: threading.Event | None = None

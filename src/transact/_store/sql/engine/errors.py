@@ -109,6 +109,7 @@ _PG_TRANSIENT_FATAL = (
     "too many",
     "in recovery",
     "terminating connection",
+    "not yet accepting connections",  # replaying its WAL after a crash
 )
 # 57P01/57P02: the server ended the session (pg_terminate_backend, a restart) and sent
 # that as the answer to the statement, so the statement's transaction was aborted.

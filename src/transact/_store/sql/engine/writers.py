@@ -41,7 +41,9 @@ class Writers:
     _batchers: dict[str, GroupCommit] | None
     _batchers_lock: threading.Lock
 
-    def _execute_alone(self, raw: RawStatement, args: Any, on_error: OnError) -> int:
+    def _execute_alone(
+        self, raw: RawStatement, args: Any, on_error: OnError, *, in_doubt: bool = False
+    ) -> int:
         """Run one write alone, with the usual retries (``Backend`` implements it)."""
         raise NotImplementedError
 
@@ -110,7 +112,9 @@ class Writers:
         for write in writes:
             if not write.done:
                 try:
-                    write.rowcount = self._execute_alone(write.raw, write.args, write.on_error)
+                    write.rowcount = self._execute_alone(
+                        write.raw, write.args, write.on_error, in_doubt=write.in_doubt
+                    )
                 except (Exception, DBOSBaseException) as exc:  # CheckpointConflict is one
                     write.error = exc
                 write.done = True

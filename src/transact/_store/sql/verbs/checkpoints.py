@@ -96,6 +96,11 @@ RETURNING workflow_uuid, function_id
     retry_unwritten=True,
 )
 
+_OUTPUT = select(oo.c.output).where(
+    oo.c.workflow_uuid == bindparam("wf", type_=Text),
+    oo.c.function_id == bindparam("function_id", type_=Integer),
+)
+
 _STATUS = select(ws.c.status).where(ws.c.workflow_uuid == bindparam("ck_wf", type_=Text))
 
 _LOAD = (
@@ -205,6 +210,12 @@ class CheckpointVerbs:
         )
         if not inserted:
             self._db.run(Mode.READ, lambda conn: raise_not_pending(conn, workflow_id))
+
+    def recorded_output(self, workflow_id: str, function_id: int) -> str | None:
+        """The output recorded at (workflow, function id): what a verb whose in-doubt
+        commit did happen returns (a consumed message, for one)."""
+        rows = self._db.fetch(_OUTPUT, {"wf": workflow_id, "function_id": function_id})
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
 
     def load_checkpoints(self, workflow_id: str) -> list[Checkpoint]:
         """All checkpoints of the workflow, by ascending function id."""

@@ -115,7 +115,7 @@ class EventVerbs:
             conn.execute(_SQLITE_SET_LATEST, latest)
             conn.execute(_SQLITE_SET_HISTORY, history)
 
-        self._db.run_raw(Mode.WRITE, work, on_error)
+        self._db.run_raw(Mode.WRITE, work, on_error, committed=lambda: None)
 
     def get_event(self, workflow_id: str, key: str) -> str | None:
         """The latest value of event ``key``, or None if it was never set."""

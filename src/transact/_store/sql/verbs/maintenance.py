@@ -307,7 +307,8 @@ class MaintenanceVerbs:
             conn.execute(_COPY_STREAMS, ids)
 
         on_error = OnError(record=new, duplicate_id=new.workflow_id)
-        self._db.run(Mode.WRITE, work, on_error)
+        # A retry that finds the fork's id taken after an in-doubt commit: it was this fork.
+        self._db.run(Mode.WRITE, work, on_error, committed=lambda: None)
 
     def reset(self) -> None:
         """Delete every row of every table (the schema and its version stay)."""

@@ -203,7 +203,7 @@ class MessageVerbs:
             write_checkpoint(conn, sender, recorded)
             return bool(conn.execute(_SEND[("sqlite", False)], params).rowcount)
 
-        return self._db.run_raw(Mode.WRITE, work, on_error)
+        return self._db.run_raw(Mode.WRITE, work, on_error, committed=lambda: True)
 
     def send_messages(
         self,
@@ -237,7 +237,8 @@ class MessageVerbs:
                 inserted.append(bool(result.fetchall()) if notify else bool(result.rowcount))
             return inserted
 
-        return self._db.run(Mode.WRITE, work, on_error)
+        sent = [True] * len(messages)  # what an in-doubt commit that happened did
+        return self._db.run(Mode.WRITE, work, on_error, committed=lambda: sent)
 
     def consume_message(
         self, workflow_id: str, topic: str | None, checkpoint: Checkpoint
@@ -247,7 +248,14 @@ class MessageVerbs:
         on_error = checkpoint_error_context(workflow_id, checkpoint)
         if self._db.dialect_name == "postgresql":
             params.update(checkpoint_params(workflow_id, checkpoint))
-            rows = self._db.execute_returning(_CONSUME_CHECKPOINTED, params, on_error)
+            rows = self._db.execute_returning(
+                _CONSUME_CHECKPOINTED,
+                params,
+                on_error,
+                committed=lambda: [(self._consumed(workflow_id, checkpoint),)],
+                # In doubt: what the try took, if it committed (else None: wait again).
+                settle=lambda: [(self._consumed(workflow_id, checkpoint),)],
+            )
             taken = rows[0][0] if rows else None
             if taken is None:
                 # Nothing taken: no message, or the workflow is not PENDING (an error,
@@ -263,7 +271,17 @@ class MessageVerbs:
             write_checkpoint(conn, workflow_id, attrs.evolve(checkpoint, output=taken))
             return str(taken)
 
-        return self._db.run_raw(Mode.WRITE, work, on_error)
+        return self._db.run_raw(
+            Mode.WRITE, work, on_error, committed=lambda: self._consumed(workflow_id, checkpoint)
+        )
+
+    def _consumed(self, workflow_id: str, checkpoint: Checkpoint) -> str | None:
+        """The message an in-doubt consume that did commit took (from its checkpoint)."""
+        return self.recorded_output(workflow_id, checkpoint.function_id)
+
+    def recorded_output(self, workflow_id: str, function_id: int) -> str | None:
+        """See ``CheckpointVerbs`` (a mixin of the same store)."""
+        raise NotImplementedError
 
     def has_message(self, workflow_id: str, topic: str | None) -> bool:
         """Whether (workflow, topic) has an unconsumed message: a read, no lock taken."""

@@ -40,6 +40,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -62,6 +63,17 @@ ws = workflow_status
 _c = ws.c
 
 QUEUE_LOCK_NAMESPACE = 0x7471  # "tq": the first key of the two-key advisory locks
+WORKER_PRESENCE = (0x7477, 0)  # "tw": held shared by each live process's listener
+"""The advisory lock each launched process's LISTEN session holds (shared) while it is
+connected; counting its holders counts the live workers, whose fair share of a global
+concurrency limit a claim takes (a killed process's session, and lock, go with it)."""
+
+# How many sessions of this database hold the presence lock (Postgres).
+_LIVE_WORKERS = text(
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    f" AND classid = {WORKER_PRESENCE[0]} AND objid = {WORKER_PRESENCE[1]} AND objsubid = 2"
+)
 """Two-int4 advisory locks live apart from the single-bigint migration lock."""
 
 
@@ -244,6 +256,16 @@ def _claim_statement(dialect: str, partitioned: bool, versions: str, limited: bo
 
 
 _COLUMNS = tuple(column.name for column in ws.c)
+
+# The rows one claim took (a claim whose commit was in doubt is settled by reading them,
+# not run again, which could take more than its limit): the claim stamps them with its
+# executor and its ``now``.
+_CLAIMED_AT = select(*ws.c).where(
+    _c.queue_name == _p("queue"),
+    _c.status == lit("PENDING"),
+    _c.executor_id == _p("executor"),
+    _c.started_at_epoch_ms == _NOW,
+)
 """The claim's RETURNING columns, in order."""
 
 _CLAIM = {
@@ -303,7 +325,9 @@ class QueueVerbs:
             # cost more than the claim's round trip).
             allowed = budget(limits, local, max_claims)
             stmt = _CLAIM[(dialect, partitioned, versions, allowed is not None)]
-            rows = self._db.execute_returning(stmt, {**params, "limit": allowed})
+            rows = self._db.execute_returning(
+                stmt, {**params, "limit": allowed}, settle=lambda: self._claimed(params)
+            )
             return sorted(
                 (row_to_record(dict(zip(_COLUMNS, r, strict=True))) for r in rows), key=order_key
             )
@@ -332,12 +356,17 @@ class QueueVerbs:
                 )
                 stmt = _COUNTS[(needs, partitioned)]
                 pending, recent, p_pending, p_recent = conn.execute(stmt, params).one()
+                workers = 1
+                if postgres and queue_wide.concurrency is not None:
+                    # Live workers share the global limit fairly (see ``budget``).
+                    workers = int(conn.execute(_LIVE_WORKERS).scalar_one())
                 counts = attrs.evolve(
                     local,
                     pending=int(pending),
                     recent_dequeues=int(recent),
                     partition_pending=int(p_pending),
                     partition_recent_dequeues=int(p_recent),
+                    workers=workers,
                 )
             allowed = budget(limits, counts, max_claims)
             if allowed == 0:
@@ -348,7 +377,17 @@ class QueueVerbs:
             rows = conn.execute(stmt, {**params, "limit": allowed}).mappings().all()
             return sorted((row_to_record(r) for r in rows), key=order_key)
 
-        return self._db.run(Mode.WRITE, work)
+        def settle() -> list[WorkflowRecord]:
+            rows = self._claimed(params)
+            return sorted(
+                (row_to_record(dict(zip(_COLUMNS, r, strict=True))) for r in rows), key=order_key
+            )
+
+        return self._db.run(Mode.WRITE, work, settle=settle)
+
+    def _claimed(self, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row the claim stamped ``params`` took (its earlier, in-doubt try's too)."""
+        return self._db.fetch(_CLAIMED_AT, params)
 
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""

@@ -60,6 +60,12 @@ _READ = (
 
 _RACES = frozenset({Violation.STREAM_OFFSET})
 
+# The offset a workflow's write at one function id took (an in-doubt write that did
+# commit: its checkpoint is there, so is its value).
+_WRITTEN_AT = select(func.max(st.c.offset)).where(
+    st.c.workflow_uuid == _WF, st.c.key == _KEY, st.c.function_id == bindparam("function_id")
+)
+
 
 class StreamVerbs:
     """The stream verbs of the SQL store (a mixin of ``SQLStore``)."""
@@ -94,7 +100,13 @@ class StreamVerbs:
             checkpoint=None if checkpoint is None else (workflow_id, checkpoint.function_id),
         )
         mode = Mode.WRITE_ONE if checkpoint is None else Mode.WRITE
-        return self._db.run(mode, work, on_error, retry_on=_RACES)
+
+        def committed() -> int:
+            return int(
+                self._db.run(Mode.READ, lambda conn: conn.execute(_WRITTEN_AT, params).scalar_one())
+            )
+
+        return self._db.run(mode, work, on_error, retry_on=_RACES, committed=committed)
 
     def read_stream(self, workflow_id: str, key: str, offset: int, limit: int = 1) -> StreamRead:
         """The value at ``offset`` (None if not yet written) and the workflow's status,

@@ -245,12 +245,18 @@ class WorkflowVerbs:
         while True:
             # The INSERT commits on its own (one round trip on Postgres); the existing row
             # is read only after a clash, when the row certainly existed.
-            if self._db.execute_one(stmt, values, on_error):
+            if self._db.execute_one(stmt, values, on_error, settle=lambda: self._own(record)):
                 return record, True
             existing = self.get_workflow(record.workflow_id)
             if existing is not None:
                 return existing, False
             # The row that clashed was deleted in between: insert again.
+
+    def _own(self, record: WorkflowRecord) -> int:
+        """Settle an insert whose commit was in doubt: 1 if the row is the one it wrote
+        (same creation time, executor and inputs), else 0 (insert again, or attach)."""
+        existing = self.get_workflow(record.workflow_id)
+        return int(existing is not None and _is_own_insert(existing, record))
 
     def get_workflow(
         self, workflow_id: str, *, load_input: bool = True, load_output: bool = True
@@ -358,6 +364,17 @@ class WorkflowVerbs:
             Mode.WRITE_ONE,
             lambda conn: _changed(conn.execute(_DEAD_LETTER[notify], params), notify),
         )
+
+
+def _is_own_insert(existing: WorkflowRecord, record: WorkflowRecord) -> bool:
+    """Whether ``existing`` is the row ``record``'s insert wrote (see ``insert_workflow``)."""
+    return (
+        existing.created_at == record.created_at
+        and existing.executor_id == record.executor_id
+        and existing.name == record.name
+        and existing.inputs == record.inputs
+        and existing.recovery_attempts == record.recovery_attempts
+    )
 
 
 def _one(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> WorkflowRecord | None:

@@ -1,0 +1,108 @@
+"""Fair shares of a global queue limit: a worker claims at most its share of the limit
+among the live workers, so one fast poller cannot hold every slot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests._pg import libpq_url
+from transact._core.queue_policy import QueueCounts, QueueLimits, budget
+from transact._store.factory import open_store
+from transact._store.protocol import Store
+from transact._store.records import WorkflowRecord
+from transact._store.sql.verbs.queues import WORKER_PRESENCE
+
+
+def test_a_worker_takes_at_most_its_share_of_the_global_limit() -> None:
+    limits = QueueLimits(concurrency=10)
+    assert budget(limits, QueueCounts(workers=1)) == 10
+    assert budget(limits, QueueCounts(workers=3)) == 4  # ceil(10 / 3): every slot usable
+    assert budget(limits, QueueCounts(workers=3, local_running=4, pending=4)) == 0
+    assert budget(limits, QueueCounts(workers=3, local_running=1, pending=9)) == 1  # the limit
+    both = QueueLimits(concurrency=10, worker_concurrency=2)
+    assert budget(both, QueueCounts(workers=2)) == 2
+
+
+@pytest.fixture
+def pg_store(postgres_database_url: str) -> Iterator[Store]:
+    from tests.conftest import emptied
+
+    store = open_store(emptied(postgres_database_url))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def hold_presence(url: str) -> psycopg.Connection[tuple[object, ...]]:
+    """A session that counts as a live worker (as a launched process's listener does)."""
+    conn = psycopg.connect(libpq_url(url), autocommit=True)
+    conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", WORKER_PRESENCE)
+    return conn
+
+
+@pytest.mark.postgres
+def test_claims_spread_over_the_live_workers(pg_store: Store, postgres_database_url: str) -> None:
+    for i in range(30):
+        pg_store.insert_workflow(
+            WorkflowRecord(
+                workflow_id=f"q{i:02}", status="ENQUEUED", name="n", queue_name="q", created_at=i
+            )
+        )
+
+    def claim(executor: str, local_running: int) -> int:
+        return len(
+            pg_store.claim_queued(
+                "q",
+                executor_id=executor,
+                application_version=None,
+                limits=QueueLimits(concurrency=9),
+                local_running=local_running,
+                partition_key=None,
+                max_claims=None,
+                now_ms=1000,
+            )
+        )
+
+    others = [hold_presence(postgres_database_url) for _ in range(3)]
+    try:
+        assert claim("a", 0) == 3  # 3 live workers: ceil(9 / 3) each
+        assert claim("a", 3) == 0  # its share is taken; the free slots wait for the others
+        assert claim("b", 0) == 3
+        others.pop().close()  # a worker died: its session, and presence, are gone
+        assert claim("c", 0) == 3  # 2 live workers: 5 each, 3 slots left under the limit
+    finally:
+        for conn in others:
+            conn.close()
+    assert claim("d", 0) == 0  # the global limit still holds (9 PENDING)
+
+
+def live_workers(url: str) -> int:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = %s AND objid = %s AND objsubid = 2",
+            WORKER_PRESENCE,
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+@pytest.mark.postgres
+def test_a_listening_process_counts_as_a_live_worker_until_it_closes(
+    postgres_database_url: str,
+) -> None:
+    from tests.conftest import emptied
+    from tests.waiting import wait_until
+
+    url = emptied(postgres_database_url)
+    before = live_workers(url)
+    store = open_store(url)
+    try:
+        store.subscribe(lambda _key: None)
+        wait_until(lambda: live_workers(url) == before + 1)
+    finally:
+        store.close()
+    wait_until(lambda: live_workers(url) == before)

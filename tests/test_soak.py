@@ -60,14 +60,14 @@ def test_a_short_soak_passes() -> None:
         find_bin()
     except RuntimeError as exc:
         pytest.skip(str(exc))
-    args = ["--workflows", "90", "--concurrency", "6", "--restart-every", "3", "8"]
-    args += ["--kill-every", "3", "6", "--max-seconds", "150"]
+    args = ["--workflows", "300", "--concurrency", "6", "--restart-every", "3", "8"]
+    args += ["--kill-every", "3", "6", "--max-seconds", "200"]
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.soak", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
     )
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
     assert done.returncode == 0, summary

@@ -6,6 +6,9 @@
   process, so recovery can be tested in-process).
 - :func:`run_program`: drive a ``transact.fx`` generator workflow against an expected
   list of effects and their results, with no store at all.
+- :func:`crash_everywhere` (and its Hypothesis form :func:`crash_cases`): crash the
+  executor right after every checkpoint of a workflow, recover, and check that recovery
+  gives the crash-free result and history without running a recorded step again.
 - :func:`replay`: re-run a finished workflow's recorded history against your code as it
   is now (after a change, say) and fail on non-determinism or a different result, with
   nothing executed or written.
@@ -13,8 +16,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -26,10 +27,24 @@ from transact._facade.dbos import DBOS
 from transact._facade.launched import runtime
 from transact._runtime.replayer import ReplayDivergence
 from transact._runtime.replayer import replay as _replay
+from transact._testing.crash import Crash, CrashEverywhereError
+from transact._testing.fake_clock import FakeClock
+from transact._testing.properties import CrashCase, crash_cases, crash_everywhere
 
 R = TypeVar("R")
 
-__all__ = ["FakeClock", "ReplayDivergence", "launched", "replay", "run_program"]
+__all__ = [
+    "Crash",
+    "CrashCase",
+    "CrashEverywhereError",
+    "FakeClock",
+    "ReplayDivergence",
+    "crash_cases",
+    "crash_everywhere",
+    "launched",
+    "replay",
+    "run_program",
+]
 
 
 def replay(workflow_id: str) -> Any:
@@ -40,48 +55,6 @@ def replay(workflow_id: str) -> Any:
     replayed result. No step runs and nothing is written.
     """
     return _replay(runtime(), workflow_id)
-
-
-class FakeClock:
-    """A clock whose waits advance virtual time instead of sleeping.
-
-    A wait that is not satisfied yields the thread for ``real_pause`` seconds (so other
-    threads can write) and then moves the clock forward by the whole timeout.
-    """
-
-    def __init__(self, start: float = 1_700_000_000.0, *, real_pause: float = 0.001) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-        self.real_pause = real_pause
-
-    def now(self) -> float:
-        """The virtual time, in epoch seconds."""
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        """Move virtual time forward."""
-        with self._lock:
-            self._now += seconds
-
-    def wait(self, event: threading.Event, timeout: float | None) -> bool:
-        """Return at once if ``event`` is set; else pause briefly and skip ``timeout``."""
-        if event.wait(self.real_pause if timeout is None else min(self.real_pause, timeout)):
-            return True
-        if timeout is not None:
-            self.advance(timeout)
-        return event.is_set()
-
-    async def wait_async(self, event: threading.Event, timeout: float | None) -> bool:
-        """``wait`` for the event loop: yield the loop briefly, then skip ``timeout``."""
-        if event.is_set():
-            return True
-        await asyncio.sleep(self.real_pause if timeout is None else min(self.real_pause, timeout))
-        if event.is_set():
-            return True
-        if timeout is not None:
-            self.advance(timeout)
-        return event.is_set()
 
 
 @contextmanager

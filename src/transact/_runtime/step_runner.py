@@ -11,6 +11,7 @@ of the body and the wait differ: plain in ``run_attempts``, awaited in
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from transact._core.effects import RunStep
@@ -20,6 +21,16 @@ from transact.errors import DBOSMaxStepRetriesExceeded, DBOSWorkflowCancelledErr
 logger = logging.getLogger("transact")
 
 Outcome = tuple[Any, Exception | None]
+
+# Called with (workflow id, function id, step name) as each attempt of a step body
+# starts. ``transact.testing`` counts bodies through it (did recovery run a recorded
+# step again?); empty otherwise, so a step pays one falsy check.
+BODY_OBSERVERS: list[Callable[[str, int, str], None]] = []
+
+
+def _observe(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> None:
+    for observer in BODY_OBSERVERS:
+        observer(state.workflow_id, function_id, effect.name)
 
 
 class _Attempts:
@@ -62,6 +73,8 @@ def run_attempts(state: WorkflowState, function_id: int, effect: RunStep[Any]) -
     try:
         attempt = 0
         while True:
+            if BODY_OBSERVERS:
+                _observe(state, function_id, effect)
             try:
                 return effect.func(*effect.args, **effect.kwargs), None
             except Exception as exc:
@@ -84,6 +97,8 @@ async def run_attempts_async(
     try:
         attempt = 0
         while True:
+            if BODY_OBSERVERS:
+                _observe(state, function_id, effect)
             try:
                 return await effect.func(*effect.args, **effect.kwargs), None
             except Exception as exc:

@@ -82,3 +82,9 @@ def store(system_database_url: str) -> Iterator[Store]:
     opened.migrate()
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def transact_postgres_url(postgres_database_url: str) -> str:
+    """The plugin's Postgres runs (``transact_every_store``) use this session's database."""
+    return postgres_database_url

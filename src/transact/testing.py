@@ -9,6 +9,9 @@
 - :func:`crash_everywhere` (and its Hypothesis form :func:`crash_cases`): crash the
   executor right after every checkpoint of a workflow, recover, and check that recovery
   gives the crash-free result and history without running a recorded step again.
+- :func:`export_history` / :func:`import_history` / :func:`replay_history`: a workflow's
+  history as versioned JSON, loaded into a database, or replayed from the file against
+  the code as it is now (no database), with the first divergence as a structured diff.
 - :func:`replay`: re-run a finished workflow's recorded history against your code as it
   is now (after a change, say) and fail on non-determinism or a different result, with
   nothing executed or written.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from transact._core.effects import Effect
@@ -27,9 +31,11 @@ from transact._facade.dbos import DBOS
 from transact._facade.launched import runtime
 from transact._runtime.replayer import ReplayDivergence
 from transact._runtime.replayer import replay as _replay
+from transact._testing import histories
 from transact._testing.crash import Crash, CrashEverywhereError
 from transact._testing.fake_clock import FakeClock
 from transact._testing.properties import CrashCase, crash_cases, crash_everywhere
+from transact._testing.replaying import HistoryDivergence, replay_history
 
 R = TypeVar("R")
 
@@ -38,11 +44,15 @@ __all__ = [
     "CrashCase",
     "CrashEverywhereError",
     "FakeClock",
+    "HistoryDivergence",
     "ReplayDivergence",
     "crash_cases",
     "crash_everywhere",
+    "export_history",
+    "import_history",
     "launched",
     "replay",
+    "replay_history",
     "run_program",
 ]
 
@@ -55,6 +65,25 @@ def replay(workflow_id: str) -> Any:
     replayed result. No step runs and nothing is written.
     """
     return _replay(runtime(), workflow_id)
+
+
+def export_history(workflow_id: str, path: str | Path | None = None) -> dict[str, Any]:
+    """The history of a workflow of the launched ``DBOS`` (inputs, every checkpoint with
+    its output or error, events, children) as a versioned JSON document; also written
+    to ``path`` when given (what ``transact workflow export ID`` prints)."""
+    rt = runtime()
+    document = histories.export_history(rt.store, workflow_id, rt.serializer)
+    if path is not None:
+        histories.write_history(document, path)
+    return document
+
+
+def import_history(history: str | Path | dict[str, Any]) -> str:
+    """Load a history (a file or a document) into the launched ``DBOS``'s database;
+    returns its workflow id (``transact workflow import FILE`` does the same)."""
+    document = histories.read_history(history) if not isinstance(history, dict) else history
+    histories.check_document(document)
+    return histories.import_history(runtime().store, document)
 
 
 @contextmanager

@@ -40,6 +40,8 @@ async def perform_async(state: WorkflowState, effect: Effect[T]) -> T:
 async def _perform_async_step(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> Any:
     """An async step, decided once: replay its outcome or await its attempts."""
     decision = decide(state.log, function_id, effect)
+    if state.on_divergence is not None and not isinstance(decision, Replay):
+        state.on_divergence(function_id, effect, decision)
     if isinstance(decision, Replay):
         # Steps have no replayer of their own; deserializing does no I/O.
         return replay_outcome(state, function_id, decision.checkpoint, effect)

@@ -32,6 +32,8 @@ def perform_at(state: WorkflowState, function_id: int, effect: Effect[T]) -> T:
     """Perform ``effect`` at an already issued ``function_id`` (the async driver issues
     ids before its first ``await``, so concurrent effects keep their call order)."""
     decision = decide(state.log, function_id, effect)
+    if state.on_divergence is not None and not isinstance(decision, Replay):
+        state.on_divergence(function_id, effect, decision)
     if isinstance(decision, Execute) and state.replay_only:
         raise DBOSUnexpectedStepError(
             state.workflow_id, function_id, effect.checkpoint_name, "nothing (the history ends)"

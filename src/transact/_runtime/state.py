@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
@@ -90,6 +90,9 @@ class WorkflowState:
     authenticated_roles: tuple[str, ...] | None = None
     # Set by the replayer: every effect must come from the log; executing one is an error.
     replay_only: bool = False
+    # Set by ``transact.testing.replay_history``: called with (function id, effect,
+    # decision) when a decision is not a replay, to raise a structured divergence.
+    on_divergence: Callable[[int, Any, Any], None] | None = None
     finishing: bool = False  # its outcome is being written
     cancelled: threading.Event = attrs.field(factory=threading.Event)
     # Serializes id assignment when a workflow issues effects from several threads.

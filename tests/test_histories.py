@@ -177,3 +177,30 @@ def test_the_command_line_exports_and_imports(
     assert json.loads(loaded.stdout) == {"workflow_id": "c-1"}
     missing = transact("workflow", "export", "nope", "-s", target)
     assert missing.returncode == 1 and "nope" in missing.stderr
+
+
+def test_a_changed_argument_is_a_divergence_with_both_digests() -> None:
+    document = record(
+        f"memory://h-{os.getpid()}-4", golden.golden_order, "fig", 2, 10, workflow_id="a"
+    )
+
+    @DBOS.workflow(name="golden_order")
+    def one_more(sku: str, quantity: int, cents: int) -> str:
+        reserved = golden.reserve(sku, quantity + 1)  # the argument changed
+        DBOS.set_event("stage", "reserved")
+        DBOS.sleep(3_600)
+        return f"{reserved}; {golden.charge(cents * quantity)}"
+
+    try:
+        with pytest.raises(HistoryDivergence) as caught:
+            replay_history(document, one_more)
+    finally:
+        restore(golden.golden_order)
+    found = caught.value
+    assert (found.position, found.recorded, found.issued) == (1, "reserve", "reserve")
+    assert found.arguments["args"] == ("fig", 3)
+    assert found.recorded_digest == document["checkpoints"][0]["args_digest"]
+    assert found.issued_digest is not None and found.issued_digest != found.recorded_digest
+    assert str(found).splitlines()[-1] == (
+        f"  argument digest:   {found.recorded_digest} recorded, {found.issued_digest} now"
+    )

@@ -49,6 +49,7 @@ class DBOSConfig(TypedDict, total=False):
     conductor_key: str | None
     conductor_url: str | None
     conductor_executor_metadata: dict[str, Any] | None
+    strict_determinism: bool | None  # transact: changed arguments raise, not warn
 
 
 KNOWN_KEYS = frozenset(DBOSConfig.__annotations__)
@@ -76,6 +77,7 @@ class Settings:
     conductor_key: str | None = None  # set: connect to DBOS Conductor
     conductor_url: str | None = None
     conductor_metadata: dict[str, Any] | None = None
+    strict_determinism: bool = False
 
 
 def _url_for_name(name: str) -> str:
@@ -141,6 +143,7 @@ def resolve(config: DBOSConfig) -> Settings:
         conductor_key=config.get("conductor_key"),
         conductor_url=config.get("conductor_url"),
         conductor_metadata=_conductor_metadata(config),
+        strict_determinism=bool(config.get("strict_determinism")),
     )
 
 

@@ -119,6 +119,7 @@ def launch() -> None:
             poll_seconds=settings.poll_seconds,
             max_threads=settings.max_threads,
         )
+        runtime.env.strict_determinism = settings.strict_determinism
         if settings.application_database_url:
             runtime.app_db = AppDatabase(settings.application_database_url)
             runtime.app_db.migrate()

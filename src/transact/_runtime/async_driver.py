@@ -14,11 +14,17 @@ import asyncio
 import inspect
 from typing import Any, TypeVar
 
-from transact._core.decide import Execute, Replay, decide
+from transact._core.decide import Changed, Execute, Replay, decide
+from transact._core.digest import digest
 from transact._core.effects import Effect, RunStep
 from transact._runtime.clock import now_ms
 from transact._runtime.interpreter import perform_at
-from transact._runtime.recording import check_cancelled, record_outcome, replay_outcome
+from transact._runtime.recording import (
+    arguments_changed,
+    check_cancelled,
+    record_outcome,
+    replay_outcome,
+)
 from transact._runtime.state import WorkflowState
 from transact._runtime.step_runner import run_attempts_async
 from transact.errors import DBOSUnexpectedStepError
@@ -42,6 +48,8 @@ async def _perform_async_step(state: WorkflowState, function_id: int, effect: Ru
     decision = decide(state.log, function_id, effect)
     if state.on_divergence is not None and not isinstance(decision, Replay):
         state.on_divergence(function_id, effect, decision)
+    if isinstance(decision, Changed):
+        decision = arguments_changed(state, function_id, effect, decision)
     if isinstance(decision, Replay):
         # Steps have no replayer of their own; deserializing does no I/O.
         return replay_outcome(state, function_id, decision.checkpoint, effect)
@@ -53,6 +61,7 @@ async def _perform_async_step(state: WorkflowState, function_id: int, effect: Ru
         raise DBOSUnexpectedStepError(
             state.workflow_id, function_id, effect.checkpoint_name, "nothing (the history ends)"
         )
+    state.digests[function_id] = digest(effect)
     started = now_ms(state.env.clock)
     result, error = await run_attempts_async(state, function_id, effect)
     return await asyncio.to_thread(

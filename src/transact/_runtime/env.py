@@ -57,3 +57,6 @@ class Env:
     app_db: AppDatabase | None = None  # the application database of @DBOS.transaction
     # Set at shutdown: from then on no workflow writes (it stays PENDING for recovery).
     closing: bool = False
+    # Set by the ``strict_determinism`` config key: an operation replayed with other
+    # arguments than recorded raises ``NondeterminismError`` instead of warning.
+    strict_determinism: bool = False

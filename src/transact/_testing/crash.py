@@ -146,7 +146,10 @@ _TIMES = frozenset({"DBOS.sleep"})
 def _runtime_for(url: str, clock: Any) -> Iterator[Store]:
     """A launched runtime on ``url``; destroyed after, with every thread it started."""
     before = set(threading.enumerate())
-    DBOS(config={"name": "crash-everywhere", "system_database_url": url})
+    # Strict: an operation replayed with other arguments than recorded is an error.
+    DBOS(
+        config={"name": "crash-everywhere", "system_database_url": url, "strict_determinism": True}
+    )
     if clock is not None:
         lifecycle.configured().clock = clock
     DBOS.launch()

@@ -16,7 +16,7 @@ from transact._core.effects import Effect, Recv, Send
 from transact._runtime.clock import now_ms
 from transact._runtime.durable import wait_durably
 from transact._runtime.env import Env, Performer
-from transact._runtime.recording import atomic_write, record
+from transact._runtime.recording import atomic_write, digest_of, record
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import message_key
 from transact._serialization import serialize_value
@@ -36,7 +36,11 @@ def execute_send(state: WorkflowState, function_id: int, effect: Send) -> None:
     text = serialize_value(env.serializer, effect.message, "the message")
     now = now_ms(env.clock)
     checkpoint = Checkpoint(
-        function_id, effect.checkpoint_name, started_at_epoch_ms=now, completed_at_epoch_ms=now
+        function_id,
+        effect.checkpoint_name,
+        args_digest=digest_of(state, function_id),
+        started_at_epoch_ms=now,
+        completed_at_epoch_ms=now,
     )
     # No message id: the checkpoint, written in the same transaction, already makes the
     # send happen exactly once; a replay returns before reaching the store.
@@ -88,6 +92,7 @@ def execute_recv(state: WorkflowState, function_id: int, effect: Recv) -> Any:
         checkpoint = Checkpoint(
             function_id,
             effect.checkpoint_name,
+            args_digest=digest_of(state, function_id),
             started_at_epoch_ms=started,
             completed_at_epoch_ms=now_ms(clock),
         )
@@ -111,6 +116,7 @@ def execute_recv(state: WorkflowState, function_id: int, effect: Recv) -> Any:
         Checkpoint(
             function_id,
             effect.checkpoint_name,
+            args_digest=digest_of(state, function_id),
             output=env.serializer.serialize(None),
             started_at_epoch_ms=started,
             completed_at_epoch_ms=now_ms(clock),

@@ -16,7 +16,7 @@ from transact._core.effects import Effect, RunTransaction
 from transact._runtime.appdb import AppDatabase, transaction_outputs
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Performer
-from transact._runtime.recording import record, record_outcome, replay_outcome
+from transact._runtime.recording import digest_of, record, record_outcome, replay_outcome
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._serialization import serialize_value
 from transact.errors import DBOSException
@@ -111,6 +111,7 @@ def execute_transaction(state: WorkflowState, function_id: int, effect: RunTrans
     checkpoint = Checkpoint(
         function_id,
         effect.name,
+        args_digest=digest_of(state, function_id),
         output=output,
         started_at_epoch_ms=started,
         completed_at_epoch_ms=now_ms(env.clock),

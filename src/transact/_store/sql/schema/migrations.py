@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 import attrs
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, inspect, select
 
 from transact._store.sql.schema.tables import (
     CLAIM_INDEXES,
@@ -142,6 +142,21 @@ def _narrow_queue_indexes(conn: Connection) -> None:
         index.create(conn)
 
 
+def _args_digests(conn: Connection) -> None:
+    """``operation_outputs.args_digest``: a digest of each operation's arguments, written
+    with its checkpoint. Idempotent: a database created at this version has it already."""
+    if any(
+        c["name"] == "args_digest"
+        for c in inspect(conn).get_columns(
+            "operation_outputs",
+            schema=POSTGRES_SCHEMA if conn.dialect.name == "postgresql" else None,
+        )
+    ):
+        return
+    schema = f"{POSTGRES_SCHEMA}." if conn.dialect.name == "postgresql" else ""
+    conn.exec_driver_sql(f"ALTER TABLE {schema}operation_outputs ADD COLUMN args_digest TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -171,6 +186,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         6,
         "queues: the PENDING and start-time indexes hold only the rows they serve",
         _narrow_queue_indexes,
+    ),
+    Migration(
+        9,
+        "operation_outputs.args_digest: replay compares each operation's arguments too",
+        _args_digests,
     ),
 )
 

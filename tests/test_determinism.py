@@ -68,7 +68,8 @@ def test_changed_arguments_warn_by_default(
     assert warning.startswith(
         "Workflow o-1 step 1 (charge) was recorded with other arguments (digest "
         f"{digest(RunStep('charge', charge, (10,)))}) than it is called with now (digest "
-        f"{digest(RunStep('charge', charge, (12,)))}: {{'name': 'charge', 'args': (12,),"
+        f"{digest(RunStep('charge', charge, (12,)))}: {{'args': (12,), 'kwargs': {{}}}}); "
+        "the recorded outcome is replayed."
     )
 
 
@@ -110,7 +111,7 @@ def test_crash_everywhere_catches_a_changed_argument() -> None:
 
 
 def test_digests_are_stable_across_processes() -> None:
-    effect = Send("dest", {"b": [1, 2], "a": (3.5, None)}, "topic")
+    effect = Send("dest", {"a": (3.5, None), "b": [1, 2]}, "topic")
     code = (
         "from transact._core.digest import digest; from transact._core.effects import Send;"
         "print(digest(Send('dest', {'a': (3.5, None), 'b': [1, 2]}, 'topic')))"

@@ -8,15 +8,14 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import attrs
-from typing_extensions import ParamSpec
 
+from transact._runtime.clock import Clock
 from transact._testing.crash import check_position, clean_run
 from transact._testing.fake_clock import FakeClock
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 
@@ -29,22 +28,40 @@ def _default_store() -> str:
     return f"memory://crash-everywhere-{uuid.uuid4().hex}"
 
 
-def _default_clock(clock: Any) -> Any:
+def _default_clock(clock: Clock | None) -> Clock:
     if clock is not None:
         return clock
     return FakeClock(auto_advance=True)
 
 
+# Typed through the workflow's result (a ParamSpec cannot also take ``store`` and
+# ``clock`` by keyword, so the workflow's own arguments are not checked here).
 @overload
 def crash_everywhere(
-    workflow: Callable[P, Coroutine[Any, Any, T]],
+    workflow: Callable[..., Coroutine[Any, Any, T]],
     /,
-    *args: P.args,
-    **kwargs: P.kwargs,
+    *args: Any,
+    store: str | None = None,
+    clock: Clock | None = None,
+    **kwargs: Any,
 ) -> T: ...
 @overload
-def crash_everywhere(workflow: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
-def crash_everywhere(workflow: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+def crash_everywhere(
+    workflow: Callable[..., T],
+    /,
+    *args: Any,
+    store: str | None = None,
+    clock: Clock | None = None,
+    **kwargs: Any,
+) -> T: ...
+def crash_everywhere(
+    workflow: Callable[..., Any],
+    /,
+    *args: Any,
+    store: str | None = None,
+    clock: Clock | None = None,
+    **kwargs: Any,
+) -> Any:
     """Check that ``workflow(*args, **kwargs)`` recovers from a crash at every point.
 
     Runs the workflow once crash-free to learn its checkpoints; then, for every position
@@ -61,8 +78,8 @@ def crash_everywhere(workflow: Callable[..., Any], /, *args: Any, **kwargs: Any)
     auto-advance mode by default, so durable sleeps take no time). DBOS must not be
     launched: the kit launches and destroys its own runtimes.
     """
-    url: str = kwargs.pop("store", None) or _default_store()
-    clock = _default_clock(kwargs.pop("clock", None))
+    url = store or _default_store()
+    clock = _default_clock(clock)
     call = _call_text(workflow, args, kwargs)
     clean = clean_run(workflow, args, kwargs, url, clock)
     for position in clean.positions:
@@ -85,7 +102,7 @@ class CrashCase(Generic[T]):
             f"CrashCase({_call_text(self.workflow, self.args, self.kwargs)}, crash={self.position})"
         )
 
-    def check(self, store: str | None = None, clock: Any = None) -> T:
+    def check(self, store: str | None = None, clock: Clock | None = None) -> T:
         """Run the case crash-free, crash it at its position, recover, and compare
         (as ``crash_everywhere`` does for every position); returns the crash-free result."""
         url = store or _default_store()

@@ -50,19 +50,23 @@ def per_step_us(url: str, repetitions: int, toggle: bool = False) -> float:
         bench_steps(20)  # warm up
         from transact._runtime import async_driver, interpreter
 
-        real = interpreter.digest  # type: ignore[attr-defined]
+        # An older checkout (``--alternate``) has no digests to switch.
+        real = getattr(interpreter, "digest", None)
+        toggle = toggle and real is not None
         times: dict[bool, list[float]] = {True: [], False: []}
         for repetition in range(repetitions):
             # The order alternates too, so whichever runs second is not always the same.
             order = (True, False) if repetition % 2 else (False, True)
             for on in order if toggle else (True,):
-                swapped = real if on else _no_digest
-                interpreter.digest = async_driver.digest = swapped  # type: ignore[attr-defined]
+                if real is not None:
+                    swapped = real if on else _no_digest
+                    interpreter.digest = async_driver.digest = swapped  # type: ignore[attr-defined]
                 with SetWorkflowID(uuid.uuid4().hex):
                     started = time.process_time()
                     bench_steps(STEPS)
                     times[on].append((time.process_time() - started) / STEPS * 1e6)
-        interpreter.digest = async_driver.digest = real  # type: ignore[attr-defined]
+        if real is not None:
+            interpreter.digest = async_driver.digest = real  # type: ignore[attr-defined]
         if toggle:
             off, on_ = statistics.median(times[False]), statistics.median(times[True])
             print(f"digests off {off:.1f} us/step, on {on_:.1f} us/step ({on_ - off:+.1f})")

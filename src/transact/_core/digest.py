@@ -54,7 +54,11 @@ def _canonical(value: Any) -> str:
     if kind in _PLAIN:
         return repr(value)
     if kind is tuple or kind is list:
+        if all(type(v) in _PLAIN for v in value):  # the usual step inputs: repr is stable
+            return repr(list(value))
         return "[" + ",".join([_canonical(v) for v in value]) + "]"
+    if kind is dict and not value:
+        return "{}"
     if kind is dict or isinstance(value, Mapping):
         items = sorted([(_canonical(k), _canonical(v)) for k, v in value.items()])
         return "{" + ",".join([f"{k}:{v}" for k, v in items]) + "}"
@@ -70,5 +74,6 @@ def _canonical(value: Any) -> str:
 
 def digest(effect: Effect[Any]) -> str:
     """16 hex digits of SHA-256 over the canonical text of ``arguments(effect)``."""
-    text = _canonical(arguments(effect))
+    # Fields in their declared order (fixed per effect type): no sorting at the top.
+    text = "|".join([_canonical(v) for v in arguments(effect).values()])
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -142,9 +142,16 @@ class StoresAgree(RuleBasedStateMachine):
         )
         self.same(lambda s: s.insert_workflow(record))
 
-    @rule(wid=IDS, fid=FIDS, name=NAMES, output=VALUES, child=st.none() | IDS)
+    @rule(
+        wid=IDS,
+        fid=FIDS,
+        name=NAMES,
+        output=VALUES,
+        child=st.none() | IDS,
+        digest=st.none() | st.sampled_from(["0123456789abcdef", "fedcba9876543210"]),
+    )
     def record_checkpoint(
-        self, wid: str, fid: int, name: str, output: str, child: str | None
+        self, wid: str, fid: int, name: str, output: str, child: str | None, digest: str | None
     ) -> None:
         checkpoint = Checkpoint(
             fid,
@@ -153,6 +160,7 @@ class StoresAgree(RuleBasedStateMachine):
             child_workflow_id=child,
             started_at_epoch_ms=self.now,
             completed_at_epoch_ms=self.now,
+            args_digest=digest,
         )
         self.same(lambda s: s.record_checkpoint(wid, checkpoint))
 

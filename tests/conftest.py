@@ -92,3 +92,9 @@ def dbos_logs_captured(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     logger.addHandler(caplog.handler)
     yield
     logger.removeHandler(caplog.handler)
+
+
+@pytest.fixture
+def transact_postgres_url(postgres_database_url: str) -> str:
+    """The plugin's Postgres runs (``transact_every_store``) use this session's database."""
+    return postgres_database_url

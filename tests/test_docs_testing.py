@@ -15,3 +15,7 @@ def test_testing_page_snippets_run() -> None:
     namespace["test_order"]()  # type: ignore[operator]
     exec(compile(blocks[1], "run_program", "exec"), namespace)
     namespace["test_checkout_effects"]()  # type: ignore[operator]
+    exec(compile(blocks[2], "crash_everywhere", "exec"), namespace)
+    namespace["test_pay_recovers_everywhere"]()  # type: ignore[operator]
+    exec(compile(blocks[3], "crash_cases", "exec"), namespace)
+    namespace["test_pay_recovers_for_any_amount"]()  # type: ignore[operator]

@@ -21,7 +21,7 @@ def charge(cents: int) -> int:
     return cents
 
 
-@DBOS.step()
+@DBOS.step(name="replay_refund")  # examples/fastapi_app.py has a workflow named refund
 def refund(cents: int) -> int:
     runs["refund"] += 1
     return -cents

@@ -133,3 +133,38 @@ async def reserved_steps() -> None:
     assert_type(await first.run_async(fetch, 1), str)
     second = DBOS.reserve_step()
     assert_type(second.run(charge, "o", 1), float)
+
+
+@DBOS.workflow()
+async def checkout_async(order_id: str) -> int:
+    return 1
+
+
+def testing_kit() -> None:
+    from pathlib import Path
+
+    from hypothesis import strategies as st
+    from hypothesis.strategies import SearchStrategy
+
+    from transact.testing import (
+        CrashCase,
+        FakeClock,
+        crash_cases,
+        crash_everywhere,
+        export_history,
+        replay_history,
+    )
+
+    assert_type(crash_everywhere(checkout, "o-1", 250), str)
+    assert_type(crash_everywhere(checkout, "o-1", 250, store="memory://t"), str)
+    assert_type(
+        crash_everywhere(fx_checkout, "o-1", clock=FakeClock(auto_advance=True)), list[float]
+    )
+    assert_type(crash_everywhere(checkout_async, "o-1"), int)
+    cases = crash_cases(checkout, st.text(), st.integers())
+    assert_type(cases, SearchStrategy[CrashCase[str]])
+    assert_type(crash_cases(checkout_async, st.text()), SearchStrategy[CrashCase[int]])
+    assert_type(replay_history(Path("h.json"), checkout), str)
+    assert_type(replay_history("h.json", fx_checkout), list[float])
+    assert_type(replay_history({}, checkout_async), int)
+    assert_type(export_history("o-1"), dict[str, Any])

@@ -6,6 +6,12 @@
   process, so recovery can be tested in-process).
 - :func:`run_program`: drive a ``transact.fx`` generator workflow against an expected
   list of effects and their results, with no store at all.
+- :func:`crash_everywhere` (and its Hypothesis form :func:`crash_cases`): crash the
+  executor right after every checkpoint of a workflow, recover, and check that recovery
+  gives the crash-free result and history without running a recorded step again.
+- :func:`export_history` / :func:`import_history` / :func:`replay_history`: a workflow's
+  history as versioned JSON, loaded into a database, or replayed from the file against
+  the code as it is now (no database), with the first divergence as a structured diff.
 - :func:`replay`: re-run a finished workflow's recorded history against your code as it
   is now (after a change, say) and fail on non-determinism or a different result, with
   nothing executed or written.
@@ -13,10 +19,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from transact._core.effects import Effect
@@ -26,10 +31,30 @@ from transact._facade.dbos import DBOS
 from transact._facade.launched import runtime
 from transact._runtime.replayer import ReplayDivergence
 from transact._runtime.replayer import replay as _replay
+from transact._testing import histories
+from transact._testing.crash import Crash, CrashEverywhereError
+from transact._testing.fake_clock import FakeClock
+from transact._testing.properties import CrashCase, crash_cases, crash_everywhere
+from transact._testing.replaying import HistoryDivergence, replay_history
 
 R = TypeVar("R")
 
-__all__ = ["FakeClock", "ReplayDivergence", "launched", "replay", "run_program"]
+__all__ = [
+    "Crash",
+    "CrashCase",
+    "CrashEverywhereError",
+    "FakeClock",
+    "HistoryDivergence",
+    "ReplayDivergence",
+    "crash_cases",
+    "crash_everywhere",
+    "export_history",
+    "import_history",
+    "launched",
+    "replay",
+    "replay_history",
+    "run_program",
+]
 
 
 def replay(workflow_id: str) -> Any:
@@ -42,46 +67,23 @@ def replay(workflow_id: str) -> Any:
     return _replay(runtime(), workflow_id)
 
 
-class FakeClock:
-    """A clock whose waits advance virtual time instead of sleeping.
+def export_history(workflow_id: str, path: str | Path | None = None) -> dict[str, Any]:
+    """The history of a workflow of the launched ``DBOS`` (inputs, every checkpoint with
+    its output or error, events, children) as a versioned JSON document; also written
+    to ``path`` when given (what ``transact workflow export ID`` prints)."""
+    rt = runtime()
+    document = histories.export_history(rt.store, workflow_id, rt.serializer)
+    if path is not None:
+        histories.write_history(document, path)
+    return document
 
-    A wait that is not satisfied yields the thread for ``real_pause`` seconds (so other
-    threads can write) and then moves the clock forward by the whole timeout.
-    """
 
-    def __init__(self, start: float = 1_700_000_000.0, *, real_pause: float = 0.001) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-        self.real_pause = real_pause
-
-    def now(self) -> float:
-        """The virtual time, in epoch seconds."""
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        """Move virtual time forward."""
-        with self._lock:
-            self._now += seconds
-
-    def wait(self, event: threading.Event, timeout: float | None) -> bool:
-        """Return at once if ``event`` is set; else pause briefly and skip ``timeout``."""
-        if event.wait(self.real_pause if timeout is None else min(self.real_pause, timeout)):
-            return True
-        if timeout is not None:
-            self.advance(timeout)
-        return event.is_set()
-
-    async def wait_async(self, event: threading.Event, timeout: float | None) -> bool:
-        """``wait`` for the event loop: yield the loop briefly, then skip ``timeout``."""
-        if event.is_set():
-            return True
-        await asyncio.sleep(self.real_pause if timeout is None else min(self.real_pause, timeout))
-        if event.is_set():
-            return True
-        if timeout is not None:
-            self.advance(timeout)
-        return event.is_set()
+def import_history(history: str | Path | dict[str, Any]) -> str:
+    """Load a history (a file or a document) into the launched ``DBOS``'s database;
+    returns its workflow id (``transact workflow import FILE`` does the same)."""
+    document = histories.read_history(history) if not isinstance(history, dict) else history
+    histories.check_document(document)
+    return histories.import_history(runtime().store, document)
 
 
 @contextmanager

@@ -276,6 +276,7 @@ def test_checkpoints_load_by_ascending_function_id(store: Store) -> None:
         child_workflow_id="kid",
         started_at_epoch_ms=100,
         completed_at_epoch_ms=200,
+        args_digest="0123456789abcdef",
     )
     for checkpoint in (cp(3), full, cp(1), cp(10)):
         store.record_checkpoint("w1", checkpoint)
@@ -781,7 +782,7 @@ def test_fork_copies_history_below_start_step(store: Store) -> None:
     original = wf("orig", created_at=10)
     add(store, original)
     for fid in (1, 2, 3, 4):
-        store.record_checkpoint("orig", cp(fid))
+        store.record_checkpoint("orig", cp(fid, args_digest=f"digest-{fid}"))
     store.set_event("orig", "k1", "v1", 1, None)
     store.set_event("orig", "k2", "x", 2, None)
     store.set_event("orig", "k1", "v2", 3, None)
@@ -797,7 +798,10 @@ def test_fork_copies_history_below_start_step(store: Store) -> None:
 
     assert row(store, "fork") == new
     assert row(store, "orig") == attrs.evolve(original, was_forked_from=True)
-    assert store.load_checkpoints("fork") == [cp(1), cp(2)]
+    assert store.load_checkpoints("fork") == [
+        cp(1, args_digest="digest-1"),
+        cp(2, args_digest="digest-2"),
+    ]
     assert store.get_all_events("fork") == {"k1": "v1", "k2": "x"}
     assert store.get_event("fork", "k3") is None
     assert [store.read_stream("fork", "s", i).value for i in range(3)] == ["a", "b", None]

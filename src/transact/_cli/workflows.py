@@ -1,4 +1,5 @@
-"""``transact workflow ...``: list, get, steps, cancel, resume, fork, and ``queue list``.
+"""``transact workflow ...``: list, get, steps, cancel, resume, fork, export, import, and
+``queue list``.
 
 Each opens the system database (never migrating it), acts through the store, and runs no
 workflow: a resumed or forked workflow is enqueued for the application's executors.
@@ -7,6 +8,7 @@ workflow: a resumed or forked workflow is enqueued for the application's executo
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +22,7 @@ from transact._runtime.status import to_status, to_step_info
 from transact._serialization import DefaultSerializer
 from transact._store.factory import open_store
 from transact._store.protocol import Store
+from transact._testing import histories
 from transact.errors import DBOSNonExistentWorkflowError
 
 
@@ -40,6 +43,11 @@ def add_parser(commands: Subparsers) -> None:
         ("resume", "resume a workflow (an executor of its version runs it)", resume),
     ):
         _command(sub, name, help_text, run).add_argument("workflow_id")
+
+    _command(sub, "export", "a workflow's history as JSON (stdout)", export).add_argument(
+        "workflow_id"
+    )
+    _command(sub, "import", "load a history exported as JSON", import_).add_argument("file")
 
     forking = _command(sub, "fork", "fork a workflow from a step", fork)
     forking.add_argument("workflow_id")
@@ -160,4 +168,20 @@ def fork(options: argparse.Namespace) -> int:
             application_version=options.application_version,
         )
     emit({"workflow_id": fork_id})
+    return 0
+
+
+def export(options: argparse.Namespace) -> int:
+    """``workflow export ID``: the history document, on stdout."""
+    with _store(options) as store:
+        document = histories.export_history(store, options.workflow_id)
+    print(json.dumps(document, indent=2, sort_keys=True))
+    return 0
+
+
+def import_(options: argparse.Namespace) -> int:
+    """``workflow import FILE``: load a history into the database."""
+    document = histories.read_history(options.file)
+    with _store(options) as store:
+        emit({"workflow_id": histories.import_history(store, document)})
     return 0

@@ -13,7 +13,7 @@ class Checkpoint:
 
     ``output`` and ``error`` hold serialized text (the core never deserializes); at most
     one of them is set. ``child_workflow_id`` names the workflow a child start or a
-    get-result refers to.
+    get-result refers to. ``args_digest`` fingerprints the operation's arguments.
     """
 
     function_id: int
@@ -23,6 +23,9 @@ class Checkpoint:
     child_workflow_id: str | None = None
     started_at_epoch_ms: int | None = None
     completed_at_epoch_ms: int | None = None
+    # A digest of the operation's arguments (``_core/digest.py``); None for checkpoints
+    # recorded before digests existed, which replay compares by name only.
+    args_digest: str | None = None
 
 
 @attrs.frozen

@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from transact._core.checkpoint import Checkpoint, CheckpointLog
+from transact._core.digest import digest
 from transact._core.effects import Effect
 
 
@@ -31,7 +32,16 @@ class Mismatch:
     issued: str
 
 
-Decision = Replay | Execute | Mismatch
+@attrs.frozen
+class Changed:
+    """The log holds this operation here, called with other arguments (their digests
+    differ): replay ``checkpoint``, after a warning or, when strict, an error."""
+
+    checkpoint: Checkpoint
+    issued_digest: str
+
+
+Decision = Replay | Execute | Mismatch | Changed
 
 EXECUTE = Execute()
 
@@ -43,4 +53,8 @@ def decide(log: CheckpointLog, function_id: int, effect: Effect[Any]) -> Decisio
         return EXECUTE
     if recorded.function_name != effect.checkpoint_name:
         return Mismatch(function_id, recorded.function_name, effect.checkpoint_name)
+    if recorded.args_digest is not None:
+        issued = digest(effect)
+        if issued != recorded.args_digest:
+            return Changed(recorded, issued)
     return Replay(recorded)

@@ -67,6 +67,7 @@ class DBOSConfig(TypedDict, total=False):
     observability_query_timeout_sec: float | None
     auto_upgrade_interval_sec: float | None
     auto_upgrade_grace_sec: float | None
+    strict_determinism: bool | None  # transact: changed arguments raise, not warn
 
 
 KNOWN_KEYS = frozenset(DBOSConfig.__annotations__)
@@ -123,6 +124,7 @@ class Settings:
     enable_patching: bool = False  # DBOS.patch allowed; the version is PATCHING_ENABLED
     telemetry: TelemetrySettings = attrs.field(factory=TelemetrySettings)  # enable_otlp...
     retry_timeout: float = 60.0  # system_database_retry_timeout_sec
+    strict_determinism: bool = False
 
 
 def _url_for_name(name: str) -> str:
@@ -215,6 +217,7 @@ def resolve(config: DBOSConfig) -> Settings:
         config=dict(config),
         enable_patching=bool(config.get("enable_patching")),
         telemetry=_telemetry(config),
+        strict_determinism=bool(config.get("strict_determinism")),
     )
 
 

@@ -151,6 +151,7 @@ def _launch() -> None:
             workflow_id=properties.workflow_id,
         )
         runtime.env.tracing = state.telemetry.tracing
+        runtime.env.strict_determinism = settings.strict_determinism
         if settings.application_database_url:
             runtime.app_db = AppDatabase(settings.application_database_url)
             runtime.app_db.migrate()

@@ -14,12 +14,18 @@ import asyncio
 import inspect
 from typing import Any, TypeVar
 
-from transact._core.decide import Execute, Replay, decide
+from transact._core.decide import Changed, Execute, Replay, decide
+from transact._core.digest import digest
 from transact._core.effects import Effect, RunStep, RunTransaction
 from transact._runtime.async_transactions import perform_async_transaction
 from transact._runtime.clock import now_ms
 from transact._runtime.interpreter import perform_at
-from transact._runtime.recording import check_cancelled, record_outcome, replay_outcome
+from transact._runtime.recording import (
+    arguments_changed,
+    check_cancelled,
+    record_outcome,
+    replay_outcome,
+)
 from transact._runtime.state import WorkflowState
 from transact._runtime.step_runner import run_attempts_async
 from transact.errors import DBOSUnexpectedStepError
@@ -48,6 +54,10 @@ async def perform_at_async(state: WorkflowState, function_id: int, effect: Effec
 async def _perform_async_step(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> Any:
     """An async step, decided once: replay its outcome or await its attempts."""
     decision = decide(state.log, function_id, effect)
+    if state.on_divergence is not None and not isinstance(decision, Replay):
+        state.on_divergence(function_id, effect, decision)
+    if isinstance(decision, Changed):
+        decision = arguments_changed(state, function_id, effect, decision)
     if isinstance(decision, Replay):
         # Steps have no replayer of their own; deserializing does no I/O.
         return replay_outcome(state, function_id, decision.checkpoint, effect)
@@ -59,6 +69,7 @@ async def _perform_async_step(state: WorkflowState, function_id: int, effect: Ru
         raise DBOSUnexpectedStepError(
             state.workflow_id, function_id, effect.checkpoint_name, "nothing (the history ends)"
         )
+    state.digests[function_id] = digest(effect)
     started = now_ms(state.env.clock)
     result, error = await run_attempts_async(state, function_id, effect)
     return await asyncio.to_thread(

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from transact._core.decide import Execute, Replay, decide
+from transact._core.decide import Changed, Execute, Replay, decide
+from transact._core.digest import digest
 from transact._core.effects import RunTransaction
 from transact._runtime.clock import now_ms
 from transact._runtime.handlers.transactions import (
@@ -21,7 +22,7 @@ from transact._runtime.handlers.transactions import (
     output_row,
     retriable,
 )
-from transact._runtime.recording import record_outcome, replay_outcome
+from transact._runtime.recording import arguments_changed, record_outcome, replay_outcome
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact.errors import DBOSUnexpectedStepError
 
@@ -65,6 +66,10 @@ async def perform_async_transaction(
 ) -> Any:
     """Replay the recorded outcome, or run the transaction once and record it."""
     decision = decide(state.log, function_id, effect)
+    if state.on_divergence is not None and not isinstance(decision, Replay):
+        state.on_divergence(function_id, effect, decision)
+    if isinstance(decision, Changed):
+        decision = arguments_changed(state, function_id, effect, decision)
     if isinstance(decision, Replay):
         return replay_outcome(state, function_id, decision.checkpoint, effect)
     if not isinstance(decision, Execute):
@@ -75,6 +80,7 @@ async def perform_async_transaction(
         raise DBOSUnexpectedStepError(
             state.workflow_id, function_id, effect.checkpoint_name, "nothing (the history ends)"
         )
+    state.digests[function_id] = digest(effect)
     target = effect.target
     started = now_ms(state.env.clock)
     recording = [False]  # set while the output row is inserted

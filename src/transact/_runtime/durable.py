@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from transact._core.checkpoint import Checkpoint
-from transact._runtime.recording import check_cancelled, record
+from transact._runtime.recording import check_cancelled, digest_of, record
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import wait_registered
 from transact.errors import DBOSUnexpectedStepError, DBOSWorkflowCancelledError
@@ -96,6 +96,7 @@ def record_wake_time(state: WorkflowState, function_id: int, seconds: float) -> 
         Checkpoint(
             function_id,
             "DBOS.sleep",
+            args_digest=digest_of(state, function_id),
             output=env.serializer.serialize(wake_at),
             started_at_epoch_ms=int(now * 1000),
             completed_at_epoch_ms=int(wake_at * 1000),

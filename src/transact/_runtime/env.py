@@ -63,3 +63,6 @@ class Env:
     # and the in-process counters of ``/metrics``.
     tracing: Tracing = NO_TRACING
     metrics: Metrics = attrs.field(factory=Metrics)
+    # Set by the ``strict_determinism`` config key: an operation replayed with other
+    # arguments than recorded raises ``NondeterminismError`` instead of warning.
+    strict_determinism: bool = False

@@ -9,19 +9,28 @@ conflict (``translate_not_pending``). Handlers import these; they never import e
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from transact._core.checkpoint import Checkpoint
+from transact._core.decide import Changed, Replay
+from transact._core.digest import arguments
+from transact._core.effects import Effect
 from transact._core.status import WorkflowStatusString
 from transact._runtime.clock import now_ms
 from transact._runtime.state import WorkflowState
 from transact._serialization import deserialize_error, serialize_error, serialize_value
 from transact._store.errors import WorkflowNotPending
-from transact.errors import DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError
+from transact.errors import (
+    DBOSWorkflowCancelledError,
+    DBOSWorkflowConflictIDError,
+    NondeterminismError,
+)
 
 T = TypeVar("T")
+logger = logging.getLogger("transact")
 
 
 def replay_outcome(state: WorkflowState, function_id: int, checkpoint: Checkpoint, _: Any) -> Any:
@@ -32,6 +41,39 @@ def replay_outcome(state: WorkflowState, function_id: int, checkpoint: Checkpoin
     if checkpoint.output is None:
         return None
     return serializer.deserialize(checkpoint.output)
+
+
+def digest_of(state: WorkflowState, function_id: int) -> str | None:
+    """The argument digest the checkpoint at ``function_id`` records (set by ``perform``)."""
+    return state.digests.get(function_id)
+
+
+def arguments_changed(
+    state: WorkflowState, function_id: int, effect: Effect[Any], changed: Changed
+) -> Replay:
+    """The log holds this operation here with other arguments: warn (or, under
+    ``strict_determinism``, raise ``NondeterminismError``); then it replays."""
+    recorded = changed.checkpoint
+    name = recorded.function_name
+    if state.env.strict_determinism:
+        raise NondeterminismError(
+            state.workflow_id,
+            function_id,
+            f"{name} with arguments {changed.issued_digest}",
+            f"{name} with arguments {recorded.args_digest}",
+        )
+    logger.warning(
+        "Workflow %s step %d (%s) was recorded with other arguments (digest %s) than it is "
+        "called with now (digest %s: %r); the recorded outcome is replayed. Use DBOS.patch "
+        "for a deliberate change; strict_determinism makes this an error.",
+        state.workflow_id,
+        function_id,
+        name,
+        recorded.args_digest,
+        changed.issued_digest,
+        arguments(effect),
+    )
+    return Replay(recorded)
 
 
 def check_cancelled(state: WorkflowState) -> None:
@@ -105,6 +147,7 @@ def record_outcome(
         Checkpoint(
             function_id,
             name,
+            args_digest=digest_of(state, function_id),
             output=output_text,
             error=error_text,
             started_at_epoch_ms=started,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from transact._core.checkpoint import CheckpointLog
@@ -22,13 +23,19 @@ class ReplayDivergence(DBOSException):
     """The replayed code issued the recorded operations but ended differently."""
 
 
-def replay(runtime: Runtime, workflow_id: str) -> Any:
+def replay(
+    runtime: Runtime,
+    workflow_id: str,
+    on_divergence: Callable[[int, Any, Any], None] | None = None,
+) -> Any:
     """Re-run ``workflow_id``'s body with every operation replayed from its log.
 
     Nothing executes and nothing is written. Raises ``NondeterminismError`` if the code
     issues an operation the history does not hold at that position, and
     ``ReplayDivergence`` if it returns (or raises) something other than what was
-    recorded. Returns the replayed result.
+    recorded. Returns the replayed result. ``on_divergence(function_id, effect,
+    decision)``, if given, is called first where the code leaves the history (with
+    ``effect`` None where the code ended before the history did) and may raise.
     """
     row = runtime.store.get_workflow(workflow_id)
     if row is None:
@@ -46,12 +53,15 @@ def replay(runtime: Runtime, workflow_id: str) -> Any:
         log=log,
         replay_only=True,
         serialization=row.serialization,
+        on_divergence=on_divergence,
     )
     token = enter(Frame(state))
     try:
         try:
             result = drive(spec, args, kwargs, state)
-        except DBOSUnexpectedStepError:
+            if on_divergence is not None and log.last_function_id > state.function_id:
+                on_divergence(state.function_id + 1, None, None)
+        except (DBOSUnexpectedStepError, ReplayDivergence):
             raise
         except Exception as exc:
             if row.status != S.ERROR.value:

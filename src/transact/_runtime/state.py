@@ -7,7 +7,7 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
@@ -106,6 +106,12 @@ class WorkflowState:
     loop: asyncio.AbstractEventLoop | None = None
     # Set by the replayer: every effect must come from the log; executing one is an error.
     replay_only: bool = False
+    # Set by ``transact.testing.replay_history``: called with (function id, effect,
+    # decision) when a decision is not a replay, to raise a structured divergence.
+    on_divergence: Callable[[int, Any, Any], None] | None = None
+    # The argument digest of each operation being executed, by function id: the
+    # handler's checkpoint carries it (``recording.digest_of``).
+    digests: dict[int, str] = attrs.field(factory=dict)
     finishing: bool = False  # its outcome is being written
     cancelled: threading.Event = attrs.field(factory=threading.Event)
     # Serializes id assignment when a workflow issues effects from several threads.

@@ -17,6 +17,7 @@ import asyncio
 import inspect
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from transact._core.effects import RunStep
@@ -31,6 +32,16 @@ from transact.errors import (
 logger = logging.getLogger("dbos")
 
 Outcome = tuple[Any, Exception | None]
+
+# Called with (workflow id, function id, step name) as each attempt of a step body
+# starts. ``transact.testing`` counts bodies through it (did recovery run a recorded
+# step again?); empty otherwise, so a step pays one falsy check.
+BODY_OBSERVERS: list[Callable[[str, int, str], None]] = []
+
+
+def _observe(state: WorkflowState, function_id: int, effect: RunStep[Any]) -> None:
+    for observer in BODY_OBSERVERS:
+        observer(state.workflow_id, function_id, effect.name)
 
 
 PREEMPT_POLL_SECONDS = 0.1
@@ -157,6 +168,8 @@ def _run_attempts(state: WorkflowState, function_id: int, effect: RunStep[Any]) 
     attempt = 0
     while True:
         token = enter(loop.frame(function_id, attempt))
+        if BODY_OBSERVERS:
+            _observe(state, function_id, effect)
         try:
             return effect.func(*effect.args, **effect.kwargs), None
         except Exception as exc:
@@ -177,6 +190,8 @@ async def _run_attempts_async(
     attempt = 0
     while True:
         token = enter(loop.frame(function_id, attempt))
+        if BODY_OBSERVERS:
+            _observe(state, function_id, effect)
         try:
             return await _attempt(state, effect), None
         except Exception as exc:

@@ -13,7 +13,7 @@ from transact._core.effects import Effect, SendBulk, SendMessage
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Env, Performer
 from transact._runtime.management import forks_of
-from transact._runtime.recording import atomic_write
+from transact._runtime.recording import atomic_write, digest_of
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import message_key
 from transact._serialization import serialize_value
@@ -56,7 +56,11 @@ def execute_send_bulk(state: WorkflowState, function_id: int, effect: SendBulk) 
     outgoing = _outgoing(env, messages, keyed=False)
     now = now_ms(env.clock)
     checkpoint = Checkpoint(
-        function_id, effect.checkpoint_name, started_at_epoch_ms=now, completed_at_epoch_ms=now
+        function_id,
+        effect.checkpoint_name,
+        args_digest=digest_of(state, function_id),
+        started_at_epoch_ms=now,
+        completed_at_epoch_ms=now,
     )
     # As for send: the checkpoint in the same transaction makes it exactly once.
     with atomic_write(state):

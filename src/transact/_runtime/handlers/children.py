@@ -10,7 +10,7 @@ from transact._core.ids import child_workflow_id
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Performer
 from transact._runtime.outcomes import outcome_of, outcome_text
-from transact._runtime.recording import check_cancelled, record, replay_outcome
+from transact._runtime.recording import check_cancelled, digest_of, record, replay_outcome
 from transact._runtime.state import WorkflowState
 from transact._serialization import serialize_error
 from transact.errors import DBOSConflictingWorkflowError, DBOSQueueDeduplicatedError
@@ -43,6 +43,7 @@ def execute_start_child(state: WorkflowState, function_id: int, effect: StartChi
             Checkpoint(
                 function_id,
                 effect.name,
+                args_digest=digest_of(state, function_id),
                 error=error,
                 started_at_epoch_ms=started,
                 completed_at_epoch_ms=now_ms(env.clock),
@@ -55,6 +56,7 @@ def execute_start_child(state: WorkflowState, function_id: int, effect: StartChi
             Checkpoint(
                 function_id,
                 effect.name,
+                args_digest=digest_of(state, function_id),
                 child_workflow_id=child_id,
                 started_at_epoch_ms=started,
                 completed_at_epoch_ms=now_ms(env.clock),
@@ -83,6 +85,7 @@ def execute_get_result(state: WorkflowState, function_id: int, effect: GetResult
         Checkpoint(
             function_id,
             "DBOS.getResult",
+            args_digest=digest_of(state, function_id),
             output=output,
             error=error,
             child_workflow_id=effect.workflow_id,

@@ -17,7 +17,7 @@ from transact._runtime.clock import now_ms
 from transact._runtime.durable import wait_durably
 from transact._runtime.env import Env, Performer
 from transact._runtime.formats import value_serializer
-from transact._runtime.recording import atomic_write, record
+from transact._runtime.recording import atomic_write, digest_of, record
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import event_key
 from transact._serialization import serialize_value
@@ -33,7 +33,11 @@ def execute_set_event(state: WorkflowState, function_id: int, effect: SetEvent) 
     text = serialize_value(serializer, effect.value, f"the value of event {effect.key!r}")
     now = now_ms(env.clock)
     checkpoint = Checkpoint(
-        function_id, effect.checkpoint_name, started_at_epoch_ms=now, completed_at_epoch_ms=now
+        function_id,
+        effect.checkpoint_name,
+        args_digest=digest_of(state, function_id),
+        started_at_epoch_ms=now,
+        completed_at_epoch_ms=now,
     )
     with atomic_write(state):
         env.store.set_event(state.workflow_id, effect.key, text, function_id, checkpoint)
@@ -73,6 +77,7 @@ def execute_get_event(state: WorkflowState, function_id: int, effect: GetEvent) 
         Checkpoint(
             function_id,
             effect.checkpoint_name,
+            args_digest=digest_of(state, function_id),
             # The stored text is recorded as is: the replay deserializes the same bytes.
             output=text if text is not None else env.serializer.serialize(None),
             started_at_epoch_ms=started,

@@ -18,7 +18,7 @@ from transact._runtime.durable import wait_durably
 from transact._runtime.env import Env, Performer
 from transact._runtime.formats import value_serializer
 from transact._runtime.management import forks_of
-from transact._runtime.recording import atomic_write, record
+from transact._runtime.recording import atomic_write, digest_of, record
 from transact._runtime.state import WorkflowState
 from transact._runtime.waiters import message_key
 from transact._serialization import serialize_value
@@ -40,7 +40,11 @@ def execute_send(state: WorkflowState, function_id: int, effect: Send) -> None:
     text = serialize_value(serializer, effect.message, "the message")
     now = now_ms(env.clock)
     checkpoint = Checkpoint(
-        function_id, effect.checkpoint_name, started_at_epoch_ms=now, completed_at_epoch_ms=now
+        function_id,
+        effect.checkpoint_name,
+        args_digest=digest_of(state, function_id),
+        started_at_epoch_ms=now,
+        completed_at_epoch_ms=now,
     )
     # No message id: the checkpoint, written in the same transaction, already makes the
     # send happen exactly once; a replay returns before reaching the store.
@@ -120,6 +124,7 @@ def execute_recv(state: WorkflowState, function_id: int, effect: Recv) -> Any:
         checkpoint = Checkpoint(
             function_id,
             effect.checkpoint_name,
+            args_digest=digest_of(state, function_id),
             started_at_epoch_ms=started,
             completed_at_epoch_ms=now_ms(clock),
         )
@@ -143,6 +148,7 @@ def execute_recv(state: WorkflowState, function_id: int, effect: Recv) -> Any:
         Checkpoint(
             function_id,
             effect.checkpoint_name,
+            args_digest=digest_of(state, function_id),
             output=env.serializer.serialize(None),
             started_at_epoch_ms=started,
             completed_at_epoch_ms=now_ms(clock),

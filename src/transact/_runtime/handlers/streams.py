@@ -18,7 +18,13 @@ from transact._core.effects import CloseStream, Effect, ReadStream, WriteStream
 from transact._core.status import is_terminal
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Env, Performer
-from transact._runtime.recording import atomic_write, check_cancelled, record, replay_outcome
+from transact._runtime.recording import (
+    atomic_write,
+    check_cancelled,
+    digest_of,
+    record,
+    replay_outcome,
+)
 from transact._runtime.state import WorkflowState, current_frame
 from transact._runtime.waiters import stream_key
 from transact._serialization import Serializer, serialize_error, serialize_value
@@ -67,7 +73,13 @@ def decode(serializer: Serializer, text: str) -> Any:
 def _append(state: WorkflowState, function_id: int, name: str, key: str, text: str) -> None:
     env = state.env
     now = now_ms(env.clock)
-    checkpoint = Checkpoint(function_id, name, started_at_epoch_ms=now, completed_at_epoch_ms=now)
+    checkpoint = Checkpoint(
+        function_id,
+        name,
+        args_digest=digest_of(state, function_id),
+        started_at_epoch_ms=now,
+        completed_at_epoch_ms=now,
+    )
     with atomic_write(state):
         env.store.write_stream(state.workflow_id, key, text, function_id, checkpoint)
     env.waiters.notify(stream_key(state.workflow_id, key))
@@ -263,6 +275,7 @@ def execute_read_stream(state: WorkflowState, function_id: int, effect: ReadStre
         Checkpoint(
             function_id,
             effect.checkpoint_name,
+            args_digest=digest_of(state, function_id),
             # The end is recorded as no output (a value always has text), so the step
             # list shows None rather than a marker the app serializer cannot read.
             output=None if text == STREAM_CLOSED_TEXT else text,

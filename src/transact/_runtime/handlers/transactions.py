@@ -18,7 +18,7 @@ from transact._core.effects import Effect, RunTransaction
 from transact._runtime.appdb import AppDatabase, TransactionTarget
 from transact._runtime.clock import now_ms
 from transact._runtime.env import Env, Performer
-from transact._runtime.recording import record, record_outcome
+from transact._runtime.recording import digest_of, record, record_outcome
 from transact._runtime.state import Frame, WorkflowState, enter, leave
 from transact._serialization import Serializer, deserialize_error, serialize_value
 
@@ -188,6 +188,7 @@ def finish(
         Checkpoint(
             function_id,
             effect.name,
+            args_digest=digest_of(state, function_id),
             output=output,
             started_at_epoch_ms=started,
             completed_at_epoch_ms=now_ms(env.clock),

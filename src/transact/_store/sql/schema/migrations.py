@@ -198,6 +198,21 @@ def _queues_and_schedules(conn: Connection) -> None:
     SCHEDULE_NAME_INDEX.create(conn, checkfirst=True)
 
 
+def _args_digests(conn: Connection) -> None:
+    """``operation_outputs.args_digest``: a digest of each operation's arguments, written
+    with its checkpoint. Idempotent: a database created at this version has it already."""
+    if any(
+        c["name"] == "args_digest"
+        for c in inspect(conn).get_columns(
+            "operation_outputs",
+            schema=POSTGRES_SCHEMA if conn.dialect.name == "postgresql" else None,
+        )
+    ):
+        return
+    schema = f"{POSTGRES_SCHEMA}." if conn.dialect.name == "postgresql" else ""
+    conn.exec_driver_sql(f"ALTER TABLE {schema}operation_outputs ADD COLUMN args_digest TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -237,6 +252,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         8,
         "queues and workflow_schedules tables; schedule_name and debouncer columns",
         _queues_and_schedules,
+    ),
+    Migration(
+        9,
+        "operation_outputs.args_digest: replay compares each operation's arguments too",
+        _args_digests,
     ),
     Migration(
         10,

@@ -244,6 +244,7 @@ operation_outputs = Table(
     Column("child_workflow_id", Text),
     Column("started_at_epoch_ms", BigInteger),
     Column("completed_at_epoch_ms", BigInteger),
+    Column("args_digest", Text),  # migration 9
     PrimaryKeyConstraint("workflow_uuid", "function_id", name=CHECKPOINT_PK),
     # SQLite only: migration 5 drops it on Postgres, where checking it locked the
     # workflow's row on every step (see ``migrations._unlocked_checkpoints``).

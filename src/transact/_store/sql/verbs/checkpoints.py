@@ -58,6 +58,7 @@ CHECKPOINT_BINDS: tuple[tuple[str, str, Any], ...] = (
     ("child_workflow_id", "ck_child_workflow_id", Text),
     ("started_at_epoch_ms", "ck_started_at", BigInteger),
     ("completed_at_epoch_ms", "ck_completed_at", BigInteger),
+    ("args_digest", "ck_args_digest", Text),
 )
 """Each column of a checkpoint row: (column, bind parameter name, type)."""
 
@@ -82,8 +83,8 @@ INSERT INTO {POSTGRES_SCHEMA}.operation_outputs
 SELECT v.* FROM unnest(
     %(ck_wf)s::text[], %(ck_function_id)s::int[], %(ck_function_name)s::text[],
     %(ck_output)s::text[], %(ck_error)s::text[], %(ck_child_workflow_id)s::text[],
-    %(ck_started_at)s::bigint[], %(ck_completed_at)s::bigint[]
-) AS v(wf, function_id, function_name, output, error, child, started_at, completed_at)
+    %(ck_started_at)s::bigint[], %(ck_completed_at)s::bigint[], %(ck_args_digest)s::text[]
+) AS v(wf, function_id, function_name, output, error, child, started_at, completed_at, digest)
 WHERE EXISTS (
     SELECT 1 FROM {POSTGRES_SCHEMA}.workflow_status AS s
     WHERE s.workflow_uuid = v.wf AND s.status = 'PENDING'
@@ -112,6 +113,7 @@ _LOAD = (
         oo.c.child_workflow_id,
         oo.c.started_at_epoch_ms,
         oo.c.completed_at_epoch_ms,
+        oo.c.args_digest,
     )
     .where(oo.c.workflow_uuid == bindparam("wf", type_=Text))
     .order_by(oo.c.function_id)
@@ -134,7 +136,7 @@ _LOAD_ANY = (
 
 def _checkpoint(row: Sequence[Any]) -> Checkpoint:
     """The checkpoint of a row of ``_LOAD`` (or the tail of one of ``_LOAD_MANY``)."""
-    function_id, name, output, error, child, started, completed = row
+    function_id, name, output, error, child, started, completed, digest = row
     return Checkpoint(
         function_id=function_id,
         function_name=name,
@@ -143,6 +145,7 @@ def _checkpoint(row: Sequence[Any]) -> Checkpoint:
         child_workflow_id=child,
         started_at_epoch_ms=started,
         completed_at_epoch_ms=completed,
+        args_digest=digest,
     )
 
 
@@ -157,6 +160,7 @@ def checkpoint_params(workflow_id: str, checkpoint: Checkpoint) -> dict[str, Any
         "ck_child_workflow_id": checkpoint.child_workflow_id,
         "ck_started_at": checkpoint.started_at_epoch_ms,
         "ck_completed_at": checkpoint.completed_at_epoch_ms,
+        "ck_args_digest": checkpoint.args_digest,
     }
 
 

@@ -124,6 +124,7 @@ _COPY_CHECKPOINTS = insert(oo).from_select(
         "child_workflow_id",
         "started_at_epoch_ms",
         "completed_at_epoch_ms",
+        "args_digest",
     ],
     select(
         _NEW,
@@ -134,6 +135,7 @@ _COPY_CHECKPOINTS = insert(oo).from_select(
         oo.c.child_workflow_id,
         oo.c.started_at_epoch_ms,
         oo.c.completed_at_epoch_ms,
+        oo.c.args_digest,
     ).where(oo.c.workflow_uuid == _ORIGINAL, oo.c.function_id < _BELOW),
 )
 

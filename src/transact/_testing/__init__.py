@@ -1,0 +1,1 @@
+"""The machinery behind ``transact.testing``."""

@@ -80,8 +80,10 @@ def test_the_timeout_bounds_the_delay(dbos: type[DBOS]) -> None:
 
 
 def test_async_debounce(dbos: type[DBOS]) -> None:
+    queue = fast_queue()  # registered before the loop runs: register_queue is blocking
+
     async def body() -> int:
-        debouncer = await Debouncer.create_async(collect, queue=fast_queue())
+        debouncer = await Debouncer.create_async(collect, queue=queue)
         handle = await debouncer.debounce_async("k", 0.05, "async", 3)
         return int(await handle.get_result())
 

@@ -201,7 +201,9 @@ def test_fork_in_another_process(url: str, tmp_path: pathlib.Path) -> None:
     effects = tmp_path / "effects"
     assert finish(child("steps", url, "proc-original", effects)) == "15"
     assert ran(effects) == [1, 2, 3, 4, 5]
-    fork = DBOS.fork_workflow("proc-original", 4)
+    # The child registered its own application version last, so it is the latest: an
+    # unversioned fork would wait for it (as in DBOS). Fork onto this process's version.
+    fork = DBOS.fork_workflow("proc-original", 4, application_version=DBOS.application_version)
     assert fork.get_result(polling_interval_sec=0.02) == 15
     assert ran(effects) == [1, 2, 3, 4, 5, 4, 5]  # steps 1-3 replayed from the copy
     status = fork.get_status()

@@ -13,6 +13,7 @@ import attrs
 from transact._core.checkpoint import EMPTY_LOG, CheckpointLog
 from transact._core.effects import StartChild
 from transact._runtime.env import Env
+from transact._runtime.parking import Signal
 from transact._store.records import WorkflowRecord
 
 
@@ -102,7 +103,7 @@ class WorkflowState:
     # Set by the replayer: every effect must come from the log; executing one is an error.
     replay_only: bool = False
     finishing: bool = False  # its outcome is being written
-    cancelled: threading.Event = attrs.field(factory=threading.Event)
+    cancelled: threading.Event = attrs.field(factory=Signal)  # resumes parked waits
     # Serializes id assignment when a workflow issues effects from several threads.
     lock: threading.Lock = attrs.field(factory=threading.Lock)
 

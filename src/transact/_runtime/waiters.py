@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from transact._runtime.clock import Clock
+from transact._runtime.parking import Signal
 
 T = TypeVar("T")
 
@@ -50,7 +51,7 @@ class Waiters:
     @contextmanager
     def registered(self, *keys: str) -> Iterator[threading.Event]:
         """Register one event under every key for the duration of the block."""
-        event = threading.Event()
+        event = Signal()  # a parked waiter resumes when it is set
         with self._lock:
             for key in keys:
                 self._events[key].add(event)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, inspect, select
 
 from transact._store.sql.schema.tables import (
     CLAIM_INDEXES,
+    LISTING_INDEXES,
     NARROWED_QUEUE_INDEXES,
     POSTGRES_SCHEMA,
     QUEUE_INDEXES,
@@ -157,6 +158,12 @@ def _attributes_and_versions(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _listing_indexes(conn: Connection) -> None:
+    # A database made by this build at version 1 has them already (``metadata``).
+    for index in LISTING_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -192,6 +199,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "workflow attributes and application name; application_versions",
         _attributes_and_versions,
     ),
+    Migration(11, "list_workflows: indexes by status, name and queue", _listing_indexes),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -43,7 +43,20 @@ PARK_AFTER_SECONDS = 0.002
 without a hand-over. Shorter than the dispatcher's stall tick (5 ms), so runners in
 their grace do not look held up and make it start more threads."""
 
+POLLS_PER_SECOND = 1000
+"""How many timed re-checks per second the parked waits of a process make at most, in
+all: ``poll_seconds`` grows with their number (see :func:`poll_interval`)."""
+
 _wakers_lock = threading.Lock()
+_parked = 0  # parked jobs in this process (updated under ``_wakers_lock``)
+
+
+def poll_interval(poll_seconds: float) -> float:
+    """The re-check interval of a wait that polls every ``poll_seconds``: longer with
+    many parked waits, so N waiters cost a bounded number of store reads per second
+    rather than N / ``poll_seconds`` (writes in this process and pushed notifications
+    still wake a waiter at once; only other processes' unpushed writes wait longer)."""
+    return max(poll_seconds, _parked / POLLS_PER_SECOND)
 
 
 class Signal(threading.Event):
@@ -116,11 +129,16 @@ class Job(greenlet):
                 fired = True
             self.hub.resume(self)
 
+        global _parked
         signal.add_waker(wake)
         timer = ALARM.call_later(timeout, wake) if timeout is not None else None
+        with _wakers_lock:
+            _parked += 1
         try:
             self.hub.main.switch()
         finally:
+            with _wakers_lock:
+                _parked -= 1
             signal.discard_waker(wake)
             if timer is not None:
                 ALARM.cancel(timer)

@@ -9,9 +9,10 @@ recovered workflows (two commits each) finished at ~1,800/s on 512 threads and
 So the :class:`Dispatcher` keeps a backlog and a few *runners*: pool threads that take
 jobs from the backlog one after another. A new job gets a new runner at once while
 there are fewer than ``runners``; otherwise it waits in the backlog for the next free
-runner. A runner may be held up for long, though: a workflow waiting for a message, a
-child or a slow step keeps its thread (workflows are plain functions, they cannot be
-suspended). A watcher thread therefore looks at the backlog every ``stall_seconds`` and,
+runner. A runner may be held up for long, though: a slow step, or code that blocks by
+other means than a durable wait (which parks, below), keeps its thread. A watcher
+thread therefore looks at the backlog every ``stall_seconds`` (20 ms: longer than a
+commit stalled by a busy disk, which more threads would not help) and,
 if no runner took a job from it since its last look, doubles the number of runners
 allowed (up to the pool's size). A job thus waits at most a few ticks, and a workflow
 waiting for another one that is still in the backlog is never left waiting for good.
@@ -49,7 +50,7 @@ class Dispatcher:
         *,
         runners: int,
         max_runners: int,
-        stall_seconds: float = 0.005,
+        stall_seconds: float = 0.02,
     ) -> None:
         self._pool = pool
         self._base = runners

@@ -40,7 +40,7 @@ T = TypeVar("T")
 
 PARK_AFTER_SECONDS = 0.002
 """A wait this short keeps its thread: a quick ``send``/``recv`` exchange then wakes
-without a hand-over. Shorter than the dispatcher's stall tick (20 ms), so runners in
+without a hand-over. Shorter than the dispatcher's stall tick (5 ms), so runners in
 their grace do not look held up and make it start more threads."""
 
 POLLS_PER_SECOND = 1000

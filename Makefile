@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-compare soak clean system-deps
+.PHONY: demo test lint typecheck bench bench-compare bench-scale soak clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench: $(STAMP)
 	$(PYTHON) -m venv .venv-dbos
 	.venv-dbos/bin/python -m pip install --quiet dbos 'psycopg[binary]'
 	touch .venv-dbos/.installed
+
+bench-scale: $(STAMP)
+	$(PY) benchmarks/scale.py
 
 bench-compare: $(STAMP) .venv-dbos/.installed
 	$(PY) benchmarks/compare.py

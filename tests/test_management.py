@@ -35,6 +35,7 @@ from transact import (
 )
 from transact._core.checkpoint import Checkpoint
 from transact._facade.launched import runtime
+from transact._runtime import watchdog as watchdog_module
 from transact._store.records import WorkflowRecord
 from transact.testing import FakeClock, launched
 
@@ -592,6 +593,24 @@ def test_an_outside_cancel_is_noticed_during_a_sleep(url: str) -> None:
     with pytest.raises(DBOSAwaitedWorkflowCancelledError):
         handle.get_result()
     assert calls["after"] == 0
+
+
+def test_an_outside_cancel_is_noticed_among_many_watched_chunks(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The watchdog reads the watched rows in chunks (a statement takes at most 65,535
+    # parameters): one cancelled in the last chunk is noticed like one in the first.
+    monkeypatch.setattr(watchdog_module, "POLL_CHUNK", 2)
+    handles = [DBOS.start_workflow(sleeper, 60) for _ in range(5)]
+    for handle in handles:
+        wait_until(sleeping(handle.workflow_id))
+    last = handles[-1]
+    runtime().store.cancel_workflows([last.workflow_id], int(time.time() * 1000))
+    with pytest.raises(DBOSAwaitedWorkflowCancelledError):
+        last.get_result()
+    for handle in handles[:-1]:
+        assert status_of(handle.workflow_id) == "PENDING"
+        DBOS.cancel_workflow(handle.workflow_id)
 
 
 def test_concurrent_cancel_and_finish_agree(url: str) -> None:

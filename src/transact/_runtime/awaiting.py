@@ -13,6 +13,7 @@ from typing import Any
 from transact._core.status import is_terminal
 from transact._runtime.env import Env
 from transact._runtime.outcomes import outcome_of
+from transact._runtime.parking import wait_future
 from transact._runtime.waiters import status_key
 from transact._store.records import WorkflowRecord
 from transact.errors import (
@@ -83,7 +84,7 @@ class Awaiting:
         """The outcome of a workflow, waiting as long as it takes."""
         if future is not None:
             try:
-                return future.result()
+                return wait_future(future)  # parks a workflow awaiting another
             except DBOSWorkflowCancelledError:
                 if not self._env.closing:
                     raise DBOSAwaitedWorkflowCancelledError(workflow_id) from None

@@ -7,6 +7,8 @@ import threading
 import time
 from typing import Protocol
 
+from transact._runtime import parking
+
 
 class Clock(Protocol):
     """Wall-clock time and waiting. Swap in a fake one to make durable sleeps instant."""
@@ -32,8 +34,9 @@ class SystemClock:
         return time.time()
 
     def wait(self, event: threading.Event, timeout: float | None) -> bool:
-        """``event.wait(timeout)``."""
-        return event.wait(timeout)
+        """``event.wait(timeout)``; a background workflow parks instead of holding its
+        thread (``parking.py``)."""
+        return parking.wait(event, timeout)
 
     async def wait_async(self, event: threading.Event, timeout: float | None) -> bool:
         """Poll ``event`` in short asyncio sleeps (a thread per wait would tie up the

@@ -14,6 +14,7 @@ import attrs
 from transact._core.checkpoint import EMPTY_LOG, CheckpointLog
 from transact._core.effects import StartChild
 from transact._runtime.env import Env
+from transact._runtime.parking import Signal
 from transact._store.records import WorkflowRecord
 
 
@@ -113,7 +114,7 @@ class WorkflowState:
     # handler's checkpoint carries it (``recording.digest_of``).
     digests: dict[int, str] = attrs.field(factory=dict)
     finishing: bool = False  # its outcome is being written
-    cancelled: threading.Event = attrs.field(factory=threading.Event)
+    cancelled: threading.Event = attrs.field(factory=Signal)  # resumes parked waits
     # Serializes id assignment when a workflow issues effects from several threads.
     lock: threading.Lock = attrs.field(factory=threading.Lock)
 

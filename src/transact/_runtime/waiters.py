@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from transact._runtime.clock import Clock
+from transact._runtime.parking import Signal, poll_interval
 
 T = TypeVar("T")
 
@@ -50,7 +51,7 @@ class Waiters:
     @contextmanager
     def registered(self, *keys: str) -> Iterator[threading.Event]:
         """Register one event under every key for the duration of the block."""
-        event = threading.Event()
+        event = Signal()  # a parked waiter resumes when it is set
         with self._lock:
             for key in keys:
                 self._events[key].add(event)
@@ -137,10 +138,30 @@ def wait_registered(
     it would find something. A wake-up through ``event`` runs ``check`` at once: a
     writer in this process, or a notification, said there is something.
     """
+    # An interrupt (cancellation, shutdown) wakes the wait at once, not at its next poll.
+    stop = event.set
+    if isinstance(interrupt, Signal):
+        interrupt.add_waker(stop)
+    try:
+        return _wait_loop(event, check, clock, deadline, poll_seconds, interrupt, ready)
+    finally:
+        if isinstance(interrupt, Signal):
+            interrupt.discard_waker(stop)
+
+
+def _wait_loop(
+    event: threading.Event,
+    check: Callable[[], T | None],
+    clock: Clock,
+    deadline: float | None,
+    poll_seconds: float,
+    interrupt: threading.Event | None,
+    ready: Callable[[], bool] | None,
+) -> T | None:
     while True:
         if interrupt is not None and interrupt.is_set():
             return None
-        timeout = poll_seconds
+        timeout = poll_interval(poll_seconds)
         if deadline is not None:
             remaining = deadline - clock.now()
             if remaining <= 0:

@@ -30,6 +30,9 @@ FAKE_CLOCK_SLICE = 0.01
 # With the system clock the watchdog sleeps until the next deadline, but never longer
 # than this, so a wall-clock jump (NTP) delays a timeout by at most this much.
 MAX_SLEEP = 60.0
+# Cancels and deletes by other processes are found by reading the watched rows.
+POLL_CHUNK = 10_000  # ids per statement
+ROWS_PER_SECOND = 50_000  # at most, on average: the rounds spread out beyond that
 
 
 class Watchdog:
@@ -129,7 +132,10 @@ class Watchdog:
             if polled:
                 self._guard(self._poll, polled)
             if now >= next_poll:
-                next_poll = self._clock.now() + self._poll_seconds
+                # Each round reads every watched row: with many, rounds are spaced so
+                # the watchdog reads at most ROWS_PER_SECOND rows a second.
+                spacing = max(self._poll_seconds, len(polled) / ROWS_PER_SECOND)
+                next_poll = self._clock.now() + spacing
             with self._cond:  # one hold: a watch() between the check and the wait wakes it
                 timeout = self._sleep_time(next_poll)
                 self._asleep = True
@@ -154,10 +160,18 @@ class Watchdog:
         """Interrupt the executions (taken before the query) whose workflow is now
         CANCELLED or deleted."""
         ids = tuple({state.workflow_id for state in states})
-        rows = self._store.list_workflows(
-            WorkflowQuery(workflow_ids=ids, load_input=False, load_output=False)
-        )
-        status = {row.workflow_id: row.status for row in rows}
+        status: dict[str, str] = {}
+        # In chunks: a statement takes at most 65,535 parameters (Postgres), and with
+        # 100,000 waiting workflows one IN list would never run.
+        for start in range(0, len(ids), POLL_CHUNK):
+            rows = self._store.list_workflows(
+                WorkflowQuery(
+                    workflow_ids=ids[start : start + POLL_CHUNK],
+                    load_input=False,
+                    load_output=False,
+                )
+            )
+            status.update((row.workflow_id, row.status) for row in rows)
         stopped = [
             state
             for state in states

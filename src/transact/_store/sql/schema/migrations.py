@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, inspect, select
 
 from transact._store.sql.schema.tables import (
     CLAIM_INDEXES,
+    LISTING_INDEXES,
     NARROWED_QUEUE_INDEXES,
     POSTGRES_SCHEMA,
     QUEUE_INDEXES,
@@ -213,6 +214,12 @@ def _args_digests(conn: Connection) -> None:
     conn.exec_driver_sql(f"ALTER TABLE {schema}operation_outputs ADD COLUMN args_digest TEXT")
 
 
+def _listing_indexes(conn: Connection) -> None:
+    # A database made by this build at version 1 has them already (``metadata``).
+    for index in LISTING_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -263,6 +270,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "workflow_status.otel_context: the trace context a workflow's spans continue",
         _otel_context,
     ),
+    Migration(11, "list_workflows: indexes by status, name and queue", _listing_indexes),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

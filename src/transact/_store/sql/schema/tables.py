@@ -232,6 +232,21 @@ Index(
     postgresql_where=_ws.forked_from.isnot(None),
     sqlite_where=_ws.forked_from.isnot(None),
 )
+# ``list_workflows`` by status, name or queue (migration 11): a page in creation order is
+# read from the index instead of walking every row by creation time and filtering.
+LISTING_INDEXES = (
+    # The whole listing order (created_at, workflow_uuid): a page needs no sort.
+    Index("idx_workflow_status_status", _ws.status, _ws.created_at, _ws.workflow_uuid),
+    Index("idx_workflow_status_name", _ws.name, _ws.created_at, _ws.workflow_uuid),
+    Index(
+        "idx_workflow_status_queue_name",
+        _ws.queue_name,
+        _ws.created_at,
+        _ws.workflow_uuid,
+        postgresql_where=_QUEUED,
+        sqlite_where=_QUEUED,
+    ),
+)
 
 operation_outputs = Table(
     "operation_outputs",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from transact import DBOS, Queue, SetWorkflowID
@@ -45,6 +46,12 @@ def waiter() -> str:
 @DBOS.workflow(name="client.doubled")
 def doubled(x: int) -> int:
     return double(x) + double(x)
+
+
+@DBOS.workflow(name="client.tick")
+def tick(scheduled_time: datetime, context: str) -> str:
+    """A scheduled workflow (the client creates its schedule by name)."""
+    return f"{context} at {scheduled_time.isoformat()}"
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import emptied
 from tests.waiting import wait_until
-from transact import DBOSClient, EnqueueOptions, SendMessage
+from transact import DBOSClient, DebouncerClient, EnqueueOptions, SendMessage
 from transact.errors import (
     DBOSAwaitedWorkflowCancelledError,
     DBOSException,
@@ -187,3 +187,38 @@ def test_enqueue_by_name_and_manage_in_bulk(worker: Worker, client: DBOSClient) 
         return result
 
     assert asyncio.run(enqueue_async()) == 28
+
+
+def test_debouncer_client_and_schedules_by_name(worker: Worker, client: DBOSClient) -> None:
+    worker()
+    options: EnqueueOptions = {"workflow_name": "client.doubled", "queue_name": "client-queue"}
+    debouncer = DebouncerClient(client, options, debounce_timeout_sec=30)
+    first = debouncer.debounce("key", 1.0, 1)
+    last = debouncer.debounce("key", 0.2, 10)  # the burst runs once, with the last arguments
+    assert last.workflow_id == first.workflow_id
+    assert last.get_result() == 40
+    with pytest.raises(DBOSException, match="with a priority set"):
+        DebouncerClient(client, {**options, "priority": 1})
+
+    client.create_schedule(
+        schedule_name="every-second",
+        workflow_name="client.tick",
+        schedule="* * * * * *",
+        context="ctx",
+    )
+    with pytest.raises(DBOSException, match="already exists"):
+        client.create_schedule(
+            schedule_name="every-second", workflow_name="client.tick", schedule="* * * * * *"
+        )
+    with pytest.raises(DBOSException, match="Invalid cron schedule"):
+        client.apply_schedules(
+            [{"schedule_name": "bad", "workflow_name": "client.tick", "schedule": "* *"}]
+        )
+    assert client.get_schedule("bad") is None  # nothing applied
+    wait_until(lambda: len(client.list_workflows(schedule_name="every-second")) > 0, 30)
+    fired = client.list_workflows(schedule_name="every-second")[0]
+    assert client.retrieve_workflow(fired.workflow_id).get_result().startswith("ctx at ")
+    client.pause_schedule("every-second")
+    assert client.get_schedule("every-second")["status"] == "PAUSED"  # type: ignore[index]
+    client.delete_schedule("every-second")
+    assert client.list_schedules() == []

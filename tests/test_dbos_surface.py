@@ -295,12 +295,7 @@ DBOS_ERRORS: dict[str, tuple[int, tuple[object, ...], str]] = {
 DBOS_ERROR_BASES = ("DBOSException", "DBOSBaseException", "DBOSErrorCode")
 
 # Implemented on other branches; the lead removes each name as its branch is merged.
-PENDING_ELSEWHERE_NAMES = frozenset(
-    {
-        "DebouncerClient",  # the client's part of #13
-        "ClientScheduleInput",  # the client's part of #13
-    }
-)
+PENDING_ELSEWHERE_NAMES: frozenset[str] = frozenset()
 
 PENDING_ELSEWHERE_MEMBERS: frozenset[str] = frozenset()
 

@@ -9,10 +9,11 @@ your own test suites in :mod:`transact.testing`; every error in :mod:`transact.e
 """
 
 from transact._client.client import DBOSClient
+from transact._client.debouncer import DebouncerClient
 from transact._core.effects import SendMessage
 from transact._core.status import WorkflowStatusString
 from transact._facade.api_queues import EnqueueOptions, WorkflowIDReusePolicy
-from transact._facade.api_schedules import ScheduleInput, WorkflowSchedule
+from transact._facade.api_schedules import ClientScheduleInput, ScheduleInput, WorkflowSchedule
 from transact._facade.classes import DBOSConfiguredInstance
 from transact._facade.config import DBOSConfig
 from transact._facade.context import (
@@ -61,6 +62,7 @@ from transact.errors import (
 __all__ = [
     "DBOS",
     "AsyncSQLAlchemyDatasource",
+    "ClientScheduleInput",
     "DBOSAwaitedWorkflowCancelledError",
     "DBOSAwaitedWorkflowMaxRecoveryAttemptsExceeded",
     "DBOSClient",
@@ -78,6 +80,7 @@ __all__ = [
     "DBOSWorkflowCancelledError",
     "DBOSWorkflowConflictIDError",
     "Debouncer",
+    "DebouncerClient",
     "DefaultSerializer",
     "DuplicationPolicy",
     "EnqueueOptions",

@@ -5,9 +5,15 @@ its methods return.
 """
 
 from transact._client.client import DBOSClient
+from transact._client.debouncer import DebouncerClient
 from transact._client.handles import (
     WorkflowHandleClientAsyncPolling,
     WorkflowHandleClientPolling,
 )
 
-__all__ = ["DBOSClient", "WorkflowHandleClientAsyncPolling", "WorkflowHandleClientPolling"]
+__all__ = [
+    "DBOSClient",
+    "DebouncerClient",
+    "WorkflowHandleClientAsyncPolling",
+    "WorkflowHandleClientPolling",
+]

@@ -14,7 +14,7 @@ from transact._client.handles import WorkflowHandleClientAsyncPolling, WorkflowH
 from transact._client.twins import twin
 from transact._facade import remote
 from transact._facade.api_queues import EnqueueOptions
-from transact._facade.api_schedules import WorkflowSchedule
+from transact._facade.api_schedules import ClientScheduleInput, WorkflowSchedule
 from transact._facade.arguments import check_workflow_id
 from transact._facade.types import VersionInfo
 from transact._runtime.recovery import INTERNAL_QUEUE
@@ -182,3 +182,45 @@ def delete_schedule(self: ClientBase, name: str) -> None:
 
 
 delete_schedule_async = twin(delete_schedule)
+
+
+def create_schedule(
+    self: ClientBase,
+    *,
+    schedule_name: str,
+    workflow_name: str,
+    schedule: str,
+    context: Any = None,
+    workflow_class_name: str | None = None,
+    automatic_backfill: bool = False,
+    cron_timezone: str | None = None,
+    queue_name: str | None = None,
+    application_name: str | None = None,
+) -> None:
+    """Create a schedule of the workflow named ``workflow_name`` (DBOS's checks);
+    ``DBOSException`` if the name is taken. The application's processes fire it."""
+    spec: ClientScheduleInput = {
+        "schedule_name": schedule_name,
+        "workflow_name": workflow_name,
+        "workflow_class_name": workflow_class_name,
+        "schedule": schedule,
+        "context": context,
+        "automatic_backfill": automatic_backfill,
+        "cron_timezone": cron_timezone,
+        "queue_name": queue_name,
+    }
+    if not self._connection.store.create_schedule(operations.schedule_row(self._connection, spec)):
+        raise DBOSException(f"Schedule '{schedule_name}' already exists")
+
+
+create_schedule_async = twin(create_schedule)
+
+
+def apply_schedules(self: ClientBase, schedules: Sequence[ClientScheduleInput]) -> None:
+    """Create or update every schedule given, in one transaction (existing ones keep
+    their id, status and last firing)."""
+    rows = [operations.schedule_row(self._connection, spec) for spec in schedules]
+    self._connection.store.apply_schedules(rows)
+
+
+apply_schedules_async = twin(apply_schedules)

@@ -264,6 +264,10 @@ class DBOSClient(ClientBase):
     resume_schedule_async = admin.resume_schedule_async
     delete_schedule = admin.delete_schedule
     delete_schedule_async = admin.delete_schedule_async
+    create_schedule = admin.create_schedule
+    create_schedule_async = admin.create_schedule_async
+    apply_schedules = admin.apply_schedules
+    apply_schedules_async = admin.apply_schedules_async
 
     # --- messages, events, streams ----------------------------------------------------
 

@@ -16,7 +16,12 @@ from transact._client.connection import Connection
 from transact._core.queue_policy import MAX_PRIORITY, QueueEntry, validate_entry
 from transact._core.status import WorkflowStatusString as S
 from transact._facade.api_queues import EnqueueOptions
-from transact._facade.api_schedules import WorkflowSchedule
+from transact._facade.api_schedules import (
+    ClientScheduleInput,
+    WorkflowSchedule,
+    check_cron,
+    check_timezone,
+)
 from transact._facade.context import attributes_text, check_duplication_policy, check_reuse_policy
 from transact._facade.types import VersionInfo
 from transact._runtime import management, rows
@@ -25,8 +30,8 @@ from transact._runtime.clock import now_ms
 from transact._runtime.options import StartOptions
 from transact._runtime.queue_runner import enqueued_record
 from transact._runtime.registry import WorkflowSpec
-from transact._serialization import format_name
-from transact._store.records import ScheduleRecord, VersionRecord, WorkflowQuery
+from transact._serialization import format_name, serialize_value
+from transact._store.records import ScheduleRecord, VersionRecord, WorkflowQuery, WorkflowRecord
 from transact.errors import (
     DBOSException,
     DBOSNonExistentWorkflowError,
@@ -38,17 +43,16 @@ def _never_called(*args: Any, **kwargs: Any) -> Any:
     raise DBOSException("a client never runs workflows")
 
 
-def enqueue(
+def enqueued_row(
     connection: Connection,
     options: EnqueueOptions,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,
     application_name: str | None,
-) -> str:
-    """Write the ENQUEUED row of workflow ``options["workflow_name"]`` (DBOS's
-    ``DBOSClient.enqueue``); return its id. Without ``app_version`` the row has none, so
-    an executor of the latest version runs it."""
+) -> tuple[WorkflowRecord, QueueEntry, StartOptions]:
+    """The ENQUEUED (or DELAYED) row ``options`` asks for, validated as DBOS validates
+    ``EnqueueOptions``, with its queue entry and start options; nothing is written."""
     priority = options.get("priority")
     if priority is not None and not (isinstance(priority, int) and 1 <= priority <= MAX_PRIORITY):
         raise DBOSException(f"Invalid priority {priority}. Priority must be between 1~2147483647.")
@@ -98,6 +102,24 @@ def enqueue(
         executor_id=None,
         application_name=options.get("application_name", application_name),
     )
+    return record, entry, start
+
+
+def enqueue(
+    connection: Connection,
+    options: EnqueueOptions,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    application_name: str | None,
+) -> str:
+    """Write the ENQUEUED row of workflow ``options["workflow_name"]`` (DBOS's
+    ``DBOSClient.enqueue``); return its id. Without ``app_version`` the row has none, so
+    an executor of the latest version runs it."""
+    record, entry, start = enqueued_row(
+        connection, options, args, kwargs, application_name=application_name
+    )
+    new_id = record.workflow_id
     store = connection.store
     try:
         stored, created = rows.insert(store, record)
@@ -245,3 +267,23 @@ def schedules(
         name_prefixes=many(schedule_name_prefix),
     )
     return [schedule(connection, r) for r in rows_found]
+
+
+def schedule_row(connection: Connection, spec: ClientScheduleInput) -> ScheduleRecord:
+    """The stored row of a schedule given by workflow name (DBOS's cron and time-zone
+    checks; the context serialized as the application's)."""
+    check_cron(spec["schedule"])
+    check_timezone(spec.get("cron_timezone"))
+    return ScheduleRecord(
+        schedule_id=str(uuid.uuid4()),
+        schedule_name=spec["schedule_name"],
+        workflow_name=spec["workflow_name"],
+        workflow_class_name=spec.get("workflow_class_name"),
+        schedule=spec["schedule"],
+        context=serialize_value(
+            connection.env.serializer, spec.get("context"), "the schedule's context"
+        ),
+        automatic_backfill=bool(spec.get("automatic_backfill", False)),
+        cron_timezone=spec.get("cron_timezone"),
+        queue_name=spec.get("queue_name"),
+    )

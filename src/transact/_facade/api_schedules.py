@@ -69,6 +69,19 @@ class WorkflowSchedule(TypedDict):
     application_name: str | None
 
 
+class ClientScheduleInput(TypedDict, total=False):
+    """One schedule of ``DBOSClient.apply_schedules``: the workflow by name."""
+
+    schedule_name: str
+    workflow_name: str
+    workflow_class_name: str | None
+    schedule: str
+    context: Any
+    automatic_backfill: bool
+    cron_timezone: str | None
+    queue_name: str | None
+
+
 class ScheduleInput(TypedDict, total=False):
     """One schedule of ``DBOS.apply_schedules``."""
 
@@ -81,12 +94,14 @@ class ScheduleInput(TypedDict, total=False):
     queue_name: str | None
 
 
-def _check_cron(schedule: str) -> None:
+def check_cron(schedule: str) -> None:
+    """DBOS's error for a schedule that is not a 5- or 6-field cron expression."""
     if not isinstance(schedule, str) or not croniter.is_valid(schedule, second_at_beginning=True):
         raise DBOSException(f"Invalid cron schedule: '{schedule}'")
 
 
-def _check_timezone(cron_timezone: str | None) -> None:
+def check_timezone(cron_timezone: str | None) -> None:
+    """DBOS's error for a time zone that is not an IANA name."""
     if cron_timezone is None:
         return
     try:
@@ -179,10 +194,10 @@ def create_schedule(
     process starts firing it. Raises ``DBOSException`` for an invalid cron, an unknown
     queue, an unregistered workflow, an invalid time zone or a taken name.
     """
-    _check_cron(schedule)
+    check_cron(schedule)
     _check_queue(queue_name)
     name = _workflow_name(workflow_fn)
-    _check_timezone(cron_timezone)
+    check_timezone(cron_timezone)
     record = _record(
         schedule_name=schedule_name,
         workflow_name=name,
@@ -210,8 +225,8 @@ def apply_schedules(schedules: Sequence[ScheduleInput]) -> None:
         for field in ("schedule_name", "workflow_fn", "schedule"):
             if field not in entry:
                 raise DBOSException(f"Schedule entry {i} is missing required field '{field}'")
-        _check_cron(entry["schedule"])
-        _check_timezone(entry.get("cron_timezone"))
+        check_cron(entry["schedule"])
+        check_timezone(entry.get("cron_timezone"))
         name = _workflow_name(entry["workflow_fn"])
         _check_queue(entry.get("queue_name"))
         records.append(

@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -220,5 +221,15 @@ def test_debouncer_client_and_schedules_by_name(worker: Worker, client: DBOSClie
     assert client.retrieve_workflow(fired.workflow_id).get_result().startswith("ctx at ")
     client.pause_schedule("every-second")
     assert client.get_schedule("every-second")["status"] == "PAUSED"  # type: ignore[index]
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    backfilled = client.backfill_schedule("every-second", start, start + timedelta(seconds=3))
+    assert [h.get_result() for h in backfilled] == [
+        f"ctx at 2026-01-01T00:00:0{n}+00:00" for n in (1, 2)
+    ]
+    again = client.backfill_schedule("every-second", start, start + timedelta(seconds=3))
+    assert [h.workflow_id for h in again] == [h.workflow_id for h in backfilled]  # run once
+    assert client.trigger_schedule("every-second").get_result().startswith("ctx at ")
+    with pytest.raises(DBOSException, match="does not exist"):
+        client.trigger_schedule("no-such-schedule")
     client.delete_schedule("every-second")
     assert client.list_schedules() == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from transact._client import operations
@@ -17,6 +18,7 @@ from transact._facade.api_queues import EnqueueOptions
 from transact._facade.api_schedules import ClientScheduleInput, WorkflowSchedule
 from transact._facade.arguments import check_workflow_id
 from transact._facade.types import VersionInfo
+from transact._runtime.dynamic_schedules import iso, schedule_times
 from transact._runtime.recovery import INTERNAL_QUEUE
 from transact.errors import DBOSException
 
@@ -224,3 +226,38 @@ def apply_schedules(self: ClientBase, schedules: Sequence[ClientScheduleInput]) 
 
 
 apply_schedules_async = twin(apply_schedules)
+
+
+def backfill_schedule(
+    self: ClientBase, schedule_name: str, start: datetime, end: datetime
+) -> list[WorkflowHandleClientPolling[Any]]:
+    """Enqueue every time of the schedule strictly between ``start`` and ``end`` (naive
+    datetimes are UTC) under the ids its firings take: a time already run is not run
+    again. A handle per time."""
+    connection = self._connection
+    found = operations.existing_schedule(connection, schedule_name)
+    end = end if end.tzinfo else end.replace(tzinfo=timezone.utc)
+    handles: list[WorkflowHandleClientPolling[Any]] = []
+    for scheduled in schedule_times(found.schedule, found.cron_timezone, start):
+        if scheduled >= end:
+            break
+        workflow_id = f"sched-{schedule_name}-{iso(scheduled)}"
+        operations.fire(connection, found, scheduled, workflow_id)
+        handles.append(WorkflowHandleClientPolling(workflow_id, connection))
+    return handles
+
+
+backfill_schedule_async = twin(backfill_schedule)
+
+
+def trigger_schedule(self: ClientBase, schedule_name: str) -> WorkflowHandleClientPolling[Any]:
+    """Run the schedule's workflow now, once, outside its cron times."""
+    connection = self._connection
+    found = operations.existing_schedule(connection, schedule_name)
+    now = datetime.fromtimestamp(connection.env.clock.now(), timezone.utc)
+    workflow_id = f"sched-{schedule_name}-trigger-{iso(now)}"
+    operations.fire(connection, found, now, workflow_id)
+    return WorkflowHandleClientPolling(workflow_id, connection)
+
+
+trigger_schedule_async = twin(trigger_schedule)

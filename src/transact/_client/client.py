@@ -268,6 +268,10 @@ class DBOSClient(ClientBase):
     create_schedule_async = admin.create_schedule_async
     apply_schedules = admin.apply_schedules
     apply_schedules_async = admin.apply_schedules_async
+    backfill_schedule = admin.backfill_schedule
+    backfill_schedule_async = admin.backfill_schedule_async
+    trigger_schedule = admin.trigger_schedule
+    trigger_schedule_async = admin.trigger_schedule_async
 
     # --- messages, events, streams ----------------------------------------------------
 

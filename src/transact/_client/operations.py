@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -29,6 +30,7 @@ from transact._runtime.announcer import queue_key
 from transact._runtime.clock import now_ms
 from transact._runtime.options import StartOptions
 from transact._runtime.queue_runner import enqueued_record
+from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import WorkflowSpec
 from transact._serialization import format_name, serialize_value
 from transact._store.records import ScheduleRecord, VersionRecord, WorkflowQuery, WorkflowRecord
@@ -287,3 +289,34 @@ def schedule_row(connection: Connection, spec: ClientScheduleInput) -> ScheduleR
         cron_timezone=spec.get("cron_timezone"),
         queue_name=spec.get("queue_name"),
     )
+
+
+def fire(
+    connection: Connection, schedule_record: ScheduleRecord, scheduled: datetime, workflow_id: str
+) -> str:
+    """Enqueue one firing of the schedule for ``scheduled`` under ``workflow_id`` (the ids
+    the schedulers use, so a time already fired is attached to, not run twice)."""
+    options: EnqueueOptions = {
+        "workflow_name": schedule_record.workflow_name,
+        "queue_name": schedule_record.queue_name or INTERNAL_QUEUE,
+        "workflow_id": workflow_id,
+    }
+    if schedule_record.workflow_class_name is not None:
+        options["class_name"] = schedule_record.workflow_class_name
+    context = connection.env.serializer.deserialize(schedule_record.context)
+    record, entry, _ = enqueued_row(
+        connection, options, (scheduled, context), {}, application_name=None
+    )
+    record = attrs.evolve(record, schedule_name=schedule_record.schedule_name)
+    _, created = rows.insert(connection.store, record)
+    if created:
+        connection.store.publish([queue_key(entry.queue_name)])
+    return workflow_id
+
+
+def existing_schedule(connection: Connection, name: str) -> ScheduleRecord:
+    """The stored schedule ``name``; DBOS's error if there is none."""
+    found = connection.store.get_schedule(name)
+    if found is None:
+        raise DBOSException(f"Schedule '{name}' does not exist")
+    return found

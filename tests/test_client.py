@@ -233,3 +233,25 @@ def test_debouncer_client_and_schedules_by_name(worker: Worker, client: DBOSClie
         client.trigger_schedule("no-such-schedule")
     client.delete_schedule("every-second")
     assert client.list_schedules() == []
+
+
+def test_queues_kept_in_the_database_from_a_client(worker: Worker, client: DBOSClient) -> None:
+    worker()
+    queue = client.register_queue("client-stored", global_concurrency=2)
+    assert (queue.global_concurrency, queue.worker_concurrency) == (2, None)
+    queue.set_global_concurrency(3)
+    again = client.retrieve_queue("client-stored")
+    assert again is not None and again.global_concurrency == 3
+    assert [q.name for q in client.list_queues()] == ["client-stored"]
+    with pytest.raises(DBOSException, match="from a client-bound Queue object"):
+        queue.enqueue(lambda: None)
+    # The application's process picks the stored queue up and runs what is enqueued on it.
+    options: EnqueueOptions = {"workflow_name": "client.doubled", "queue_name": "client-stored"}
+    assert client.enqueue(options, 3).get_result() == 12
+    client.delete_queue("client-stored")
+    assert client.retrieve_queue("client-stored") is None
+
+    async def listed() -> list[str]:
+        return [q.name for q in await client.list_queues_async()]
+
+    assert asyncio.run(listed()) == []

@@ -14,10 +14,13 @@ from transact._client.connection import ClientBase
 from transact._client.handles import WorkflowHandleClientAsyncPolling, WorkflowHandleClientPolling
 from transact._client.twins import twin
 from transact._facade import remote
-from transact._facade.api_queues import EnqueueOptions
+from transact._facade.api_queues import EnqueueOptions, OnConflict
 from transact._facade.api_schedules import ClientScheduleInput, WorkflowSchedule
 from transact._facade.arguments import check_workflow_id
+from transact._facade.queue_object import Queue
+from transact._facade.queue_settings import make_record
 from transact._facade.types import VersionInfo
+from transact._runtime.clock import now_ms
 from transact._runtime.dynamic_schedules import iso, schedule_times
 from transact._runtime.recovery import INTERNAL_QUEUE
 from transact.errors import DBOSException
@@ -261,3 +264,73 @@ def trigger_schedule(self: ClientBase, schedule_name: str) -> WorkflowHandleClie
 
 
 trigger_schedule_async = twin(trigger_schedule)
+
+
+def register_queue(
+    self: ClientBase,
+    name: str,
+    *,
+    worker_concurrency: int | None = None,
+    global_concurrency: int | None = None,
+    partition_concurrency: int | None = None,
+    partition_worker_concurrency: int | None = None,
+    partition_limiter: dict[str, float] | None = None,
+    limiter: dict[str, float] | None = None,
+    polling_interval_sec: float = 1.0,
+    on_conflict: OnConflict = "always_update",
+    concurrency: int | None = None,
+    priority_enabled: bool = False,
+    partition_queue: bool = False,
+    application_name: str | None = None,
+) -> Queue:
+    """Keep queue ``name`` in the database (``always_update`` by default, as DBOS's
+    client); the returned ``Queue`` configures it but cannot enqueue. Every process
+    serving it applies the settings within a second."""
+    if on_conflict not in ("update_if_latest_version", "always_update", "never_update"):
+        raise ValueError(f"invalid on_conflict {on_conflict!r}")
+    record = make_record(
+        name,
+        concurrency=concurrency,
+        global_concurrency=global_concurrency,
+        worker_concurrency=worker_concurrency,
+        limiter=limiter,
+        partition_concurrency=partition_concurrency,
+        partition_worker_concurrency=partition_worker_concurrency,
+        partition_limiter=partition_limiter,
+        priority_enabled=priority_enabled,
+        partition_queue=partition_queue,
+        polling_interval_sec=polling_interval_sec,
+        now_ms=now_ms(self._connection.env.clock),
+    )
+    store = self._connection.store
+    store.put_queue(record, replace=on_conflict != "never_update")
+    return Queue.stored(name, store)
+
+
+register_queue_async = twin(register_queue)
+
+
+def retrieve_queue(self: ClientBase, name: str) -> Queue | None:
+    """The queue ``name`` kept in the database (client-bound), or None."""
+    store = self._connection.store
+    return None if store.get_queue(name) is None else Queue.stored(name, store)
+
+
+retrieve_queue_async = twin(retrieve_queue)
+
+
+def delete_queue(self: ClientBase, name: str) -> None:
+    """Delete queue ``name``: every process stops serving it within a second."""
+    self._connection.store.delete_queue(name)
+
+
+delete_queue_async = twin(delete_queue)
+
+
+def list_queues(self: ClientBase, *, application_name: str | None = None) -> list[Queue]:
+    """Every queue kept in the database (client-bound), by name."""
+    store = self._connection.store
+    return [Queue.stored(record.name, store) for record in store.list_queues()]
+
+
+list_queues_async = twin(list_queues)

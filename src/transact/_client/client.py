@@ -272,6 +272,14 @@ class DBOSClient(ClientBase):
     backfill_schedule_async = admin.backfill_schedule_async
     trigger_schedule = admin.trigger_schedule
     trigger_schedule_async = admin.trigger_schedule_async
+    register_queue = admin.register_queue
+    register_queue_async = admin.register_queue_async
+    retrieve_queue = admin.retrieve_queue
+    retrieve_queue_async = admin.retrieve_queue_async
+    delete_queue = admin.delete_queue
+    delete_queue_async = admin.delete_queue_async
+    list_queues = admin.list_queues
+    list_queues_async = admin.list_queues_async
 
     # --- messages, events, streams ----------------------------------------------------
 

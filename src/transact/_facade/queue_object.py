@@ -26,6 +26,7 @@ from transact._facade.queue_settings import (
 )
 from transact._runtime.queue_definitions import QUEUES, QueueConfig, limits_of
 from transact._runtime.recovery import INTERNAL_QUEUE
+from transact._store.protocol import Store
 from transact._store.records import QueueRecord
 from transact.errors import DBOSException
 
@@ -194,16 +195,20 @@ class Queue:
         object.__setattr__(self, "_declared", record)
 
     @classmethod
-    def stored(cls, name: str) -> Queue:
-        """A handle on the queue ``name`` kept in the database (not read here)."""
+    def stored(cls, name: str, store: Store | None = None) -> Queue:
+        """A handle on the queue ``name`` kept in the database (not read here); with
+        ``store``, bound to a ``DBOSClient``'s database (it configures, never enqueues)."""
         queue = object.__new__(cls)
         object.__setattr__(queue, "name", name)
         object.__setattr__(queue, "_declared", None)
+        object.__setattr__(queue, "_client_store", store)
         return queue
 
     def _settings(self) -> QueueRecord:
         declared: QueueRecord | None = self.__dict__["_declared"]
-        return stored_row(self.name) if declared is None else declared
+        if declared is not None:
+            return declared
+        return stored_row(self.name, self.__dict__.get("_client_store"))
 
     @property
     def is_stored(self) -> bool:
@@ -216,7 +221,7 @@ class Queue:
                 f"Cannot configure queue {self.name}: dynamic configuration is only "
                 "supported for queues registered via DBOS.register_queue."
             )
-        changed_record(self.name, setting, value)
+        changed_record(self.name, setting, value, self.__dict__.get("_client_store"))
 
     def __setattr__(self, attribute: str, value: object) -> None:
         if attribute in SETTINGS or attribute == "name":
@@ -307,6 +312,11 @@ class Queue:
         partitioned queue needs a partition key, others refuse one),
         ``DBOSQueueDeduplicatedError`` if the deduplication id is held.
         """
+        if self.__dict__.get("_client_store") is not None:
+            raise DBOSException(
+                f"Cannot enqueue on queue {self.name} from a client-bound Queue object. "
+                "Use DBOSClient.enqueue instead."
+            )
         declared: QueueRecord | None = self.__dict__["_declared"]
         partitioned = None if declared is None else limits_of(declared).by_partition
         return enqueue_on(self.name, func, args, kwargs, partitioned=partitioned)

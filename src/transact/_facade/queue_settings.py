@@ -13,6 +13,7 @@ import attrs
 from transact._core.queue_policy import validate_limits
 from transact._facade.launched import runtime
 from transact._runtime.queue_definitions import refresh_all
+from transact._store.protocol import Store
 from transact._store.records import QueueRecord
 from transact.errors import DBOSException
 
@@ -105,18 +106,20 @@ def settings_of(record: QueueRecord) -> dict[str, Any]:
     }
 
 
-def stored_row(name: str) -> QueueRecord:
-    """The current row of a queue kept in the database (``DBOSException`` if deleted)."""
-    row = runtime().store.get_queue(name)
+def stored_row(name: str, store: Store | None = None) -> QueueRecord:
+    """The current row of a queue kept in the database (``DBOSException`` if deleted),
+    read from ``store`` (a client's) or the launched runtime's."""
+    row = (store or runtime().store).get_queue(name)
     if row is None:
         raise DBOSException(f"Queue {name} not found in the database")
     return row
 
 
-def changed_record(name: str, setting: str, value: Any) -> QueueRecord:
-    """Write one setting of a stored queue, validated against its other settings; every
-    process serving it applies the change at its next read of the table (this one now)."""
-    current = stored_row(name)
+def changed_record(name: str, setting: str, value: Any, store: Store | None = None) -> QueueRecord:
+    """Write one setting of a stored queue, validated against its other settings, in
+    ``store`` (a client's) or the launched runtime's; every process serving it applies
+    the change at its next read of the table (this one now)."""
+    current = stored_row(name, store)
     options = settings_of(current)
     options["concurrency" if setting == "global_concurrency" else setting] = value
     new = make_record(name, **options)
@@ -126,8 +129,9 @@ def changed_record(name: str, setting: str, value: Any) -> QueueRecord:
         if f.name not in ("name", "created_at", "updated_at")
         and getattr(new, f.name) != getattr(current, f.name)
     }
-    row = runtime().store.update_queue(name, changes, int(time.time() * 1000))
+    row = (store or runtime().store).update_queue(name, changes, int(time.time() * 1000))
     if row is None:
         raise DBOSException(f"Queue {name} not found in the database")
-    refresh_all()
+    if store is None:
+        refresh_all()
     return row

@@ -20,7 +20,7 @@ from transact._store.sql.schema.versions import application_versions
 from transact._store.sql.verbs.maintenance import REBUILD_EVENTS
 from transact._store.sql.verbs.workflow_rows import ACTIVE_STATUSES, ws
 from transact._store.sql.verbs.workflows import read_workflow
-from transact.errors import DBOSNonExistentWorkflowError
+from transact.errors import DBOSException, DBOSNonExistentWorkflowError
 
 __all__ = ["RevisionVerbs"]
 
@@ -123,9 +123,16 @@ class RevisionVerbs:
         self, version_name: str, application_name: str | None, now_ms: int
     ) -> None:
         """Record the version unless it is recorded (see ``Store``)."""
-        self._db.run(
-            Mode.WRITE, lambda conn: _register(conn, version_name, application_name, now_ms)
-        )
+        try:
+            self._db.run(
+                Mode.WRITE, lambda conn: _register(conn, version_name, application_name, now_ms)
+            )
+        except DBOSException:
+            # Processes launching together race to record one version: the loser's
+            # insert meets the winner's row, which is all it wanted.
+            recorded = self.list_application_versions(application_name)
+            if not any(v.version_name == version_name for v in recorded):
+                raise
 
     def list_application_versions(self, application_name: str | None) -> list[VersionRecord]:
         """The application's and unclaimed versions, latest first (see ``Store``)."""

@@ -15,6 +15,7 @@ import pytest
 
 from transact import DBOS
 from transact._runtime.registry import REGISTRY, spec_of
+from transact._runtime.scheduler import SCHEDULES
 from transact.testing import crash_everywhere
 
 EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
@@ -45,8 +46,14 @@ def load(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
         LOADED[name] = module
         return module
 
+    scheduled = {schedule.name for schedule in SCHEDULES.all()}
     yield load_example
     DBOS.destroy()
+    # An example's @DBOS.scheduled cron would fire in every runtime launched later in the
+    # session (the registry is process-wide): forget the schedules loading added.
+    for schedule in SCHEDULES.all():
+        if schedule.name not in scheduled:
+            SCHEDULES.remove(schedule.name)
 
 
 def test_quickstart(load: Any, system_database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

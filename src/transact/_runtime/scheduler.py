@@ -93,6 +93,11 @@ class ScheduleRegistry:
         with self._lock:
             return list(self._schedules.values())
 
+    def remove(self, name: str) -> None:
+        """Forget the schedule of workflow ``name`` (if any)."""
+        with self._lock:
+            self._schedules.pop(name, None)
+
     def clear(self) -> None:
         """Forget every schedule (``DBOS.destroy(destroy_registry=True)``)."""
         with self._lock:

@@ -7,14 +7,14 @@ import threading
 
 import pytest
 
-from tests.test_admin_server import Admin, admin
+from tests.test_admin_server import Admin, admin, gates
 from tests.waiting import wait_until
 from transact import DBOS, Queue, SetWorkflowID
 from transact._telemetry.metrics import BUCKETS, Metrics
 
-__all__ = ["admin"]  # the fixture, shared with the admin server's tests
+# The fixture, shared with the admin server's tests; its teardown opens the gates.
+__all__ = ["admin", "gates"]
 
-gates: dict[str, threading.Event] = {}
 metrics_queue = Queue("metrics-queue", concurrency=1)
 
 
@@ -56,10 +56,15 @@ def test_metrics_count_workflows_steps_and_queue_depth(admin: Admin) -> None:
         metered(n)
     with SetWorkflowID("metered-failure"), pytest.raises(ValueError):
         metered_failure()
-    gates["m"] = threading.Event()
-    running = metrics_queue.enqueue(metered_blocked, "m")
-    metrics_queue.enqueue(metered_blocked, "m")
-    wait_until(lambda: DBOS.get_workflow_status(running.workflow_id).status == "PENDING")  # type: ignore[union-attr]
+    gates["metrics"] = threading.Event()
+    handles = [metrics_queue.enqueue(metered_blocked, "metrics") for _ in range(2)]
+
+    def one_running() -> bool:
+        # Two enqueues in one millisecond dequeue in id order, so either may be first.
+        statuses = sorted(DBOS.get_workflow_status(h.workflow_id).status for h in handles)  # type: ignore[union-attr]
+        return statuses == ["ENQUEUED", "PENDING"]
+
+    wait_until(one_running)
 
     status, text = admin.get("/metrics")
     assert status == 200
@@ -77,7 +82,7 @@ def test_metrics_count_workflows_steps_and_queue_depth(admin: Admin) -> None:
     assert got[f'transact_step_duration_seconds_sum{{name="{step}"}}'] >= 0
     assert got['transact_queue_enqueued{queue="metrics-queue"}'] == 1
     assert got['transact_queue_running{queue="metrics-queue"}'] == 1
-    gates["m"].set()
+    gates["metrics"].set()
     wait_until(
         lambda: (
             samples(admin.get("/metrics")[1])['transact_queue_enqueued{queue="metrics-queue"}'] == 0

@@ -6,10 +6,10 @@ forks waits for the application's executors)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Generator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
-from transact._client import admin
+from transact._client import admin, sending, transactional
 from transact._client.connection import ClientBase, Connection, connect
 from transact._client.handles import (
     WorkflowHandleClientAsyncPolling,
@@ -17,15 +17,13 @@ from transact._client.handles import (
     read_status,
 )
 from transact._client.twins import twin
-from transact._core.effects import SendMessage
 from transact._facade import remote
 from transact._facade.api_events import get_event_effect
-from transact._facade.api_messages import send_bulk_effect, send_effect
 from transact._facade.arguments import check_key, check_offset, check_timeout, check_workflow_id
 from transact._facade.config import DEFAULT_SQLITE_POLL_SECONDS
 from transact._facade.listing import workflow_query
 from transact._runtime import management
-from transact._runtime.handlers import bulk_messages, events, messages, streams
+from transact._runtime.handlers import events, streams
 from transact._runtime.status import StepInfo, WorkflowStatus, to_status, to_step_info
 from transact._serialization import DefaultSerializer, Serializer
 from transact.errors import DBOSException, DBOSStreamTimeoutError
@@ -283,28 +281,21 @@ class DBOSClient(ClientBase):
 
     # --- messages, events, streams ----------------------------------------------------
 
-    def send(
-        self,
-        destination_id: str,
-        message: Any,
-        topic: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> None:
-        """Send ``message`` to ``destination_id`` on ``topic``; with an
-        ``idempotency_key`` a repeat sends nothing."""
-        send_effect(destination_id, message, topic, idempotency_key)
-        messages.send_unrecorded(
-            self._connection.env, destination_id, message, topic, idempotency_key
-        )
+    # --- messages: sent now, or on the caller's transaction (``sending.py``) ----------
+    send = sending.send
+    send_async = sending.send_async
+    send_bulk = sending.send_bulk
+    send_bulk_async = sending.send_bulk_async
+    send_in_transaction = sending.send_in_transaction
+    send_in_transaction_async = sending.send_in_transaction_async
+    send_bulk_in_transaction = sending.send_bulk_in_transaction
+    send_bulk_in_transaction_async = sending.send_bulk_in_transaction_async
 
-    send_async = twin(send)
+    # --- enqueueing on the caller's transaction (``transactional.py``) ----------------
+    enqueue_in_transaction = transactional.enqueue_in_transaction
+    enqueue_in_transaction_async = transactional.enqueue_in_transaction_async
 
-    def send_bulk(self, messages: Iterable[SendMessage]) -> None:
-        """Send every message in one transaction (all or none)."""
-        effect = send_bulk_effect(messages)
-        bulk_messages.send_bulk_unrecorded(self._connection.env, effect.messages)
-
-    send_bulk_async = twin(send_bulk)
+    # --- events and streams -------------------------------------------------------------
 
     def get_event(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
         """The latest value of event ``key`` of ``workflow_id``, waiting up to

@@ -78,8 +78,15 @@ def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
     target: class and config name); ``DBOSConflictingWorkflowError`` otherwise. A
     ``reject`` reuse policy is ``check_reuse``'s."""
     stored, created = store.insert_workflow(record)
-    if created:
-        return stored, created
+    if not created:
+        check_attach(stored, record)
+    return stored, created
+
+
+def check_attach(stored: WorkflowRecord, record: WorkflowRecord) -> None:
+    """Raise ``DBOSConflictingWorkflowError`` if ``stored``, the row already holding
+    ``record``'s id, is of another workflow function or target; warn if of another
+    queue (which is not changed)."""
     for noun, existing, new in (
         ("function name", stored.name, record.name),
         ("class name", stored.class_name, record.class_name),
@@ -98,7 +105,6 @@ def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
             stored.queue_name,
             record.queue_name,
         )
-    return stored, created
 
 
 def check_reuse(stored: WorkflowRecord, created: bool, policy: str | None) -> None:

@@ -20,7 +20,9 @@ from transact._serialization import serialize_value
 from transact._store.records import OutgoingMessage
 
 
-def _outgoing(env: Env, messages: Sequence[SendMessage], *, keyed: bool) -> list[OutgoingMessage]:
+def outgoing_messages(
+    env: Env, messages: Sequence[SendMessage], *, keyed: bool
+) -> list[OutgoingMessage]:
     """The messages serialized (``SerializationError`` before anything is written)."""
     return [
         OutgoingMessage(
@@ -53,7 +55,7 @@ def execute_send_bulk(state: WorkflowState, function_id: int, effect: SendBulk) 
     """Insert every message and the ``DBOS.send_bulk`` checkpoint in one transaction."""
     env = state.env
     messages = with_forks(env, effect.messages, effect.send_to_forks)
-    outgoing = _outgoing(env, messages, keyed=False)
+    outgoing = outgoing_messages(env, messages, keyed=False)
     now = now_ms(env.clock)
     checkpoint = Checkpoint(
         function_id,
@@ -75,7 +77,7 @@ def send_bulk_unrecorded(
     """Send from outside workflow code: one transaction, no checkpoint; a message with an
     idempotency key has the id ``"<key>::<destination>"`` (a repeat inserts nothing)."""
     messages = with_forks(env, messages, send_to_forks)
-    outgoing = _outgoing(env, messages, keyed=True)
+    outgoing = outgoing_messages(env, messages, keyed=True)
     inserted = env.store.send_messages(outgoing, now_ms=now_ms(env.clock))
     for m, new in zip(messages, inserted, strict=True):
         if new:

@@ -55,7 +55,7 @@ from transact._store.sql.verbs.checkpoints import (
 from transact._store.sql.verbs.notify import NOTIFY_KEY, message_key, notify_columns
 from transact.errors import DBOSNonExistentWorkflowError
 
-__all__ = ["MessageVerbs"]
+__all__ = ["EXISTING_DESTINATIONS", "SEND", "MessageVerbs", "message_params"]
 
 n = notifications
 
@@ -75,9 +75,7 @@ def _send(dialect: str, notify: bool) -> Any:
     return stmt.returning(*notify_columns(True)) if notify else stmt
 
 
-_SEND = {
-    (d, notify): _send(d, notify) for d in ("postgresql", "sqlite") for notify in (False, True)
-}
+SEND = {(d, notify): _send(d, notify) for d in ("postgresql", "sqlite") for notify in (False, True)}
 
 
 def _send_checkpointed() -> Any:
@@ -143,7 +141,7 @@ _CONSUME_CHECKPOINTED = _consume_checkpointed()
 _WAITING = select(n.c.seq).where(*_UNCONSUMED).limit(1)
 
 # send_messages: which of the destinations exist (one read for the whole batch).
-_EXISTING = select(workflow_status.c.workflow_uuid).where(
+EXISTING_DESTINATIONS = select(workflow_status.c.workflow_uuid).where(
     workflow_status.c.workflow_uuid.in_(bindparam("destinations", expanding=True))
 )
 
@@ -186,7 +184,7 @@ class MessageVerbs:
         }
         on_error = OnError(missing=("`send` destination", destination_id))
         if checkpoint is None:
-            stmt = _SEND[(self._db.dialect_name, self._db.notify)]
+            stmt = SEND[(self._db.dialect_name, self._db.notify)]
             return bool(self._db.execute_one(stmt, params, on_error))
         sender, recorded = checkpoint
         on_error = attrs.evolve(on_error, checkpoint=(sender, recorded.function_id))
@@ -201,7 +199,7 @@ class MessageVerbs:
 
         def work(conn: RawConnection) -> bool:
             write_checkpoint(conn, sender, recorded)
-            return bool(conn.execute(_SEND[("sqlite", False)], params).rowcount)
+            return bool(conn.execute(SEND[("sqlite", False)], params).rowcount)
 
         return self._db.run_raw(Mode.WRITE, work, on_error, committed=lambda: True)
 
@@ -218,21 +216,23 @@ class MessageVerbs:
         if checkpoint is not None:
             on_error = OnError(checkpoint=(checkpoint[0], checkpoint[1].function_id))
         notify = self._db.notify
-        stmt = _SEND[(self._db.dialect_name, notify)]
+        stmt = SEND[(self._db.dialect_name, notify)]
 
         def work(conn: Connection) -> list[bool]:
             if checkpoint is not None:
                 write_checkpoint(conn, *checkpoint)
             destinations = sorted({m.destination_id for m in messages})
             if destinations:
-                found = conn.execute(_EXISTING, {"destinations": destinations}).scalars()
+                found = conn.execute(
+                    EXISTING_DESTINATIONS, {"destinations": destinations}
+                ).scalars()
                 missing = sorted(set(destinations) - set(found))
                 if missing:
                     # Raised inside the transaction: its rollback undoes the checkpoint.
                     raise DBOSNonExistentWorkflowError("`send` destination", ", ".join(missing))
             inserted = []
             for m in messages:
-                result = conn.execute(stmt, _message_params(m, now_ms))
+                result = conn.execute(stmt, message_params(m, now_ms))
                 # With RETURNING (the notifying form) a row is an insert; else the rowcount.
                 inserted.append(bool(result.fetchall()) if notify else bool(result.rowcount))
             return inserted
@@ -288,8 +288,8 @@ class MessageVerbs:
         return bool(self._db.fetch(_WAITING, {"wf": workflow_id, "p_topic": _stored_topic(topic)}))
 
 
-def _message_params(m: OutgoingMessage, now_ms: int) -> dict[str, Any]:
-    """The parameters of ``_SEND`` for one message of ``send_messages``."""
+def message_params(m: OutgoingMessage, now_ms: int) -> dict[str, Any]:
+    """The parameters of ``SEND`` for one message of ``send_messages``."""
     return {
         "message_uuid": m.message_id if m.message_id is not None else uuid.uuid4().hex,
         "destination": m.destination_id,

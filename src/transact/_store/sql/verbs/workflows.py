@@ -52,7 +52,15 @@ from transact._store.sql.verbs.workflow_rows import (
     ws,
 )
 
-__all__ = ["WorkflowVerbs", "lit", "read_workflow", "record_values", "row_to_record", "status_in"]
+__all__ = [
+    "INSERT_OR_ATTACH",
+    "WorkflowVerbs",
+    "lit",
+    "read_workflow",
+    "record_values",
+    "row_to_record",
+    "status_in",
+]
 
 _c = ws.c
 
@@ -74,11 +82,17 @@ _SELECTED_NAMES = {
 
 
 def read_workflow(
-    conn: Connection, workflow_id: str, *, load_input: bool = True, load_output: bool = True
+    conn: Connection,
+    workflow_id: str,
+    *,
+    load_input: bool = True,
+    load_output: bool = True,
+    execution_options: dict[str, Any] | None = None,
 ) -> WorkflowRecord | None:
     """The row of ``workflow_id`` read on ``conn``, or None."""
     stmt = _SELECT_ROW[(load_input, load_output)]
-    row = conn.execute(stmt, {"wf": workflow_id}).mappings().first()
+    result = conn.execute(stmt, {"wf": workflow_id}, execution_options=execution_options or {})
+    row = result.mappings().first()
     return None if row is None else row_to_record(row)
 
 
@@ -110,7 +124,10 @@ ON CONFLICT (workflow_uuid) DO NOTHING
     )
 
 
-_INSERT = {"postgresql": _insert_or_attach_postgres(), "sqlite": _insert_or_attach_sqlite()}
+INSERT_OR_ATTACH = {
+    "postgresql": _insert_or_attach_postgres(),
+    "sqlite": _insert_or_attach_sqlite(),
+}
 
 _FINISH_BASE = (
     update(ws)
@@ -239,7 +256,7 @@ class WorkflowVerbs:
         status = WorkflowStatusString(record.status).value
         if status is not record.status:  # e.g. an enum member: store and return the plain string
             record = attrs.evolve(record, status=status)
-        stmt = _INSERT[self._db.dialect_name]
+        stmt = INSERT_OR_ATTACH[self._db.dialect_name]
         values = record_values(record)
         on_error = OnError(record=record)
         while True:

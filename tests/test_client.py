@@ -255,3 +255,23 @@ def test_queues_kept_in_the_database_from_a_client(worker: Worker, client: DBOSC
         return [q.name for q in await client.list_queues_async()]
 
     assert asyncio.run(listed()) == []
+
+
+def test_sync_queue_and_connection_calls_on_a_loop_thread_warn(
+    client: DBOSClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def body() -> None:
+        await client.check_connection_async()
+        await client.register_queue_async("loop-queue", worker_concurrency=1)
+        assert [q.name for q in await client.list_queues_async()] == ["loop-queue"]
+        assert not caplog.records
+        client.check_connection()
+        assert [q.name for q in client.list_queues()] == ["loop-queue"]
+
+    asyncio.run(body())
+    # Without a launched DBOS the "dbos" logger also propagates to the root's capture.
+    assert list(dict.fromkeys(caplog.messages)) == [
+        f"Synchronous 'DBOSClient.{name}' was called from a running asyncio event loop. This "
+        f"blocks the loop on a database round-trip. Use 'DBOSClient.{name}_async' instead."
+        for name in ("check_connection", "list_queues")
+    ]

@@ -142,6 +142,32 @@ def test_async_getters_and_setters(dbos: type[DBOS]) -> None:
         asyncio.run(body())
 
 
+def test_sync_settings_on_a_loop_thread_warn(
+    dbos: type[DBOS], caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = DBOS.register_queue(fresh(), worker_concurrency=1)
+    declared = Queue(fresh(), concurrency=3)
+
+    async def body() -> None:
+        assert declared.concurrency == 3  # declared in code: no database read, no warning
+        await queue.set_worker_concurrency_async(2)
+        assert await queue.get_worker_concurrency_async() == 2
+        assert not caplog.records
+        assert queue.worker_concurrency == 2
+        queue.set_worker_concurrency(4)
+
+    asyncio.run(body())
+    assert [r.getMessage() for r in caplog.records] == [
+        "Synchronous 'Queue.worker_concurrency' was called from a running asyncio event loop. "
+        "This blocks the loop on a database round-trip. Use "
+        "'Queue.get_worker_concurrency_async' instead.",
+        "Synchronous 'Queue.set_worker_concurrency' was called from a running asyncio event "
+        "loop. This blocks the loop on a database round-trip. Use "
+        "'Queue.set_worker_concurrency_async' instead.",
+    ]
+    assert queue.worker_concurrency == 4
+
+
 def test_in_code_queue_takes_v3_keywords_and_refuses_setters(dbos: type[DBOS]) -> None:
     queue = Queue(fresh(), global_concurrency=3, partition_concurrency=1, worker_concurrency=2)
     assert (queue.global_concurrency, queue.partition_concurrency) == (3, 1)

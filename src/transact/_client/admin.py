@@ -17,6 +17,7 @@ from transact._facade import remote
 from transact._facade.api_queues import EnqueueOptions, OnConflict
 from transact._facade.api_schedules import ClientScheduleInput, WorkflowSchedule
 from transact._facade.arguments import check_workflow_id
+from transact._facade.loop_guard import warn_if_on_loop
 from transact._facade.queue_object import Queue
 from transact._facade.queue_settings import make_record
 from transact._facade.types import VersionInfo
@@ -286,6 +287,7 @@ def register_queue(
     """Keep queue ``name`` in the database (``always_update`` by default, as DBOS's
     client); the returned ``Queue`` configures it but cannot enqueue. Every process
     serving it applies the settings within a second."""
+    warn_if_on_loop("DBOSClient.register_queue", "DBOSClient.register_queue_async")
     if on_conflict not in ("update_if_latest_version", "always_update", "never_update"):
         raise ValueError(f"invalid on_conflict {on_conflict!r}")
     record = make_record(
@@ -312,6 +314,7 @@ register_queue_async = twin(register_queue)
 
 def retrieve_queue(self: ClientBase, name: str) -> Queue | None:
     """The queue ``name`` kept in the database (client-bound), or None."""
+    warn_if_on_loop("DBOSClient.retrieve_queue", "DBOSClient.retrieve_queue_async")
     store = self._connection.store
     return None if store.get_queue(name) is None else Queue.stored(name, store)
 
@@ -321,6 +324,7 @@ retrieve_queue_async = twin(retrieve_queue)
 
 def delete_queue(self: ClientBase, name: str) -> None:
     """Delete queue ``name``: every process stops serving it within a second."""
+    warn_if_on_loop("DBOSClient.delete_queue", "DBOSClient.delete_queue_async")
     self._connection.store.delete_queue(name)
 
 
@@ -329,6 +333,7 @@ delete_queue_async = twin(delete_queue)
 
 def list_queues(self: ClientBase, *, application_name: str | None = None) -> list[Queue]:
     """Every queue kept in the database (client-bound), by name."""
+    warn_if_on_loop("DBOSClient.list_queues", "DBOSClient.list_queues_async")
     store = self._connection.store
     return [Queue.stored(record.name, store) for record in store.list_queues()]
 

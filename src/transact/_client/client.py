@@ -22,6 +22,7 @@ from transact._facade.api_events import get_event_effect
 from transact._facade.arguments import check_key, check_offset, check_timeout, check_workflow_id
 from transact._facade.config import DEFAULT_SQLITE_POLL_SECONDS
 from transact._facade.listing import workflow_query
+from transact._facade.loop_guard import warn_if_on_loop
 from transact._runtime import management
 from transact._runtime.handlers import events, streams
 from transact._runtime.status import StepInfo, WorkflowStatus, to_status, to_step_info
@@ -84,7 +85,10 @@ class DBOSClient(ClientBase):
 
     def check_connection(self) -> None:
         """Read from the system database once; raise if it cannot be reached."""
+        warn_if_on_loop("DBOSClient.check_connection", "DBOSClient.check_connection_async")
         self._connection.store.get_workflow("", load_input=False, load_output=False)
+
+    check_connection_async = twin(check_connection)
 
     def destroy(self) -> None:
         """Close the client's connections (and its notification listener)."""

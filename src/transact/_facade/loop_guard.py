@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
+
+logger = logging.getLogger("dbos")
 
 # DBOS's guarded methods (2.x and 3.4); ``start_workflow`` deliberately is not one.
 GUARDED = [
@@ -80,3 +83,16 @@ def guard(cls: type) -> None:
         member = cls.__dict__.get(name)
         if isinstance(member, staticmethod):
             setattr(cls, name, staticmethod(blocking(name, member.__func__)))
+
+
+def warn_if_on_loop(method: str, async_alternative: str) -> None:
+    """DBOS's warning for the sync methods it lets through on a loop thread (a queue's
+    stored settings, a client's queue and connection calls): they work, but block the
+    loop for a database round trip."""
+    if loop_running():
+        logger.warning(
+            "Synchronous '%s' was called from a running asyncio event loop. This blocks "
+            "the loop on a database round-trip. Use '%s' instead.",
+            method,
+            async_alternative,
+        )

@@ -17,6 +17,7 @@ from typing_extensions import ParamSpec
 
 from transact._facade.enqueueing import enqueue_on
 from transact._facade.handles import WorkflowHandle, WorkflowHandleAsync
+from transact._facade.loop_guard import warn_if_on_loop
 from transact._facade.queue_settings import (
     SETTINGS,
     changed_record,
@@ -42,6 +43,10 @@ class _Setting(Generic[T]):
 
     def __init__(self, read: Callable[[QueueRecord], T]) -> None:
         self._read = read
+        self._name = ""
+
+    def __set_name__(self, owner: type[Queue], name: str) -> None:
+        self._name = name
 
     @overload
     def __get__(self, queue: None, owner: type[Queue]) -> _Setting[T]: ...
@@ -52,6 +57,8 @@ class _Setting(Generic[T]):
     def __get__(self, queue: Queue | None, owner: type[Queue]) -> _Setting[T] | T:
         if queue is None:
             return self
+        if queue.is_stored:  # a read of the queues table
+            warn_if_on_loop(f"Queue.{self._name}", f"Queue.get_{self._name}_async")
         return self._read(queue._settings())
 
 
@@ -97,7 +104,12 @@ class _Set(Generic[T]):
     def __get__(self, queue: Queue | None, owner: type[Queue]) -> _Set[T] | Callable[[T], None]:
         if queue is None:
             return self
-        return lambda value: queue._change(self._setting, value)
+
+        def set_(value: T) -> None:
+            warn_if_on_loop(f"Queue.set_{self._setting}", f"Queue.set_{self._setting}_async")
+            queue._change(self._setting, value)
+
+        return set_
 
 
 class _SetAsync(Generic[T]):

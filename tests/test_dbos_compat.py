@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -566,6 +567,20 @@ def test_run_migrations_false_only_verifies(durable_database_url: str) -> None:
     DBOS(config=config)
     DBOS.launch()
     assert echo(8) == 8
+
+
+def test_dbos_migrate_migrates_the_configured_database_without_launching(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(DBOSException, match="requires DBOS"):
+        DBOS.migrate()
+    url = f"sqlite:///{tmp_path}/release.sqlite"
+    config: Any = {"name": NAME, "system_database_url": url, "run_migrations": False}
+    DBOS(config=config)
+    DBOS.migrate()  # a release step, before any process launches
+    asyncio.run(DBOS.migrate_async())  # and idempotent
+    DBOS.launch()
+    assert echo(9) == 9
 
 
 def test_blocking_members_refuse_a_running_event_loop(url: str) -> None:

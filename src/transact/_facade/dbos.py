@@ -103,6 +103,8 @@ class DBOS:
     launch = _member(lifecycle.launch)
     destroy = _member(lifecycle.destroy)
     reset_system_database = _member(lifecycle.reset_system_database)
+    migrate = _member(lifecycle.migrate)
+    migrate_async = _member(lifecycle.migrate_async)
 
     # --- declaring workflows, steps, transactions, schedules -------------------------
     workflow = _member(decorators.workflow)

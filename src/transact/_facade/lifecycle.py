@@ -8,6 +8,7 @@ undoes all of it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import inspect
 import logging
@@ -255,6 +256,29 @@ def reset_system_database(
         store.reset()
     finally:
         store.close()
+
+
+def migrate() -> None:
+    """Create or upgrade the configured system database (and the application database of
+    ``@DBOS.transaction``, if one is configured) without launching: the code of
+    ``transact migrate`` and ``run_dbos_database_migrations``. For deployments that
+    migrate in a release step and launch with ``run_migrations=False``.
+
+    Raises ``DBOSException`` if no ``DBOS`` was made, ``DBOSInitializationError`` if a
+    database cannot be reached or migrated.
+    """
+    state = _configured
+    if state is None:
+        raise DBOSException("DBOS.migrate() requires DBOS(config=...) to be called first")
+    settings = state.settings
+    migration.run_dbos_database_migrations(
+        settings.system_database_url, app_database_url=settings.application_database_url
+    )
+
+
+async def migrate_async() -> None:
+    """``migrate`` without blocking the event loop."""
+    await asyncio.to_thread(migrate)
 
 
 def application_version() -> str:

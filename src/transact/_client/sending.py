@@ -13,14 +13,11 @@ from transact._client.connection import ClientBase
 from transact._client.twins import on_sync_face, twin
 from transact._core.effects import SendMessage
 from transact._facade.api_messages import send_bulk_effect, send_effect
-from transact._runtime import management
 from transact._runtime.clock import now_ms
-from transact._runtime.formats import value_serializer
 from transact._runtime.handlers import bulk_messages
 from transact._runtime.handlers import messages as message_handlers
 from transact._runtime.handlers.bulk_messages import outgoing_messages, with_forks
-from transact._serialization import WorkflowSerializationFormat, serialize_value
-from transact._store.records import OutgoingMessage
+from transact._serialization import WorkflowSerializationFormat
 from transact._store.sql.verbs import caller_transaction
 
 
@@ -85,15 +82,15 @@ def send_in_transaction(
         destination_id, message, topic, idempotency_key, send_to_forks, serialization_type
     )
     env = self._connection.env
-    serializer = value_serializer(env, effect.serialization_type, None)
-    text = serialize_value(serializer, message, "the message")
-    forks = management.forks_of(env.store, destination_id) if send_to_forks else []
-    outgoing = [
-        OutgoingMessage(
-            d, topic, text, None if idempotency_key is None else f"{idempotency_key}::{d}"
-        )
-        for d in (destination_id, *forks)
-    ]
+    outgoing = message_handlers.outgoing_unrecorded(
+        env,
+        destination_id,
+        message,
+        topic,
+        idempotency_key,
+        send_to_forks,
+        effect.serialization_type,
+    )
     conn = caller_transaction.caller_connection(conn_or_session)
     caller_transaction.send_messages(conn, outgoing, now_ms(env.clock))
 

@@ -70,6 +70,31 @@ def execute_send(state: WorkflowState, function_id: int, effect: Send) -> None:
     env.waiters.notify(message_key(effect.destination_id, effect.topic))
 
 
+def outgoing_unrecorded(
+    env: Env,
+    destination_id: str,
+    message: Any,
+    topic: str | None,
+    idempotency_key: str | None,
+    send_to_forks: bool = False,
+    serialization_type: str | None = None,
+    workflow_serialization: str | None = None,
+) -> list[OutgoingMessage]:
+    """The rows of a send from outside workflow code: one for the destination (and, with
+    ``send_to_forks``, one for each workflow forked from it, recursively); with
+    ``idempotency_key`` each row's id is ``"<key>::<destination>"``, so a repeat inserts
+    nothing. ``SerializationError`` before anything is written."""
+    serializer = value_serializer(env, serialization_type, workflow_serialization)
+    text = serialize_value(serializer, message, "the message")
+    forks = forks_of(env.store, destination_id) if send_to_forks else []
+    return [
+        OutgoingMessage(
+            d, topic, text, None if idempotency_key is None else f"{idempotency_key}::{d}"
+        )
+        for d in (destination_id, *forks)
+    ]
+
+
 def send_unrecorded(
     env: Env,
     destination_id: str,
@@ -80,34 +105,36 @@ def send_unrecorded(
     serialization_type: str | None = None,
     workflow_serialization: str | None = None,
 ) -> None:
-    """Send from outside workflow code (a client, or a step): a plain insert.
-
-    With ``idempotency_key`` the message id is ``"<key>::<destination>"`` and a repeat
-    inserts nothing. ``send_to_forks`` also sends it to every workflow forked from the
-    destination (recursively), in the same transaction. Raises ``SerializationError``
-    or ``DBOSNonExistentWorkflowError``, having written nothing.
+    """Send from outside workflow code (a client, or a step): a plain insert of the rows
+    of ``outgoing_unrecorded``, in one transaction. Raises ``SerializationError`` or
+    ``DBOSNonExistentWorkflowError``, having written nothing.
     """
-    serializer = value_serializer(env, serialization_type, workflow_serialization)
-    text = serialize_value(serializer, message, "the message")
-    if send_to_forks:
-        destinations = [destination_id, *forks_of(env.store, destination_id)]
-        outgoing = [
-            OutgoingMessage(
-                d, topic, text, None if idempotency_key is None else f"{idempotency_key}::{d}"
-            )
-            for d in destinations
-        ]
-        sent = env.store.send_messages(outgoing, now_ms=now_ms(env.clock))
-        for destination, inserted in zip(destinations, sent, strict=True):
-            if inserted:
-                env.waiters.notify(message_key(destination, topic))
-        return
-    message_id = None if idempotency_key is None else f"{idempotency_key}::{destination_id}"
-    inserted = env.store.send_message(
-        destination_id, topic, text, message_id=message_id, now_ms=now_ms(env.clock)
+    outgoing = outgoing_unrecorded(
+        env,
+        destination_id,
+        message,
+        topic,
+        idempotency_key,
+        send_to_forks,
+        serialization_type,
+        workflow_serialization,
     )
-    if inserted:
-        env.waiters.notify(message_key(destination_id, topic))
+    if len(outgoing) > 1:
+        sent = env.store.send_messages(outgoing, now_ms=now_ms(env.clock))
+    else:
+        only = outgoing[0]
+        sent = [
+            env.store.send_message(
+                only.destination_id,
+                topic,
+                only.message,
+                message_id=only.message_id,
+                now_ms=now_ms(env.clock),
+            )
+        ]
+    for m, inserted in zip(outgoing, sent, strict=True):
+        if inserted:
+            env.waiters.notify(message_key(m.destination_id, topic))
 
 
 def execute_recv(state: WorkflowState, function_id: int, effect: Recv) -> Any:

@@ -173,3 +173,11 @@ def test_rename_refuses_a_bad_batch_size_first(client: DBOSClient, batch_size: A
     with pytest.raises(ValueError) as raised:
         rename.rename_application(client, "", "X", batch_size=batch_size)
     assert str(raised.value) == f"batch_size must be a positive integer, got {batch_size}"
+
+
+def test_rename_is_a_member_of_the_client(url: str, client: DBOSClient) -> None:
+    _enqueue(url, "old-app", "m1")
+    assert client.rename_application("old-app", "new-app")["workflows"] == 1
+    done = asyncio.run(client.rename_application_async("new-app", "newer-app"))
+    assert done["workflows"] == 1
+    assert _owners(client) == {"m1": "newer-app"}

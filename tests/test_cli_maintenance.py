@@ -1,8 +1,10 @@
-"""``transact garbage-collect`` and ``transact global-timeout`` as a subprocess against
-SQLite and Postgres, while this test process runs the application."""
+"""``transact garbage-collect``, ``transact global-timeout`` and ``transact
+rename-application`` as a subprocess against SQLite and Postgres, while this test
+process runs the application."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +13,7 @@ import pytest
 
 from tests.test_cli import failed, ok, transact
 from tests.waiting import status_of, wait_until
-from transact import DBOS, SetWorkflowID
+from transact import DBOS, DBOSClient, EnqueueOptions, SetWorkflowID
 
 gates: dict[str, threading.Event] = {}
 
@@ -83,3 +85,63 @@ def test_global_timeout_cancels_what_runs_too_long(app: str) -> None:
     wait_until(lambda: len(DBOS.list_workflow_steps(old.workflow_id)) == 1)
     usage = transact("global-timeout", "-s", app)  # argparse's usage error
     assert usage.returncode == 2 and "required" in usage.stderr
+
+
+def _owners() -> dict[str, str | None]:
+    return {w.workflow_id: w.application_name for w in DBOS.list_workflows()}
+
+
+@pytest.mark.slow
+def test_rename_application_asks_then_re_owns(app: str) -> None:
+    # The launched application's rows are unclaimed; a client of "old-app" enqueues one.
+    for n in range(3):
+        with SetWorkflowID(f"rn-{n}"):
+            maintained(n)
+    client = DBOSClient(system_database_url=app, application_name="old-app")
+    options: EnqueueOptions = {
+        "workflow_name": "elsewhere",
+        "queue_name": "rn-q",
+        "workflow_id": "rn-old",
+    }
+    client.enqueue(options)
+    client.destroy()
+    rename = ("rename-application", "-s", app, "-f", "old-app", "-t", "new-app")
+
+    refused = transact(*rename, stdin="n\n")
+    assert refused.returncode == 1 and "rename-application cancelled" in refused.stderr
+    assert refused.stdout == "" and "[y/N]" in refused.stderr
+    assert _owners()["rn-old"] == "old-app"
+
+    agreed = transact(*rename, stdin="y\n")
+    assert agreed.returncode == 0, agreed.stderr
+    counts = {"queues": 0, "schedules": 0, "versions": 0, "workflows": 1, "steps": 0}
+    assert json.loads(agreed.stdout) == counts
+    assert _owners()["rn-old"] == "new-app"
+
+    # The launched application's version and its three workflows, one per batch.
+    adopt = ("-y", "--adopt-unclaimed-rows", "--batch-size", "1", "--schema", "dbos")
+    adopted = ok("rename-application", "-s", app, "-t", "new-app", *adopt)
+    assert adopted == {**counts, "workflows": 3, "versions": 1}
+    assert set(_owners().values()) == {"new-app"}
+
+
+@pytest.mark.slow
+def test_rename_application_errors(app: str) -> None:
+    base = ("rename-application", "-s", app, "-y")
+    assert "Nothing to re-own: name the application" in failed(*base, "-t", "new-app")
+    assert "Invalid application name 'Bad'" in failed(*base, "-f", "old-app", "-t", "Bad")
+    assert "previous name cannot be empty" in failed(*base, "-f", "", "-t", "new-app")
+    same = failed(*base, "-f", "new-app", "-t", "new-app")
+    assert "DBOS Error: Application 'new-app' already holds that name" in same
+    assert "batch_size must be a positive integer, got 0" in failed(
+        *base, "-f", "old-app", "-t", "new-app", "--batch-size", "0"
+    )
+    # Refused before asking: a bad rename reads no answer.
+    unasked = transact("rename-application", "-s", app, "-t", "new-app", stdin="y\n")
+    assert unasked.returncode == 1 and "[y/N]" not in unasked.stderr
+    # A closed stdin is a no, not a traceback.
+    closed = transact("rename-application", "-s", app, "-f", "old-app", "-t", "new-app")
+    assert closed.returncode == 1 and "Traceback" not in closed.stderr
+    assert "cancelled" in closed.stderr
+    usage = transact("rename-application", "-s", app, "-y", "-f", "old-app")
+    assert usage.returncode == 2 and "-t/--to" in usage.stderr

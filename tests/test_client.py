@@ -267,11 +267,12 @@ def test_sync_queue_and_connection_calls_on_a_loop_thread_warn(
         assert not caplog.records
         client.check_connection()
         assert [q.name for q in client.list_queues()] == ["loop-queue"]
+        assert client.rename_application(None, "loop-app", adopt_unclaimed_rows=True)
 
     asyncio.run(body())
     # Without a launched DBOS the "dbos" logger also propagates to the root's capture.
     assert list(dict.fromkeys(caplog.messages)) == [
         f"Synchronous 'DBOSClient.{name}' was called from a running asyncio event loop. This "
         f"blocks the loop on a database round-trip. Use 'DBOSClient.{name}_async' instead."
-        for name in ("check_connection", "list_queues")
+        for name in ("check_connection", "list_queues", "rename_application")
     ]

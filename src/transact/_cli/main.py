@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from transact._cli import dashboard, database, maintenance, workflows
+from transact._cli import dashboard, database, maintenance, rename, workflows
 from transact._cli.urls import UsageError
 from transact._facade.lifecycle import __version__
 from transact.errors import DBOSException
@@ -29,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
     workflows.add_parser(commands)
     dashboard.add_parser(commands)
     maintenance.add_parser(commands)
+    rename.add_parser(commands)
     return top
 
 

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
-from transact._client import admin, sending, transactional
+from transact._client import admin, rename, sending, transactional
 from transact._client.connection import ClientBase, Connection, connect
 from transact._client.handles import (
     WorkflowHandleClientAsyncPolling,
@@ -256,6 +256,8 @@ class DBOSClient(ClientBase):
     get_latest_application_version_async = admin.get_latest_application_version_async
     set_latest_application_version = admin.set_latest_application_version
     set_latest_application_version_async = admin.set_latest_application_version_async
+    rename_application = rename.rename_application
+    rename_application_async = rename.rename_application_async
     list_schedules = admin.list_schedules
     list_schedules_async = admin.list_schedules_async
     get_schedule = admin.get_schedule

@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from transact._store.records import QueueRecord, ScheduleRecord, VersionRecord, WorkflowRecord
+from transact._store.records import (
+    QueueRecord,
+    Reowned,
+    ScheduleRecord,
+    VersionRecord,
+    WorkflowRecord,
+)
 
 
 class DefinitionStore(Protocol):
@@ -54,6 +60,26 @@ class DefinitionStore(Protocol):
     ) -> None:
         """Register the version if needed and give it a timestamp above every other
         version's (``now_ms``, or the highest timestamp + 1 if that is not above it)."""
+        ...
+
+    def rename_application(
+        self, old_name: str | None, new_name: str, *, adopt_unclaimed: bool, batch_size: int
+    ) -> Reowned:
+        """Give ``new_name`` the ``workflow_status`` and ``application_versions`` rows
+        whose application name is ``old_name`` (None: none of them) and, with
+        ``adopt_unclaimed``, those whose application name is None; return how many rows
+        of each table left their old owner. Only ``application_name`` changes (a
+        workflow's ``updated_at`` too stays: its run did not change).
+
+        Works in batches of at most ``batch_size`` rows, one transaction each, so no
+        transaction holds many running workflows' rows; a crash midway leaves the
+        finished batches done and the rest to a second call. Versions of ``old_name``
+        go before unclaimed ones. A version whose name ``new_name`` already holds is
+        merged into that row, which keeps its id and takes the later
+        ``version_timestamp`` of the two (so which version is the latest does not
+        change), and the duplicate is deleted: it is counted, having left its owner.
+        The caller checks the names (``new_name`` is not ``old_name``); ``ValueError``
+        if ``batch_size`` is below 1."""
         ...
 
     # --- queue and schedule definitions (migration 8) --------------------------------

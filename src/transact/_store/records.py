@@ -11,6 +11,7 @@ __all__ = [
     "Checkpoint",
     "OutgoingMessage",
     "QueueRecord",
+    "Reowned",
     "ScheduleRecord",
     "StreamRead",
     "VersionRecord",
@@ -99,6 +100,14 @@ class VersionRecord:
     version_timestamp: int
     created_at: int
     application_name: str | None = None
+
+
+@attrs.frozen
+class Reowned:
+    """How many rows ``rename_application`` gave the application's new name."""
+
+    workflows: int
+    versions: int
 
 
 @attrs.frozen

@@ -9,7 +9,7 @@ import attrs
 
 from transact._core.status import WorkflowStatusString
 from transact._store.memory.state import ACTIVE_VALUES, MemoryState
-from transact._store.records import VersionRecord, WorkflowRecord
+from transact._store.records import Reowned, VersionRecord, WorkflowRecord
 from transact._store.revision_rules import merged_attributes, rewind_refusal
 from transact.errors import DBOSNonExistentWorkflowError
 
@@ -106,3 +106,37 @@ class RevisionVerbs(MemoryState):
             self._versions[key] = attrs.evolve(
                 self._versions[key], version_timestamp=max(now_ms, top + 1)
             )
+
+    def rename_application(
+        self, old_name: str | None, new_name: str, *, adopt_unclaimed: bool, batch_size: int
+    ) -> Reowned:
+        """Re-own the rows of ``old_name`` (and unclaimed ones) as ``new_name`` (see
+        ``Store``). One process holds the model, so batches would change nothing seen."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        owners: list[str | None] = [] if old_name is None else [old_name]
+        if adopt_unclaimed:
+            owners.append(None)
+        with self._lock:
+            workflows = 0
+            for workflow_id, row in list(self._workflows.items()):
+                if row.application_name in owners:
+                    self._workflows[workflow_id] = attrs.evolve(row, application_name=new_name)
+                    workflows += 1
+            versions = 0
+            for owner in owners:  # ``old_name``'s first: the order decides which row stays
+                for key in [k for k in self._versions if k[0] == owner]:
+                    self._reown_version(self._versions.pop(key), new_name)
+                    versions += 1
+            return Reowned(workflows=workflows, versions=versions)
+
+    def _reown_version(self, version: VersionRecord, new_name: str) -> None:
+        """Give ``version`` to ``new_name``, or merge it into the row of the same name
+        ``new_name`` holds (which keeps the later timestamp of the two)."""
+        key = (new_name, version.version_name)
+        held = self._versions.get(key)
+        if held is None:
+            self._versions[key] = attrs.evolve(version, application_name=new_name)
+        else:
+            latest = max(held.version_timestamp, version.version_timestamp)
+            self._versions[key] = attrs.evolve(held, version_timestamp=latest)

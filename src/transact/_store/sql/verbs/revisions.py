@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import Connection, Integer, Text, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Integer,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from transact._core.status import WorkflowStatusString
-from transact._store.records import VersionRecord, WorkflowRecord
+from transact._store.records import Reowned, VersionRecord, WorkflowRecord
 from transact._store.revision_rules import merged_attributes, rewind_refusal
-from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.engine.backend import Backend, Mode, chunked
 from transact._store.sql.schema.tables import (
     operation_outputs,
     streams,
@@ -73,6 +87,27 @@ _PROMOTE = (
     .where(av.c.version_name == _NAME, _SAME_APP)
     .values(version_timestamp=bindparam("ts"))
 )
+
+# --- renaming an application -----------------------------------------------------------
+
+_NEW_APP = bindparam("new_app", type_=Text)
+_OLD_APP = bindparam("old_app", type_=Text)
+_VERSION_ID = bindparam("row_id", type_=Text)
+_IDS = bindparam("ids", expanding=True, type_=Text)
+_HELD = select(av.c.version_id, av.c.version_timestamp).where(
+    av.c.version_name == _NAME, av.c.application_name == _NEW_APP
+)
+_MOVE_VERSION = update(av).where(av.c.version_id == _VERSION_ID).values(application_name=_NEW_APP)
+_MERGE_VERSION = (
+    update(av).where(av.c.version_id == _VERSION_ID).values(version_timestamp=bindparam("ts"))
+)
+_DROP_VERSION = delete(av).where(av.c.version_id == _VERSION_ID)
+
+
+def _owned_by(column: Column[Any], owners: list[str | None]) -> ColumnElement[bool]:
+    """Rows whose application name is one of ``owners`` (None: unclaimed); the name is
+    bound as ``old_app``."""
+    return or_(*(column.is_(None) if o is None else column == _OLD_APP for o in owners))
 
 
 class RevisionVerbs:
@@ -155,6 +190,84 @@ class RevisionVerbs:
             conn.execute(_PROMOTE, params)
 
         self._db.run(Mode.WRITE, work)
+
+    def rename_application(
+        self, old_name: str | None, new_name: str, *, adopt_unclaimed: bool, batch_size: int
+    ) -> Reowned:
+        """Re-own the rows of ``old_name`` (and unclaimed ones) as ``new_name``, a batch
+        per transaction (see ``Store``)."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        owners: list[str | None] = [] if old_name is None else [old_name]
+        if adopt_unclaimed:
+            owners.append(None)
+        if not owners:
+            return Reowned(workflows=0, versions=0)
+        params = {"old_app": old_name, "new_app": new_name}
+        workflows = self._reown_workflows(
+            _owned_by(_c.application_name, owners), params, batch_size
+        )
+        versions = 0
+        for owner in owners:  # ``old_name``'s first: the order decides which row stays
+            owned = _owned_by(av.c.application_name, [owner])
+            versions += self._reown_versions(owned, params, batch_size)
+        return Reowned(workflows=workflows, versions=versions)
+
+    def _reown_workflows(
+        self, owned: ColumnElement[bool], params: dict[str, Any], batch_size: int
+    ) -> int:
+        # Batches walk the primary key (each starts after the last id of the one before),
+        # so no batch scans again the rows earlier batches re-owned: there is no index on
+        # the application name for the rows still to do.
+        page = select(_c.workflow_uuid).where(owned).order_by(_c.workflow_uuid).limit(batch_size)
+        reown = (
+            update(ws).where(_c.workflow_uuid.in_(_IDS), owned).values(application_name=_NEW_APP)
+        )
+        total = 0
+        after: str | None = None
+        while True:
+
+            def batch(conn: Connection, after: str | None = after) -> tuple[int, str | None]:
+                query = page if after is None else page.where(_c.workflow_uuid > after)
+                ids = list(conn.execute(query, params).scalars())
+                changed = 0
+                for chunk in chunked(ids):
+                    changed += conn.execute(reown, {**params, "ids": list(chunk)}).rowcount
+                return changed, (ids[-1] if ids else None)
+
+            changed, after = self._db.run(Mode.WRITE, batch)
+            total += changed
+            if after is None:
+                return total
+
+    def _reown_versions(
+        self, owned: ColumnElement[bool], params: dict[str, Any], batch_size: int
+    ) -> int:
+        # A re-owned or merged row leaves ``owned``, so every batch reads from the start.
+        page = (
+            select(av.c.version_id, av.c.version_name, av.c.version_timestamp)
+            .where(owned)
+            .order_by(av.c.version_id)
+            .limit(batch_size)
+        )
+        new_app = params["new_app"]
+
+        def batch(conn: Connection) -> int:
+            rows = conn.execute(page, params).all()
+            for version_id, version_name, timestamp in rows:
+                held = conn.execute(_HELD, {"name": version_name, "new_app": new_app}).first()
+                if held is None:
+                    conn.execute(_MOVE_VERSION, {"row_id": version_id, "new_app": new_app})
+                else:  # the name is taken: keep the held row, at the later timestamp
+                    latest = max(held.version_timestamp, timestamp)
+                    conn.execute(_MERGE_VERSION, {"row_id": held.version_id, "ts": latest})
+                    conn.execute(_DROP_VERSION, {"row_id": version_id})
+            return len(rows)
+
+        total = 0
+        while changed := self._db.run(Mode.WRITE, batch):
+            total += changed
+        return total
 
 
 def _register(conn: Connection, version_name: str, app: str | None, now_ms: int) -> None:

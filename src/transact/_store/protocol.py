@@ -21,6 +21,7 @@ from typing import Protocol
 from transact._core.checkpoint import Checkpoint
 from transact._core.queue_policy import QueueLimits
 from transact._store.definitions import DefinitionStore
+from transact._store.exports import ExportStore
 from transact._store.records import (
     OutgoingMessage,
     StreamRead,
@@ -37,7 +38,7 @@ ENQUEUED on that queue). A topic of None is written as the empty string in keys.
 """
 
 
-class Store(DefinitionStore, Protocol):
+class Store(DefinitionStore, ExportStore, Protocol):
     """Durable storage of workflows, checkpoints, messages, events and streams (and,
     from ``DefinitionStore``, revisions, versions, queue and schedule definitions)."""
 

@@ -20,7 +20,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
-from transact._facade.conductor import fleet, requests, schedules
+from transact._facade.conductor import exports, fleet, requests, schedules
 from transact._facade.conductor.requests import Answer
 
 logger = logging.getLogger("dbos")
@@ -50,6 +50,10 @@ def answers(metadata: dict[str, Any] | None, version: str) -> Mapping[str, Answe
         "retention": requests.retention,
         "get_metrics": requests.get_metrics,
         "get_workflow_events": requests.get_workflow_events,
+        "get_workflow_notifications": exports.get_workflow_notifications,
+        "get_workflow_streams": exports.get_workflow_streams,
+        "export_workflow": exports.export_workflow_request,
+        "import_workflow": exports.import_workflow_request,
         "alert": fleet.alert,
         "fork_from_failure": fleet.fork_from_failure,
         "get_workflow_aggregates": fleet.get_workflow_aggregates,

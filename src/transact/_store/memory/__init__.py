@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from transact._store.memory.checkpoints import CheckpointVerbs
 from transact._store.memory.definitions import DefinitionVerbs
 from transact._store.memory.events import EventVerbs
+from transact._store.memory.exports import ExportVerbs
 from transact._store.memory.messages import MessageVerbs
 from transact._store.memory.queues import QueueVerbs
 from transact._store.memory.revisions import RevisionVerbs
@@ -37,6 +38,7 @@ class MemoryStore(
     StreamVerbs,
     RevisionVerbs,
     DefinitionVerbs,
+    ExportVerbs,
 ):
     """A :class:`~transact._store.protocol.Store` held in process memory.
 

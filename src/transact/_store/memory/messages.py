@@ -47,7 +47,7 @@ class MessageVerbs(MemoryState):
                 if message_id is not None:
                     self._message_ids[message_id] = destination_id
                 queue = self._messages.setdefault(destination_id, {}).setdefault(topic, [])
-                queue.append(StoredMessage(message))
+                queue.append(StoredMessage(message, created_at_epoch_ms=now_ms))
             if checkpoint is not None:
                 self._put_checkpoint(*checkpoint)
             return not duplicate
@@ -74,7 +74,8 @@ class MessageVerbs(MemoryState):
                     if m.message_id is not None:
                         self._message_ids[m.message_id] = m.destination_id
                     queue = self._messages.setdefault(m.destination_id, {})
-                    queue.setdefault(m.topic, []).append(StoredMessage(m.message))
+                    stored = StoredMessage(m.message, created_at_epoch_ms=now_ms)
+                    queue.setdefault(m.topic, []).append(stored)
                 inserted.append(not duplicate)
             if checkpoint is not None:
                 self._put_checkpoint(*checkpoint)

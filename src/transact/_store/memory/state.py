@@ -4,6 +4,7 @@ held). Each concern's verbs are a mixin over :class:`MemoryState`.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Any
 
@@ -44,12 +45,19 @@ WAITING_VALUES = frozenset(
 )
 
 
+_MESSAGE_SEQUENCE = itertools.count()
+
+
 @attrs.define
 class StoredMessage:
     """A message in its queue; a consumed one stays, flagged."""
 
     message: str
     consumed: bool = False
+    created_at_epoch_ms: int = 0
+    # Send order across topics (SQL's ``seq``), which the per-topic lists lose; one
+    # counter for every memory store, as only the order matters.
+    seq: int = attrs.field(factory=lambda: next(_MESSAGE_SEQUENCE))
 
 
 @attrs.frozen

@@ -21,6 +21,7 @@ from transact._store.sql.verbs.checkpoints import CheckpointVerbs
 from transact._store.sql.verbs.definitions import DefinitionVerbs
 from transact._store.sql.verbs.delayed import DelayedVerbs
 from transact._store.sql.verbs.events import EventVerbs
+from transact._store.sql.verbs.exports import ExportVerbs
 from transact._store.sql.verbs.maintenance import MaintenanceVerbs
 from transact._store.sql.verbs.messages import MessageVerbs
 from transact._store.sql.verbs.notify import NOTIFY_KEY, PUBLISH, payload
@@ -53,6 +54,7 @@ class SQLStore(
     QueueVerbs,
     RevisionVerbs,
     DefinitionVerbs,
+    ExportVerbs,
     DelayedVerbs,
 ):
     """A :class:`~transact._store.protocol.Store` on a SQL database (see ``Backend``)."""

@@ -1,0 +1,180 @@
+"""The export verbs of the SQL store (see ``transact._store.exports``): a workflow's
+messages and stream entries as rows, and export / import of whole workflows.
+
+Rows go through the same helpers as the memory store's (``status_row``,
+``checkpoint_row``...), so an export has the same keys and value types whichever store
+wrote it (SQLite's integers for booleans become ``bool``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Text, and_, bindparam, insert, select
+
+from transact._store.exports import (
+    ExportedWorkflow,
+    StoredNotification,
+    StoredStreamValue,
+    checkpoint_of,
+    checkpoint_row,
+    record_of,
+    status_row,
+)
+from transact._store.records import WorkflowRecord
+from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.engine.errors import OnError
+from transact._store.sql.schema.tables import (
+    NULL_TOPIC,
+    notifications,
+    operation_outputs,
+    streams,
+    workflow_events,
+    workflow_events_history,
+    workflow_status,
+)
+from transact.errors import DBOSConflictingWorkflowError, DBOSQueueDeduplicatedError
+
+__all__ = ["ExportVerbs"]
+
+_WF = bindparam("wf", type_=Text)
+_n, _st, _oo = notifications.c, streams.c, operation_outputs.c
+_ev, _eh, _ws = workflow_events.c, workflow_events_history.c, workflow_status.c
+
+# ``seq`` is the send order across topics (the timestamp ties within a millisecond).
+_MESSAGES = (
+    select(_n.topic, _n.message, _n.created_at_epoch_ms, _n.consumed)
+    .where(_n.destination_uuid == _WF)
+    .order_by(_n.seq)
+)
+_STREAM_ROWS = (
+    select(_st.workflow_uuid, _st.key, _st.offset, _st.value, _st.function_id)
+    .where(_st.workflow_uuid == _WF)
+    .order_by(_st.key, _st.offset)
+)
+_STATUS = select(workflow_status).where(_ws.workflow_uuid == _WF)
+_CHECKPOINTS = select(operation_outputs).where(_oo.workflow_uuid == _WF).order_by(_oo.function_id)
+_EVENTS = (
+    select(_ev.workflow_uuid, _ev.key, _ev.value).where(_ev.workflow_uuid == _WF).order_by(_ev.key)
+)
+_HISTORY = (
+    select(_eh.workflow_uuid, _eh.function_id, _eh.key, _eh.value)
+    .where(_eh.workflow_uuid == _WF)
+    .order_by(_eh.function_id, _eh.key)
+)
+_EXISTING = select(_ws.workflow_uuid).where(_ws.workflow_uuid.in_(bindparam("ids", expanding=True)))
+
+
+def _stream_row(row: Any) -> dict[str, Any]:
+    return {
+        "workflow_uuid": row.workflow_uuid,
+        "key": row.key,
+        "offset": int(row.offset),
+        "value": row.value,
+        "function_id": int(row.function_id),
+    }
+
+
+def _export(conn: Connection, workflow_id: str) -> ExportedWorkflow | None:
+    params = {"wf": workflow_id}
+    status = conn.execute(_STATUS, params).mappings().first()
+    if status is None:
+        return None
+    return ExportedWorkflow(
+        workflow_status=status_row(record_of(dict(status))),
+        operation_outputs=[
+            checkpoint_row(workflow_id, checkpoint_of(dict(row)))
+            for row in conn.execute(_CHECKPOINTS, params).mappings()
+        ],
+        workflow_events=[dict(row) for row in conn.execute(_EVENTS, params).mappings()],
+        workflow_events_history=[
+            {**row, "function_id": int(row["function_id"])}
+            for row in conn.execute(_HISTORY, params).mappings()
+        ],
+        streams=[_stream_row(row) for row in conn.execute(_STREAM_ROWS, params)],
+    )
+
+
+def _refuse_clashes(conn: Connection, records: Sequence[WorkflowRecord]) -> None:
+    """Raise (the transaction then rolls back) if an id or a deduplication id is taken."""
+    ids = [r.workflow_id for r in records]
+    repeated = next((i for n, i in enumerate(ids) if i in ids[:n]), None)
+    taken = set(conn.execute(_EXISTING, {"ids": ids}).scalars()) if ids else set()
+    clash = repeated if repeated is not None else next((i for i in ids if i in taken), None)
+    if clash is not None:
+        raise DBOSConflictingWorkflowError(clash, "cannot import a workflow that already exists")
+    for r in records:
+        if r.queue_name is None or r.deduplication_id is None:
+            continue
+        held = select(_ws.workflow_uuid).where(
+            and_(_ws.queue_name == r.queue_name, _ws.deduplication_id == r.deduplication_id)
+        )
+        if conn.execute(held).first() is not None:
+            raise DBOSQueueDeduplicatedError(r.workflow_id, r.queue_name, r.deduplication_id)
+
+
+class ExportVerbs:
+    """The export verbs of the SQL store (a mixin of ``SQLStore``)."""
+
+    _db: Backend
+
+    def list_messages(self, workflow_id: str) -> list[StoredNotification]:
+        """The workflow's messages in send order (see ``ExportStore``)."""
+        rows = self._db.run(Mode.READ, lambda c: c.execute(_MESSAGES, {"wf": workflow_id}).all())
+        return [
+            StoredNotification(
+                topic=None if r.topic == NULL_TOPIC else r.topic,
+                message=r.message,
+                created_at_epoch_ms=int(r.created_at_epoch_ms),
+                consumed=bool(r.consumed),
+            )
+            for r in rows
+        ]
+
+    def list_stream_entries(self, workflow_id: str) -> list[StoredStreamValue]:
+        """The workflow's stream entries by key then offset (see ``ExportStore``)."""
+        rows = self._db.run(Mode.READ, lambda c: c.execute(_STREAM_ROWS, {"wf": workflow_id}).all())
+        return [StoredStreamValue(r.key, int(r.offset), r.value, int(r.function_id)) for r in rows]
+
+    def export_workflows(self, workflow_ids: Sequence[str]) -> list[ExportedWorkflow]:
+        """The export of each known id, in order, in one transaction (see
+        ``ExportStore``)."""
+
+        def work(conn: Connection) -> list[ExportedWorkflow]:
+            exports = (_export(conn, workflow_id) for workflow_id in workflow_ids)
+            return [e for e in exports if e is not None]
+
+        return self._db.run(Mode.READ, work)
+
+    def import_workflows(self, exported: Sequence[ExportedWorkflow]) -> None:
+        """Insert every export in one transaction, all or nothing (see ``ExportStore``)."""
+        records = [record_of(e["workflow_status"]) for e in exported]
+        # Normalised through the records, so a row from any store inserts the same way.
+        tables: list[tuple[Any, list[dict[str, Any]]]] = [
+            (workflow_status, [status_row(r) for r in records]),
+            (
+                operation_outputs,
+                [
+                    checkpoint_row(r["workflow_uuid"], checkpoint_of(r))
+                    for e in exported
+                    for r in e["operation_outputs"]
+                ],
+            ),
+            (workflow_events, [dict(r) for e in exported for r in e["workflow_events"]]),
+            (
+                workflow_events_history,
+                [dict(r) for e in exported for r in e["workflow_events_history"]],
+            ),
+            (streams, [dict(r) for e in exported for r in e["streams"]]),
+        ]
+
+        def work(conn: Connection) -> None:
+            _refuse_clashes(conn, records)
+            for table, rows in tables:
+                if rows:
+                    conn.execute(insert(table), rows)
+
+        # A clash that races the check above still names an id, if not always the one.
+        first = records[0].workflow_id if records else None
+        self._db.run(Mode.WRITE, work, OnError(duplicate_id=first))

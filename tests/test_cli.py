@@ -163,6 +163,9 @@ def test_reset_asks_first(app: str) -> None:
         cli_twice(1)
     refused = transact("reset", "-s", app, stdin="n\n")
     assert refused.returncode == 1 and "reset cancelled" in refused.stderr
+    assert refused.stdout == ""  # the question goes to stderr
+    closed = transact("reset", "-s", app, stdin="")  # a script with no answer: a no
+    assert closed.returncode == 1 and "Traceback" not in closed.stderr
     assert status_of("cli-doomed") == "SUCCESS"
     done = transact("reset", "-s", app, "-y")
     assert done.returncode == 0, done.stderr

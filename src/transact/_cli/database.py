@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from transact._cli.output import confirmed
 from transact._cli.types import Subparsers
 from transact._cli.urls import UsageError, system_database_url
 from transact._facade.migration import migrate_system_database, pending_statements
@@ -55,10 +56,8 @@ def run_migrate(options: argparse.Namespace) -> int:
 def run_reset(options: argparse.Namespace) -> int:
     """``reset``."""
     url = system_database_url(options.sys_db_url)
-    if not options.yes:
-        answer = input(f"Delete every workflow in {url}? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            raise UsageError("reset cancelled")
+    if not options.yes and not confirmed(f"Delete every workflow in {url}? [y/N] "):
+        raise UsageError("reset cancelled")
     store = open_store(url)
     try:
         store.migrate()

@@ -41,3 +41,10 @@ def _print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
     for row in cells:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
     print(f"({len(rows)} workflow{'s' if len(rows) != 1 else ''})")
+
+
+def confirmed(question: str) -> bool:
+    """Ask ``question`` on stderr and read the answer from stdin: stdout keeps only the
+    command's output, and an empty or closed stdin (a script) is a no, not a traceback."""
+    print(question, end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")

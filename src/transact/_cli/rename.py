@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from transact._cli.output import emit
+from transact._cli.output import confirmed, emit
 from transact._cli.types import Subparsers
 from transact._cli.urls import UsageError, system_database_url
 from transact._client.rename import DEFAULT_RENAME_BATCH, check_rename, rename_in
@@ -65,7 +65,7 @@ def run_rename_application(options: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     url = system_database_url(options.sys_db_url)
-    if not options.yes and not _confirmed(_question(old_name, new_name, adopt, url)):
+    if not options.yes and not confirmed(_question(old_name, new_name, adopt, url)):
         raise UsageError("rename-application cancelled")
     store = open_store(url)
     try:
@@ -87,10 +87,3 @@ def _question(old_name: str | None, new_name: str, adopt: bool, url: str) -> str
     if adopt:
         owners.append("no application")
     return f"Give '{new_name}' the rows owned by {' or '.join(owners)} in {url}? [y/N] "
-
-
-def _confirmed(question: str) -> bool:
-    # The question goes to stderr and the answer is read from stdin, so stdout holds
-    # only the JSON counts; an empty or closed stdin is a no.
-    print(question, end="", file=sys.stderr, flush=True)
-    return sys.stdin.readline().strip().lower() in ("y", "yes")

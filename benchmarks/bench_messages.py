@@ -11,8 +11,8 @@ across two.
   in ``DBOS.get_event`` for it. At least one commit and one read.
 
 Across two processes the partner runs in ``benchmarks.peer``. On Postgres other processes
-are woken by LISTEN/NOTIFY; on SQLite they poll (``notification_listener_polling_
-interval_sec``, default 0.1 s), which dominates those figures.
+are woken by LISTEN/NOTIFY; on SQLite by the change log's watcher, which polls
+``PRAGMA data_version`` every 5 ms.
 
 Each run's figure is the median latency of its messages; the note gives the 90th
 percentile over every message of every run.
@@ -100,8 +100,6 @@ def _row(
     medians = [statistics.median(run) * 1000 for run in runs]
     every = sorted(x * 1000 for run in runs for x in run)
     note = f"{len(every)} messages; p90 {every[int(0.9 * (len(every) - 1))]:.2f} ms"
-    if not local and db.kind == "sqlite":
-        note += "; other process polls every 0.1 s"
     max_ms = TARGET_MS if local else None
     return ratio_row(FAMILY, name, db, medians, "ms", floors, max_ms=max_ms, note=note)
 

@@ -6,7 +6,9 @@ test_communication_processes.py MODE URL WORKFLOW_ID``):
 - ``receive``: start a workflow that waits in ``recv``; it is SIGKILLed while waiting;
 - ``send``: send a message (twice, with one idempotency key) while no receiver runs;
 - ``resume``: launch, which recovers the receiver, and print its result as JSON;
-- ``write``: start a workflow that writes a stream slowly, then closes it.
+- ``write``: start a workflow that writes a stream slowly, then closes it;
+- ``wait``: start a workflow that waits in ``recv``, its process re-checking the
+  database only every minute, and print its result as JSON.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from transact import DBOS, SetWorkflowID
+from transact import DBOS, DBOSClient, SetWorkflowID
 from transact._store.factory import open_store
 
 THIS = pathlib.Path(__file__)
@@ -46,8 +48,23 @@ def proc_writer(count: int) -> int:
     return count
 
 
-def _launch(url: str, executor_id: str) -> None:
-    DBOS(config={"name": "test-comm", "system_database_url": url, "executor_id": executor_id})
+@DBOS.workflow(name="comm_proc_waiter")
+def proc_waiter() -> Any:
+    return DBOS.recv("t", timeout_seconds=WAIT_SECONDS)
+
+
+WAIT_SECONDS = 30
+
+
+def _launch(url: str, executor_id: str, poll_seconds: float | None = None) -> None:
+    DBOS(
+        config={
+            "name": "test-comm",
+            "system_database_url": url,
+            "executor_id": executor_id,
+            "notification_listener_polling_interval_sec": poll_seconds,
+        }
+    )
     DBOS.launch()
 
 
@@ -73,6 +90,12 @@ def main(mode: str, url: str, workflow_id: str) -> None:
             writer = DBOS.start_workflow(proc_writer, STREAM_VALUES)
         print("started", flush=True)
         writer.get_result()
+    elif mode == "wait":
+        _launch(url, "comm-waiter", poll_seconds=60)
+        with SetWorkflowID(workflow_id):
+            waiter = DBOS.start_workflow(proc_waiter)
+        print("started", flush=True)
+        print(json.dumps(waiter.get_result()), flush=True)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     DBOS.destroy(destroy_registry=False)
@@ -151,6 +174,34 @@ def test_message_sent_while_the_receiver_is_dead_is_delivered_once(shared_url: s
         store.close()
     recvs = [c for c in recorded if c.function_name == "DBOS.recv"]
     assert [c.function_id for c in recvs] == [1, 3]
+
+
+@pytest.mark.slow
+def test_a_message_from_another_process_wakes_the_receiver_at_once(shared_url: str) -> None:
+    """The receiver's process re-checks the database only every minute, and its recv
+    times out after 30 s: only the database's notification (Postgres LISTEN, SQLite's
+    change log) can hand it the message seconds after it was sent."""
+    waiter = child("wait", shared_url, "proc-waiter")
+    try:
+        expect_started(waiter)
+        wait_for_checkpoint(shared_url, "proc-waiter", 2, "DBOS.sleep")  # waiting in recv
+        client = DBOSClient(system_database_url=shared_url)
+        try:
+            sent = time.monotonic()
+            client.send("proc-waiter", "hello", "t")
+        finally:
+            client.destroy()
+        assert waiter.stdout is not None
+        result = json.loads(waiter.stdout.readline())
+        woken_after = time.monotonic() - sent
+        _, err = waiter.communicate(timeout=30)
+        assert waiter.returncode == 0, err
+    finally:
+        if waiter.poll() is None:
+            waiter.kill()
+            waiter.communicate()
+    assert result == "hello"
+    assert woken_after < WAIT_SECONDS / 3, f"woken {woken_after:.1f} s after the send"
 
 
 @pytest.mark.slow

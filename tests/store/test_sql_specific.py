@@ -389,7 +389,6 @@ def test_sqlite_creates_missing_folders(tmp_path: Path) -> None:
     store.migrate()
     assert (tmp_path / "a" / "b" / "sys.db").exists()
     assert isinstance(store, SQLiteStore)
-    assert not store.subscribe(lambda key: None)
     store.close()
 
 
@@ -439,6 +438,12 @@ def _statements_sent(store: SQLStore) -> Iterator[list[str]]:
 def test_hot_path_statement_counts(sql_store: SQLStore) -> None:
     """insert_workflow, record_checkpoint and finish_workflow send one statement each, in
     autocommit: on Postgres one round trip, on SQLite no BEGIN, COMMIT or ROLLBACK."""
+    if sql_store.backend.dialect_name == "sqlite":
+        # pysqlite's trace repeats a statement's text for each trigger it fires (the
+        # change log's, which run inside the statement): count without them.
+        with sqlite3.connect(sql_store.backend.url.database or "") as conn:
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'"):
+                conn.execute(f"DROP TRIGGER {name}")
     sql_store.insert_workflow(wf("warm"))
     with _statements_sent(sql_store) as seen:
         sql_store.insert_workflow(wf("w"))

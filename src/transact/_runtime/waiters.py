@@ -3,7 +3,7 @@
 A waiter registers an event under a key (``status:<wf>``, ``message:<wf>::<topic>``,
 ...) *before* it checks the store, so a write that lands between the check and the
 wait still wakes it. Other processes' writes arrive through the store's notifications
-(Postgres) or the waiter's periodic re-check (SQLite).
+(Postgres LISTEN, SQLite's change log), and the waiter's rare re-check catches any missed.
 """
 
 from __future__ import annotations

@@ -43,9 +43,9 @@ class Watchdog:
     interrupted, waiters woken), even while it sleeps or waits.
 
     Outside changes: every ``poll_seconds`` while this process runs workflows, one query
-    reads their statuses; a CANCELLED or deleted one is interrupted. That is how a
-    SQLite process notices a cancel from another process during a long sleep or wait;
-    on Postgres, notifications do it at once and this is a safety net.
+    reads their statuses; a CANCELLED or deleted one is interrupted. Notifications
+    (Postgres, SQLite) deliver a cancel from another process at once, so this is a
+    safety net there, and how a deletion by another process is noticed.
     """
 
     def __init__(

@@ -59,9 +59,9 @@ class Store(DefinitionStore, ExportStore, Protocol):
     def subscribe(self, on_notify: NotifyCallback) -> bool:
         """Deliver cross-process notifications to ``on_notify``.
 
-        Returns True if the store pushes them (Postgres LISTEN/NOTIFY), so waiters may
-        poll rarely; False if it cannot (memory: one process; SQLite), so waiters in other
-        processes must poll. Called at most once per store.
+        Returns True if the store delivers them (Postgres LISTEN/NOTIFY; SQLite's change
+        log, read by a watcher thread), so waiters may poll rarely; False if it cannot
+        (memory: one process), so waiters must poll. Called at most once per store.
         """
         ...
 

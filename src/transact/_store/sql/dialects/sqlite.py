@@ -27,6 +27,11 @@ in steps of milliseconds), and when several threads write at once, their one-sta
 writes share transactions (group commit, ``group_commit.py``): one lock hand-over and
 one ``fsync`` per batch instead of per write. Taking turns, the raw writes also share one
 connection kept out of the pool (``Backend.checkout``).
+
+Other processes learn of writes they may wait on (a message, an event, an outcome, an
+enqueue) from the change log that triggers write in the same transactions
+(``schema/change_log.py``), read by each subscribed process's watcher thread when
+``PRAGMA data_version`` says another connection committed (``change_watcher.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +47,8 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from transact._store.protocol import Store
+from transact._store.protocol import NotifyCallback, Store
+from transact._store.sql.dialects.change_watcher import ChangeWatcher
 from transact._store.sql.engine.backend import READ_OPTION, Backend
 from transact._store.sql.engine.errors import safe_url
 from transact._store.sql.store import SQLStore
@@ -62,6 +69,29 @@ class SQLiteStore(SQLStore):
     def __init__(self, backend: Backend, path: Path) -> None:
         super().__init__(backend)
         self.path = path
+        self._watcher: ChangeWatcher | None = None
+
+    def subscribe(self, on_notify: NotifyCallback) -> bool:
+        """Start the change watcher delivering other connections' logged keys to
+        ``on_notify`` (``change_watcher.py``); True."""
+        if self._watcher is None:
+            self._watcher = ChangeWatcher(self.path, on_notify)
+            self._watcher.start()
+        return True
+
+    def listen_for_outcomes(self) -> None:
+        """Nothing to do: the watcher delivers outcomes with every other key."""
+
+    def publish(self, keys: Sequence[str]) -> None:
+        """Nothing: the only keys published are enqueue announcements, and SQLite's queue
+        runners find other processes' enqueues at their poll (``schema/change_log.py``)."""
+
+    def close(self) -> None:
+        """Stop the change watcher, then close every pooled connection."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        super().close()
 
     def _prepare_database(self) -> None:
         # SQLite creates the file, but not the folder it goes in.

@@ -15,8 +15,10 @@ from collections.abc import Callable
 import attrs
 from sqlalchemy import Connection, insert, inspect, select
 
+from transact._store.sql.schema.change_log import create_change_log
 from transact._store.sql.schema.tables import (
     CLAIM_INDEXES,
+    INTERNAL_QUEUE_NAME,
     LISTING_INDEXES,
     NARROWED_QUEUE_INDEXES,
     POSTGRES_SCHEMA,
@@ -42,10 +44,6 @@ class Migration:
     version: int
     description: str
     apply: Callable[[Connection], None]
-
-
-INTERNAL_QUEUE_NAME = "_dbos_internal_queue"
-"""The runtime's internal queue (``recovery.INTERNAL_QUEUE``, which a store may not import)."""
 
 
 def _initial_schema(conn: Connection) -> None:
@@ -271,6 +269,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _otel_context,
     ),
     Migration(11, "list_workflows: indexes by status, name and queue", _listing_indexes),
+    Migration(
+        12,
+        "SQLite: transact_changes, the change log its triggers write (cross-process wake-ups)",
+        create_change_log,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

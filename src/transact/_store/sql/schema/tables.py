@@ -34,6 +34,7 @@ __all__ = [
     "CHECKPOINT_PK",
     "CLAIM_INDEXES",
     "DEDUP_INDEX",
+    "INTERNAL_QUEUE_NAME",
     "MESSAGE_ID_UNIQUE",
     "NARROWED_QUEUE_INDEXES",
     "NULL_TOPIC",
@@ -58,6 +59,9 @@ __all__ = [
 
 POSTGRES_SCHEMA = "transact"
 """The Postgres schema holding every table (SQLite has no schemas)."""
+
+INTERNAL_QUEUE_NAME = "_dbos_internal_queue"
+"""The runtime's internal queue (``recovery.INTERNAL_QUEUE``, which a store may not import)."""
 
 NULL_TOPIC = "__null__topic__"
 """How a message topic of None is stored: a real value keeps ``topic = :t`` indexable

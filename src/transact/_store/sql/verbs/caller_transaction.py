@@ -4,7 +4,8 @@
 The caller's SQLAlchemy connection (or session) is open on the system database; these
 functions run the store's own statements on it and never commit, so the rows appear
 when, and only if, the caller's transaction commits. On Postgres the wake-ups ride on
-the same transaction (``pg_notify`` is delivered at commit); SQLite waiters poll.
+the same transaction (``pg_notify`` is delivered at commit; on SQLite the change log's
+triggers write in it, read by other processes once it commits).
 
 A statement that fails on Postgres aborts the transaction around it, so an insert that
 may break the deduplication index runs under a savepoint: the caller can catch
@@ -111,6 +112,7 @@ def send_messages(conn: Connection, messages: Sequence[OutgoingMessage], now_ms:
 
 def publish(conn: Connection, key: str) -> None:
     """Wake the waiters on ``key`` in every process when the transaction commits
-    (Postgres); nothing on SQLite, where they poll."""
+    (Postgres: ``pg_notify``); nothing on SQLite, whose queue runners poll for other
+    processes' enqueues (``schema/change_log.py``)."""
     if conn.dialect.name == "postgresql":
         conn.execute(PUBLISH, {NOTIFY_KEY: payload(key)})

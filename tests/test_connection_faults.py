@@ -283,7 +283,17 @@ def test_background_threads_ride_out_a_restart_with_one_warning_and_one_back_lin
     proxy.up()
     assert handle.get_result() == 3
     assert queue.enqueue(doubled, 1).get_result() == 4
-    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+    def warnings() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+    def said(part: str) -> int:
+        return sum(part in r.getMessage() for r in warnings())
+
+    # The listener reconnects on its own schedule (a try a second), which may come after
+    # the work above is done.
+    wait_until(lambda: said("listener back") >= said("listener lost"), timeout=15)
+    records = warnings()
     text_of = [r.getMessage() for r in records]
     assert sum("system database" in t and "unavailable" in t for t in text_of) == 1, text_of
     assert sum("system database" in t and "is back" in t for t in text_of) == 1, text_of

@@ -1239,6 +1239,36 @@ def test_write_stream_with_conflicting_checkpoint_writes_nothing(store: Store) -
     assert store.write_stream("w1", "s", "b", 2, None) == 0
 
 
+def test_write_stream_in_cancelled_workflow_with_checkpoint_writes_nothing(
+    store: Store,
+) -> None:
+    add(store, wf("w1", CANCELLED))
+    with pytest.raises(WorkflowNotPending):
+        store.write_stream("w1", "s", "a", 1, cp(1))
+    assert store.read_stream("w1", "s", 0).value is None
+    assert store.load_checkpoints("w1") == []
+
+
+def test_write_stream_with_checkpoint_on_missing_workflow_raises(store: Store) -> None:
+    with pytest.raises(DBOSNonExistentWorkflowError):
+        store.write_stream("nope", "s", "a", 1, cp(1))
+    assert store.read_stream("nope", "s", 0) == StreamRead(None, None)
+
+
+def test_concurrent_checkpointed_stream_writes_get_distinct_offsets(store: Store) -> None:
+    """Writers racing for one offset: the loser runs again, checkpoint included, and
+    each value keeps its own checkpoint."""
+    add(store, wf("w1"))
+    offsets = run_threads(
+        lambda i: [
+            store.write_stream("w1", "s", f"{i}-{n}", 10 * i + n, cp(10 * i + n)) for n in range(5)
+        ],
+        4,
+    )
+    assert sorted(o for batch in offsets for o in batch) == list(range(20))
+    assert len(store.load_checkpoints("w1")) == 20
+
+
 def test_concurrent_stream_writes_get_distinct_offsets(store: Store) -> None:
     add(store, wf("w1"))
     offsets = run_threads(

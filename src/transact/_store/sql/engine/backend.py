@@ -290,6 +290,7 @@ class Backend(Writers):
         on_error: OnError = _NO_ERROR_CONTEXT,
         committed: Callable[[], list[tuple[Any, ...]]] | None = None,
         settle: Callable[[], list[tuple[Any, ...]]] | None = None,
+        retry_on: frozenset[Violation] = frozenset(),
     ) -> list[tuple[Any, ...]]:
         """Run one writing statement with ``RETURNING`` as its own transaction; return its
         rows as tuples, in the statement's column order.
@@ -299,7 +300,8 @@ class Backend(Writers):
         retries of a ``Mode.WRITE_ONE`` verb (``committed`` as in :meth:`run`). With
         ``settle``, a try whose commit is in doubt is not run again: ``settle()`` (a
         read, once the database answers) tells what it did (the rows a claim took, the
-        message a consume took), so a retry cannot take more. Same restrictions as
+        message a consume took), so a retry cannot take more. ``retry_on``: as in
+        :meth:`run` (the statement is run again whole). Same restrictions as
         :meth:`execute_one`. Not where writers take turns (SQLite): they
         go through :meth:`run`.
         """
@@ -314,6 +316,7 @@ class Backend(Writers):
             fetch_all,
             committed=committed,
             settle=settle,
+            retry_on=retry_on,
         )
 
     def _execute_alone(
@@ -337,12 +340,13 @@ class Backend(Writers):
         committed: Callable[[], T] | None = None,
         in_doubt: bool = False,
         settle: Callable[[], T] | None = None,
+        retry_on: frozenset[Violation] = frozenset(),
     ) -> T:
         """Run ``raw`` on a pooled driver connection with ``mode``'s retries; return
         ``result`` of its cursor (``committed()`` if a retry finds the earlier, in-doubt
         try committed)."""
         # Made on a first failure: the hot path skips it.
-        attempt = self._attempts(mode, on_error, autocommit=True) if in_doubt else None
+        attempt = self._attempts(mode, on_error, retry_on, autocommit=True) if in_doubt else None
         if attempt is not None:
             attempt.in_doubt = True
         while True:
@@ -351,7 +355,7 @@ class Backend(Writers):
                 try:
                     fairy = self._raw_connection(mode)
                 except SQLAlchemyError as exc:
-                    attempt = attempt or self._attempts(mode, on_error, autocommit=True)
+                    attempt = attempt or self._attempts(mode, on_error, retry_on, autocommit=True)
                     attempt.failed(exc, phase)
                     continue
                 failed = False
@@ -366,7 +370,7 @@ class Backend(Writers):
                     # A statement that failed in autocommit leaves its connection clean,
                     # unless the connection itself is gone.
                     failed = bool(getattr(wrapped, "connection_invalidated", False))
-                    attempt = attempt or self._attempts(mode, on_error, autocommit=True)
+                    attempt = attempt or self._attempts(mode, on_error, retry_on, autocommit=True)
                     attempt.failed(wrapped, phase)
                     if attempt.in_doubt and settle is not None:
                         return settle()

@@ -1,12 +1,17 @@
 """Streams: append-only values per (workflow, key) at offsets 0, 1, 2, ...
 
 The next offset is computed inside the insert itself (``COALESCE(MAX("offset"), -1) + 1``),
-so a write is one statement. Two Postgres writers racing on one stream may compute the
-same offset; the loser hits the primary key and the backend runs it again. SQLite
-writers are serialized by ``BEGIN IMMEDIATE`` and never race.
+so a write is one statement. In workflow code it also writes its checkpoint: on Postgres
+in the same statement (a data-modifying CTE, see ``checkpointed.py``), so a write costs
+one autocommit round trip; on SQLite in one short transaction of two statements, run on
+the driver connection. Two Postgres writers racing on one stream may compute the same
+offset; the loser hits the primary key and the backend runs the whole statement again.
+SQLite writers are serialized by ``BEGIN IMMEDIATE`` and never race.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import Connection, Integer, Text, and_, bindparam, func, insert, select
 
@@ -14,8 +19,14 @@ from transact._core.checkpoint import Checkpoint
 from transact._store.records import StreamRead
 from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.engine.errors import OnError, Violation
+from transact._store.sql.engine.raw import RawConnection
 from transact._store.sql.schema.tables import streams, workflow_status
-from transact._store.sql.verbs.checkpoints import write_checkpoint
+from transact._store.sql.verbs.checkpointed import checkpoint_cte
+from transact._store.sql.verbs.checkpoints import (
+    checkpoint_params,
+    raise_not_pending,
+    write_checkpoint,
+)
 from transact._store.sql.verbs.notify import NOTIFY_KEY, notify_columns, stream_key
 
 __all__ = ["StreamVerbs"]
@@ -37,6 +48,33 @@ _APPEND_BASE = insert(st).from_select(
     ).where(st.c.workflow_uuid == _WF, st.c.key == _KEY),
 )
 _APPEND = {n: _APPEND_BASE.returning(st.c.offset, *notify_columns(n)) for n in (False, True)}
+
+
+def _append_checkpointed() -> Any:
+    """Postgres: the checkpoint and the value in one statement. The value is selected
+    FROM the checkpoint's CTE, so it is written only if the checkpoint is (the workflow
+    PENDING); no row comes back otherwise."""
+    ck = checkpoint_cte()
+    next_offset = (
+        select(func.coalesce(func.max(st.c.offset), -1) + 1)
+        .where(st.c.workflow_uuid == _WF, st.c.key == _KEY)
+        .scalar_subquery()
+    )
+    values = select(
+        _WF,
+        _KEY,
+        next_offset,
+        bindparam("value", type_=Text),
+        bindparam("function_id", type_=Integer),
+    ).select_from(ck)
+    return (
+        insert(st)
+        .from_select(["workflow_uuid", "key", "offset", "value", "function_id"], values)
+        .returning(st.c.offset, *notify_columns(True))
+    )
+
+
+_APPEND_CHECKPOINTED = _append_checkpointed()
 
 # One read answers both questions a reader has: the values, and whether to keep waiting.
 # Offsets are dense (each write takes MAX + 1), so a range is a run of consecutive values.
@@ -81,32 +119,42 @@ class StreamVerbs:
         checkpoint: Checkpoint | None,
     ) -> int:
         """Append ``value`` to stream ``key``; return its offset (see ``Store``)."""
-        stmt = _APPEND[self._db.notify]
-        params = {
+        params: dict[str, Any] = {
             "wf": workflow_id,
             "key": key,
             "value": value,
             "function_id": function_id,
             NOTIFY_KEY: stream_key(workflow_id, key),
         }
-
-        def work(conn: Connection) -> int:
-            if checkpoint is not None:
-                write_checkpoint(conn, workflow_id, checkpoint, missing="target")
-            return int(conn.execute(stmt, params).scalar_one())
-
         on_error = OnError(
             missing=("target", workflow_id),
             checkpoint=None if checkpoint is None else (workflow_id, checkpoint.function_id),
         )
-        mode = Mode.WRITE_ONE if checkpoint is None else Mode.WRITE
 
-        def committed() -> int:
-            return int(
-                self._db.run(Mode.READ, lambda conn: conn.execute(_WRITTEN_AT, params).scalar_one())
+        def committed() -> list[tuple[Any, ...]]:  # an in-doubt try that did commit
+            return [(self._db.fetch(_WRITTEN_AT, params)[0][0],)]
+
+        if self._db.dialect_name == "postgresql":
+            stmt = _APPEND[self._db.notify]
+            if checkpoint is not None:
+                stmt = _APPEND_CHECKPOINTED
+                params.update(checkpoint_params(workflow_id, checkpoint))
+            rows = self._db.execute_returning(
+                stmt, params, on_error, committed=committed, retry_on=_RACES
             )
+            if not rows:  # the checkpoint was not recorded: say why
+                self._db.run(
+                    Mode.READ, lambda conn: raise_not_pending(conn, workflow_id, missing="target")
+                )
+            return int(rows[0][0])
 
-        return self._db.run(mode, work, on_error, retry_on=_RACES, committed=committed)
+        def work(conn: RawConnection) -> int:
+            if checkpoint is not None:
+                write_checkpoint(conn, workflow_id, checkpoint, missing="target")
+            return int(conn.execute(_APPEND[False], params).rows[0][0])
+
+        mode = Mode.WRITE_ONE if checkpoint is None else Mode.WRITE
+        return int(self._db.run_raw(mode, work, on_error, committed=lambda: committed()[0][0]))
 
     def read_stream(self, workflow_id: str, key: str, offset: int, limit: int = 1) -> StreamRead:
         """The value at ``offset`` (None if not yet written) and the workflow's status,

@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     Connection,
     Text,
@@ -42,6 +43,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    union_all,
     update,
 )
 
@@ -116,8 +118,21 @@ _RELEASE_VALUES: dict[str, Any] = {
     "deduplication_id": _DEBOUNCE_KEY,
 }
 
+
+def _release(partitioned: bool) -> Any:
+    """Release the scope's due DELAYED rows (SQLite before its claim; Postgres when no
+    claim runs). The rows are found as two range reads of ``idx_workflow_status_delayed``
+    (due by time, and undated): with ``COALESCE(delay, 0) <= now`` in one WHERE, SQLite
+    read every row of the queue through the listing index instead (10 ms a claim with
+    100,000 rows enqueued)."""
+    delayed = [*_scope(partitioned), _c.status == lit("DELAYED")]
+    due = select(_c.workflow_uuid).where(*delayed, _c.delay_until_epoch_ms <= _NOW)
+    undated = select(_c.workflow_uuid).where(*delayed, _c.delay_until_epoch_ms.is_(None))
+    return update(ws).where(_c.workflow_uuid.in_(union_all(due, undated))).values(**_RELEASE_VALUES)
+
+
 # Built once per shape, so SQLAlchemy compiles each once per dialect.
-_RELEASE = {p: update(ws).where(*_releasable(p)).values(**_RELEASE_VALUES) for p in (False, True)}
+_RELEASE = {p: _release(p) for p in (False, True)}
 
 _WAITING = [lit("ENQUEUED"), lit("DELAYED")]
 
@@ -223,11 +238,13 @@ def _claim_statement(dialect: str, partitioned: bool, versions: str, limited: bo
         candidates = candidates.limit(_p("limit", BigInteger))
     if not postgres:
         cte = candidates.cte("claimable")
+        # ``likely()`` hides the status guard from the planner, which otherwise walked
+        # every ENQUEUED row of the status index to find the few claimed (10 ms a claim
+        # with 100,000 enqueued) instead of looking each up by its key.
+        guard = func.likely(status_in(StatusEvent.DEQUEUE), type_=Boolean)
         return (
             update(ws)
-            .where(
-                _c.workflow_uuid.in_(select(cte.c.workflow_uuid)), status_in(StatusEvent.DEQUEUE)
-            )
+            .where(_c.workflow_uuid.in_(select(cte.c.workflow_uuid)), guard)
             .values(**_CLAIM_VALUES)
             .returning(*ws.c)
         )

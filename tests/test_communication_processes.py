@@ -13,6 +13,7 @@ test_communication_processes.py MODE URL WORKFLOW_ID``):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 import signal
@@ -54,6 +55,18 @@ def proc_waiter() -> Any:
 
 
 WAIT_SECONDS = 30
+
+
+@contextlib.contextmanager
+def reaped(process: subprocess.Popen[str]) -> Iterator[None]:
+    """Kill ``process`` on the way out if it is still running (a failed assertion must
+    not leave it behind)."""
+    try:
+        yield
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def _launch(url: str, executor_id: str, poll_seconds: float | None = None) -> None:
@@ -182,7 +195,7 @@ def test_a_message_from_another_process_wakes_the_receiver_at_once(shared_url: s
     times out after 30 s: only the database's notification (Postgres LISTEN, SQLite's
     change log) can hand it the message seconds after it was sent."""
     waiter = child("wait", shared_url, "proc-waiter")
-    try:
+    with reaped(waiter):
         expect_started(waiter)
         wait_for_checkpoint(shared_url, "proc-waiter", 2, "DBOS.sleep")  # waiting in recv
         client = DBOSClient(system_database_url=shared_url)
@@ -196,10 +209,6 @@ def test_a_message_from_another_process_wakes_the_receiver_at_once(shared_url: s
         woken_after = time.monotonic() - sent
         _, err = waiter.communicate(timeout=30)
         assert waiter.returncode == 0, err
-    finally:
-        if waiter.poll() is None:
-            waiter.kill()
-            waiter.communicate()
     assert result == "hello"
     assert woken_after < WAIT_SECONDS / 3, f"woken {woken_after:.1f} s after the send"
 
@@ -216,15 +225,13 @@ def test_stream_written_by_one_process_is_read_by_another(shared_url: str) -> No
     DBOS.launch()
     writer = child("write", shared_url, "proc-writer")
     try:
-        expect_started(writer)
-        stream = DBOS.read_stream("proc-writer", "s", polling_interval_sec=0.02)
-        values = list(stream)
-        _, err = writer.communicate(timeout=60)
-        assert writer.returncode == 0, err
+        with reaped(writer):
+            expect_started(writer)
+            stream = DBOS.read_stream("proc-writer", "s", polling_interval_sec=0.02)
+            values = list(stream)
+            _, err = writer.communicate(timeout=60)
+            assert writer.returncode == 0, err
     finally:
-        if writer.poll() is None:
-            writer.kill()
-            writer.communicate()
         DBOS.destroy(destroy_registry=False)
     assert values == [{"n": n} for n in range(STREAM_VALUES)]
 

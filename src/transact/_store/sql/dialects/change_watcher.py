@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from transact._store.protocol import NotifyCallback
+from transact._store.sql.dialects.connection_thread import ConnectionThread
 from transact._store.sql.schema.change_log import LATEST, PRUNE, READ_AFTER
 
 __all__ = ["KEEP_SECONDS", "POLL_SECONDS", "ChangeWatcher"]
@@ -44,19 +45,15 @@ _RETRY_SECONDS = 1.0
 _PRUNE_BUSY_MS = 50  # a prune gives way to writers rather than wait for the lock
 
 
-class ChangeWatcher:
+class ChangeWatcher(ConnectionThread):
     """A daemon thread delivering the change log's new keys to ``on_notify``, until
     :meth:`stop`."""
 
     def __init__(self, path: Path, on_notify: NotifyCallback) -> None:
+        super().__init__(self._run, "transact-sqlite-watcher", "change watcher", str(path))
         self._path = path
         self._on_notify = on_notify
-        self._stop = threading.Event()
         self._started = threading.Event()
-        self._lost_since: float | None = None  # when the connection failed, if it has
-        self._thread = threading.Thread(
-            target=self._run, name="transact-sqlite-watcher", daemon=True
-        )
 
     def start(self) -> None:
         """Start the thread; return once it has read where the log ends, so every
@@ -64,21 +61,13 @@ class ChangeWatcher:
         self._thread.start()
         self._started.wait(10)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread and close its connection."""
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self._watch()
                 return
             except sqlite3.Error as exc:
-                if self._lost_since is None:  # one warning per outage, not per retry
-                    self._lost_since = time.monotonic()
-                    logger.warning("change watcher lost %s (%s); retrying", self._path, exc)
+                self._lost(str(exc), "retrying")
             except Exception:  # a bug must not kill the thread silently
                 logger.exception("change watcher error on %s", self._path)
             finally:
@@ -91,7 +80,7 @@ class ChangeWatcher:
             conn.execute(f"PRAGMA busy_timeout = {_PRUNE_BUSY_MS}")
             version = _data_version(conn)
             last = int(conn.execute(LATEST).fetchone()[0])
-            self._lost_since = None
+            self._back()
             self._started.set()
             # (time, last seq read then): rows up to it may go once KEEP_SECONDS passed.
             marks: list[tuple[float, int]] = []

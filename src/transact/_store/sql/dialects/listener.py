@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 
 import psycopg
 from psycopg import sql
 
 from transact._store.protocol import NotifyCallback
+from transact._store.sql.dialects.connection_thread import ConnectionThread
 
 __all__ = ["Listener"]
 
@@ -26,7 +26,7 @@ _POLL_SECONDS = 0.25  # how often the thread looks at its stop flag while idle
 _RECONNECT_SECONDS = 1.0
 
 
-class Listener:
+class Listener(ConnectionThread):
     """A daemon thread LISTENing on ``channel`` through ``conninfo``, until :meth:`stop`."""
 
     def __init__(
@@ -38,21 +38,19 @@ class Listener:
         safe_url: str,
         presence: tuple[int, int] | None = None,
     ) -> None:
+        super().__init__(self._run, "transact-pg-listener", "notification listener", safe_url)
         self._conninfo = conninfo
         # A shared advisory lock its session holds while it is connected: how other
         # processes count the live workers (fair shares of a global queue limit).
         self._presence = presence
-        self._lost_since: float | None = None
         self._channel = channel
         self._on_notify = on_notify
         self._safe_url = safe_url
-        self._stop = threading.Event()
         self._connected = threading.Event()
         self._lock = threading.Lock()
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self.connections = 0
         """How many times it has connected (tests watch it reconnect)."""
-        self._thread = threading.Thread(target=self._run, name="transact-pg-listener", daemon=True)
 
     def start(self) -> None:
         """Start the thread."""
@@ -68,25 +66,13 @@ class Listener:
             conn = self._conn
             return None if conn is None or conn.closed else conn.info.backend_pid
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread and close its connection."""
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self._listen()
             except psycopg.Error as exc:
-                # One warning when the database goes away, not one per reconnect attempt.
-                if self._lost_since is None:
-                    self._lost_since = time.monotonic()
-                    logger.warning(
-                        "notification listener lost %s (%s); reconnecting",
-                        self._safe_url,
-                        str(exc).strip().splitlines()[0] if str(exc).strip() else "closed",
-                    )
+                detail = str(exc).strip()
+                self._lost(detail.splitlines()[0] if detail else "closed", "reconnecting")
             except Exception:  # a bug must not kill the thread silently
                 logger.exception("LISTEN thread error on %s", self._safe_url)
             finally:
@@ -103,13 +89,7 @@ class Listener:
             conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", self._presence)
         self.connections += 1
         self._connected.set()
-        if self._lost_since is not None:
-            logger.warning(
-                "notification listener back on %s after %.1fs",
-                self._safe_url,
-                time.monotonic() - self._lost_since,
-            )
-            self._lost_since = None
+        self._back()
         while not self._stop.is_set():
             # notifies() returns after the timeout, so the stop flag is seen promptly.
             for notification in conn.notifies(timeout=_POLL_SECONDS):

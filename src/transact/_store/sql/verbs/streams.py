@@ -131,8 +131,8 @@ class StreamVerbs:
             checkpoint=None if checkpoint is None else (workflow_id, checkpoint.function_id),
         )
 
-        def committed() -> list[tuple[Any, ...]]:  # an in-doubt try that did commit
-            return [(self._db.fetch(_WRITTEN_AT, params)[0][0],)]
+        def written_at() -> int:  # the offset an in-doubt try that did commit took
+            return int(self._db.fetch(_WRITTEN_AT, params)[0][0])
 
         if self._db.dialect_name == "postgresql":
             stmt = _APPEND[self._db.notify]
@@ -140,7 +140,7 @@ class StreamVerbs:
                 stmt = _APPEND_CHECKPOINTED
                 params.update(checkpoint_params(workflow_id, checkpoint))
             rows = self._db.execute_returning(
-                stmt, params, on_error, committed=committed, retry_on=_RACES
+                stmt, params, on_error, committed=lambda: [(written_at(),)], retry_on=_RACES
             )
             if not rows:  # the checkpoint was not recorded: say why
                 self._db.run(
@@ -154,7 +154,7 @@ class StreamVerbs:
             return int(conn.execute(_APPEND[False], params).rows[0][0])
 
         mode = Mode.WRITE_ONE if checkpoint is None else Mode.WRITE
-        return int(self._db.run_raw(mode, work, on_error, committed=lambda: committed()[0][0]))
+        return self._db.run_raw(mode, work, on_error, committed=written_at)
 
     def read_stream(self, workflow_id: str, key: str, offset: int, limit: int = 1) -> StreamRead:
         """The value at ``offset`` (None if not yet written) and the workflow's status,

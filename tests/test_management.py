@@ -616,6 +616,26 @@ def test_an_outside_cancel_is_noticed_among_many_watched_chunks(
         DBOS.cancel_workflow(handle.workflow_id)
 
 
+def test_an_outside_delete_is_noticed_among_many_watched_chunks(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A deletion sends no notification: the watchdog's poll finds the row gone. Each
+    # chunk is counted first and read row by row only when a row is missing, so the one
+    # deleted in the middle chunk is the only execution stopped.
+    monkeypatch.setattr(watchdog_module, "POLL_CHUNK", 2)
+    handles = [DBOS.start_workflow(sleeper, 60) for _ in range(5)]
+    for handle in handles:
+        wait_until(sleeping(handle.workflow_id))
+    deleted = handles[2].workflow_id
+    runtime().store.delete_workflows([deleted])
+    execution = next(s for s in runtime().watchdog._states if s.workflow_id == deleted)
+    wait_until(execution.cancelled.is_set, timeout=15)
+    assert calls["after"] == 0
+    for handle in handles[:2] + handles[3:]:
+        assert status_of(handle.workflow_id) == "PENDING"
+        DBOS.cancel_workflow(handle.workflow_id)
+
+
 def test_concurrent_cancel_and_finish_agree(url: str) -> None:
     handles = [DBOS.start_workflow(three, f"c{i}-") for i in range(10)]
     for handle in handles:

@@ -160,23 +160,24 @@ class Watchdog:
         """Interrupt the executions (taken before the query) whose workflow is now
         CANCELLED or deleted."""
         ids = tuple({state.workflow_id for state in states})
-        status: dict[str, str] = {}
+        gone: set[str] = set()  # CANCELLED or deleted
         # In chunks: a statement takes at most 65,535 parameters (Postgres), and with
-        # 100,000 waiting workflows one IN list would never run.
+        # 100,000 waiting workflows one IN list would never run. Each chunk is counted
+        # first, which returns a row per status, not per workflow: reading every row
+        # cost 10-20 µs of CPU each, so with 100,000 waiting the rounds took a quarter
+        # of a core from the running workflows. Only a chunk that holds a cancelled or
+        # deleted row (rare) is read row by row.
         for start in range(0, len(ids), POLL_CHUNK):
+            chunk = ids[start : start + POLL_CHUNK]
+            counts = self._store.count_workflows(WorkflowQuery(workflow_ids=chunk))
+            if sum(counts.values()) - counts.get(S.CANCELLED.value, 0) == len(chunk):
+                continue
             rows = self._store.list_workflows(
-                WorkflowQuery(
-                    workflow_ids=ids[start : start + POLL_CHUNK],
-                    load_input=False,
-                    load_output=False,
-                )
+                WorkflowQuery(workflow_ids=chunk, load_input=False, load_output=False)
             )
-            status.update((row.workflow_id, row.status) for row in rows)
-        stopped = [
-            state
-            for state in states
-            if status.get(state.workflow_id, S.CANCELLED.value) == S.CANCELLED.value
-        ]
+            alive = {row.workflow_id for row in rows if row.status != S.CANCELLED.value}
+            gone.update(w for w in chunk if w not in alive)
+        stopped = [state for state in states if state.workflow_id in gone] if gone else []
         for state in stopped:
             state.cancelled.set()
         if stopped:

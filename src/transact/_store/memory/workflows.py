@@ -76,7 +76,7 @@ class WorkflowVerbs(MemoryState):
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRecord]:
         """Rows matching ``query``, ordered and paged as ``WorkflowQuery`` describes."""
         with self._lock:
-            rows = [r for r in self._workflows.values() if _matches(r, query)]
+            rows = self._matching(query)
         rows.sort(key=lambda r: (r.created_at, r.workflow_id), reverse=query.sort_desc)
         start = query.offset or 0
         stop = None if query.limit is None else start + query.limit
@@ -85,10 +85,17 @@ class WorkflowVerbs(MemoryState):
     def count_workflows(self, query: WorkflowQuery) -> dict[str, int]:
         """How many rows match ``query``'s filters, by status (paging ignored)."""
         with self._lock:
-            counts = collections.Counter(
-                r.status for r in self._workflows.values() if _matches(r, query)
-            )
+            counts = collections.Counter(r.status for r in self._matching(query))
         return dict(counts)
+
+    def _matching(self, query: WorkflowQuery) -> list[WorkflowRecord]:
+        """The rows passing ``query``'s filters (called under the lock). Named ids are
+        looked up, not scanned for: the watchdog counts 10,000 of them at a time."""
+        if query.workflow_ids is None:
+            return [r for r in self._workflows.values() if _matches(r, query)]
+        rest = attrs.evolve(query, workflow_ids=None)
+        found = (self._workflows.get(w) for w in dict.fromkeys(query.workflow_ids))
+        return [r for r in found if r is not None and _matches(r, rest)]
 
     def pending_workflow_ids(self, executor_id: str, application_version: str | None) -> list[str]:
         """Ids of PENDING rows owned by ``executor_id``, oldest first."""

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from transact._core.query import WorkflowQuery
 from transact._store.factory import open_store
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
-from transact._store.sql.verbs.queues import _CLAIM, _RELEASE
+from transact._store.sql.verbs.queue_statements import CLAIM, RELEASE
 from transact._store.sql.verbs.workflow_list import list_statement
 from transact._store.sql.verbs.workflows import _PENDING_IDS
 
@@ -103,7 +103,7 @@ def test_recovery_of_an_executors_pending_workflows_uses_an_index(engine: Engine
 
 @pytest.mark.parametrize("limited", [False, True])
 def test_a_queue_claim_uses_an_index(engine: Engine, limited: bool) -> None:
-    claim = _CLAIM[(engine.dialect.name, False, "with", limited)]
+    claim = CLAIM[(engine.dialect.name, False, "with", limited)]
     params: dict[str, Any] = {"queue": "q", "version": "v", "now": 1, "executor": "e"}
     if limited:
         params["limit"] = 10
@@ -124,7 +124,7 @@ def test_releasing_due_delayed_rows_reads_only_delayed_rows(
     params: dict[str, Any] = {"queue": "q", "now": 1}
     if partitioned:
         params["partition"] = "p"
-    explained = plan(engine, _RELEASE[partitioned], params)
+    explained = plan(engine, RELEASE[partitioned], params)
     assert uses_index(engine, explained), explained
     if engine.dialect.name == "sqlite":
         # The due rows by time; the undated ones (if any) through either index that

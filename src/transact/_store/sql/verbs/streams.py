@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Text, and_, bindparam, func, insert, select
+from sqlalchemy import Integer, Text, and_, bindparam, func, insert, select
 
 from transact._core.checkpoint import Checkpoint
 from transact._store.records import StreamRead
@@ -160,16 +160,14 @@ class StreamVerbs:
         """The value at ``offset`` (None if not yet written) and the workflow's status,
         and up to ``limit - 1`` values after it (see ``Store``)."""
         params = {"wf": workflow_id, "key": key, "offset": offset, "limit": max(limit, 1)}
-
-        def work(conn: Connection) -> StreamRead:
-            rows = conn.execute(_READ, params).all()
-            if not rows:
-                return StreamRead(value=None, workflow_status=None)
-            values = tuple(r.value for r in rows if r.value is not None)
-            return StreamRead(
-                value=values[0] if values else None,
-                workflow_status=rows[0].status,
-                following=values[1:],
-            )
-
-        return self._db.run(Mode.READ, work)
+        # Straight on the driver (``fetch``): SQLAlchemy's rows cost more per value than
+        # the read itself when a finished stream is read 500 values at a time.
+        rows = self._db.fetch(_READ, params)
+        if not rows:
+            return StreamRead(value=None, workflow_status=None)
+        values = tuple(value for _, value in rows if value is not None)
+        return StreamRead(
+            value=values[0] if values else None,
+            workflow_status=rows[0][0],
+            following=values[1:],
+        )

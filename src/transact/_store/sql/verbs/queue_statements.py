@@ -26,6 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Text,
     and_,
+    any_,
     bindparam,
     case,
     func,
@@ -225,13 +226,13 @@ def _claim_statement(dialect: str, partitioned: bool, versions: str, limited: bo
     released = (
         update(ws).where(_c.workflow_uuid.in_(unpicked)).values(**_RELEASE_VALUES).cte("released")
     )
-    return (
-        update(ws)
-        .add_cte(released)
-        .where(_c.workflow_uuid.in_(picked), QUEUE_WAITING)
-        .values(**_CLAIM_VALUES)
-        .returning(*ws.c)
-    )
+    # The picked rows are looked up by key (``= ANY(ARRAY(...))``), with no status guard:
+    # the CTE holds their locks, so they are still waiting. With ``IN (picked)`` and the
+    # guard, and statistics taken before a large enqueue (the planner expecting one
+    # waiting row), Postgres walked every waiting row of the queue through the
+    # guard's partial index: 150 ms a claim with 100,000 enqueued, instead of 1 ms.
+    by_key = _c.workflow_uuid == any_(func.array(picked.scalar_subquery()))
+    return update(ws).add_cte(released).where(by_key).values(**_CLAIM_VALUES).returning(*ws.c)
 
 
 COLUMNS = tuple(column.name for column in ws.c)

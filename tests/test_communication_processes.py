@@ -227,13 +227,17 @@ def test_stream_written_by_one_process_is_read_by_another(shared_url: str) -> No
     try:
         with reaped(writer):
             expect_started(writer)
-            stream = DBOS.read_stream("proc-writer", "s", polling_interval_sec=0.02)
-            values = list(stream)
+            # A 30 s re-check: each value must come by the other process's wake-up
+            # (NOTIFY; SQLite's watcher reading the new rows of ``streams``).
+            began = time.monotonic()
+            values = list(DBOS.read_stream("proc-writer", "s", polling_interval_sec=30))
+            read_for = time.monotonic() - began
             _, err = writer.communicate(timeout=60)
             assert writer.returncode == 0, err
     finally:
         DBOS.destroy(destroy_registry=False)
     assert values == [{"n": n} for n in range(STREAM_VALUES)]
+    assert read_for < 15, f"read for {read_for:.1f} s"
 
 
 if __name__ == "__main__":

@@ -86,13 +86,15 @@ def filters_by_index(engine: Engine, explained: str) -> bool:
 
 
 def test_the_newest_page_reads_the_creation_time_index(engine: Engine) -> None:
-    explained = plan(engine, list_statement(WorkflowQuery(sort_desc=True, limit=PAGE)))
+    explained = plan(
+        engine, list_statement(WorkflowQuery(sort_desc=True, limit=PAGE), engine.dialect.name)
+    )
     assert uses_index(engine, explained), explained
 
 
 @pytest.mark.parametrize("listing", sorted(LISTINGS))
 def test_a_filtered_listing_finds_its_rows_through_an_index(engine: Engine, listing: str) -> None:
-    explained = plan(engine, list_statement(LISTINGS[listing]))
+    explained = plan(engine, list_statement(LISTINGS[listing], engine.dialect.name))
     assert filters_by_index(engine, explained), explained
 
 

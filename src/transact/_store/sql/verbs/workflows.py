@@ -310,14 +310,14 @@ class WorkflowVerbs:
 
     def list_workflows(self, query: WorkflowQuery) -> list[WorkflowRecord]:
         """Rows matching ``query``, ordered and paged as ``WorkflowQuery`` describes."""
-        stmt = list_statement(query)
+        stmt = list_statement(query, self._db.dialect_name)
         return self._db.run(
             Mode.READ, lambda conn: [row_to_record(r) for r in conn.execute(stmt).mappings()]
         )
 
     def count_workflows(self, query: WorkflowQuery) -> dict[str, int]:
         """How many rows match ``query``'s filters, by status (paging ignored)."""
-        stmt = count_statement(query)
+        stmt = count_statement(query, self._db.dialect_name)
         return self._db.run(
             Mode.READ, lambda conn: {str(s): int(n) for s, n in conn.execute(stmt).all()}
         )

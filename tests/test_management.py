@@ -598,22 +598,33 @@ def test_an_outside_cancel_is_noticed_during_a_sleep(url: str) -> None:
     assert calls["after"] == 0
 
 
-def test_an_outside_cancel_is_noticed_among_many_watched_chunks(
-    url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The watchdog reads the watched rows in chunks (a statement takes at most 65,535
-    # parameters): one cancelled in the last chunk is noticed like one in the first.
+def sleepers_in_chunks(monkeypatch: pytest.MonkeyPatch) -> list[WorkflowHandle[str]]:
+    """Five workflows in a durable sleep, which the watchdog polls two at a time (a
+    statement takes at most 65,535 parameters, so it polls in chunks)."""
     monkeypatch.setattr(watchdog_module, "POLL_CHUNK", 2)
     handles = [DBOS.start_workflow(sleeper, 60) for _ in range(5)]
     for handle in handles:
         wait_until(sleeping(handle.workflow_id))
+    return handles
+
+
+def release(handles: list[WorkflowHandle[str]]) -> None:
+    """The others were left alone: still PENDING, then cancelled to end the test."""
+    for handle in handles:
+        assert status_of(handle.workflow_id) == "PENDING"
+        DBOS.cancel_workflow(handle.workflow_id)
+
+
+def test_an_outside_cancel_is_noticed_among_many_watched_chunks(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One cancelled in the last chunk is noticed like one in the first.
+    handles = sleepers_in_chunks(monkeypatch)
     last = handles[-1]
     runtime().store.cancel_workflows([last.workflow_id], int(time.time() * 1000))
     with pytest.raises(DBOSAwaitedWorkflowCancelledError):
         last.get_result()
-    for handle in handles[:-1]:
-        assert status_of(handle.workflow_id) == "PENDING"
-        DBOS.cancel_workflow(handle.workflow_id)
+    release(handles[:-1])
 
 
 def test_an_outside_delete_is_noticed_among_many_watched_chunks(
@@ -622,18 +633,13 @@ def test_an_outside_delete_is_noticed_among_many_watched_chunks(
     # A deletion sends no notification: the watchdog's poll finds the row gone. Each
     # chunk is counted first and read row by row only when a row is missing, so the one
     # deleted in the middle chunk is the only execution stopped.
-    monkeypatch.setattr(watchdog_module, "POLL_CHUNK", 2)
-    handles = [DBOS.start_workflow(sleeper, 60) for _ in range(5)]
-    for handle in handles:
-        wait_until(sleeping(handle.workflow_id))
+    handles = sleepers_in_chunks(monkeypatch)
     deleted = handles[2].workflow_id
     runtime().store.delete_workflows([deleted])
     execution = next(s for s in runtime().watchdog._states if s.workflow_id == deleted)
     wait_until(execution.cancelled.is_set, timeout=15)
     assert calls["after"] == 0
-    for handle in handles[:2] + handles[3:]:
-        assert status_of(handle.workflow_id) == "PENDING"
-        DBOS.cancel_workflow(handle.workflow_id)
+    release(handles[:2] + handles[3:])
 
 
 def test_concurrent_cancel_and_finish_agree(url: str) -> None:

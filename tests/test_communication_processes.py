@@ -228,7 +228,7 @@ def test_stream_written_by_one_process_is_read_by_another(shared_url: str) -> No
         with reaped(writer):
             expect_started(writer)
             # A 30 s re-check: each value must come by the other process's wake-up
-            # (NOTIFY; SQLite's watcher reading the new rows of ``streams``).
+            # (NOTIFY; SQLite's change log, read by its watcher).
             began = time.monotonic()
             values = list(DBOS.read_stream("proc-writer", "s", polling_interval_sec=30))
             read_for = time.monotonic() - began

@@ -30,7 +30,7 @@ FAKE_CLOCK_SLICE = 0.01
 # With the system clock the watchdog sleeps until the next deadline, but never longer
 # than this, so a wall-clock jump (NTP) delays a timeout by at most this much.
 MAX_SLEEP = 60.0
-# Cancels and deletes by other processes are found by reading the watched rows.
+# Cancels and deletes by other processes are found by counting the watched rows by status.
 POLL_CHUNK = 10_000  # ids per statement
 ROWS_PER_SECOND = 50_000  # at most, on average: the rounds spread out beyond that
 
@@ -132,7 +132,7 @@ class Watchdog:
             if polled:
                 self._guard(self._poll, polled)
             if now >= next_poll:
-                # Each round reads every watched row: with many, rounds are spaced so
+                # Each round looks up every watched row: with many, rounds are spaced so
                 # the watchdog reads at most ROWS_PER_SECOND rows a second.
                 spacing = max(self._poll_seconds, len(polled) / ROWS_PER_SECOND)
                 next_poll = self._clock.now() + spacing

@@ -94,7 +94,6 @@ def _release(partitioned: bool) -> Any:
     return update(ws).where(_c.workflow_uuid.in_(union_all(due, undated))).values(**_RELEASE_VALUES)
 
 
-# Built once per shape, so SQLAlchemy compiles each once per dialect.
 RELEASE = {p: _release(p) for p in (False, True)}
 
 _WAITING = [lit("ENQUEUED"), lit("DELAYED")]

@@ -37,7 +37,8 @@ from transact._runtime.runtime import Runtime
 from transact._store.factory import open_store
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
-from transact._store.sql.schema.tables import CLAIM_INDEXES, RETIRED_QUEUE_INDEXES, migrations_table
+from transact._store.sql.schema.status_indexes import CLAIM_INDEXES, RETIRED_QUEUE_INDEXES
+from transact._store.sql.schema.tables import migrations_table
 from transact._store.sql.store import SQLStore
 from transact.errors import DBOSException, DBOSQueueDeduplicatedError
 

@@ -7,7 +7,8 @@ transaction, retries what is safe to retry, and translates driver errors in one 
 SQLAlchemy's execution layer: :meth:`Backend.execute_one` (one writing statement),
 :meth:`Backend.fetch` (one read), :meth:`Backend.execute_returning` and
 :meth:`Backend.run_raw` run statements compiled once (``compiled.py``) straight on a
-pooled driver connection.
+pooled driver connection (``raw_calls.py``, the base class that runs them and makes
+every path's retry attempts).
 """
 
 from __future__ import annotations
@@ -25,15 +26,16 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import Executable
 
-from transact._store.sql.engine.attempts import Attempts, EarlierCommit
+from transact._store.sql.engine.attempts import EarlierCommit
 from transact._store.sql.engine.batching import Batch
-from transact._store.sql.engine.compiled import RawStatement, StatementCache
-from transact._store.sql.engine.driver import fetch_all, rolled_back, rowcount, wrap_error
+from transact._store.sql.engine.compiled import StatementCache
+from transact._store.sql.engine.driver import fetch_all, rolled_back, rowcount
 from transact._store.sql.engine.errors import OnError, Phase, Violation
 from transact._store.sql.engine.group_commit import GroupCommit, Write
 from transact._store.sql.engine.modes import IDS_PER_STATEMENT, READ_OPTION, Mode, chunked
-from transact._store.sql.engine.raw import RawConnection, RawResult
-from transact._store.sql.engine.writers import GROUP_MAX, Writers
+from transact._store.sql.engine.raw import RawConnection
+from transact._store.sql.engine.raw_calls import RawCalls, earlier_result
+from transact._store.sql.engine.writers import GROUP_MAX
 
 # Mode, chunked and IDS_PER_STATEMENT live in ``modes.py``; re-exported for the verbs.
 __all__ = ["IDS_PER_STATEMENT", "READ_OPTION", "Backend", "Mode", "chunked"]
@@ -46,7 +48,7 @@ DEFAULT_RETRY_TIMEOUT = 60.0
 _NO_ERROR_CONTEXT = OnError()
 
 
-class Backend(Writers):
+class Backend(RawCalls):
     """One database: its engine, how each :class:`Mode` runs on it, and its flavour.
 
     ``notify`` is True where writers should ``pg_notify`` other processes (Postgres).
@@ -152,7 +154,7 @@ class Backend(Writers):
                 try:
                     attempt.failed(exc, phase)  # outside the lock: it may sleep first
                 except EarlierCommit as earlier:
-                    return _earlier(earlier, committed)
+                    return earlier_result(earlier, committed)
                 if attempt.in_doubt and settle is not None:
                     return settle()
 
@@ -199,32 +201,7 @@ class Backend(Writers):
                 try:
                     attempt.failed(exc, phase)  # outside the lock: it may sleep first
                 except EarlierCommit as earlier:
-                    return _earlier(earlier, committed)
-
-    def _raw_connection(self, mode: Mode) -> Any:
-        """:meth:`checkout`, its driver error (if any) as SQLAlchemy's."""
-        try:
-            return self.checkout(mode)
-        except self._dbapi_error as exc:
-            raise wrap_error(self.engine, exc, RawStatement("", None, {}), (), fairy=None) from exc
-
-    def _execute_raw(self, fairy: Any, stmt: Executable, params: Mapping[str, Any]) -> RawResult:
-        raw = self._compiled(stmt, params)
-        args = raw.args(params)
-        try:
-            cursor = fairy.dbapi_connection.execute(raw.sql, args)
-            rows = cursor.fetchall() if cursor.description is not None else []
-            return RawResult(int(cursor.rowcount), rows)
-        except self._dbapi_error as exc:
-            raise wrap_error(self.engine, exc, raw, args, fairy=fairy) from exc
-
-    def _execute_text(self, fairy: Any, sql: str) -> None:
-        try:
-            fairy.dbapi_connection.execute(sql)
-        except self._dbapi_error as exc:
-            raise wrap_error(
-                self.engine, exc, RawStatement(sql, None, {}), (), fairy=fairy
-            ) from exc
+                    return earlier_result(earlier, committed)
 
     def execute_one(
         self,
@@ -319,88 +296,6 @@ class Backend(Writers):
             retry_on=retry_on,
         )
 
-    def _execute_alone(
-        self, raw: RawStatement, args: Any, on_error: OnError, *, in_doubt: bool = False
-    ) -> int:
-        """Run one compiled statement in autocommit, with retries; its rowcount (1 when
-        a retry finds that an in-doubt earlier try committed it). ``in_doubt``: a try
-        (of a batch) may already have committed it."""
-        return self._call_raw(
-            raw, args, on_error, Mode.WRITE_ONE, rowcount, committed=_one_row, in_doubt=in_doubt
-        )
-
-    def _call_raw(
-        self,
-        raw: RawStatement,
-        args: Any,
-        on_error: OnError,
-        mode: Mode,
-        result: Callable[[Any], T],
-        *,
-        committed: Callable[[], T] | None = None,
-        in_doubt: bool = False,
-        settle: Callable[[], T] | None = None,
-        retry_on: frozenset[Violation] = frozenset(),
-    ) -> T:
-        """Run ``raw`` on a pooled driver connection with ``mode``'s retries; return
-        ``result`` of its cursor (``committed()`` if a retry finds the earlier, in-doubt
-        try committed)."""
-        # Made on a first failure: the hot path skips it.
-        attempt = self._attempts(mode, on_error, retry_on, autocommit=True) if in_doubt else None
-        if attempt is not None:
-            attempt.in_doubt = True
-        while True:
-            phase = Phase.CONNECT
-            try:
-                try:
-                    fairy = self._raw_connection(mode)
-                except SQLAlchemyError as exc:
-                    attempt = attempt or self._attempts(mode, on_error, retry_on, autocommit=True)
-                    attempt.failed(exc, phase)
-                    continue
-                failed = False
-                try:
-                    phase = Phase.EXECUTE
-                    outcome = result(fairy.dbapi_connection.execute(raw.sql, args))
-                    if attempt is not None:
-                        attempt.succeeded()
-                    return outcome
-                except self._dbapi_error as exc:
-                    wrapped = wrap_error(self.engine, exc, raw, args, fairy=fairy)
-                    # A statement that failed in autocommit leaves its connection clean,
-                    # unless the connection itself is gone.
-                    failed = bool(getattr(wrapped, "connection_invalidated", False))
-                    attempt = attempt or self._attempts(mode, on_error, retry_on, autocommit=True)
-                    attempt.failed(wrapped, phase)
-                    if attempt.in_doubt and settle is not None:
-                        return settle()
-                finally:
-                    self.checkin(fairy, failed=failed)
-            except EarlierCommit as earlier:
-                return _earlier(earlier, committed)
-
-    def _attempts(
-        self,
-        mode: Mode,
-        on_error: OnError,
-        retry_on: frozenset[Violation] = frozenset(),
-        *,
-        autocommit: bool | None = None,
-    ) -> Attempts:
-        """The attempts of one verb run in ``mode``. ``autocommit``: whether each of its
-        statements commits by itself (by default, as :meth:`run` runs ``mode``)."""
-        if autocommit is None:
-            autocommit = self._autocommit and mode is not Mode.WRITE
-        return Attempts(
-            url=self.url,
-            delays=self.retry_delays,
-            on_error=on_error,
-            read=mode is Mode.READ,
-            autocommit=autocommit,
-            retry_on=retry_on,
-            timeout=self.retry_timeout if self.reached else None,
-        )
-
     def dispose(self) -> None:
         """Close every pooled connection (the writers' one too)."""
         with self._write_lock:  # not under a write still running in another thread
@@ -409,18 +304,6 @@ class Backend(Writers):
             with contextlib.suppress(Exception):
                 writer.close()
         self.engine.dispose()
-
-
-def _one_row() -> int:  # the rowcount of a write an earlier try committed
-    return 1
-
-
-def _earlier(earlier: EarlierCommit, committed: Callable[[], T] | None) -> T:
-    """The result of a verb whose in-doubt earlier try committed: ``committed()``, or
-    without it the clash's error (the verb cannot tell its own result)."""
-    if committed is None:
-        raise earlier.conflict from earlier
-    return committed()
 
 
 _LIVE: weakref.WeakSet[Backend] = weakref.WeakSet()

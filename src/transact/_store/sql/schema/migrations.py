@@ -16,15 +16,17 @@ import attrs
 from sqlalchemy import Connection, insert, inspect, select
 
 from transact._store.sql.schema.change_log import create_change_log
-from transact._store.sql.schema.tables import (
+from transact._store.sql.schema.status_indexes import (
     CLAIM_INDEXES,
-    INTERNAL_QUEUE_NAME,
     LISTING_INDEXES,
     NARROWED_QUEUE_INDEXES,
-    POSTGRES_SCHEMA,
     QUEUE_INDEXES,
     RETIRED_QUEUE_INDEXES,
     SCHEDULE_NAME_INDEX,
+)
+from transact._store.sql.schema.tables import (
+    INTERNAL_QUEUE_NAME,
+    POSTGRES_SCHEMA,
     metadata,
     migrations_table,
     queues,

@@ -5,9 +5,10 @@ Tables are declared without a schema; the Postgres store maps them into the
 compiled once per dialect. Column names follow DBOS (``workflow_uuid``,
 ``operation_outputs``, ...) so an operator who knows DBOS can read the database.
 
-These declarations are the *current* schema. Migration 1 creates them; a later change
-to a table must come with a new numbered migration in ``migrations.py`` that alters an
-existing database the same way.
+These declarations are the *current* schema, with ``workflow_status``'s secondary
+indexes in ``status_indexes.py`` (which attaches them to ``metadata``). Migration 1
+creates them; a later change to a table must come with a new numbered migration in
+``migrations.py`` that alters an existing database the same way.
 """
 
 from __future__ import annotations
@@ -26,23 +27,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
-    literal_column,
     text,
 )
 
 __all__ = [
     "CHECKPOINT_PK",
-    "CLAIM_INDEXES",
     "DEDUP_INDEX",
     "INTERNAL_QUEUE_NAME",
     "MESSAGE_ID_UNIQUE",
-    "NARROWED_QUEUE_INDEXES",
     "NULL_TOPIC",
     "POSTGRES_SCHEMA",
-    "QUEUE_INDEXES",
-    "QUEUE_WAITING",
-    "RETIRED_QUEUE_INDEXES",
-    "SCHEDULE_NAME_INDEX",
     "STREAM_PK",
     "WORKFLOW_PK",
     "metadata",
@@ -128,8 +122,9 @@ workflow_status = Table(
     PrimaryKeyConstraint("workflow_uuid", name=WORKFLOW_PK),
 )
 
+# A constraint (one deduplication id per queue); the indexes that find rows are in
+# ``status_indexes.py``.
 _ws = workflow_status.c
-Index("idx_workflow_status_created_at", _ws.created_at, _ws.workflow_uuid)
 Index(
     DEDUP_INDEX,
     _ws.queue_name,
@@ -137,119 +132,6 @@ Index(
     unique=True,
     postgresql_where=_ws.deduplication_id.isnot(None),
     sqlite_where=_ws.deduplication_id.isnot(None),
-)
-# Literal (not bound) statuses: Postgres only uses a partial index when the query's
-# predicate visibly implies the index's.
-_PENDING = _ws.status == literal_column("'PENDING'")
-# Recovery at launch: PENDING rows of one executor, oldest first.
-Index(
-    "idx_workflow_status_pending",
-    _ws.executor_id,
-    _ws.created_at,
-    postgresql_where=_PENDING,
-    sqlite_where=_PENDING,
-)
-# Queue runners (migration 3; a new database gets them at once). Literal predicates, which
-# the claim statements repeat word for word: SQLite uses a partial index only when the
-# query's WHERE contains the index's own term.
-QUEUE_WAITING = _ws.status.in_([literal_column("'ENQUEUED'"), literal_column("'DELAYED'")])
-"""The predicate of the waiting-row indexes: rows a claim may start or release."""
-_PARTITIONED = _ws.queue_partition_key.isnot(None)
-# Implied by ``queue_name = :q`` and ``started_at_epoch_ms > :since`` (strict comparisons),
-# which both databases accept as proof that a partial index applies.
-_QUEUED = _ws.queue_name.isnot(None)
-_STARTED = _ws.started_at_epoch_ms.isnot(None)
-CLAIM_INDEXES = (
-    # A queue's waiting rows in dequeue order (priority, age, id): a claim reads the first
-    # rows of the index instead of sorting the whole backlog.
-    Index(
-        "idx_workflow_status_waiting",
-        _ws.queue_name,
-        _ws.priority,
-        _ws.created_at,
-        _ws.workflow_uuid,
-        postgresql_where=QUEUE_WAITING,
-        sqlite_where=QUEUE_WAITING,
-    ),
-    # The same per partition.
-    Index(
-        "idx_workflow_status_partition_waiting",
-        _ws.queue_name,
-        _ws.queue_partition_key,
-        _ws.priority,
-        _ws.created_at,
-        _ws.workflow_uuid,
-        postgresql_where=QUEUE_WAITING & _PARTITIONED,
-        sqlite_where=QUEUE_WAITING & _PARTITIONED,
-    ),
-    # Global concurrency limits: a queue's (or partition's) PENDING rows, counted. Queued
-    # rows only (migration 6): a directly started workflow has no entry to maintain.
-    Index(
-        "idx_workflow_status_queue_pending",
-        _ws.queue_name,
-        _ws.queue_partition_key,
-        postgresql_where=_PENDING & _QUEUED,
-        sqlite_where=_PENDING & _QUEUED,
-    ),
-)
-RETIRED_QUEUE_INDEXES = (
-    "idx_workflow_status_in_flight",
-    "idx_workflow_status_partition_in_flight",
-)
-"""Indexes of migrations 1 and 2 that migration 3 drops (ordered by priority and age
-only, so a claim had to sort every waiting row of its queue)."""
-# Added by migration 2 (queues); declared here too, so a new database gets them at once.
-QUEUE_INDEXES = (
-    # Rate limits: a queue's dequeues inside the window, by start time. Started rows only
-    # (migration 6): an enqueue has no entry to maintain until it is claimed.
-    Index(
-        "idx_workflow_status_queue_started",
-        _ws.queue_name,
-        _ws.started_at_epoch_ms,
-        postgresql_where=_QUEUED & _STARTED,
-        sqlite_where=_QUEUED & _STARTED,
-    ),
-    # Delayed starts: a queue's DELAYED rows by due time.
-    Index(
-        "idx_workflow_status_delayed",
-        _ws.queue_name,
-        _ws.delay_until_epoch_ms,
-        postgresql_where=_ws.status == literal_column("'DELAYED'"),
-        sqlite_where=_ws.status == literal_column("'DELAYED'"),
-    ),
-)
-NARROWED_QUEUE_INDEXES = tuple(
-    index
-    for index in (*CLAIM_INDEXES, *QUEUE_INDEXES)
-    if index.name in ("idx_workflow_status_queue_pending", "idx_workflow_status_queue_started")
-)
-"""The indexes migration 6 rebuilds with narrower predicates."""
-Index(
-    "idx_workflow_status_parent_workflow_id",
-    _ws.parent_workflow_id,
-    postgresql_where=_ws.parent_workflow_id.isnot(None),
-    sqlite_where=_ws.parent_workflow_id.isnot(None),
-)
-Index(
-    "idx_workflow_status_forked_from",
-    _ws.forked_from,
-    postgresql_where=_ws.forked_from.isnot(None),
-    sqlite_where=_ws.forked_from.isnot(None),
-)
-# ``list_workflows`` by status, name or queue (migration 11): a page in creation order is
-# read from the index instead of walking every row by creation time and filtering.
-LISTING_INDEXES = (
-    # The whole listing order (created_at, workflow_uuid): a page needs no sort.
-    Index("idx_workflow_status_status", _ws.status, _ws.created_at, _ws.workflow_uuid),
-    Index("idx_workflow_status_name", _ws.name, _ws.created_at, _ws.workflow_uuid),
-    Index(
-        "idx_workflow_status_queue_name",
-        _ws.queue_name,
-        _ws.created_at,
-        _ws.workflow_uuid,
-        postgresql_where=_QUEUED,
-        sqlite_where=_QUEUED,
-    ),
 )
 
 operation_outputs = Table(
@@ -398,12 +280,6 @@ workflow_schedules = Table(
     Column("queue_name", Text),
     PrimaryKeyConstraint("schedule_id", name="pk_workflow_schedules"),
     UniqueConstraint("schedule_name", name="uq_workflow_schedules_name"),
-)
-SCHEDULE_NAME_INDEX = Index(
-    "idx_workflow_status_schedule_name",
-    _ws.schedule_name,
-    postgresql_where=_ws.schedule_name.isnot(None),
-    sqlite_where=_ws.schedule_name.isnot(None),
 )
 
 migrations_table = Table(

@@ -40,7 +40,8 @@ from sqlalchemy import (
 )
 
 from transact._core.status import StatusEvent
-from transact._store.sql.schema.tables import QUEUE_WAITING, workflow_status
+from transact._store.sql.schema.status_indexes import QUEUE_WAITING
+from transact._store.sql.schema.tables import workflow_status
 from transact._store.sql.verbs.workflows import lit, status_in
 
 __all__ = ["CLAIM", "CLAIMED_AT", "COLUMNS", "COUNTS", "PARTITIONS", "RELEASE"]

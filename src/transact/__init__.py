@@ -12,7 +12,7 @@ from transact._client.client import DBOSClient
 from transact._client.debouncer import DebouncerClient
 from transact._core.effects import SendMessage
 from transact._core.status import WorkflowStatusString
-from transact._facade.api_queues import EnqueueOptions, WorkflowIDReusePolicy
+from transact._facade.api_enqueue import EnqueueOptions, WorkflowIDReusePolicy
 from transact._facade.api_schedules import ClientScheduleInput, ScheduleInput, WorkflowSchedule
 from transact._facade.classes import DBOSConfiguredInstance
 from transact._facade.config import DBOSConfig

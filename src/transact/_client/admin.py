@@ -14,7 +14,8 @@ from transact._client.connection import ClientBase
 from transact._client.handles import WorkflowHandleClientAsyncPolling, WorkflowHandleClientPolling
 from transact._client.twins import twin
 from transact._facade import remote
-from transact._facade.api_queues import EnqueueOptions, OnConflict
+from transact._facade.api_enqueue import EnqueueOptions
+from transact._facade.api_queues import OnConflict
 from transact._facade.api_schedules import ClientScheduleInput, WorkflowSchedule
 from transact._facade.arguments import check_workflow_id
 from transact._facade.loop_guard import warn_if_on_loop

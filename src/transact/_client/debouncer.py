@@ -15,7 +15,7 @@ import attrs
 from transact._client.client import DBOSClient
 from transact._client.handles import WorkflowHandleClientAsyncPolling, WorkflowHandleClientPolling
 from transact._client.operations import enqueued_row
-from transact._facade.api_queues import EnqueueOptions
+from transact._facade.api_enqueue import EnqueueOptions
 from transact._facade.queue_object import Queue
 from transact._runtime.announcer import queue_key
 from transact._runtime.clock import now_ms

@@ -16,7 +16,7 @@ import attrs
 from transact._client.connection import Connection
 from transact._core.queue_policy import MAX_PRIORITY, QueueEntry, validate_entry
 from transact._core.status import WorkflowStatusString as S
-from transact._facade.api_queues import EnqueueOptions
+from transact._facade.api_enqueue import EnqueueOptions
 from transact._facade.api_schedules import (
     ClientScheduleInput,
     WorkflowSchedule,

@@ -16,7 +16,7 @@ from transact._client.connection import ClientBase
 from transact._client.handles import WorkflowHandleClientAsyncPolling, WorkflowHandleClientPolling
 from transact._client.operations import enqueued_row
 from transact._client.twins import on_sync_face
-from transact._facade.api_queues import EnqueueOptions
+from transact._facade.api_enqueue import EnqueueOptions
 from transact._runtime import rows
 from transact._runtime.announcer import queue_key
 from transact._store.sql.verbs import caller_transaction

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from transact._facade import (
     alerts,
     api_asyncio,
+    api_enqueue,
     api_queues,
     classes,
     decorators,
@@ -190,12 +191,12 @@ class DBOS:
     list_queues = _member(api_queues.list_queues)
     list_queues_async = _member(api_queues.list_queues_async)
     listen_queues = _member(api_queues.listen_queues)
-    enqueue_workflow = _member(api_queues.enqueue_workflow)
-    enqueue_workflow_async = _member(api_queues.enqueue_workflow_async)
-    enqueue_workflow_with_options = _member(api_queues.enqueue_workflow_with_options)
-    enqueue_workflow_with_options_async = _member(api_queues.enqueue_workflow_with_options_async)
-    set_workflow_delay = _member(api_queues.set_workflow_delay)
-    set_workflow_delay_async = _member(api_queues.set_workflow_delay_async)
+    enqueue_workflow = _member(api_enqueue.enqueue_workflow)
+    enqueue_workflow_async = _member(api_enqueue.enqueue_workflow_async)
+    enqueue_workflow_with_options = _member(api_enqueue.enqueue_workflow_with_options)
+    enqueue_workflow_with_options_async = _member(api_enqueue.enqueue_workflow_with_options_async)
+    set_workflow_delay = _member(api_enqueue.set_workflow_delay)
+    set_workflow_delay_async = _member(api_enqueue.set_workflow_delay_async)
 
     # --- schedules created at run time -----------------------------------------------
     create_schedule = _member(schedules.create_schedule)

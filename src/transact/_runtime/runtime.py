@@ -7,7 +7,6 @@ import functools
 import json
 import logging
 import os
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,13 +15,13 @@ from typing import Any
 
 from transact._core.checkpoint import EMPTY_LOG, CheckpointLog
 from transact._core.effects import StartChild
-from transact._core.status import WorkflowStatusString as S
 from transact._runtime import rows
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.awaiting import Awaiting
 from transact._runtime.clock import Clock, now_ms
 from transact._runtime.env import Env
 from transact._runtime.execution import execute, execute_async
+from transact._runtime.executions import Executions
 from transact._runtime.loops import loop_for
 from transact._runtime.management import delete, fork, rewind
 from transact._runtime.options import StartOptions as StartOptions  # re-exported
@@ -84,7 +83,12 @@ class Runtime:
         self.wait_terminal = self.awaiting.wait_terminal
         self.wait_any = self.awaiting.wait_any
         self.result = self.awaiting.result
-        self.recovery = Recovery(self.env, self.launch, self._inactive)
+        # This process's executions are their own object too; as above.
+        self.executions = Executions(self.env)
+        self.future = self.executions.future
+        self.interrupt = self.executions.interrupt
+        self.active_count = self.executions.active_count
+        self.recovery = Recovery(self.env, self.launch, self.executions.inactive)
         self.spec = self.recovery.spec
         self.dispatch = self.recovery.dispatch
         self.recover_pending = self.recovery.recover_pending
@@ -99,10 +103,7 @@ class Runtime:
         # The application's loop (running at launch, or the web server's): recovered and
         # dequeued async workflows run there, as in DBOS.
         self.main_loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
-        self._futures: dict[str, Future[Any]] = {}
-        self._active: dict[str, WorkflowState] = {}
-        pushed = store.subscribe(self._on_notify)
+        pushed = store.subscribe(self.executions.on_notify)
         # With pushed notifications the poll is only a safety net.
         self.poll_seconds = max(poll_seconds, 5.0) if pushed else poll_seconds
         self.env.poll_seconds = self.poll_seconds
@@ -284,20 +285,14 @@ class Runtime:
             otel_context=record.otel_context,
         )
         future: Future[Any] = Future()
-        with self._lock:
-            self._futures[record.workflow_id] = future
-            self._active[record.workflow_id] = state
+        self.executions.add(state, future)
         self.watchdog.watch(state)  # its deadline, and cancels from other processes
         return state, future
 
     def unregister(self, state: WorkflowState, future: Future[Any]) -> None:
         """The execution ended (its outcome is in ``future``)."""
         self.watchdog.unwatch(state)
-        with self._lock:
-            if self._futures.get(state.workflow_id) is future:
-                del self._futures[state.workflow_id]
-            if self._active.get(state.workflow_id) is state:
-                del self._active[state.workflow_id]
+        self.executions.remove(state, future)
 
     def _run(
         self,
@@ -370,43 +365,7 @@ class Runtime:
         """Run a finished workflow again from ``start_step`` (see ``management.rewind``)."""
         rewind(self, workflow_id, start_step, queue_name)
 
-    def interrupt(self, workflow_id: str) -> None:
-        """Stop this process's execution of the workflow (if any) at its next effect."""
-        with self._lock:
-            state = self._active.get(workflow_id)
-        if state is not None:
-            state.cancelled.set()
-            self.waiters.notify_all()  # wake it if it waits on a message, event or result
-
-    def _on_notify(self, key: str) -> None:
-        self.waiters.notify(key)
-        if key.startswith("status:"):
-            workflow_id = key.removeprefix("status:")
-            with self._lock:
-                state = self._active.get(workflow_id)
-            # A finishing workflow hears its own outcome notification: nothing to check.
-            if state is not None and not state.finishing:
-                row = self.store.get_workflow(workflow_id, load_input=False, load_output=False)
-                if row is None or row.status == S.CANCELLED.value:
-                    self.interrupt(workflow_id)
-
-    # --- local executions ------------------------------------------------------------
-
-    def future(self, workflow_id: str) -> Future[Any] | None:
-        """The future of a workflow running in this process, if any."""
-        with self._lock:
-            return self._futures.get(workflow_id)
-
     # --- shutdown --------------------------------------------------------------------
-
-    def _inactive(self, workflow_ids: list[str]) -> list[str]:
-        with self._lock:
-            return [i for i in workflow_ids if i not in self._active]
-
-    def active_count(self) -> int:
-        """How many workflows this process is running."""
-        with self._lock:
-            return len(self._active)
 
     def shutdown(self, workflow_completion_timeout_sec: float = 0) -> None:
         """Stop: wait up to the timeout for running workflows, then interrupt the rest.
@@ -414,16 +373,10 @@ class Runtime:
         Interrupted workflows stay PENDING in the store; the next launch recovers them.
         """
         if workflow_completion_timeout_sec > 0:
-            with self._lock:
-                futures = list(self._futures.values())
-            wait_futures(futures, timeout=workflow_completion_timeout_sec)
+            wait_futures(self.executions.futures(), timeout=workflow_completion_timeout_sec)
         self.watchdog.stop()
         self.closing = True
-        with self._lock:
-            states = list(self._active.values())
-        for state in states:
-            state.cancelled.set()
-        self.waiters.notify_all()
+        self.executions.interrupt_all()
         self.dispatcher.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.store.close()

@@ -5,7 +5,7 @@ their own rows. As a transaction that is BEGIN, a round trip per statement and C
 four or five round trips on Postgres, where one statement in autocommit costs one.
 Postgres's data-modifying CTEs make it one statement (``Mode.WRITE_ONE``)::
 
-    WITH ck AS (INSERT INTO operation_outputs ... WHERE EXISTS (<workflow is PENDING>)
+    WITH ck AS (INSERT INTO operation_outputs ... WHERE <the workflow is PENDING>
                 RETURNING 1)
     INSERT INTO notifications (...) SELECT ... FROM ck
 
@@ -19,22 +19,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Select, Text, bindparam, exists, literal_column, select
+from sqlalchemy import CTE, ColumnElement, Select, bindparam, literal_column, select
 from sqlalchemy.dialects import postgresql
 
-from transact._store.sql.schema.tables import operation_outputs, workflow_status
-from transact._store.sql.verbs.checkpoints import CHECKPOINT_BINDS
+from transact._store.sql.schema.tables import operation_outputs
+from transact._store.sql.verbs.checkpoints import CHECKPOINT_BINDS, WORKFLOW_PENDING
 
-__all__ = ["CHECKPOINT_COLUMNS", "PENDING", "checkpoint_cte", "checkpoint_values"]
+__all__ = ["CHECKPOINT_COLUMNS", "checkpoint_cte", "checkpoint_values"]
 
 CHECKPOINT_COLUMNS = [column for column, _, _ in CHECKPOINT_BINDS]
 """The columns of ``operation_outputs`` a checkpoint insert fills, in order."""
-
-PENDING = exists().where(
-    workflow_status.c.workflow_uuid == bindparam("ck_wf", type_=Text),
-    workflow_status.c.status == literal_column("'PENDING'"),
-)
-"""The guard of every checkpoint write: the workflow ``ck_wf`` exists and is PENDING."""
 
 
 def checkpoint_values(output: ColumnElement[Any] | None = None) -> Select[Any]:
@@ -51,6 +45,6 @@ def checkpoint_values(output: ColumnElement[Any] | None = None) -> Select[Any]:
 def checkpoint_cte() -> CTE:
     """``ck``: the guarded checkpoint insert, returning one row if it recorded it."""
     insert = postgresql.insert(operation_outputs).from_select(
-        CHECKPOINT_COLUMNS, checkpoint_values().where(PENDING)
+        CHECKPOINT_COLUMNS, checkpoint_values().where(WORKFLOW_PENDING)
     )
     return insert.returning(literal_column("1").label("recorded")).cte("ck")

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, and_, bindparam, case, true, update
 
 from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.schema.tables import workflow_status
-from transact._store.sql.verbs.workflows import lit
+from transact._store.sql.verbs.workflow_rows import keyed, lit
 
 __all__ = ["DelayedVerbs"]
 
@@ -38,7 +38,7 @@ class DelayedVerbs:
             values["inputs"] = inputs
         stmt = (
             update(ws)
-            .where(_c.workflow_uuid == workflow_id, _c.status == lit("DELAYED"))
+            .where(_c.workflow_uuid == workflow_id, keyed(_c.status == lit("DELAYED")))
             .values(**values)
         )
         return self._db.run(Mode.WRITE, lambda conn: conn.execute(stmt).rowcount > 0)

@@ -42,11 +42,11 @@ from transact._store.sql.schema.tables import (
 )
 from transact._store.sql.verbs.checkpointed import (
     CHECKPOINT_COLUMNS,
-    PENDING,
     checkpoint_cte,
     checkpoint_values,
 )
 from transact._store.sql.verbs.checkpoints import (
+    WORKFLOW_PENDING,
     checkpoint_error_context,
     checkpoint_params,
     raise_not_pending,
@@ -123,7 +123,7 @@ def _consume_checkpointed() -> Any:
     output; returns the message, or no row."""
     taken = (
         update(n)
-        .where(n.c.seq == _OLDEST, n.c.consumed.is_(false()), PENDING)
+        .where(n.c.seq == _OLDEST, n.c.consumed.is_(false()), WORKFLOW_PENDING)
         .values(consumed=true())
         .returning(n.c.message)
         .cte("taken")

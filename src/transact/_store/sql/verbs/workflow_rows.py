@@ -13,6 +13,7 @@ import attrs
 from sqlalchemy import (
     ColumnElement,
     literal_column,
+    true,
 )
 from sqlalchemy.engine import RowMapping
 
@@ -24,6 +25,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "COLUMN_OF",
     "FIELDS",
+    "keyed",
     "lit",
     "record_values",
     "row_columns",
@@ -49,9 +51,23 @@ def lit(value: str) -> ColumnElement[Any]:
     return literal_column(f"'{value}'")
 
 
+def keyed(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``(condition) IS TRUE``: a status guard of rows a write finds by their key.
+
+    Postgres can match no index to it, so the key's index is the only way to the rows.
+    Written plainly (``status = 'PENDING'``), statistics taken while few rows were
+    PENDING let the planner reach the row through a status index instead, walking every
+    PENDING row of ``idx_workflow_status_status`` (5 ms a finish with 100,000 workflows
+    waiting); a prepared statement's cached plan kept doing so until the next ANALYZE.
+    """
+    return condition.is_(true())
+
+
 def status_in(event: StatusEvent) -> ColumnElement[bool]:
-    """``status IN (...)``: the statuses from which ``event`` is legal."""
-    return _c.status.in_([lit(s.value) for s in sorted(sources(event), key=lambda s: s.value)])
+    """``status IN (...)``, the statuses from which ``event`` is legal, as a guard of rows
+    found by their key (:func:`keyed`)."""
+    statuses = [lit(s.value) for s in sorted(sources(event), key=lambda s: s.value)]
+    return keyed(_c.status.in_(statuses))
 
 
 def record_values(record: WorkflowRecord) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from transact._store.sql.verbs.workflow_list import count_statement, list_statem
 from transact._store.sql.verbs.workflow_rows import (
     COLUMN_OF,
     FIELDS,
+    keyed,
     lit,
     record_values,
     row_columns,
@@ -131,7 +132,7 @@ INSERT_OR_ATTACH = {
 
 _FINISH_BASE = (
     update(ws)
-    .where(_c.workflow_uuid == _p("wf"), _c.status == lit("PENDING"))
+    .where(_c.workflow_uuid == _p("wf"), keyed(_c.status == lit("PENDING")))
     .values(
         status=_p("p_status"),
         output=_p("p_output"),
@@ -145,6 +146,7 @@ _FINISH = {False: _FINISH_BASE, True: _FINISH_BASE.returning(*outcome_notify_col
 
 # Postgres: many workflows' concurrent outcomes in one statement (``batching.py``). A row
 # it did not update was not PENDING, which is also what the single-row UPDATE reports.
+# The status guard is ``IS TRUE`` so that the rows are looked up by key (``keyed``).
 _BATCH_FINISH = Batch(
     name="finish_workflow",
     sql=f"""
@@ -155,7 +157,7 @@ FROM unnest(
     %(wf)s::text[], %(p_status)s::text[], %(p_output)s::text[], %(p_error)s::text[],
     %(now)s::bigint[], %({NOTIFY_KEY})s::text[]
 ) AS v(wf, status, output, error, now, notify_key)
-WHERE s.workflow_uuid = v.wf AND s.status = 'PENDING'
+WHERE s.workflow_uuid = v.wf AND (s.status = 'PENDING') IS TRUE
 RETURNING s.workflow_uuid, pg_notify('{OUTCOME_CHANNEL}', v.notify_key)
 """,
     params=("wf", "p_status", "p_output", "p_error", "now", NOTIFY_KEY),

@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import time
 import zlib
 from typing import Any
 
@@ -42,7 +41,6 @@ from transact._store.sql.verbs.queue_statements import (
     PARTITIONS,
     RELEASE,
 )
-from transact._store.sql.verbs.replanned import Replanned
 from transact._store.sql.verbs.workflows import row_to_record
 
 __all__ = ["QueueVerbs", "advisory_key"]
@@ -52,10 +50,6 @@ WORKER_PRESENCE = (0x7477, 0)  # "tw": held shared by each live process's listen
 """The advisory lock each launched process's LISTEN session holds (shared) while it is
 connected; counting its holders counts the live workers, whose fair share of a global
 concurrency limit a claim takes (a killed process's session, and lock, go with it)."""
-
-# Postgres claims, planned again after a slow one (``replanned.py``): a plan prepared
-# while the queue was short reads and sorts the whole backlog after a burst.
-_CLAIMS = Replanned(CLAIM)
 
 # How many sessions of this database hold the presence lock (Postgres).
 _LIVE_WORKERS = text(
@@ -120,12 +114,10 @@ class QueueVerbs:
             # One autocommit statement, run without SQLAlchemy's execution layer (which
             # cost more than the claim's round trip).
             allowed = budget(limits, local, max_claims)
-            stmt = _CLAIMS[(dialect, partitioned, versions, allowed is not None)]
-            start = time.perf_counter()
+            stmt = CLAIM[(dialect, partitioned, versions, allowed is not None)]
             rows = self._db.execute_returning(
                 stmt, {**params, "limit": allowed}, settle=lambda: self._claimed(params)
             )
-            _CLAIMS.took(time.perf_counter() - start)
             return _records(rows)
 
         def work(conn: Connection) -> list[WorkflowRecord]:
@@ -169,11 +161,8 @@ class QueueVerbs:
                 if postgres:  # the claim statement would have released the due rows
                     conn.execute(RELEASE[partitioned], params)
                 return []
-            stmt = _CLAIMS[(dialect, partitioned, versions, allowed is not None)]
-            start = time.perf_counter()
+            stmt = CLAIM[(dialect, partitioned, versions, allowed is not None)]
             rows = conn.execute(stmt, {**params, "limit": allowed}).mappings().all()
-            if postgres:  # SQLite plans a statement each time it prepares it
-                _CLAIMS.took(time.perf_counter() - start)
             return sorted((row_to_record(r) for r in rows), key=order_key)
 
         return self._db.run(Mode.WRITE, work, settle=lambda: _records(self._claimed(params)))

@@ -14,16 +14,16 @@ from typing import Any
 import attrs
 
 from transact._client.connection import Connection
-from transact._core.queue_policy import MAX_PRIORITY, QueueEntry, validate_entry
+from transact._core.queue_policy import QueueEntry, validate_entry
 from transact._core.status import WorkflowStatusString as S
-from transact._facade.api_enqueue import EnqueueOptions
+from transact._facade.api_enqueue import EnqueueOptions, check_enqueue_options
 from transact._facade.api_schedules import (
     ClientScheduleInput,
     WorkflowSchedule,
     check_cron,
     check_timezone,
 )
-from transact._facade.context import attributes_text, check_duplication_policy, check_reuse_policy
+from transact._facade.context import attributes_text
 from transact._facade.types import VersionInfo
 from transact._runtime import management, rows
 from transact._runtime.announcer import queue_key
@@ -55,17 +55,8 @@ def enqueued_row(
 ) -> tuple[WorkflowRecord, QueueEntry, StartOptions]:
     """The ENQUEUED (or DELAYED) row ``options`` asks for, validated as DBOS validates
     ``EnqueueOptions``, with its queue entry and start options; nothing is written."""
-    priority = options.get("priority")
-    if priority is not None and not (isinstance(priority, int) and 1 <= priority <= MAX_PRIORITY):
-        raise DBOSException(f"Invalid priority {priority}. Priority must be between 1~2147483647.")
-    workflow_id = options.get("workflow_id")
-    if workflow_id is not None and (not isinstance(workflow_id, str) or not workflow_id.strip()):
-        raise DBOSException(
-            f"Invalid workflow ID {workflow_id!r}: workflow IDs must be non-empty and cannot "
-            "be only whitespace."
-        )
-    check_duplication_policy(options.get("duplication_policy"))
-    check_reuse_policy(options.get("workflow_id_reuse_policy"))
+    check_enqueue_options(options)
+    priority, workflow_id = options.get("priority"), options.get("workflow_id")
     entry = QueueEntry(
         queue_name=options["queue_name"],
         deduplication_id=options.get("deduplication_id"),

@@ -38,6 +38,7 @@ __all__ = [
     "DuplicationPolicy",
     "EnqueueOptions",
     "WorkflowIDReusePolicy",
+    "check_enqueue_options",
     "enqueue_workflow",
     "enqueue_workflow_async",
     "enqueue_workflow_with_options",
@@ -115,17 +116,9 @@ async def enqueue_workflow_async(
     return WorkflowHandleAsync(handle)
 
 
-def enqueue_workflow_with_options(
-    options: EnqueueOptions, *args: Any, **kwargs: Any
-) -> WorkflowHandle[Any]:
-    """Enqueue the workflow named ``options["workflow_name"]`` on
-    ``options["queue_name"]`` with ``args`` and ``kwargs``; the function need not be
-    registered in this process. Unset options come from the ambient context managers.
-    Without ``app_version`` the row has none, so any executor may run it.
-
-    Raises ``DBOSException`` for an invalid priority, workflow id or duplication policy,
-    or a deduplication id together with a partition key.
-    """
+def check_enqueue_options(options: EnqueueOptions) -> None:
+    """Raise ``DBOSException`` (DBOS's messages) for an invalid priority, workflow id,
+    duplication or reuse policy in ``options`` (the ``DBOS`` and client paths both)."""
     priority = options.get("priority")
     if priority is not None and not (isinstance(priority, int) and 1 <= priority <= MAX_PRIORITY):
         raise DBOSException(f"Invalid priority {priority}. Priority must be between 1~2147483647.")
@@ -137,6 +130,21 @@ def enqueue_workflow_with_options(
         )
     check_duplication_policy(options.get("duplication_policy"))
     check_reuse_policy(options.get("workflow_id_reuse_policy"))
+
+
+def enqueue_workflow_with_options(
+    options: EnqueueOptions, *args: Any, **kwargs: Any
+) -> WorkflowHandle[Any]:
+    """Enqueue the workflow named ``options["workflow_name"]`` on
+    ``options["queue_name"]`` with ``args`` and ``kwargs``; the function need not be
+    registered in this process. Unset options come from the ambient context managers.
+    Without ``app_version`` the row has none, so any executor may run it.
+
+    Raises ``DBOSException`` for an invalid priority, workflow id or duplication policy,
+    or a deduplication id together with a partition key.
+    """
+    check_enqueue_options(options)
+    workflow_id = options.get("workflow_id")
     ambient = ambient_enqueue_options()
     entry = QueueEntry(
         queue_name=options["queue_name"],

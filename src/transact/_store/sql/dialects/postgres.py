@@ -31,6 +31,7 @@ from transact._store.sql.engine.errors import OnError, Phase, safe_url, translat
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
 from transact._store.sql.verbs.notify import CHANNEL, OUTCOME_CHANNEL
+from transact._store.sql.verbs.queue_statistics import StaleStatistics
 from transact._store.sql.verbs.queues import WORKER_PRESENCE
 from transact.errors import DBOSInitializationError
 
@@ -53,6 +54,7 @@ class PostgresStore(SQLStore):
         # The outcome channel's listener, started by the first ``listen_for_outcomes``.
         self._outcomes: Listener | None = None
         self._outcomes_lock = threading.Lock()
+        self._statistics = StaleStatistics(self._analyze_workflows)
 
     @property
     def database(self) -> str:

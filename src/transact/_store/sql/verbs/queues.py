@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import time
 import zlib
 from typing import Any
 
@@ -33,6 +34,7 @@ from transact._core.queue_policy import (
 )
 from transact._store.records import WorkflowRecord
 from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.verbs.queue_statements import (
     CLAIM,
     CLAIMED_AT,
@@ -41,6 +43,7 @@ from transact._store.sql.verbs.queue_statements import (
     PARTITIONS,
     RELEASE,
 )
+from transact._store.sql.verbs.queue_statistics import StaleStatistics
 from transact._store.sql.verbs.workflows import row_to_record
 
 __all__ = ["QueueVerbs", "advisory_key"]
@@ -71,6 +74,19 @@ class QueueVerbs:
     """The queue verbs of the SQL store (a mixin of ``SQLStore``)."""
 
     _db: Backend
+    # Postgres only (set by ``PostgresStore``): see ``queue_statistics.py``.
+    _statistics: StaleStatistics | None = None
+
+    def _analyze_workflows(self) -> None:
+        """``ANALYZE`` the workflow table (a slow claim found a backlog; Postgres)."""
+        analyze = f"ANALYZE {POSTGRES_SCHEMA}.workflow_status"
+        self._db.run(Mode.WRITE, lambda conn: conn.exec_driver_sql(analyze))
+
+    def _claimed_in(self, start: float, rows: int, allowed: int | None) -> None:
+        """Tell the statistics watch how long a Postgres claim since ``start`` took."""
+        if self._statistics is not None:
+            full = allowed is None or rows >= allowed
+            self._statistics.claimed(time.perf_counter() - start, full=full)
 
     def claim_queued(
         self,
@@ -115,9 +131,11 @@ class QueueVerbs:
             # cost more than the claim's round trip).
             allowed = budget(limits, local, max_claims)
             stmt = CLAIM[(dialect, partitioned, versions, allowed is not None)]
+            start = time.perf_counter()
             rows = self._db.execute_returning(
                 stmt, {**params, "limit": allowed}, settle=lambda: self._claimed(params)
             )
+            self._claimed_in(start, len(rows), allowed)
             return _records(rows)
 
         def work(conn: Connection) -> list[WorkflowRecord]:
@@ -162,7 +180,9 @@ class QueueVerbs:
                     conn.execute(RELEASE[partitioned], params)
                 return []
             stmt = CLAIM[(dialect, partitioned, versions, allowed is not None)]
+            start = time.perf_counter()
             rows = conn.execute(stmt, {**params, "limit": allowed}).mappings().all()
+            self._claimed_in(start, len(rows), allowed)
             return sorted((row_to_record(r) for r in rows), key=order_key)
 
         return self._db.run(Mode.WRITE, work, settle=lambda: _records(self._claimed(params)))

@@ -9,6 +9,7 @@ off for the check: the question is whether an index *can* serve the query.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -230,6 +231,16 @@ def queue_names_in_statistics(engine: Engine) -> list[str]:
     return [] if known is None else str(known).strip("{}").split(",")
 
 
+def changed_since_analyze(engine: Engine) -> int:
+    """``pg_stat_user_tables.n_mod_since_analyze`` of ``workflow_status``."""
+    with engine.connect() as conn:
+        changed = conn.exec_driver_sql(
+            "SELECT n_mod_since_analyze FROM pg_stat_user_tables"
+            f" WHERE relid = '{POSTGRES_SCHEMA}.workflow_status'::regclass"
+        ).scalar()
+    return int(changed or 0)
+
+
 def analyze_thread(watch: StaleStatistics) -> threading.Thread | None:
     """The ANALYZE thread ``watch`` started, if any."""
     return watch.thread
@@ -257,6 +268,12 @@ def test_a_slow_full_claim_refreshes_statistics_that_hid_a_backlog(
             "SELECT 'q-' || g, 'ENQUEUED', 'wf', g, g, 'q' FROM generate_series(1, 5000) g"
         )
     assert queue_names_in_statistics(engine) == []
+    # The store analyzes only a table whose rows changed since the last ANALYZE, as the
+    # statistics views report it (a backend reports its counts within about a second).
+    deadline = time.monotonic() + 30
+    while changed_since_analyze(engine) < 5000:
+        assert time.monotonic() < deadline, "the 5,000 inserts were never reported"
+        time.sleep(0.1)
 
     store = open_store(durable_database_url)
     assert isinstance(store, SQLStore) and store._statistics is not None

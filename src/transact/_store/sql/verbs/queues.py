@@ -54,6 +54,14 @@ WORKER_PRESENCE = (0x7477, 0)  # "tw": held shared by each live process's listen
 connected; counting its holders counts the live workers, whose fair share of a global
 concurrency limit a claim takes (a killed process's session, and lock, go with it)."""
 
+_WORKFLOW_TABLE = f"{POSTGRES_SCHEMA}.workflow_status"
+# Rows of the workflow table inserted, updated or deleted since its last ANALYZE.
+_CHANGED_SINCE_ANALYZE = text(
+    "SELECT n_mod_since_analyze FROM pg_stat_user_tables"
+    f" WHERE relid = '{_WORKFLOW_TABLE}'::regclass"
+)
+_WORTH_ANALYZING = 1000
+
 # How many sessions of this database hold the presence lock (Postgres).
 _LIVE_WORKERS = text(
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
@@ -78,9 +86,16 @@ class QueueVerbs:
     _statistics: StaleStatistics | None = None
 
     def _analyze_workflows(self) -> None:
-        """``ANALYZE`` the workflow table (a slow claim found a backlog; Postgres)."""
-        analyze = f"ANALYZE {POSTGRES_SCHEMA}.workflow_status"
-        self._db.run(Mode.WRITE, lambda conn: conn.exec_driver_sql(analyze))
+        """``ANALYZE`` the workflow table (a slow claim found a backlog; Postgres), unless
+        few rows changed since its statistics were taken: then they are not what made
+        the claim slow, and a big table is not sampled again for nothing."""
+
+        def work(conn: Connection) -> None:
+            changed = conn.execute(_CHANGED_SINCE_ANALYZE).scalar()
+            if changed is None or changed >= _WORTH_ANALYZING:
+                conn.exec_driver_sql(f"ANALYZE {_WORKFLOW_TABLE}")
+
+        self._db.run(Mode.WRITE, work)
 
     def _claimed_in(self, start: float, rows: int, allowed: int | None) -> None:
         """Tell the statistics watch how long a Postgres claim since ``start`` took."""

@@ -10,10 +10,12 @@ on a table of ten million rows this would last until a million more had changed)
 
 So a claim that took long *and* filled its batch (there is a backlog) runs ``ANALYZE``
 on the table, in a thread of its own, at most once every ``EVERY_SECONDS`` per process
-(autovacuum's own default pace). ANALYZE reads a fixed sample (30,000 rows), takes a
-lock that blocks no reads or writes, and invalidates every session's cached plans, so
-each connection plans the claim again from the new statistics. A user who may not
-analyze the table gets a warning from Postgres and nothing else changes.
+(autovacuum's own default pace), and only if 1,000 rows or more changed since the
+table's last ANALYZE (``QueueVerbs._analyze_workflows``). ANALYZE reads a fixed sample
+(30,000 rows), takes a lock that blocks no reads or writes, and invalidates every
+session's cached plans, so each connection plans the claim again from the new
+statistics. A user who may not analyze the table gets a warning from Postgres and
+nothing else changes.
 """
 
 from __future__ import annotations

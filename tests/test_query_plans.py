@@ -159,20 +159,21 @@ def test_releasing_due_delayed_rows_reads_only_delayed_rows(
             assert any(index in line for index in only_delayed), explained
 
 
-def stale_statistics(engine: Engine) -> None:
-    """Statistics taken while no row was PENDING, then 1,000 PENDING rows: what the
-    planner sees after a burst of starts, until autovacuum analyzes the table again."""
-    columns = "workflow_uuid, status, name, created_at, updated_at"
+def stale_statistics(
+    engine: Engine, *, finished: int, then: int, status: str, queue_name: str | None = None
+) -> None:
+    """Statistics taken over ``finished`` SUCCESS rows, then ``then`` rows of ``status``
+    (on ``queue_name``): what the planner sees after a burst, until autovacuum analyzes
+    the table again."""
+    columns = "workflow_uuid, status, name, created_at, updated_at, queue_name"
+    rows = f"INSERT INTO {POSTGRES_SCHEMA}.workflow_status ({columns}) SELECT %(prefix)s || g,"
+    rows += " %(status)s, 'wf', g, g, %(queue)s FROM generate_series(1, %(count)s) g"
     with engine.begin() as conn:
-        conn.exec_driver_sql(
-            f"INSERT INTO {POSTGRES_SCHEMA}.workflow_status ({columns}) "
-            "SELECT 'done-' || g, 'SUCCESS', 'wf', g, g FROM generate_series(1, 2000) g"
-        )
+        done = {"prefix": "done-", "status": "SUCCESS", "queue": None, "count": finished}
+        conn.exec_driver_sql(rows, done)
         conn.exec_driver_sql(f"ANALYZE {POSTGRES_SCHEMA}.workflow_status")
-        conn.exec_driver_sql(
-            f"INSERT INTO {POSTGRES_SCHEMA}.workflow_status ({columns}) "
-            "SELECT 'p-' || g, 'PENDING', 'wf', g, g FROM generate_series(1, 1000) g"
-        )
+        burst = {"prefix": "new-", "status": status, "queue": queue_name, "count": then}
+        conn.exec_driver_sql(rows, burst)
 
 
 def explain_driver_sql(engine: Engine, sql: str, params: dict[str, Any]) -> str:
@@ -197,22 +198,22 @@ def test_a_step_and_an_outcome_find_their_row_by_key_whatever_the_statistics(
     walked every PENDING row of a status index: 5-23 ms a write with 100,000 waiting."""
     if engine.dialect.name == "sqlite":
         pytest.skip("a Postgres planner question (SQLite keeps no statistics here)")
-    stale_statistics(engine)
+    stale_statistics(engine, finished=2000, then=1000, status="PENDING")
     checkpoint = {
-        "ck_wf": "p-7", "ck_function_id": 1, "ck_function_name": "step", "ck_output": None,
+        "ck_wf": "new-7", "ck_function_id": 1, "ck_function_name": "step", "ck_output": None,
         "ck_error": None, "ck_child_workflow_id": None, "ck_started_at": 1,
         "ck_completed_at": 2, "ck_args_digest": None,
     }  # fmt: skip
-    outcome = {"wf": "p-8", "p_status": "SUCCESS", "p_output": None, "p_error": None, "now": 3}
+    outcome = {"wf": "new-8", "p_status": "SUCCESS", "p_output": None, "p_error": None, "now": 3}
     for statement, params in ((_INSERT_CHECKPOINT, checkpoint), (_FINISH[False], outcome)):
         explained = plan(engine, statement, params)
         assert by_key_only(explained), explained
-    recovery = {"ids": ["p-11", "p-12"], "executor": "e", "now": 4}
+    recovery = {"ids": ["new-11", "new-12"], "executor": "e", "now": 4}
     explained = plan(engine, _BEGIN_RECOVERY_MANY, recovery)
     assert by_key_only(explained), explained
     batches = (
-        (_BATCH_INSERT, {**checkpoint, "ck_wf": "p-9"}),
-        (_BATCH_FINISH, {**outcome, "wf": "p-10", "notify_key": "k"}),
+        (_BATCH_INSERT, {**checkpoint, "ck_wf": "new-9"}),
+        (_BATCH_FINISH, {**outcome, "wf": "new-10", "notify_key": "k"}),
     )
     for batch, row in batches:
         arrays = {name: [row[name], row[name]] for name in batch.params}
@@ -256,17 +257,7 @@ def test_a_slow_full_claim_refreshes_statistics_that_hid_a_backlog(
     the first rows of the waiting index."""
     if engine.dialect.name == "sqlite":
         pytest.skip("a Postgres planner question (SQLite keeps no statistics here)")
-    columns = "workflow_uuid, status, name, created_at, updated_at, queue_name"
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            f"INSERT INTO {POSTGRES_SCHEMA}.workflow_status ({columns}) "
-            "SELECT 'done-' || g, 'SUCCESS', 'wf', g, g, NULL FROM generate_series(1, 5000) g"
-        )
-        conn.exec_driver_sql(f"ANALYZE {POSTGRES_SCHEMA}.workflow_status")
-        conn.exec_driver_sql(
-            f"INSERT INTO {POSTGRES_SCHEMA}.workflow_status ({columns}) "
-            "SELECT 'q-' || g, 'ENQUEUED', 'wf', g, g, 'q' FROM generate_series(1, 5000) g"
-        )
+    stale_statistics(engine, finished=5000, then=5000, status="ENQUEUED", queue_name="q")
     assert queue_names_in_statistics(engine) == []
     # The store analyzes only a table whose rows changed since the last ANALYZE, as the
     # statistics views report it (a backend reports its counts within about a second).

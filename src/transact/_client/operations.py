@@ -5,7 +5,6 @@ through a launched runtime; none runs a workflow."""
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -16,7 +15,12 @@ import attrs
 from transact._client.connection import Connection
 from transact._core.queue_policy import QueueEntry, validate_entry
 from transact._core.status import WorkflowStatusString as S
-from transact._facade.api_enqueue import EnqueueOptions, check_enqueue_options
+from transact._facade.api_enqueue import (
+    EnqueueOptions,
+    check_delay,
+    check_enqueue_options,
+    due_time,
+)
 from transact._facade.api_schedules import (
     ClientScheduleInput,
     WorkflowSchedule,
@@ -160,20 +164,9 @@ def set_delay(
     delay_until_epoch_ms: int | None,
 ) -> None:
     """Move a DELAYED workflow's due time (DBOS's checks and messages)."""
-    if delay_seconds is not None and delay_until_epoch_ms is not None:
-        raise DBOSException("Specify either delay_seconds or delay_until_epoch_ms, not both")
-    if delay_seconds is None and delay_until_epoch_ms is None:
-        raise DBOSException("Must specify either delay_seconds or delay_until_epoch_ms")
+    check_delay(delay_seconds, delay_until_epoch_ms)
     now = now_ms(connection.env.clock)
-    if delay_seconds is not None:
-        if not (delay_seconds >= 0 and math.isfinite(delay_seconds)):
-            raise DBOSException("delay_seconds must be >= 0")
-        until = now + round(delay_seconds * 1000)
-    else:
-        assert delay_until_epoch_ms is not None
-        if delay_until_epoch_ms < 0:
-            raise DBOSException("delay_until_epoch_ms must be >= 0")
-        until = delay_until_epoch_ms
+    until = due_time(now, delay_seconds, delay_until_epoch_ms)
     store = connection.store
     if store.update_delayed(workflow_id, delay_until_epoch_ms=until, inputs=None, now_ms=now):
         row = store.get_workflow(workflow_id, load_input=False, load_output=False)

@@ -38,7 +38,9 @@ __all__ = [
     "DuplicationPolicy",
     "EnqueueOptions",
     "WorkflowIDReusePolicy",
+    "check_delay",
     "check_enqueue_options",
+    "due_time",
     "enqueue_workflow",
     "enqueue_workflow_async",
     "enqueue_workflow_with_options",
@@ -223,6 +225,26 @@ def _enqueue_unversioned(
 # --- delays ----------------------------------------------------------------------------
 
 
+def check_delay(delay_seconds: float | None, delay_until_epoch_ms: int | None) -> None:
+    """``DBOSException`` (DBOS's messages) unless exactly one of the two is given."""
+    if delay_seconds is not None and delay_until_epoch_ms is not None:
+        raise DBOSException("Specify either delay_seconds or delay_until_epoch_ms, not both")
+    if delay_seconds is None and delay_until_epoch_ms is None:
+        raise DBOSException("Must specify either delay_seconds or delay_until_epoch_ms")
+
+
+def due_time(now: int, delay_seconds: float | None, delay_until_epoch_ms: int | None) -> int:
+    """The due time (epoch ms) a checked delay names (``DBOSException`` if negative)."""
+    if delay_seconds is not None:
+        if not (delay_seconds >= 0 and math.isfinite(delay_seconds)):
+            raise DBOSException("delay_seconds must be >= 0")
+        return now + round(delay_seconds * 1000)
+    assert delay_until_epoch_ms is not None
+    if delay_until_epoch_ms < 0:
+        raise DBOSException("delay_until_epoch_ms must be >= 0")
+    return delay_until_epoch_ms
+
+
 def set_workflow_delay(
     workflow_id: str,
     *,
@@ -234,21 +256,10 @@ def set_workflow_delay(
 
     Raises ``DBOSException`` unless exactly one of them is given, or if it is negative.
     """
-    if delay_seconds is not None and delay_until_epoch_ms is not None:
-        raise DBOSException("Specify either delay_seconds or delay_until_epoch_ms, not both")
-    if delay_seconds is None and delay_until_epoch_ms is None:
-        raise DBOSException("Must specify either delay_seconds or delay_until_epoch_ms")
+    check_delay(delay_seconds, delay_until_epoch_ms)
     rt = runtime()
     now = now_ms(rt.clock)
-    if delay_seconds is not None:
-        if not (delay_seconds >= 0 and math.isfinite(delay_seconds)):
-            raise DBOSException("delay_seconds must be >= 0")
-        until = now + round(delay_seconds * 1000)
-    else:
-        assert delay_until_epoch_ms is not None
-        if delay_until_epoch_ms < 0:
-            raise DBOSException("delay_until_epoch_ms must be >= 0")
-        until = delay_until_epoch_ms
+    until = due_time(now, delay_seconds, delay_until_epoch_ms)
 
     def move() -> None:
         if rt.store.update_delayed(

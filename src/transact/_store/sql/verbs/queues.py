@@ -97,7 +97,7 @@ class QueueVerbs:
 
         self._db.run(Mode.WRITE, work)
 
-    def _claimed_in(self, start: float, rows: int, allowed: int | None) -> None:
+    def _watch_claim(self, start: float, rows: int, allowed: int | None) -> None:
         """Tell the statistics watch how long a Postgres claim since ``start`` took."""
         if self._statistics is not None:
             full = allowed is None or rows >= allowed
@@ -150,7 +150,7 @@ class QueueVerbs:
             rows = self._db.execute_returning(
                 stmt, {**params, "limit": allowed}, settle=lambda: self._claimed(params)
             )
-            self._claimed_in(start, len(rows), allowed)
+            self._watch_claim(start, len(rows), allowed)
             return _records(rows)
 
         def work(conn: Connection) -> list[WorkflowRecord]:
@@ -197,7 +197,7 @@ class QueueVerbs:
             stmt = CLAIM[(dialect, partitioned, versions, allowed is not None)]
             start = time.perf_counter()
             rows = conn.execute(stmt, {**params, "limit": allowed}).mappings().all()
-            self._claimed_in(start, len(rows), allowed)
+            self._watch_claim(start, len(rows), allowed)
             return sorted((row_to_record(r) for r in rows), key=order_key)
 
         return self._db.run(Mode.WRITE, work, settle=lambda: _records(self._claimed(params)))

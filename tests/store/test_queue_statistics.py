@@ -10,6 +10,7 @@ import pytest
 
 from transact._store.sql.verbs.queue_statistics import (
     EVERY_SECONDS,
+    RETRY_SECONDS,
     SLOW_SECONDS,
     StaleStatistics,
 )
@@ -23,8 +24,15 @@ class Clock:
         return self.now
 
 
-def watch(calls: list[float], clock: Clock) -> StaleStatistics:
-    return StaleStatistics(lambda: calls.append(clock.now), clock)
+def watch(calls: list[float], clock: Clock, *, analyzes: bool = True) -> StaleStatistics:
+    """A watch whose ANALYZE records the time of each call; ``analyzes``: what it says
+    (False: it found too few changed rows to analyze)."""
+
+    def analyze() -> bool:
+        calls.append(clock.now)
+        return analyzes
+
+    return StaleStatistics(analyze, clock)
 
 
 def settle(statistics: StaleStatistics) -> None:
@@ -59,8 +67,25 @@ def test_at_most_one_analyze_per_interval() -> None:
     assert calls == [500.0, 500.0 + EVERY_SECONDS]
 
 
+def test_a_check_that_found_too_few_changes_lets_a_later_claim_look_again() -> None:
+    """The statistics views report a burst a second or so late: a check that found too
+    few changed rows does not hold the next one off for a minute."""
+    clock, calls = Clock(), list[float]()
+    statistics = watch(calls, clock, analyzes=False)
+    statistics.claimed(1.0, full=True)
+    settle(statistics)
+    clock.now += RETRY_SECONDS - 1
+    statistics.claimed(1.0, full=True)
+    settle(statistics)
+    assert calls == [500.0]
+    clock.now += 1
+    statistics.claimed(1.0, full=True)
+    settle(statistics)
+    assert calls == [500.0, 500.0 + RETRY_SECONDS]
+
+
 def test_a_failing_analyze_is_logged_and_changes_nothing(caplog: pytest.LogCaptureFixture) -> None:
-    def refuse() -> None:
+    def refuse() -> bool:
         raise PermissionError("must be owner of table workflow_status")
 
     statistics = StaleStatistics(refuse, Clock())

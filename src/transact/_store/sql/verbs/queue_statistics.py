@@ -11,7 +11,8 @@ on a table of ten million rows this would last until a million more had changed)
 So a claim that took long *and* filled its batch (there is a backlog) runs ``ANALYZE``
 on the table, in a thread of its own, at most once every ``EVERY_SECONDS`` per process
 (autovacuum's own default pace), and only if 1,000 rows or more changed since the
-table's last ANALYZE (``QueueVerbs._analyze_workflows``). ANALYZE reads a fixed sample
+table's last ANALYZE (``QueueVerbs._analyze_workflows``; when fewer are reported, a slow
+claim ``RETRY_SECONDS`` later may look again). ANALYZE reads a fixed sample
 (30,000 rows), takes a lock that blocks no reads or writes, and invalidates every
 session's cached plans, so each connection plans the claim again from the new
 statistics. A user who may not analyze the table gets a warning from Postgres and
@@ -25,20 +26,24 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["EVERY_SECONDS", "SLOW_SECONDS", "StaleStatistics"]
+__all__ = ["EVERY_SECONDS", "RETRY_SECONDS", "SLOW_SECONDS", "StaleStatistics"]
 
 logger = logging.getLogger("dbos")
 
 SLOW_SECONDS = 0.005
 """A claim this slow is suspect (a claim of a batch takes about 1 ms)."""
 EVERY_SECONDS = 60.0
+RETRY_SECONDS = 5.0
+"""After a check that found too few changed rows to analyze: the statistics views report
+a burst a second or so late, so a claim this much later may look again."""
 
 
 class StaleStatistics:
-    """Runs ``analyze`` (in a thread) after a slow claim that filled its batch."""
+    """Runs ``analyze`` (in a thread) after a slow claim that filled its batch;
+    ``analyze`` says whether it analyzed (or found the statistics current)."""
 
     def __init__(
-        self, analyze: Callable[[], None], clock: Callable[[], float] = time.monotonic
+        self, analyze: Callable[[], bool], clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._analyze = analyze
         self._clock = clock
@@ -61,6 +66,10 @@ class StaleStatistics:
 
     def _run(self) -> None:
         try:
-            self._analyze()
+            analyzed = self._analyze()
         except Exception:  # the statistics stay as they were; autovacuum catches up
             logger.debug("ANALYZE after a slow queue claim failed", exc_info=True)
+            return
+        if not analyzed:  # too few changes reported yet: the next slow claim looks again
+            with self._lock:
+                self._last = min(self._last, self._clock() - EVERY_SECONDS + RETRY_SECONDS)

@@ -85,17 +85,20 @@ class QueueVerbs:
     # Postgres only (set by ``PostgresStore``): see ``queue_statistics.py``.
     _statistics: StaleStatistics | None = None
 
-    def _analyze_workflows(self) -> None:
+    def _analyze_workflows(self) -> bool:
         """``ANALYZE`` the workflow table (a slow claim found a backlog; Postgres), unless
         few rows changed since its statistics were taken: then they are not what made
-        the claim slow, and a big table is not sampled again for nothing."""
+        the claim slow, and a big table is not sampled again for nothing. Whether it
+        analyzed."""
 
-        def work(conn: Connection) -> None:
+        def work(conn: Connection) -> bool:
             changed = conn.execute(_CHANGED_SINCE_ANALYZE).scalar()
-            if changed is None or changed >= _WORTH_ANALYZING:
-                conn.exec_driver_sql(f"ANALYZE {_WORKFLOW_TABLE}")
+            if changed is not None and changed < _WORTH_ANALYZING:
+                return False
+            conn.exec_driver_sql(f"ANALYZE {_WORKFLOW_TABLE}")
+            return True
 
-        self._db.run(Mode.WRITE, work)
+        return self._db.run(Mode.WRITE, work)
 
     def _watch_claim(self, start: float, rows: int, allowed: int | None) -> None:
         """Tell the statistics watch how long a Postgres claim since ``start`` took."""

@@ -52,36 +52,27 @@ def test_only_a_slow_claim_that_filled_its_batch_analyzes() -> None:
     assert calls == [500.0]
 
 
-def test_at_most_one_analyze_per_interval() -> None:
+@pytest.mark.parametrize(
+    ("analyzes", "interval"),
+    [(True, EVERY_SECONDS), (False, RETRY_SECONDS)],
+    ids=["analyzed: once a minute", "too few changes reported: again 5 s later"],
+)
+def test_the_next_analyze_waits_for_its_interval(analyzes: bool, interval: float) -> None:
+    """At most one ANALYZE a minute; but the statistics views report a burst a second
+    or so late, so a check that found too few changed rows does not hold the next one
+    off for a minute."""
     clock, calls = Clock(), list[float]()
-    statistics = watch(calls, clock)
+    statistics = watch(calls, clock, analyzes=analyzes)
     statistics.claimed(1.0, full=True)
     settle(statistics)
-    clock.now += EVERY_SECONDS - 1
+    clock.now += interval - 1
     statistics.claimed(1.0, full=True)
     settle(statistics)
     assert calls == [500.0]
     clock.now += 1
     statistics.claimed(1.0, full=True)
     settle(statistics)
-    assert calls == [500.0, 500.0 + EVERY_SECONDS]
-
-
-def test_a_check_that_found_too_few_changes_lets_a_later_claim_look_again() -> None:
-    """The statistics views report a burst a second or so late: a check that found too
-    few changed rows does not hold the next one off for a minute."""
-    clock, calls = Clock(), list[float]()
-    statistics = watch(calls, clock, analyzes=False)
-    statistics.claimed(1.0, full=True)
-    settle(statistics)
-    clock.now += RETRY_SECONDS - 1
-    statistics.claimed(1.0, full=True)
-    settle(statistics)
-    assert calls == [500.0]
-    clock.now += 1
-    statistics.claimed(1.0, full=True)
-    settle(statistics)
-    assert calls == [500.0, 500.0 + RETRY_SECONDS]
+    assert calls == [500.0, 500.0 + interval]
 
 
 def test_a_failing_analyze_is_logged_and_changes_nothing(caplog: pytest.LogCaptureFixture) -> None:

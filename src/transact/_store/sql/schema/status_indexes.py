@@ -13,7 +13,9 @@ the error translator recognises.
 
 from __future__ import annotations
 
-from sqlalchemy import Index, literal_column
+from typing import Any
+
+from sqlalchemy import ColumnElement, Index, literal_column
 
 from transact._store.sql.schema.tables import workflow_status
 
@@ -28,17 +30,23 @@ __all__ = [
 ]
 
 _ws = workflow_status.c
+
+
+def _partial(name: str, *columns: Any, where: ColumnElement[bool]) -> Index:
+    """An index of the rows ``where`` holds, with the same predicate on both databases."""
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
+
+
 Index("idx_workflow_status_created_at", _ws.created_at, _ws.workflow_uuid)
 # Literal (not bound) statuses: Postgres only uses a partial index when the query's
 # predicate visibly implies the index's.
 _PENDING = _ws.status == literal_column("'PENDING'")
 # Recovery at launch: PENDING rows of one executor, oldest first.
-Index(
+_partial(
     "idx_workflow_status_pending",
     _ws.executor_id,
     _ws.created_at,
-    postgresql_where=_PENDING,
-    sqlite_where=_PENDING,
+    where=_PENDING,
 )
 # Queue runners (migration 3; a new database gets them at once). Literal predicates, which
 # the claim statements repeat word for word: SQLite uses a partial index only when the
@@ -53,34 +61,31 @@ _STARTED = _ws.started_at_epoch_ms.isnot(None)
 CLAIM_INDEXES = (
     # A queue's waiting rows in dequeue order (priority, age, id): a claim reads the first
     # rows of the index instead of sorting the whole backlog.
-    Index(
+    _partial(
         "idx_workflow_status_waiting",
         _ws.queue_name,
         _ws.priority,
         _ws.created_at,
         _ws.workflow_uuid,
-        postgresql_where=QUEUE_WAITING,
-        sqlite_where=QUEUE_WAITING,
+        where=QUEUE_WAITING,
     ),
     # The same per partition.
-    Index(
+    _partial(
         "idx_workflow_status_partition_waiting",
         _ws.queue_name,
         _ws.queue_partition_key,
         _ws.priority,
         _ws.created_at,
         _ws.workflow_uuid,
-        postgresql_where=QUEUE_WAITING & _PARTITIONED,
-        sqlite_where=QUEUE_WAITING & _PARTITIONED,
+        where=QUEUE_WAITING & _PARTITIONED,
     ),
     # Global concurrency limits: a queue's (or partition's) PENDING rows, counted. Queued
     # rows only (migration 6): a directly started workflow has no entry to maintain.
-    Index(
+    _partial(
         "idx_workflow_status_queue_pending",
         _ws.queue_name,
         _ws.queue_partition_key,
-        postgresql_where=_PENDING & _QUEUED,
-        sqlite_where=_PENDING & _QUEUED,
+        where=_PENDING & _QUEUED,
     ),
 )
 RETIRED_QUEUE_INDEXES = (
@@ -93,20 +98,18 @@ only, so a claim had to sort every waiting row of its queue)."""
 QUEUE_INDEXES = (
     # Rate limits: a queue's dequeues inside the window, by start time. Started rows only
     # (migration 6): an enqueue has no entry to maintain until it is claimed.
-    Index(
+    _partial(
         "idx_workflow_status_queue_started",
         _ws.queue_name,
         _ws.started_at_epoch_ms,
-        postgresql_where=_QUEUED & _STARTED,
-        sqlite_where=_QUEUED & _STARTED,
+        where=_QUEUED & _STARTED,
     ),
     # Delayed starts: a queue's DELAYED rows by due time.
-    Index(
+    _partial(
         "idx_workflow_status_delayed",
         _ws.queue_name,
         _ws.delay_until_epoch_ms,
-        postgresql_where=_ws.status == literal_column("'DELAYED'"),
-        sqlite_where=_ws.status == literal_column("'DELAYED'"),
+        where=_ws.status == literal_column("'DELAYED'"),
     ),
 )
 NARROWED_QUEUE_INDEXES = tuple(
@@ -115,17 +118,15 @@ NARROWED_QUEUE_INDEXES = tuple(
     if index.name in ("idx_workflow_status_queue_pending", "idx_workflow_status_queue_started")
 )
 """The indexes migration 6 rebuilds with narrower predicates."""
-Index(
+_partial(
     "idx_workflow_status_parent_workflow_id",
     _ws.parent_workflow_id,
-    postgresql_where=_ws.parent_workflow_id.isnot(None),
-    sqlite_where=_ws.parent_workflow_id.isnot(None),
+    where=_ws.parent_workflow_id.isnot(None),
 )
-Index(
+_partial(
     "idx_workflow_status_forked_from",
     _ws.forked_from,
-    postgresql_where=_ws.forked_from.isnot(None),
-    sqlite_where=_ws.forked_from.isnot(None),
+    where=_ws.forked_from.isnot(None),
 )
 # ``list_workflows`` by status, name or queue (migration 11): a page in creation order is
 # read from the index instead of walking every row by creation time and filtering.
@@ -133,19 +134,17 @@ LISTING_INDEXES = (
     # The whole listing order (created_at, workflow_uuid): a page needs no sort.
     Index("idx_workflow_status_status", _ws.status, _ws.created_at, _ws.workflow_uuid),
     Index("idx_workflow_status_name", _ws.name, _ws.created_at, _ws.workflow_uuid),
-    Index(
+    _partial(
         "idx_workflow_status_queue_name",
         _ws.queue_name,
         _ws.created_at,
         _ws.workflow_uuid,
-        postgresql_where=_QUEUED,
-        sqlite_where=_QUEUED,
+        where=_QUEUED,
     ),
 )
 # Migration 8: the workflows a dynamic schedule (``tables.workflow_schedules``) started.
-SCHEDULE_NAME_INDEX = Index(
+SCHEDULE_NAME_INDEX = _partial(
     "idx_workflow_status_schedule_name",
     _ws.schedule_name,
-    postgresql_where=_ws.schedule_name.isnot(None),
-    sqlite_where=_ws.schedule_name.isnot(None),
+    where=_ws.schedule_name.isnot(None),
 )

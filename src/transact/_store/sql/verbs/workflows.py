@@ -145,8 +145,7 @@ _FINISH_BASE = (
 _FINISH = {False: _FINISH_BASE, True: _FINISH_BASE.returning(*outcome_notify_columns(True))}
 
 # Postgres: many workflows' concurrent outcomes in one statement (``batching.py``). A row
-# it did not update was not PENDING, which is also what the single-row UPDATE reports.
-# The status guard is ``IS TRUE`` so that the rows are looked up by key (``keyed``).
+# it did not update was not PENDING (a guard ``keyed`` by IS TRUE), as the single UPDATE.
 _BATCH_FINISH = Batch(
     name="finish_workflow",
     sql=f"""

@@ -16,6 +16,7 @@ import attrs
 from sqlalchemy import Connection, insert, inspect, select
 
 from transact._store.sql.schema.change_log import create_change_log
+from transact._store.sql.schema.clustered import cluster_by_key
 from transact._store.sql.schema.status_indexes import (
     CLAIM_INDEXES,
     LISTING_INDEXES,
@@ -275,6 +276,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         12,
         "SQLite: transact_changes, the change log its triggers write (cross-process wake-ups)",
         create_change_log,
+    ),
+    Migration(
+        13,
+        "SQLite: checkpoints, streams and events stored in their primary key (WITHOUT ROWID)",
+        cluster_by_key,
     ),
 )
 

@@ -156,6 +156,7 @@ operation_outputs = Table(
         ondelete="CASCADE",
         onupdate="CASCADE",
     ),
+    sqlite_with_rowid=False,  # stored in its key on SQLite: see clustered.py
 )
 
 notifications = Table(
@@ -205,6 +206,7 @@ workflow_events = Table(
         ondelete="CASCADE",
         onupdate="CASCADE",
     ),
+    sqlite_with_rowid=False,  # stored in its key on SQLite: see clustered.py
 )
 
 workflow_events_history = Table(
@@ -222,6 +224,7 @@ workflow_events_history = Table(
         ondelete="CASCADE",
         onupdate="CASCADE",
     ),
+    sqlite_with_rowid=False,  # stored in its key on SQLite: see clustered.py
 )
 
 streams = Table(
@@ -240,6 +243,7 @@ streams = Table(
         ondelete="CASCADE",
         onupdate="CASCADE",
     ),
+    sqlite_with_rowid=False,  # stored in its key on SQLite: see clustered.py
 )
 
 # Migration 8: queues kept in the database (``DBOS.register_queue``) and schedules

@@ -36,8 +36,10 @@ default (pickle) serializer and comes back as the same class.
 
 from __future__ import annotations
 
-import enum
-from typing import Any
+# The codes and the bases live in _errors_base.py; their ``__module__`` is this module,
+# where each (the private _DBOSError too) can be imported, so pickles name this module.
+from transact._errors_base import DBOSBaseException, DBOSErrorCode, DBOSException
+from transact._errors_base import _DBOSError as _DBOSError
 
 __all__ = [
     "DBOSAwaitedWorkflowCancelledError",
@@ -68,66 +70,6 @@ __all__ = [
     "NondeterminismError",
     "SerializationError",
 ]
-
-
-class DBOSErrorCode(enum.Enum):
-    """DBOS's numeric error codes (``exc.dbos_error_code`` holds the value)."""
-
-    ConflictingIDError = 1
-    RecoveryError = 2
-    InitializationError = 3
-    WorkflowFunctionNotFound = 4
-    NonExistentWorkflowError = 5
-    MaxRecoveryAttemptsExceeded = 6
-    MaxStepRetriesExceeded = 7
-    NotAuthorized = 8
-    ConflictingWorkflowError = 9
-    WorkflowCancelled = 10
-    UnexpectedStep = 11
-    QueueDeduplicated = 12
-    AwaitedWorkflowCancelled = 13
-    AwaitedWorkflowMaxRecoveryAttemptsExceeded = 14
-    PatchNondeterminism = 15
-    StreamTimeout = 16
-    StreamNondeterminism = 17
-    StepTimeout = 18
-    ConflictingRegistrationError = 25
-    QueryTimeout = 26
-    WorkflowIDInUse = 27
-    StepNondeterminism = 28
-
-
-def _format(message: str, code: int | None) -> str:
-    return f"DBOS Error {code}: {message}" if code is not None else f"DBOS Error: {message}"
-
-
-class _DBOSError(BaseException):
-    """What both error bases share: a message, DBOS's code, and pickling by arguments."""
-
-    def __init__(self, message: str, dbos_error_code: int | None = None) -> None:
-        self.message = message
-        self.dbos_error_code = dbos_error_code
-        self._args: tuple[Any, ...] = (message, dbos_error_code)
-        super().__init__(message)
-
-    def __str__(self) -> str:
-        return _format(self.message, self.dbos_error_code)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), self._args)
-
-
-class DBOSException(_DBOSError, Exception):
-    """Base of every ordinary `transact` error.
-
-    ``message`` is the human text, ``dbos_error_code`` DBOS's numeric code (or None).
-    """
-
-    status_code: int | None = None
-
-
-class DBOSBaseException(_DBOSError):
-    """Base of control-flow signals: a BaseException, so ``except Exception`` misses it."""
 
 
 class DBOSWorkflowConflictIDError(DBOSBaseException):

@@ -70,7 +70,8 @@ def test_migration_13_stores_the_hot_tables_in_their_key(sql_url: str) -> None:
     store = _open(sql_url)
     try:
         store.migrate()
-        assert _recorded_versions(store)[-1] == LATEST_VERSION == 13
+        assert _recorded_versions(store)[-1] == LATEST_VERSION
+        assert 13 in _recorded_versions(store)
         if sqlite:
             with store.backend.engine.connect() as conn:
                 for table in CLUSTERED_TABLES:

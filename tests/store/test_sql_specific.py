@@ -39,11 +39,16 @@ from transact._store.sql.dialects.postgres import PostgresStore, open_postgres_s
 from transact._store.sql.dialects.sqlite import SQLiteStore, open_sqlite_store
 from transact._store.sql.engine.backend import Mode
 from transact._store.sql.engine.raw import RawConnection
-from transact._store.sql.schema.migrations import CHECKPOINT_FOREIGN_KEY, LATEST_VERSION, MIGRATIONS
+from transact._store.sql.schema.migrations import (
+    CHECKPOINT_FOREIGN_KEY,
+    LATEST_VERSION,
+    MIGRATIONS,
+    STREAM_FOREIGN_KEY,
+)
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA, migrations_table, operation_outputs
 from transact._store.sql.store import SQLStore
 from transact._store.sql.verbs.checkpoints import checkpoint_error_context, write_checkpoint
-from transact.errors import DBOSInitializationError
+from transact.errors import DBOSInitializationError, DBOSNonExistentWorkflowError
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -734,7 +739,7 @@ def test_postgres_verbs_survive_the_server_ending_pooled_sessions(
 
 
 @pytest.mark.postgres
-def test_postgres_checkpoints_have_no_foreign_key_and_a_reused_id_starts_clean(
+def test_postgres_checkpoints_and_values_have_no_foreign_key_and_a_reused_id_starts_clean(
     fresh_pg_database: str,
 ) -> None:
     store = _open(fresh_pg_database)
@@ -742,25 +747,35 @@ def test_postgres_checkpoints_have_no_foreign_key_and_a_reused_id_starts_clean(
     try:
         with store.backend.engine.connect() as conn:
             found = conn.execute(
-                text("SELECT count(*) FROM pg_constraint WHERE conname = :name"),
-                {"name": CHECKPOINT_FOREIGN_KEY},
+                text("SELECT count(*) FROM pg_constraint WHERE conname IN (:a, :b)"),
+                {"a": CHECKPOINT_FOREIGN_KEY, "b": STREAM_FOREIGN_KEY},
             ).scalar()
-        assert found == 0  # migration 5: a step takes no lock on its workflow's row
+        assert found == 0  # migrations 5 and 14: a write takes no lock on its workflow's row
         store.insert_workflow(wf("w"))
         store.record_checkpoint("w", Checkpoint(1, "step", output="old"))
-        # What a step committing while its workflow was deleted leaves behind.
+        store.write_stream("w", "s", "old", 2, Checkpoint(2, "DBOS.writeStream"))
+        # What writes committing while their workflow was deleted leave behind.
         with store.backend.engine.connect() as conn:
             conn.execute(
                 text(f"DELETE FROM {POSTGRES_SCHEMA}.workflow_status WHERE workflow_uuid = 'w'")
             )
-        assert [c.output for c in store.load_checkpoints("w")] == ["old"]
+        assert [c.output for c in store.load_checkpoints("w")] == ["old", None]
         assert store.insert_workflow(wf("w"))[1] is True
         assert store.load_checkpoints("w") == []  # the new workflow does not replay it
+        assert store.read_stream("w", "s", 0).value is None  # nor read its values
         store.record_checkpoint("w", Checkpoint(1, "step", output="new"))
+        assert store.write_stream("w", "s", "new", 2, Checkpoint(2, "DBOS.writeStream")) == 0
         assert store.insert_workflow(wf("w"))[1] is False  # attaching keeps the log
-        assert [c.output for c in store.load_checkpoints("w")] == ["new"]
+        assert [c.output for c in store.load_checkpoints("w")] == ["new", None]
+        assert store.read_stream("w", "s", 0).value == "new"
         store.delete_workflows(["w"])
         assert store.load_checkpoints("w") == []
+        with store.backend.engine.connect() as conn:
+            left = conn.execute(text(f"SELECT count(*) FROM {POSTGRES_SCHEMA}.streams")).scalar()
+        assert left == 0  # deleted with the workflow, without a cascade
+        # A value written outside workflow code (in a step) still needs its workflow.
+        with pytest.raises(DBOSNonExistentWorkflowError):
+            store.write_stream("w", "s", "late", 3, None)
     finally:
         store.close()
 

@@ -37,7 +37,15 @@ from transact._store.sql.schema.tables import (
 from transact._store.sql.schema.versions import VERSION_INDEXES, application_versions
 from transact._store.sql.verbs.notify import CHANNEL
 
-__all__ = ["LATEST_VERSION", "MIGRATIONS", "Migration", "applied_versions", "apply_pending"]
+__all__ = [
+    "CHECKPOINT_FOREIGN_KEY",
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "STREAM_FOREIGN_KEY",
+    "Migration",
+    "applied_versions",
+    "apply_pending",
+]
 
 
 @attrs.frozen
@@ -136,6 +144,21 @@ def _unlocked_checkpoints(conn: Connection) -> None:
         conn.exec_driver_sql(
             f"ALTER TABLE {POSTGRES_SCHEMA}.operation_outputs "
             f"DROP CONSTRAINT IF EXISTS {CHECKPOINT_FOREIGN_KEY}"
+        )
+
+
+STREAM_FOREIGN_KEY = "fk_streams_workflow"
+
+
+def _unlocked_streams(conn: Connection) -> None:
+    # As migration 5 for checkpoints: checking the key locked the workflow's row on every
+    # stream write (half the statement's time). A write in workflow code is guarded by
+    # its checkpoint's PENDING check, one in a step by a read of the workflow's key;
+    # deleting a workflow deletes its values explicitly, and inserting one clears any
+    # value left under its id by a write that raced a delete (``workflows.py``).
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"ALTER TABLE {POSTGRES_SCHEMA}.streams DROP CONSTRAINT IF EXISTS {STREAM_FOREIGN_KEY}"
         )
 
 
@@ -281,6 +304,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         13,
         "SQLite: checkpoints, streams and events stored in their primary key (WITHOUT ROWID)",
         cluster_by_key,
+    ),
+    Migration(
+        14,
+        "Postgres: stream values without a foreign key to their workflow (no row lock per write)",
+        _unlocked_streams,
     ),
 )
 

@@ -95,8 +95,10 @@ _RESUME_BASE = (
 _RESUME = {n: _RESUME_BASE.returning(*ws.c, *notify_columns(n)) for n in (False, True)}
 
 _DELETE = delete(ws).where(_c.workflow_uuid.in_(_IDS))
-# Postgres has no cascade from workflows to checkpoints (migration 5).
+# Postgres has no cascade from workflows to checkpoints and stream values (migrations 5
+# and 14; SQLite's cascade deletes the values).
 _DELETE_CHECKPOINTS = delete(operation_outputs).where(operation_outputs.c.workflow_uuid.in_(_IDS))
+_DELETE_VALUES = delete(streams).where(streams.c.workflow_uuid.in_(_IDS))
 
 _CHILDREN = (
     select(_c.workflow_uuid, _c.parent_workflow_id)
@@ -244,9 +246,13 @@ class MaintenanceVerbs:
         if not workflow_ids:
             return
 
+        pg = self._db.dialect_name == "postgresql"
+
         def work(conn: Connection) -> None:
             for chunk in _chunks(workflow_ids):
                 conn.execute(_DELETE_CHECKPOINTS, {"ids": chunk})
+                if pg:
+                    conn.execute(_DELETE_VALUES, {"ids": chunk})
                 conn.execute(_DELETE, {"ids": chunk})
 
         self._db.run(Mode.WRITE, work)

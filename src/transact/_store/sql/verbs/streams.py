@@ -6,14 +6,16 @@ in the same statement (a data-modifying CTE, see ``checkpointed.py``), so a writ
 one autocommit round trip; on SQLite in one short transaction of two statements, run on
 the driver connection. Two Postgres writers racing on one stream may compute the same
 offset; the loser hits the primary key and the backend runs the whole statement again.
-SQLite writers are serialized by ``BEGIN IMMEDIATE`` and never race.
+SQLite writers are serialized by ``BEGIN IMMEDIATE`` and never race. On Postgres, where
+values have no foreign key to their workflow, each statement checks that the workflow
+exists (or is PENDING) itself, without locking its row.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, Text, and_, bindparam, func, insert, select
+from sqlalchemy import Integer, Text, and_, bindparam, exists, func, insert, select
 
 from transact._core.checkpoint import Checkpoint
 from transact._store.records import StreamRead
@@ -27,6 +29,7 @@ from transact._store.sql.verbs.checkpoints import (
     raise_not_pending,
     write_checkpoint,
 )
+from transact._store.sql.verbs.coalesced_notices import CoalescedNotices
 from transact._store.sql.verbs.notify import NOTIFY_KEY, notify_columns, stream_key
 
 __all__ = ["StreamVerbs"]
@@ -37,44 +40,42 @@ ws = workflow_status
 _WF = bindparam("wf", type_=Text)
 _KEY = bindparam("key", type_=Text)
 
-_APPEND_BASE = insert(st).from_select(
-    ["workflow_uuid", "key", "offset", "value", "function_id"],
-    select(
-        _WF,
-        _KEY,
-        func.coalesce(func.max(st.c.offset), -1) + 1,
-        bindparam("value", type_=Text),
-        bindparam("function_id", type_=Integer),
-    ).where(st.c.workflow_uuid == _WF, st.c.key == _KEY),
-)
-_APPEND = {n: _APPEND_BASE.returning(st.c.offset, *notify_columns(n)) for n in (False, True)}
+_COLUMNS = ["workflow_uuid", "key", "offset", "value", "function_id"]
 
 
-def _append_checkpointed() -> Any:
-    """Postgres: the checkpoint and the value in one statement. The value is selected
-    FROM the checkpoint's CTE, so it is written only if the checkpoint is (the workflow
-    PENDING); no row comes back otherwise."""
-    ck = checkpoint_cte()
+def _next_value() -> Any:
+    """The row to append: the workflow, key, next offset, value and function id."""
     next_offset = (
         select(func.coalesce(func.max(st.c.offset), -1) + 1)
         .where(st.c.workflow_uuid == _WF, st.c.key == _KEY)
         .scalar_subquery()
     )
-    values = select(
-        _WF,
-        _KEY,
-        next_offset,
-        bindparam("value", type_=Text),
-        bindparam("function_id", type_=Integer),
-    ).select_from(ck)
-    return (
-        insert(st)
-        .from_select(["workflow_uuid", "key", "offset", "value", "function_id"], values)
-        .returning(st.c.offset, *notify_columns(True))
-    )
+    value = bindparam("value", type_=Text)
+    return select(_WF, _KEY, next_offset, value, bindparam("function_id", type_=Integer))
 
 
-_APPEND_CHECKPOINTED = _append_checkpointed()
+_APPEND = insert(st).from_select(_COLUMNS, _next_value()).returning(st.c.offset)
+"""SQLite: its foreign key refuses a value for a missing workflow."""
+
+# Postgres, in workflow code: the checkpoint and the value in one statement. The value is
+# selected FROM the checkpoint's CTE, so it is written only if the checkpoint is (the
+# workflow PENDING); no row comes back otherwise.
+_APPEND_CHECKPOINTED = {
+    notify: insert(st)
+    .from_select(_COLUMNS, _next_value().select_from(checkpoint_cte()))
+    .returning(st.c.offset, *notify_columns(notify))
+    for notify in (False, True)
+}
+
+# Postgres, in a step: the value only if its workflow exists (no row comes back
+# otherwise). Postgres keeps no foreign key from streams to workflows (migration 14):
+# checking it locked the workflow's row on every write; the guards read it instead.
+_APPEND_GUARDED = {
+    notify: insert(st)
+    .from_select(_COLUMNS, _next_value().where(exists().where(ws.c.workflow_uuid == _WF)))
+    .returning(st.c.offset, *notify_columns(notify))
+    for notify in (False, True)
+}
 
 # One read answers both questions a reader has: the values, and whether to keep waiting.
 # Offsets are dense (each write takes MAX + 1), so a range is a run of consecutive values.
@@ -109,6 +110,8 @@ class StreamVerbs:
     """The stream verbs of the SQL store (a mixin of ``SQLStore``)."""
 
     _db: Backend
+    # Postgres only (set by ``PostgresStore``): see ``coalesced_notices.py``.
+    _notices: CoalescedNotices | None = None
 
     def write_stream(
         self,
@@ -135,23 +138,27 @@ class StreamVerbs:
             return int(self._db.fetch(_WRITTEN_AT, params)[0][0])
 
         if self._db.dialect_name == "postgresql":
-            stmt = _APPEND[self._db.notify]
+            notices = self._notices if self._db.notify else None
+            notify = self._db.notify and (notices is None or notices.inline(params[NOTIFY_KEY]))
+            stmt = _APPEND_GUARDED[notify]
             if checkpoint is not None:
-                stmt = _APPEND_CHECKPOINTED
+                stmt = _APPEND_CHECKPOINTED[notify]
                 params.update(checkpoint_params(workflow_id, checkpoint))
             rows = self._db.execute_returning(
                 stmt, params, on_error, committed=lambda: [(written_at(),)], retry_on=_RACES
             )
-            if not rows:  # the checkpoint was not recorded: say why
+            if not rows:  # not written (workflow missing, or not PENDING): say why
                 self._db.run(
                     Mode.READ, lambda conn: raise_not_pending(conn, workflow_id, missing="target")
                 )
+            if notices is not None and not notify:
+                notices.committed(params[NOTIFY_KEY])
             return int(rows[0][0])
 
         def work(conn: RawConnection) -> int:
             if checkpoint is not None:
                 write_checkpoint(conn, workflow_id, checkpoint, missing="target")
-            return int(conn.execute(_APPEND[False], params).rows[0][0])
+            return int(conn.execute(_APPEND, params).rows[0][0])
 
         mode = Mode.WRITE_ONE if checkpoint is None else Mode.WRITE
         return self._db.run_raw(mode, work, on_error, committed=written_at)

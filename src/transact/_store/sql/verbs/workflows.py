@@ -103,21 +103,18 @@ def _insert_or_attach_sqlite() -> Any:
 
 
 def _insert_or_attach_postgres() -> Any:
-    """Postgres: the same insert, after deleting the checkpoints stored under the id when
-    no workflow has it. Postgres keeps no foreign key from checkpoints to workflows
-    (migration 5), so a step that committed while its workflow was being deleted leaves
-    its checkpoint behind; a new workflow reusing the id must not replay it."""
+    """Postgres: the same insert, after deleting the checkpoints and stream values stored
+    under the id when no workflow has it. Postgres keeps no foreign key from those to
+    workflows (migrations 5 and 14), so a write that committed while its workflow was
+    being deleted leaves its row behind; a new workflow reusing the id must not see it."""
     columns = [COLUMN_OF[name] for name in FIELDS]
     schema = POSTGRES_SCHEMA
+    orphans = f"""workflow_uuid = :workflow_uuid
+    AND NOT EXISTS (SELECT 1 FROM {schema}.workflow_status WHERE workflow_uuid = :workflow_uuid)"""
     return text(
         f"""
-WITH orphans AS (
-    DELETE FROM {schema}.operation_outputs
-    WHERE workflow_uuid = :workflow_uuid
-      AND NOT EXISTS (
-          SELECT 1 FROM {schema}.workflow_status WHERE workflow_uuid = :workflow_uuid
-      )
-)
+WITH orphans AS (DELETE FROM {schema}.operation_outputs WHERE {orphans}),
+orphan_values AS (DELETE FROM {schema}.streams WHERE {orphans})
 INSERT INTO {schema}.workflow_status ({", ".join(f'"{c}"' for c in columns)})
 VALUES ({", ".join(f":{c}" for c in columns)})
 ON CONFLICT (workflow_uuid) DO NOTHING

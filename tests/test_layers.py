@@ -22,8 +22,8 @@ def _layer(module: str) -> int:
     parts = module.split(".")
     if len(parts) > 1 and parts[1] in RANK:
         return RANK[parts[1]]
-    if parts[1:2] == ["errors"]:
-        return -1  # the error tree is shared by every layer
+    if parts[1:2] in (["errors"], ["_errors_base"]):
+        return -1  # the error tree (and its bases) is shared by every layer
     return 5  # public modules
 
 

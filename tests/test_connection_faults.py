@@ -95,8 +95,8 @@ def at_or_after(at: int, number: int, _sql: str) -> bool:
     return number >= at
 
 
-def first_of_kind(at: int, text: str, number: int, sql: str) -> bool:
-    return number >= at and text in sql
+def first_of_kind(at: int, marker: str, number: int, sql: str) -> bool:
+    return number >= at and marker in sql
 
 
 def run_once(proxy: FaultProxy, workflow_id: str, x: int) -> None:
@@ -128,15 +128,15 @@ def test_workflow_survives_a_dropped_connection_at_each_write(
         proxy.disarm()
     # Background writes (queue claims) shift which statement a numbered cut lands on, so
     # the sweep may miss a kind; each kind it missed is then cut by its SQL, once.
-    for kind, text in WRITES.items():
-        if not any(text in sql for sql in proxy.dropped):
+    for kind, marker in WRITES.items():
+        if not any(marker in sql for sql in proxy.dropped):
             proxy.arm(
-                functools.partial(first_of_kind, len(proxy.writes), text), after_reply=after_reply
+                functools.partial(first_of_kind, len(proxy.writes), marker), after_reply=after_reply
             )
             run_once(proxy, f"fault-{kind}", 7)
             proxy.disarm()
     # The cuts hit every kind of write the workflow makes.
-    hit = {kind for sql in proxy.dropped for kind, text in WRITES.items() if text in sql}
+    hit = {kind for sql in proxy.dropped for kind, marker in WRITES.items() if marker in sql}
     assert hit == set(WRITES), hit
     assert any("unavailable" in r.getMessage() for r in caplog.records)
     assert any("is back" in r.getMessage() for r in caplog.records)

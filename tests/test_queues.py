@@ -30,6 +30,7 @@ from transact import (
     WorkflowHandleAsync,
 )
 from transact._core.queue_policy import QueueLimits, RateLimit, order_key
+from transact._runtime import announcer as announcer_module
 from transact._runtime.announcer import QueueAnnouncer
 from transact._runtime.queue_runner import QUEUES
 from transact._runtime.recovery import INTERNAL_QUEUE
@@ -455,10 +456,13 @@ def new_queue(*args: Any, **kwargs: Any) -> Queue:
 
 
 def test_enqueues_are_announced_to_other_processes_coalesced(
-    dbos: type[DBOS], system_database_url: str
+    dbos: type[DBOS], system_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every enqueue wakes the runners of other processes (Postgres), but a burst of
     enqueues sends far fewer notifications than rows."""
+    # A gap far longer than an enqueue, even on a loaded machine: at 5 ms, a burst whose
+    # enqueues each took longer was announced once per row.
+    monkeypatch.setattr(announcer_module, "ANNOUNCE_GAP_SECONDS", 0.3)
     heard = Heard(system_database_url)
     try:
         if not system_database_url.startswith("postgres"):
@@ -470,7 +474,7 @@ def test_enqueues_are_announced_to_other_processes_coalesced(
         for handle in handles:
             handle.get_result()
         assert heard.count(key) < 50
-        time.sleep(0.1)  # a quiet spell: the next enqueue is announced at once
+        time.sleep(0.7)  # a quiet spell: the next enqueue is announced at once
         before = heard.count(key)  # the burst's last announcement included
         queue.enqueue(busy, "alone", 0).get_result()
         assert heard.wait(key, at_least=before + 1) == before + 1

@@ -18,7 +18,9 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -191,10 +193,27 @@ def open_postgres_store(
         connect_args=_connect_args(parsed),
         execution_options={"schema_translate_map": {None: POSTGRES_SCHEMA}},
     )
-    backend = Backend(engine, url=parsed, notify=True, autocommit=True, batching=True)
+    backend = Backend(
+        engine,
+        url=parsed,
+        notify=True,
+        autocommit=True,
+        batching=True,
+        reuse_idle=_idle_in_autocommit,
+    )
     if retry_timeout is not None:
         backend.retry_timeout = retry_timeout
     return PostgresStore(backend)
+
+
+def _idle_in_autocommit(dbapi_connection: Any) -> bool:
+    """Whether a psycopg connection may go on the idle shelf (``engine/idle.py``): open
+    and outside any transaction, as every one-statement call leaves it."""
+    return (
+        dbapi_connection is not None
+        and not dbapi_connection.closed
+        and dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+    )
 
 
 def _parse(url: str) -> URL:

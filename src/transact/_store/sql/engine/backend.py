@@ -21,9 +21,10 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.expression import Executable
 
 from transact._store.sql.engine.attempts import EarlierCommit
@@ -32,6 +33,7 @@ from transact._store.sql.engine.compiled import StatementCache
 from transact._store.sql.engine.driver import fetch_all, rolled_back, rowcount
 from transact._store.sql.engine.errors import OnError, Phase, Violation
 from transact._store.sql.engine.group_commit import GroupCommit, Write
+from transact._store.sql.engine.idle import IdleConnections, shelf_capacity
 from transact._store.sql.engine.modes import IDS_PER_STATEMENT, READ_OPTION, Mode, chunked
 from transact._store.sql.engine.raw import RawConnection
 from transact._store.sql.engine.raw_calls import RawCalls, earlier_result
@@ -74,6 +76,7 @@ class Backend(RawCalls):
         autocommit: bool,
         single_writer: bool = False,
         batching: bool = False,
+        reuse_idle: Callable[[Any], bool] | None = None,
         retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6),
         retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
     ) -> None:
@@ -89,6 +92,16 @@ class Backend(RawCalls):
         self._autocommit = autocommit
         self._group: GroupCommit | None = None
         self._writer: Any = None  # the writers' shared connection (single writer only)
+        # ``reuse_idle`` (Postgres): which driver connections are clean enough to shelve.
+        capacity = shelf_capacity(engine.pool.size()) if isinstance(engine.pool, QueuePool) else 0
+        self._idle: IdleConnections | None = (
+            IdleConnections(capacity, reuse_idle) if reuse_idle is not None and capacity else None
+        )
+        if self._idle is not None:
+            # A connection found dead anywhere (a transaction's, the batches') means the
+            # server probably dropped the shelved ones too: the pool reconnects at its
+            # next checkouts, and the shelf must not hand out the dead ones meanwhile.
+            event.listen(engine, "invalidate", self._idle.on_invalidate)
         self._write_lock: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         if single_writer:
             self._group = GroupCommit(self._commit_batch, max_batch=GROUP_MAX)
@@ -303,6 +316,8 @@ class Backend(RawCalls):
         if writer is not None:
             with contextlib.suppress(Exception):
                 writer.close()
+        if self._idle is not None:
+            self._idle.close_all()
         self.engine.dispose()
 
 
@@ -314,6 +329,8 @@ def _forget_connections_after_fork() -> None:
     # without closing them (closing would end the parent's sessions too).
     for backend in list(_LIVE):
         backend.engine.dispose(close=False)
+        if backend._idle is not None:
+            backend._idle.forget()
         if backend._group is not None:
             # Writes queued, and the lock held, by the parent's threads never end here.
             backend._group.reset()

@@ -60,19 +60,21 @@ def write_batched(backend: WriteConnections, batch: Batch, writes: list[Write]) 
         return
     arrays = {name: [write.args[name] for write in rows] for name in batch.params}
     try:
-        fairy = backend.engine.raw_connection()
+        fairy = backend.checkout_writer()
     except Exception:
         return  # each write connects (and retries) alone
+    lost = False
     try:
-        returned = fairy.dbapi_connection.execute(batch.sql, arrays).fetchall()  # type: ignore[union-attr]
+        returned = fairy.dbapi_connection.execute(batch.sql, arrays).fetchall()
     except backend.dbapi_error as exc:
         if _lost(backend, exc, fairy):
+            lost = True
             fairy.invalidate()  # not back into the pool: its session is gone
             for write in rows:
                 write.in_doubt = True
         return
     finally:
-        fairy.close()
+        backend.checkin(fairy, failed=lost)
     written = {tuple(row[: len(batch.key)]) for row in returned}
     for write in rows:
         if _key(batch, write.args) in written:

@@ -21,6 +21,7 @@ from transact._store.sql.engine.connections import Write
 from transact._store.sql.engine.driver import wrap_error
 from transact._store.sql.engine.errors import OnError, Phase, translate
 from transact._store.sql.engine.group_commit import GroupCommit, write_together
+from transact._store.sql.engine.idle import IdleConnections
 from transact._store.sql.engine.modes import Mode
 from transact.errors import DBOSBaseException
 
@@ -40,6 +41,7 @@ class Writers:
     _write_lock: contextlib.AbstractContextManager[Any]
     _batchers: dict[str, GroupCommit] | None
     _batchers_lock: threading.Lock
+    _idle: IdleConnections | None
 
     def _execute_alone(
         self, raw: RawStatement, args: Any, on_error: OnError, *, in_doubt: bool = False
@@ -65,9 +67,13 @@ class Writers:
         With a single writer (SQLite), every write of this process runs under the write
         lock, one at a time, so they all share one connection kept out of the pool: no
         checkout per write, and its page cache stays valid between writes.
+
+        Otherwise (Postgres) a connection comes off the idle shelf when one is there
+        (``idle.py``), else from the pool.
         """
         if mode is Mode.READ or self._group is None:
-            return self.engine.raw_connection()
+            fairy = self._idle.take() if self._idle is not None else None
+            return fairy if fairy is not None else self.engine.raw_connection()
         if self._writer is None:
             self._writer = self.engine.raw_connection()
         return self._writer
@@ -79,8 +85,15 @@ class Writers:
     def checkin(self, fairy: Any, *, failed: bool = False) -> None:
         """Give back a connection from :meth:`checkout`. ``failed``: its state is unknown
         (lost, or a rollback failed); the writers' connection then goes back to the pool
-        (which resets or discards it) and the next write takes another."""
+        (which resets or discards it) and the next write takes another; on Postgres,
+        the idle shelf empties too (the server probably dropped its connections all
+        at once)."""
         if fairy is not self._writer:
+            if self._idle is not None:
+                if failed:
+                    self._idle.close_all()
+                elif self._idle.give(fairy):
+                    return
             fairy.close()
         elif failed:
             self._writer = None

@@ -104,14 +104,23 @@ def main(argv: list[str]) -> int:
     print(body)
     if not options.no_write:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        (ROOT / "benchmarks" / "COMPARE.md").write_text(
+        path = ROOT / "benchmarks" / "COMPARE.md"
+        path.write_text(
             f"# transact against DBOS {version}\n\n"
             f"`make bench-compare`, {stamp}, {platform.machine()} with {os.cpu_count()} cores, "
             "one run each, back to back (`benchmarks/compare.py`; the workloads are "
             "`benchmarks/compare_workloads.py`, one file run by both libraries).\n\n"
-            f"{body}\n"
+            f"{body}\n{_commentary(path)}"
         )
     return 0
+
+
+def _commentary(path: Path) -> str:
+    """The hand-written sections after the table (from the first ``## `` heading), kept
+    across runs: the figures they quote are for a person to bring up to date."""
+    text = path.read_text() if path.exists() else ""
+    start = text.find("\n## ")
+    return text[start:] if start >= 0 else ""
 
 
 if __name__ == "__main__":

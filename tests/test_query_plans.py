@@ -287,23 +287,25 @@ def test_a_slow_full_claim_refreshes_statistics_that_hid_a_backlog(
 
 
 def rare_then_burst(engine: Engine, *, known: int, then: int) -> None:
-    """Statistics taken over ``known`` rows, one in 400 of them ERROR and named 'rare'
-    (the others of five statuses and 50 names, interleaved), then ``then`` more ERROR
-    rows named 'rare': the planner expects a few dozen of them, scattered in the table."""
-    columns = "workflow_uuid, status, name, created_at, updated_at"
+    """Statistics taken over ``known`` rows, one in 400 of them ERROR, named 'rare' and
+    on queue 'rare' (the others of five statuses, 50 names and 50 queues, interleaved),
+    then ``then`` more such rows: the planner expects a few dozen, scattered in the
+    table."""
+    columns = "workflow_uuid, status, name, queue_name, created_at, updated_at"
     others = "ARRAY['SUCCESS', 'CANCELLED', 'PENDING', 'ENQUEUED', 'DELAYED']"
     with engine.begin() as conn:
         conn.exec_driver_sql(
             f"INSERT INTO {POSTGRES_SCHEMA}.workflow_status ({columns}) SELECT 'known-' || g,"
             f" CASE WHEN mod(g, 400) = 0 THEN 'ERROR' ELSE ({others})[1 + mod(g, 5)] END,"
-            " CASE WHEN mod(g, 400) = 0 THEN 'rare' ELSE 'wf-' || mod(g, 50) END, g, g"
+            " CASE WHEN mod(g, 400) = 0 THEN 'rare' ELSE 'wf-' || mod(g, 50) END,"
+            " CASE WHEN mod(g, 400) = 0 THEN 'rare' ELSE 'q-' || mod(g, 50) END, g, g"
             " FROM generate_series(1, %(known)s) g",
             {"known": known},
         )
         conn.exec_driver_sql(f"ANALYZE {POSTGRES_SCHEMA}.workflow_status")
         conn.exec_driver_sql(
             f"INSERT INTO {POSTGRES_SCHEMA}.workflow_status ({columns}) SELECT 'burst-' || g,"
-            " 'ERROR', 'rare', %(known)s + g, g FROM generate_series(1, %(then)s) g",
+            " 'ERROR', 'rare', 'rare', %(known)s + g, g FROM generate_series(1, %(then)s) g",
             {"known": known, "then": then},
         )
 
@@ -313,10 +315,11 @@ def rare_then_burst(engine: Engine, *, known: int, then: int) -> None:
     [
         ("idx_workflow_status_status", WorkflowQuery(statuses=("ERROR",), limit=PAGE)),
         ("idx_workflow_status_name", WorkflowQuery(names=("rare",), limit=PAGE, sort_desc=True)),
+        ("idx_workflow_status_queue_name", WorkflowQuery(queue_names=("rare",), limit=PAGE)),
     ],
-    ids=["status", "name, newest first"],
+    ids=["status", "name, newest first", "queue"],
 )
-def test_a_page_of_one_status_or_name_reads_its_index_in_order_whatever_the_statistics(
+def test_a_page_of_one_status_name_or_queue_reads_its_index_in_order_whatever_the_statistics(
     engine: Engine, index: str, query: WorkflowQuery
 ) -> None:
     """Statistics that expect a few dozen matching rows made a page of 100 collect all

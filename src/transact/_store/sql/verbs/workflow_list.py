@@ -71,7 +71,7 @@ def list_statement(q: WorkflowQuery, dialect: str) -> Select[Any]:
     return stmt
 
 
-# A page of one status or one name, on Postgres: read in the order of the column's
+# A page of one status, one name or one queue, on Postgres: read in the order of the column's
 # listing index (column, created_at, workflow_uuid) and stopped by the LIMIT. Written
 # ``column = value``, the plan hangs on how many rows the statistics expect: none taken
 # yet, or taken before a burst of that value, expect a few dozen, and for fewer rows than
@@ -87,11 +87,12 @@ _UNFILTERED = WorkflowQuery()
 
 
 def _one_value_page(q: WorkflowQuery) -> tuple[Any, str] | None:
-    """The column and value of a page of one status (or name) and no other filter."""
+    """The column and value of a page of one status, name or queue and no other filter."""
     rest = attrs.evolve(
         q,
         statuses=None,
         names=None,
+        queue_names=None,
         created_after=None,
         created_before=None,
         load_input=True,
@@ -102,10 +103,10 @@ def _one_value_page(q: WorkflowQuery) -> tuple[Any, str] | None:
     )
     if q.limit is None or rest != _UNFILTERED:
         return None
-    if q.names is None and q.statuses is not None and len(q.statuses) == 1:
-        return _c.status, q.statuses[0]
-    if q.statuses is None and q.names is not None and len(q.names) == 1:
-        return _c.name, q.names[0]
+    indexed = (_c.status, q.statuses), (_c.name, q.names), (_c.queue_name, q.queue_names)
+    used = [(column, values) for column, values in indexed if values is not None]
+    if len(used) == 1 and len(used[0][1]) == 1:
+        return used[0][0], used[0][1][0]
     return None
 
 
@@ -118,7 +119,13 @@ def _index_range(q: WorkflowQuery, column: Any, value: str) -> list[ColumnElemen
         return tuple_(unseen, bindparam(None, at, type_=BigInteger))
 
     low, high = bound(q.created_after, _FIRST), bound(q.created_before, _LAST)
-    return [tuple_(column, _c.created_at) >= low, tuple_(column, _c.created_at) <= high]
+    return [
+        tuple_(column, _c.created_at) >= low,
+        tuple_(column, _c.created_at) <= high,
+        # Implied by the range, but the planner proves a partial index's predicate (the
+        # queue-name index holds only rows with a queue) from plain conditions only.
+        column.isnot(None),
+    ]
 
 
 def count_statement(q: WorkflowQuery, dialect: str) -> Select[Any]:

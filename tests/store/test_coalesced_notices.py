@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from transact._store.sql.verbs.coalesced_notices import GAP_SECONDS, CoalescedNotices
+from transact._store.sql.verbs.coalesced_notices import GAP_SECONDS, stream_notices
 
 
 class Published:
@@ -31,7 +31,7 @@ class Published:
 
 def test_the_first_write_after_a_quiet_spell_notifies_itself() -> None:
     published = Published()
-    notices = CoalescedNotices(published)
+    notices = stream_notices(published)
     try:
         assert notices.inline("stream:a::k") is True
         assert notices.inline("stream:a::k") is False  # in the gap it just started
@@ -45,13 +45,13 @@ def test_the_first_write_after_a_quiet_spell_notifies_itself() -> None:
 
 def test_the_writes_in_a_gap_are_announced_once_after_they_committed() -> None:
     published = Published()
-    notices = CoalescedNotices(published)
+    notices = stream_notices(published)
     try:
         assert notices.inline("stream:a::k")
         for _ in range(20):
             assert not notices.inline("stream:a::k")
-            notices.committed("stream:a::k")
-        notices.committed("stream:b::k")
+            notices.announce("stream:a::k")
+        notices.announce("stream:b::k")
         assert published.called.wait(5)
         time.sleep(GAP_SECONDS * 4)
         # One announcement for the burst (two if a slow machine spread it over two gaps).
@@ -60,7 +60,7 @@ def test_the_writes_in_a_gap_are_announced_once_after_they_committed() -> None:
         published.calls.clear()
         # A key waiting for its announcement does not notify in its own statement.
         assert notices.inline("stream:c::k")
-        notices.committed("stream:c::k")
+        notices.announce("stream:c::k")
         assert not notices.inline("stream:c::k")
     finally:
         notices.stop()
@@ -69,9 +69,9 @@ def test_the_writes_in_a_gap_are_announced_once_after_they_committed() -> None:
 
 def test_after_stop_a_write_is_announced_at_once() -> None:
     published = Published()
-    notices = CoalescedNotices(published)
+    notices = stream_notices(published)
     notices.stop()
-    notices.committed("stream:a::k")
+    notices.announce("stream:a::k")
     assert published.calls == [["stream:a::k"]]
 
 
@@ -79,13 +79,13 @@ def test_a_failed_announcement_is_logged_and_the_next_ones_go_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     published = Published(fail=True)
-    notices = CoalescedNotices(published)
+    notices = stream_notices(published)
     try:
         with caplog.at_level(logging.WARNING, logger="dbos"):
-            notices.committed("stream:a::k")
+            notices.announce("stream:a::k")
             assert published.called.wait(5)
             published.called.clear()
-            notices.committed("stream:b::k")
+            notices.announce("stream:b::k")
             assert published.called.wait(5)
         assert "Could not announce stream writes" in caplog.text
         assert published.calls == [["stream:a::k"], ["stream:b::k"]]

@@ -10,17 +10,12 @@ a resume, are announced by a trigger.)
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 import weakref
 
 from transact._runtime.services import Services
-from transact.errors import DBOSException
+from transact._store.coalesced_publish import CoalescedPublisher
 
 __all__ = ["ANNOUNCE_GAP_SECONDS", "QueueAnnouncer", "announce", "queue_key", "retire", "serve"]
-
-logger = logging.getLogger("dbos")
 
 ANNOUNCE_GAP_SECONDS = 0.005
 """Least time between two announcements of one queue's enqueues to other processes: the
@@ -43,49 +38,37 @@ def announce(runtime: Services, queue_name: str) -> None:
         runtime.store.publish([queue_key(queue_name)])
 
 
-class QueueAnnouncer(threading.Thread):
+def _gap() -> float:
+    return ANNOUNCE_GAP_SECONDS  # read at each use: tests widen it while a runtime runs
+
+
+class QueueAnnouncer:
     """Tells other processes which queues this process enqueued on, coalesced: at most
     one notification per queue every ``ANNOUNCE_GAP_SECONDS``. The first enqueue after a
-    quiet spell is announced at once; those in the gap that follows, at its end."""
+    quiet spell is announced at once (by the announcer's thread); those in the gap that
+    follows, at its end (see ``coalesced_publish.py``)."""
 
     def __init__(self, runtime: Services) -> None:
-        super().__init__(name="transact-queue-announcer", daemon=True)
-        self._store = runtime.store
-        self._cond = threading.Condition()
-        self._pending: set[str] = set()
-        self._stopped = False
+        self._publisher = CoalescedPublisher(
+            runtime.store.publish,
+            gap=_gap,
+            first_inline=False,
+            thread_name="transact-queue-announcer",
+            what="enqueues",
+        )
+
+    def start(self) -> None:
+        """Start the announcer's thread."""
+        self._publisher.start()
 
     def announce(self, queue_name: str) -> None:
         """Announce ``queue_name`` with the next notification."""
-        with self._cond:
-            if queue_name not in self._pending:
-                self._pending.add(queue_name)
-                self._cond.notify()
+        self._publisher.announce(queue_key(queue_name))
 
     def stop(self) -> None:
-        """Send what is pending, then end the thread."""
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-        self.join(timeout=10)
-
-    def run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._stopped:
-                    self._cond.wait()
-                names, self._pending = sorted(self._pending), set()
-                stopped = self._stopped
-            try:
-                self._store.publish([queue_key(name) for name in names])
-            except Exception as exc:  # the thread must go on; the peers' polls find the rows
-                if isinstance(exc, DBOSException):
-                    logger.warning("Could not announce enqueues on %s: %s", names, exc)
-                else:
-                    logger.exception("Could not announce enqueues on %s", names)
-            if stopped:
-                return
-            time.sleep(ANNOUNCE_GAP_SECONDS)  # enqueues meanwhile share the next one
+        """Send what is pending, then end the thread (later announcements are sent at
+        once, one by one). Idempotent."""
+        self._publisher.stop()
 
 
 _ANNOUNCERS: weakref.WeakKeyDictionary[Services, QueueAnnouncer] = weakref.WeakKeyDictionary()
@@ -101,5 +84,4 @@ def retire(runtime: Services, announcer: QueueAnnouncer) -> None:
     then published one by one."""
     if _ANNOUNCERS.get(runtime) is announcer:
         del _ANNOUNCERS[runtime]
-    if announcer.is_alive():
-        announcer.stop()
+    announcer.stop()

@@ -32,7 +32,7 @@ from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.engine.errors import OnError, Phase, safe_url, translate
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
-from transact._store.sql.verbs.coalesced_notices import CoalescedNotices
+from transact._store.sql.verbs.coalesced_notices import stream_notices
 from transact._store.sql.verbs.notify import CHANNEL, OUTCOME_CHANNEL
 from transact._store.sql.verbs.queue_statistics import StaleStatistics
 from transact._store.sql.verbs.queues import WORKER_PRESENCE
@@ -58,7 +58,7 @@ class PostgresStore(SQLStore):
         self._outcomes: Listener | None = None
         self._outcomes_lock = threading.Lock()
         self._statistics = StaleStatistics(self._analyze_workflows)
-        self._notices = CoalescedNotices(self.publish)
+        self._notices = stream_notices(self.publish)
 
     @property
     def database(self) -> str:
@@ -126,8 +126,7 @@ class PostgresStore(SQLStore):
             if listener is not None:
                 listener.stop()
         self._listener = self._outcomes = None
-        if self._notices is not None:
-            self._notices.stop()
+        self._notices.stop()
         super().close()
 
     def drop_database(self) -> None:

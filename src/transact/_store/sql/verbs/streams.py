@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Integer, Text, and_, bindparam, exists, func, insert, select
 
 from transact._core.checkpoint import Checkpoint
+from transact._store.coalesced_publish import CoalescedPublisher
 from transact._store.records import StreamRead
 from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.engine.errors import OnError, Violation
@@ -29,7 +30,6 @@ from transact._store.sql.verbs.checkpoints import (
     raise_not_pending,
     write_checkpoint,
 )
-from transact._store.sql.verbs.coalesced_notices import CoalescedNotices
 from transact._store.sql.verbs.notify import NOTIFY_KEY, notify_columns, stream_key
 
 __all__ = ["StreamVerbs"]
@@ -110,8 +110,8 @@ class StreamVerbs:
     """The stream verbs of the SQL store (a mixin of ``SQLStore``)."""
 
     _db: Backend
-    # Postgres only (set by ``PostgresStore``): see ``coalesced_notices.py``.
-    _notices: CoalescedNotices | None = None
+    # Set, and read, on Postgres only (by ``PostgresStore``): see ``coalesced_notices.py``.
+    _notices: CoalescedPublisher
 
     def write_stream(
         self,
@@ -138,8 +138,7 @@ class StreamVerbs:
             return int(self._db.fetch(_WRITTEN_AT, params)[0][0])
 
         if self._db.dialect_name == "postgresql":
-            notices = self._notices if self._db.notify else None
-            notify = self._db.notify and (notices is None or notices.inline(params[NOTIFY_KEY]))
+            notify = self._db.notify and self._notices.inline(params[NOTIFY_KEY])
             stmt = _APPEND_GUARDED[notify]
             if checkpoint is not None:
                 stmt = _APPEND_CHECKPOINTED[notify]
@@ -151,8 +150,8 @@ class StreamVerbs:
                 self._db.run(
                     Mode.READ, lambda conn: raise_not_pending(conn, workflow_id, missing="target")
                 )
-            if notices is not None and not notify:
-                notices.committed(params[NOTIFY_KEY])
+            if self._db.notify and not notify:  # coalesced: announce it now it committed
+                self._notices.announce(params[NOTIFY_KEY])
             return int(rows[0][0])
 
         def work(conn: RawConnection) -> int:

@@ -21,13 +21,14 @@ import threading
 from typing import Any
 
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from transact._store.protocol import NotifyCallback, Store
 from transact._store.sql.dialects.listener import Listener
+from transact._store.sql.dialects.postgres_session import configure_session
 from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.engine.errors import OnError, Phase, safe_url, translate
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
@@ -192,6 +193,8 @@ def open_postgres_store(
         connect_args=_connect_args(parsed),
         execution_options={"schema_translate_map": {None: POSTGRES_SCHEMA}},
     )
+    # Every session plans with sequential scans off (see ``postgres_session.py``).
+    event.listen(engine, "connect", configure_session)
     backend = Backend(
         engine,
         url=parsed,

@@ -368,8 +368,8 @@ def test_deleting_workflows_reads_checkpoints_through_an_index_whatever_the_stat
     finally:
         event.remove(store._db.engine, "before_cursor_execute", explain)
         store.close()
-    # Two chunks of 500: checkpoints, stream values, then workflows.
-    assert len(plans) == 6, plans
+    # Two chunks of 500: checkpoints, stream values, event history, events, workflows.
+    assert len(plans) == 10, plans
     for explained in plans:
         assert "Seq Scan" not in explained, explained
         assert "Index" in explained, explained

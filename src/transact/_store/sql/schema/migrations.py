@@ -39,6 +39,7 @@ from transact._store.sql.verbs.notify import CHANNEL
 
 __all__ = [
     "CHECKPOINT_FOREIGN_KEY",
+    "EVENT_FOREIGN_KEYS",
     "LATEST_VERSION",
     "MIGRATIONS",
     "STREAM_FOREIGN_KEY",
@@ -160,6 +161,25 @@ def _unlocked_streams(conn: Connection) -> None:
         conn.exec_driver_sql(
             f"ALTER TABLE {POSTGRES_SCHEMA}.streams DROP CONSTRAINT IF EXISTS {STREAM_FOREIGN_KEY}"
         )
+
+
+EVENT_FOREIGN_KEYS = {
+    "workflow_events": "fk_workflow_events_workflow",
+    "workflow_events_history": "fk_workflow_events_history_workflow",
+}
+
+
+def _unlocked_events(conn: Connection) -> None:
+    # As migrations 5 and 14: checking the keys locked the workflow's row on every
+    # set_event (its latest value and its history entry). A write in workflow code is
+    # guarded by its checkpoint's PENDING check, one in a step by a read of the
+    # workflow's key (``events.py``); deleting a workflow deletes its events explicitly,
+    # and inserting one clears any left under its id by a write that raced a delete.
+    if conn.dialect.name == "postgresql":
+        for table, key in EVENT_FOREIGN_KEYS.items():
+            conn.exec_driver_sql(
+                f"ALTER TABLE {POSTGRES_SCHEMA}.{table} DROP CONSTRAINT IF EXISTS {key}"
+            )
 
 
 def _narrow_queue_indexes(conn: Connection) -> None:
@@ -309,6 +329,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         14,
         "Postgres: stream values without a foreign key to their workflow (no row lock per write)",
         _unlocked_streams,
+    ),
+    Migration(
+        15,
+        "Postgres: events and their history without a foreign key to their workflow "
+        "(no row lock per set_event)",
+        _unlocked_events,
     ),
 )
 

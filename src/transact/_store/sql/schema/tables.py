@@ -72,7 +72,8 @@ MESSAGE_ID_UNIQUE = "uq_notifications_message_uuid"
 metadata = MetaData()
 
 # The id every dependent table points at; ON DELETE CASCADE makes delete_workflows one
-# statement (SQLite needs PRAGMA foreign_keys=ON for it, set on every connection).
+# statement (SQLite needs PRAGMA foreign_keys=ON for it, set on every connection). On
+# Postgres only messages keep their key: migrations 5, 14 and 15 drop the others.
 _WF = "workflow_status.workflow_uuid"
 
 # SQLite only gives an auto-incrementing key to a column declared exactly
@@ -199,6 +200,8 @@ workflow_events = Table(
     Column("key", Text, nullable=False),
     Column("value", Text, nullable=False),
     PrimaryKeyConstraint("workflow_uuid", "key", name="pk_workflow_events"),
+    # SQLite only: migration 15 drops it on Postgres, where checking it locked the
+    # workflow's row on every set_event (see ``migrations._unlocked_events``).
     ForeignKeyConstraint(
         ["workflow_uuid"],
         [_WF],
@@ -217,6 +220,8 @@ workflow_events_history = Table(
     Column("key", Text, nullable=False),
     Column("value", Text, nullable=False),
     PrimaryKeyConstraint("workflow_uuid", "key", "function_id", name="pk_workflow_events_history"),
+    # SQLite only: migration 15 drops it on Postgres, where checking it locked the
+    # workflow's row on every set_event (see ``migrations._unlocked_events``).
     ForeignKeyConstraint(
         ["workflow_uuid"],
         [_WF],
@@ -236,6 +241,8 @@ streams = Table(
     Column("value", Text, nullable=False),
     Column("function_id", Integer, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("workflow_uuid", "key", "offset", name=STREAM_PK),
+    # SQLite only: migration 14 drops it on Postgres, where checking it locked the
+    # workflow's row on every stream write (see ``migrations._unlocked_streams``).
     ForeignKeyConstraint(
         ["workflow_uuid"],
         [_WF],

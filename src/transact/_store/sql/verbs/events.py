@@ -5,21 +5,27 @@ The history (``workflow_events_history``) is what a fork copies below its start 
 
 On Postgres ``set_event`` is one autocommit statement (the history and, in workflow
 code, the checkpoint are data-modifying CTEs, see ``checkpointed.py``); on SQLite it is
-a transaction of two or three statements.
+a transaction of two or three statements. On Postgres, where events have no foreign key
+to their workflow (migration 15), the statement checks that the workflow exists (or is
+PENDING) itself, without locking its row; on SQLite the foreign key refuses them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Text, bindparam, select
+from sqlalchemy import ColumnElement, Integer, Text, bindparam, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from transact._core.checkpoint import Checkpoint
 from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.engine.errors import OnError
 from transact._store.sql.engine.raw import RawConnection
-from transact._store.sql.schema.tables import workflow_events, workflow_events_history
+from transact._store.sql.schema.tables import (
+    workflow_events,
+    workflow_events_history,
+    workflow_status,
+)
 from transact._store.sql.verbs.checkpointed import checkpoint_cte
 from transact._store.sql.verbs.checkpoints import (
     checkpoint_params,
@@ -55,13 +61,19 @@ _SQLITE_SET_HISTORY = _sqlite_upsert(hist)
 def _set_event_at_once(checkpointed: bool) -> Any:
     """Postgres: the history entry and the latest value (and the checkpoint, which the
     other two select FROM, so they are written only if it is) in one statement. Its
-    rowcount is 1, or 0 if the checkpoint was not recorded (the workflow not PENDING)."""
+    rowcount is 1, or 0 if the checkpoint was not recorded (the workflow not PENDING).
+
+    Without a checkpoint (in a step), both rows are written only if the workflow exists:
+    Postgres keeps no foreign key from events to workflows (migration 15), as checking
+    it locked the workflow's row on every write; the guard reads its key instead."""
     ck = checkpoint_cte() if checkpointed else None
+    found = exists().where(workflow_status.c.workflow_uuid == _EVENT["workflow_uuid"])
 
     def rows(table: Any) -> Any:
         values = select(*(_EVENT[column.name] for column in table.c))
         insert = postgresql.insert(table).from_select(
-            [column.name for column in table.c], values if ck is None else values.select_from(ck)
+            [column.name for column in table.c],
+            values.where(found) if ck is None else values.select_from(ck),
         )
         return insert.on_conflict_do_update(
             index_elements=list(table.primary_key.columns), set_={"value": insert.excluded.value}
@@ -103,6 +115,8 @@ class EventVerbs:
             if checkpoint is not None:
                 params.update(checkpoint_params(workflow_id, checkpoint))
             if not self._db.execute_one(_SET_AT_ONCE[checkpoint is not None], params, on_error):
+                # Not written (workflow missing, or not PENDING): say why, as the foreign
+                # key's error did for a missing workflow before migration 15.
                 self._db.run(
                     Mode.READ,
                     lambda conn: raise_not_pending(conn, workflow_id, missing="target"),

@@ -97,15 +97,16 @@ _RESUME_BASE = (
 _RESUME = {n: _RESUME_BASE.returning(*ws.c, *notify_columns(n)) for n in (False, True)}
 
 _ID_ARRAY = bindparam("ids", type_=ARRAY(Text))
-# Checkpoints and stream values first: Postgres has no cascade from workflows to them
-# (migrations 5 and 14; SQLite's cascade deletes the values). On Postgres the ids bind
-# as one array, as in ``workflow_list._ids``: as an ``IN`` list each of a chunk's 500 ids
-# was a parameter of its own, expanded by SQLAlchemy and parsed again by the driver at
-# every chunk. SQLite keeps the list.
+# Checkpoints, stream values and events first: Postgres has no cascade from workflows to
+# them (migrations 5, 14 and 15; SQLite's cascade deletes the values and events). On
+# Postgres the ids bind as one array, as in ``workflow_list._ids``: as an ``IN`` list
+# each of a chunk's 500 ids was a parameter of its own, expanded by SQLAlchemy and
+# parsed again by the driver at every chunk. SQLite keeps the list.
+_UNCASCADED = (operation_outputs, streams, workflow_events_history, workflow_events)
 _DELETES = {
     pg: [
         delete(t).where(t.c.workflow_uuid == any_(_ID_ARRAY) if pg else t.c.workflow_uuid.in_(_IDS))
-        for t in ((operation_outputs, streams, ws) if pg else (operation_outputs, ws))
+        for t in ((*_UNCASCADED, ws) if pg else (operation_outputs, ws))
     ]
     for pg in (False, True)
 }
@@ -260,8 +261,8 @@ class MaintenanceVerbs:
         return self._db.run(Mode.READ, lambda conn: read_workflow(conn, workflow_id))
 
     def delete_workflows(self, workflow_ids: Sequence[str]) -> None:
-        """Delete the rows, their checkpoints, and (by the FK cascades) everything else
-        attached to them."""
+        """Delete the rows and everything attached to them: by the FK cascades, or
+        explicitly where Postgres keeps no foreign key (checkpoints, values, events)."""
         if not workflow_ids:
             return
 

@@ -103,9 +103,9 @@ def _insert_or_attach_sqlite() -> Any:
 
 
 def _insert_or_attach_postgres() -> Any:
-    """Postgres: the same insert, after deleting the checkpoints and stream values stored
-    under the id when no workflow has it. Postgres keeps no foreign key from those to
-    workflows (migrations 5 and 14), so a write that committed while its workflow was
+    """Postgres: the same insert, after deleting the checkpoints, stream values and events
+    stored under the id when no workflow has it. Postgres keeps no foreign key from those
+    to workflows (migrations 5, 14, 15), so a write that committed while its workflow was
     being deleted leaves its row behind; a new workflow reusing the id must not see it."""
     columns = [COLUMN_OF[name] for name in FIELDS]
     schema = POSTGRES_SCHEMA
@@ -114,7 +114,9 @@ def _insert_or_attach_postgres() -> Any:
     return text(
         f"""
 WITH orphans AS (DELETE FROM {schema}.operation_outputs WHERE {orphans}),
-orphan_values AS (DELETE FROM {schema}.streams WHERE {orphans})
+orphan_values AS (DELETE FROM {schema}.streams WHERE {orphans}),
+orphan_events AS (DELETE FROM {schema}.workflow_events WHERE {orphans}),
+orphan_history AS (DELETE FROM {schema}.workflow_events_history WHERE {orphans})
 INSERT INTO {schema}.workflow_status ({", ".join(f'"{c}"' for c in columns)})
 VALUES ({", ".join(f":{c}" for c in columns)})
 ON CONFLICT (workflow_uuid) DO NOTHING

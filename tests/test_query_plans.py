@@ -373,3 +373,53 @@ def test_deleting_workflows_reads_checkpoints_through_an_index_whatever_the_stat
     for explained in plans:
         assert "Seq Scan" not in explained, explained
         assert "Index" in explained, explained
+
+
+def test_cancelling_and_descendants_bind_one_id_array_and_read_an_index(
+    engine: Engine, durable_database_url: str
+) -> None:
+    """``cancel_workflows`` and ``descendants`` bind each chunk's ids as one array on
+    Postgres (``maintenance._among_ids``), not as a 500-parameter ``IN`` list, and with
+    20,000 rows whose statistics knew 100 they read ``workflow_status`` through its key
+    and the parent index. Each statement is explained as the store runs it."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("a Postgres planner question (SQLite keeps no statistics here)")
+    columns = "workflow_uuid, status, name, created_at, updated_at, parent_workflow_id"
+    rows = f"INSERT INTO {POSTGRES_SCHEMA}.workflow_status ({columns}) SELECT"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"{rows} 'known-' || g, 'SUCCESS', 'wf', g, g, NULL FROM generate_series(1, 100) g"
+        )
+        conn.exec_driver_sql(f"ANALYZE {POSTGRES_SCHEMA}.workflow_status")
+        # Each tenth a child of an earlier one: new-10 of new-1, new-100 of new-10, ...
+        conn.exec_driver_sql(
+            f"{rows} 'new-' || g, 'PENDING', 'wf', 100 + g, g,"
+            " CASE WHEN mod(g, 10) = 0 THEN 'new-' || (g / 10) END"
+            " FROM generate_series(1, 20000) g"
+        )
+    store = open_store(durable_database_url)
+    assert isinstance(store, SQLStore)
+    plans: list[tuple[str, str]] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if isinstance(params, dict) and any(name.startswith("ids") for name in params):
+            assert isinstance(params.get("ids"), list), statement[:300]  # one array, no list
+            rows = cursor.connection.execute("EXPLAIN " + statement, params).fetchall()
+            plans.append((statement, "\n".join(str(row[0]) for row in rows)))
+
+    ids = [f"new-{i}" for i in range(1, 601)]  # two chunks
+    event.listen(store._db.engine, "before_cursor_execute", explain)
+    try:
+        found = store.descendants(ids)
+        children = len(plans)
+        cancelled = store.cancel_workflows(ids, 1)
+    finally:
+        event.remove(store._db.engine, "before_cursor_execute", explain)
+        store.close()
+    # new-610 ... new-6000 (new-10 ... new-600 were asked for), then new-6100 ... new-20000.
+    assert len(found) == 540 + 140 and len(cancelled) == 600
+    assert children >= 2 and len(plans) == children + 2, plans
+    for n, (statement, explained) in enumerate(plans):
+        index = "idx_workflow_status_parent_workflow_id" if n < children else "pk_workflow_status"
+        assert "= ANY (" in statement and "Seq Scan" not in explained, explained
+        assert index in explained, explained

@@ -7,10 +7,12 @@ Id lists are processed in chunks so no statement exceeds a driver's parameter li
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import attrs
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Connection,
     Integer,
     Text,
@@ -61,24 +63,40 @@ ws = workflow_status
 _c = ws.c
 _CHUNK = 500
 _IDS = bindparam("ids", expanding=True, type_=Text)
+_ID_ARRAY = bindparam("ids", type_=ARRAY(Text))
 _NOW = bindparam("now", type_=BigInteger)
 
-_CANCEL_BASE = (
-    update(ws)
-    .where(_c.workflow_uuid.in_(_IDS), status_in(StatusEvent.CANCEL))
-    .values(
-        status=lit(WorkflowStatusString.CANCELLED.value),
-        queue_name=None,
-        deduplication_id=None,
-        started_at_epoch_ms=None,
-        completed_at=_NOW,
-        updated_at=_NOW,
+
+def _among_ids(column: ColumnElement[Any], pg: bool) -> ColumnElement[bool]:
+    """``column`` among a chunk's ``ids``. On Postgres the ids bind as one array, as in
+    ``workflow_list._ids``: as an ``IN`` list each of a chunk's 500 ids was a parameter
+    of its own, expanded by SQLAlchemy and parsed again by the driver at every chunk,
+    and each chunk length was a statement of its own for the server to plan; one array
+    is one statement, which psycopg prepares after a few runs. SQLite keeps the list."""
+    return column == any_(_ID_ARRAY) if pg else column.in_(_IDS)
+
+
+def _cancel(pg: bool, notify: bool) -> Any:
+    """Cancel a chunk's active rows, returning their ids (and, with ``notify``, each
+    row's status notification)."""
+    stmt = (
+        update(ws)
+        .where(_among_ids(_c.workflow_uuid, pg), status_in(StatusEvent.CANCEL))
+        .values(
+            status=lit(WorkflowStatusString.CANCELLED.value),
+            queue_name=None,
+            deduplication_id=None,
+            started_at_epoch_ms=None,
+            completed_at=_NOW,
+            updated_at=_NOW,
+        )
     )
-)
-_CANCEL = {
-    False: _CANCEL_BASE.returning(_c.workflow_uuid),
-    True: _CANCEL_BASE.returning(_c.workflow_uuid, status_notify_column(_c.workflow_uuid)),
-}
+    if notify:
+        return stmt.returning(_c.workflow_uuid, status_notify_column(_c.workflow_uuid))
+    return stmt.returning(_c.workflow_uuid)
+
+
+_CANCEL = {(pg, notify): _cancel(pg, notify) for pg in (False, True) for notify in (False, True)}
 
 _RESUME_BASE = (
     update(ws)
@@ -96,16 +114,12 @@ _RESUME_BASE = (
 )
 _RESUME = {n: _RESUME_BASE.returning(*ws.c, *notify_columns(n)) for n in (False, True)}
 
-_ID_ARRAY = bindparam("ids", type_=ARRAY(Text))
 # Checkpoints, stream values and events first: Postgres has no cascade from workflows to
-# them (migrations 5, 14 and 15; SQLite's cascade deletes the values and events). On
-# Postgres the ids bind as one array, as in ``workflow_list._ids``: as an ``IN`` list
-# each of a chunk's 500 ids was a parameter of its own, expanded by SQLAlchemy and
-# parsed again by the driver at every chunk. SQLite keeps the list.
+# them (migrations 5, 14 and 15; SQLite's cascade deletes the values and events).
 _UNCASCADED = (operation_outputs, streams, workflow_events_history, workflow_events)
 _DELETES = {
     pg: [
-        delete(t).where(t.c.workflow_uuid == any_(_ID_ARRAY) if pg else t.c.workflow_uuid.in_(_IDS))
+        delete(t).where(_among_ids(t.c.workflow_uuid, pg))
         for t in ((*_UNCASCADED, ws) if pg else (operation_outputs, ws))
     ]
     for pg in (False, True)
@@ -120,11 +134,12 @@ _DELETES = {
 # transaction; the cascades' lookups (each by an indexed column) keep their plans.
 _NO_SEQUENTIAL_SCANS = "SET LOCAL enable_seqscan = off"
 
-_CHILDREN = (
-    select(_c.workflow_uuid, _c.parent_workflow_id)
-    .where(_c.parent_workflow_id.in_(_IDS))
+_CHILDREN = {
+    pg: select(_c.workflow_uuid, _c.parent_workflow_id)
+    .where(_among_ids(_c.parent_workflow_id, pg))
     .order_by(_c.created_at, _c.workflow_uuid)
-)
+    for pg in (False, True)
+}
 
 # --- fork ------------------------------------------------------------------------------
 
@@ -227,7 +242,7 @@ class MaintenanceVerbs:
         """Cancel the listed active rows; return the ids actually cancelled, in input order."""
         if not workflow_ids:
             return []
-        stmt = _CANCEL[self._db.notify]
+        stmt = _CANCEL[(self._db.dialect_name == "postgresql", self._db.notify)]
 
         def work(conn: Connection) -> set[str]:
             done: set[str] = set()
@@ -281,6 +296,8 @@ class MaintenanceVerbs:
         """Every transitive child of the ids (not the ids), breadth-first: one query per
         generation, each parent's children by (created_at, id), as the memory store."""
 
+        children_of = _CHILDREN[self._db.dialect_name == "postgresql"]
+
         def work(conn: Connection) -> list[str]:
             seen = set(workflow_ids)
             frontier = list(dict.fromkeys(workflow_ids))
@@ -288,7 +305,7 @@ class MaintenanceVerbs:
             while frontier:
                 children: dict[str, list[str]] = {}
                 for chunk in _chunks(frontier):
-                    for child, parent in conn.execute(_CHILDREN, {"ids": chunk}):
+                    for child, parent in conn.execute(children_of, {"ids": chunk}):
                         children.setdefault(parent, []).append(child)
                 next_frontier: list[str] = []
                 for parent in frontier:

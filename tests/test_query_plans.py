@@ -1,9 +1,9 @@
 """The common listing, recovery and queue-claim queries use an index (``EXPLAIN``).
 
 On SQLite ``EXPLAIN QUERY PLAN`` must show no bare ``SCAN workflow_status`` (a scan
-*using* an index, in the order of the page asked for, is fine). On Postgres, whose
-planner prefers a sequential scan of a table this small, sequential scans are turned
-off for the check: the question is whether an index *can* serve the query.
+*using* an index, in the order of the page asked for, is fine). On Postgres the plans
+are made as the store's own sessions make them, with sequential scans off
+(``dialects/postgres_session.py``): the question is whether an index serves the query.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from transact._core.query import WorkflowQuery
 from transact._store.factory import open_store
+from transact._store.sql.dialects.postgres_session import SESSION_SETTINGS
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
 from transact._store.sql.verbs.checkpoints import _BATCH_INSERT, _INSERT_CHECKPOINT
@@ -73,7 +74,7 @@ def plan(engine: Engine, statement: Any, params: dict[str, Any] | None = None) -
         if not sqlite:
             # The statement is compiled to text here, without the store's schema map.
             conn.exec_driver_sql(f"SET search_path TO {POSTGRES_SCHEMA}")
-            conn.exec_driver_sql("SET enable_seqscan = off")
+            conn.exec_driver_sql(SESSION_SETTINGS)  # as the store's sessions plan
         prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
         rows = conn.exec_driver_sql(prefix + sql, args).all()
         conn.rollback()  # EXPLAIN without ANALYZE runs nothing; the SETs end here

@@ -125,14 +125,11 @@ _DELETES = {
     for pg in (False, True)
 }
 # Postgres: a delete by ids reads the tables through their indexes whatever the
-# statistics say. With none taken yet, or taken while few workflows had checkpoints,
-# the planner expects hundreds of checkpoints per id and scans the whole table for
-# each chunk (18 ms a chunk with 300,000 workflows). No form of the statement was proof
-# against that: as ``= ANY(ARRAY(SELECT ...))`` it estimates ten ids, and statistics
-# that knew one workflow made it a scan comparing each row with 500 ids (270 ms); a
-# join with the ids became a hash join over the whole table. The setting ends with the
-# transaction; the cascades' lookups (each by an indexed column) keep their plans.
-_NO_SEQUENTIAL_SCANS = "SET LOCAL enable_seqscan = off"
+# statistics say, because the store's sessions plan with sequential scans off
+# (``dialects/postgres_session.py``). With no statistics taken yet, or taken while few
+# workflows had checkpoints, the planner expects hundreds of checkpoints per id and
+# scanned the whole table for each chunk (18 ms a chunk with 300,000 workflows); no
+# form of the statement was proof against that.
 
 _CHILDREN = {
     pg: select(_c.workflow_uuid, _c.parent_workflow_id)
@@ -284,8 +281,6 @@ class MaintenanceVerbs:
         pg = self._db.dialect_name == "postgresql"
 
         def work(conn: Connection) -> None:
-            if pg:
-                conn.exec_driver_sql(_NO_SEQUENTIAL_SCANS)
             for chunk in _chunks(workflow_ids):
                 for stmt in _DELETES[pg]:
                     conn.execute(stmt, {"ids": chunk})

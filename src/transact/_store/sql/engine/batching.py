@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 
 from transact._store.sql.engine.connections import Write, WriteConnections
+from transact._store.sql.engine.driver import execute
 
 __all__ = ["Batch", "write_batched"]
 
@@ -65,7 +66,7 @@ def write_batched(backend: WriteConnections, batch: Batch, writes: list[Write]) 
         return  # each write connects (and retries) alone
     lost = False
     try:
-        returned = fairy.dbapi_connection.execute(batch.sql, arrays).fetchall()
+        returned = execute(fairy.dbapi_connection, batch.sql, arrays).fetchall()
     except backend.dbapi_error as exc:
         if _lost(backend, exc, fairy):
             lost = True

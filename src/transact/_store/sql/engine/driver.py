@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine
@@ -9,7 +11,27 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from transact._store.sql.engine.compiled import RawStatement
 
-__all__ = ["fetch_all", "rolled_back", "rowcount", "wrap_error"]
+__all__ = ["execute", "fetch_all", "rolled_back", "rowcount", "wrap_error"]
+
+# One cursor per psycopg connection, reused by every raw statement run on it.
+_CURSORS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def execute(dbapi_connection: Any, sql: str, args: Any) -> Any:
+    """Run ``sql`` with ``args`` on a driver connection; return the cursor holding its
+    result (read it before the connection runs anything else).
+
+    psycopg's ``Connection.execute`` makes a new cursor, and an adapters map for it, per
+    statement: 5-7 µs of the 22 µs of client CPU a short statement costs. A connection
+    keeps one cursor for these calls instead (a connection serves one thread at a time).
+    sqlite3 makes its cursors in C, for nothing.
+    """
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        return dbapi_connection.execute(sql, args)
+    cursor = _CURSORS.get(dbapi_connection)
+    if cursor is None or cursor.closed:
+        cursor = _CURSORS[dbapi_connection] = dbapi_connection.cursor()
+    return cursor.execute(sql, args)
 
 
 def rolled_back(fairy: Any) -> bool:

@@ -17,7 +17,7 @@ from sqlalchemy.sql.expression import Executable
 
 from transact._store.sql.engine.attempts import Attempts, EarlierCommit
 from transact._store.sql.engine.compiled import RawStatement
-from transact._store.sql.engine.driver import rowcount, wrap_error
+from transact._store.sql.engine.driver import execute, rowcount, wrap_error
 from transact._store.sql.engine.errors import OnError, Phase, Violation
 from transact._store.sql.engine.modes import Mode
 from transact._store.sql.engine.raw import RawResult
@@ -48,7 +48,7 @@ class RawCalls(Writers):
         raw = self._compiled(stmt, params)
         args = raw.args(params)
         try:
-            cursor = fairy.dbapi_connection.execute(raw.sql, args)
+            cursor = execute(fairy.dbapi_connection, raw.sql, args)
             rows = cursor.fetchall() if cursor.description is not None else []
             return RawResult(int(cursor.rowcount), rows)
         except self._dbapi_error as exc:
@@ -104,7 +104,7 @@ class RawCalls(Writers):
                 failed = False
                 try:
                     phase = Phase.EXECUTE
-                    outcome = result(fairy.dbapi_connection.execute(raw.sql, args))
+                    outcome = result(execute(fairy.dbapi_connection, raw.sql, args))
                     if attempt is not None:
                         attempt.succeeded()
                     return outcome

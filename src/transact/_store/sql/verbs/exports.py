@@ -34,6 +34,7 @@ from transact._store.sql.schema.tables import (
     workflow_events_history,
     workflow_status,
 )
+from transact._store.sql.verbs.orphans import delete_orphans
 from transact.errors import DBOSConflictingWorkflowError, DBOSQueueDeduplicatedError
 
 __all__ = ["ExportVerbs"]
@@ -169,8 +170,12 @@ class ExportVerbs:
             (streams, [dict(r) for e in exported for r in e["streams"]]),
         ]
 
+        pg = self._db.dialect_name == "postgresql"
+
         def work(conn: Connection) -> None:
             _refuse_clashes(conn, records)
+            if pg:  # rows left under an imported id must not join, or clash with, its own
+                delete_orphans(conn, [r.workflow_id for r in records])
             for table, rows in tables:
                 if rows:
                     conn.execute(insert(table), rows)

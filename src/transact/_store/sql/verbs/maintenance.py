@@ -48,6 +48,7 @@ from transact._store.sql.verbs.notify import (
     status_key,
     status_notify_column,
 )
+from transact._store.sql.verbs.orphans import UNCASCADED, delete_orphans
 from transact._store.sql.verbs.workflows import (
     lit,
     read_workflow,
@@ -116,11 +117,10 @@ _RESUME = {n: _RESUME_BASE.returning(*ws.c, *notify_columns(n)) for n in (False,
 
 # Checkpoints, stream values and events first: Postgres has no cascade from workflows to
 # them (migrations 5, 14 and 15; SQLite's cascade deletes the values and events).
-_UNCASCADED = (operation_outputs, streams, workflow_events_history, workflow_events)
 _DELETES = {
     pg: [
         delete(t).where(_among_ids(t.c.workflow_uuid, pg))
-        for t in ((*_UNCASCADED, ws) if pg else (operation_outputs, ws))
+        for t in ((*UNCASCADED, ws) if pg else (operation_outputs, ws))
     ]
     for pg in (False, True)
 }
@@ -328,10 +328,13 @@ class MaintenanceVerbs:
         """
         new = attrs.evolve(new, status=WorkflowStatusString(new.status).value)
         ids = {"original": original_id, "new": new.workflow_id, "start_step": start_step}
+        pg = self._db.dialect_name == "postgresql"
 
         def work(conn: Connection) -> None:
             if not conn.execute(_MARK_FORKED, ids).rowcount:
                 raise DBOSNonExistentWorkflowError("target", original_id)
+            if pg:  # the copies below must neither add to nor collide with old rows
+                delete_orphans(conn, [new.workflow_id])
             conn.execute(_INSERT_FORK, record_values(new))
             conn.execute(_COPY_CHECKPOINTS, ids)
             if replacement_children:

@@ -40,6 +40,7 @@ from transact._store.sql.verbs.notify import (
     outcome_notify_columns,
     status_key,
 )
+from transact._store.sql.verbs.orphans import orphan_deletes
 from transact._store.sql.verbs.workflow_list import count_statement, list_statement
 from transact._store.sql.verbs.workflow_rows import (
     COLUMN_OF,
@@ -104,20 +105,14 @@ def _insert_or_attach_sqlite() -> Any:
 
 def _insert_or_attach_postgres() -> Any:
     """Postgres: the same insert, after deleting the checkpoints, stream values and events
-    stored under the id when no workflow has it. Postgres keeps no foreign key from those
-    to workflows (migrations 5, 14, 15), so a write that committed while its workflow was
-    being deleted leaves its row behind; a new workflow reusing the id must not see it."""
+    left under the id when no workflow has it (``orphans.py``), in the same statement:
+    this insert starts every workflow, so the deletes ride along as data-modifying CTEs."""
     columns = [COLUMN_OF[name] for name in FIELDS]
-    schema = POSTGRES_SCHEMA
-    orphans = f"""workflow_uuid = :workflow_uuid
-    AND NOT EXISTS (SELECT 1 FROM {schema}.workflow_status WHERE workflow_uuid = :workflow_uuid)"""
+    deletes = orphan_deletes(":workflow_uuid")
     return text(
         f"""
-WITH orphans AS (DELETE FROM {schema}.operation_outputs WHERE {orphans}),
-orphan_values AS (DELETE FROM {schema}.streams WHERE {orphans}),
-orphan_events AS (DELETE FROM {schema}.workflow_events WHERE {orphans}),
-orphan_history AS (DELETE FROM {schema}.workflow_events_history WHERE {orphans})
-INSERT INTO {schema}.workflow_status ({", ".join(f'"{c}"' for c in columns)})
+WITH {", ".join(f"orphans_{n} AS ({sql})" for n, sql in enumerate(deletes))}
+INSERT INTO {POSTGRES_SCHEMA}.workflow_status ({", ".join(f'"{c}"' for c in columns)})
 VALUES ({", ".join(f":{c}" for c in columns)})
 ON CONFLICT (workflow_uuid) DO NOTHING
 """

@@ -13,6 +13,8 @@ from transact._store.exports import ExportedWorkflow
 from transact._store.factory import open_store
 from transact._store.memory import MemoryStore
 from transact._store.protocol import Store
+from transact._store.records import WorkflowQuery
+from transact._store.sql.engine.modes import IDS_PER_STATEMENT
 from transact.errors import DBOSConflictingWorkflowError
 
 
@@ -143,6 +145,22 @@ def test_an_existing_id_refuses_the_whole_import(store: Store) -> None:
     with pytest.raises(DBOSConflictingWorkflowError, match="old"):
         store.import_workflows(twice)
     assert store.get_workflow("old") is None
+
+
+def test_a_clash_past_the_first_chunk_of_a_large_import_refuses_it_all(store: Store) -> None:
+    # The existing ids are looked up in chunks (IDS_PER_STATEMENT): the clash is in the
+    # third one, and the whole import still writes nothing.
+    count = 2 * IDS_PER_STATEMENT + 10
+    add(store, *(wf(f"bulk-{i:05d}", status=SUCCESS) for i in range(count)))
+    exported = store.export_workflows([f"bulk-{i:05d}" for i in range(count)])
+    store.delete_workflows([f"bulk-{i:05d}" for i in range(count - 1)])
+    with pytest.raises(DBOSConflictingWorkflowError, match=f"bulk-{count - 1:05d}"):
+        store.import_workflows(exported)
+    assert store.get_workflow("bulk-00000") is None  # nothing written
+    store.delete_workflows([f"bulk-{count - 1:05d}"])
+    store.import_workflows(exported)
+    assert len(store.list_workflows(WorkflowQuery(workflow_ids=("bulk-00000",)))) == 1
+    assert store.get_workflow(f"bulk-{count - 1:05d}") is not None
 
 
 @pytest.fixture

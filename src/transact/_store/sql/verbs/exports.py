@@ -23,7 +23,7 @@ from transact._store.exports import (
     status_row,
 )
 from transact._store.records import WorkflowRecord
-from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.engine.backend import Backend, Mode, chunked
 from transact._store.sql.engine.errors import OnError
 from transact._store.sql.schema.tables import (
     NULL_TOPIC,
@@ -97,11 +97,22 @@ def _export(conn: Connection, workflow_id: str) -> ExportedWorkflow | None:
     )
 
 
+def _first_repeat(ids: Sequence[str]) -> str | None:
+    seen: set[str] = set()
+    for workflow_id in ids:
+        if workflow_id in seen:
+            return workflow_id
+        seen.add(workflow_id)
+    return None
+
+
 def _refuse_clashes(conn: Connection, records: Sequence[WorkflowRecord]) -> None:
     """Raise (the transaction then rolls back) if an id or a deduplication id is taken."""
     ids = [r.workflow_id for r in records]
-    repeated = next((i for n, i in enumerate(ids) if i in ids[:n]), None)
-    taken = set(conn.execute(_EXISTING, {"ids": ids}).scalars()) if ids else set()
+    repeated = _first_repeat(ids)
+    # In chunks: one IN list of every id of a large import would pass the drivers'
+    # parameter limits (65,535 on Postgres).
+    taken = {i for chunk in chunked(ids) for i in conn.execute(_EXISTING, {"ids": chunk}).scalars()}
     clash = repeated if repeated is not None else next((i for i in ids if i in taken), None)
     if clash is not None:
         raise DBOSConflictingWorkflowError(clash, "cannot import a workflow that already exists")

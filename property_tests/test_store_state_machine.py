@@ -5,9 +5,10 @@ step asserts identical results, identical errors and identical observable state.
 from __future__ import annotations
 
 import pathlib
+import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +16,13 @@ from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from tests._pg import postgres_available, postgres_required, postgres_server_url
+from tests._pg import (
+    drop_database,
+    postgres_available,
+    postgres_required,
+    postgres_server_url,
+    recreate_database,
+)
 from tests.strategies import (
     ATTRIBUTES,
     FIDS,
@@ -44,17 +51,29 @@ from transact.errors import DBOSBaseException
 
 _TMP = pathlib.Path(tempfile.mkdtemp(prefix="transact-sm-"))
 _PG_STORE: Store | None = None
+_PG_DATABASE = f"transact_sm_{uuid.uuid4().hex[:8]}"
 
 
 def _postgres_store() -> Store | None:
     """One Postgres store for the whole run (emptied before each example)."""
     global _PG_STORE
     if _PG_STORE is None and (postgres_available() or postgres_required()):
-        from tests._pg import recreate_database
-
-        _PG_STORE = open_store(recreate_database(f"transact_sm_{uuid.uuid4().hex[:8]}"))
+        _PG_STORE = open_store(recreate_database(_PG_DATABASE))
         _PG_STORE.migrate()
     return _PG_STORE
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _dropped_after_the_run() -> Iterator[None]:
+    """The run's Postgres database and SQLite files go with it: one left per run piled
+    up on the server."""
+    yield
+    global _PG_STORE
+    if _PG_STORE is not None:
+        _PG_STORE.close()
+        _PG_STORE = None
+        drop_database(_PG_DATABASE)
+    shutil.rmtree(_TMP, ignore_errors=True)
 
 
 def outcome(call: Callable[[], Any]) -> tuple[str, Any]:

@@ -17,7 +17,7 @@ from transact._store.coalesced_publish import CoalescedPublisher
 
 __all__ = ["ANNOUNCE_GAP_SECONDS", "QueueAnnouncer", "announce", "queue_key", "retire", "serve"]
 
-ANNOUNCE_GAP_SECONDS = 0.005
+ANNOUNCE_GAP_SECONDS = 0.01
 """Least time between two announcements of one queue's enqueues to other processes: the
 same as a runner's claim gap, which is as soon as they would claim anyway."""
 

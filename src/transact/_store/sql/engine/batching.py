@@ -66,7 +66,7 @@ def write_batched(backend: WriteConnections, batch: Batch, writes: list[Write]) 
         return  # each write connects (and retries) alone
     lost = False
     try:
-        returned = execute(fairy.dbapi_connection, batch.sql, arrays).fetchall()
+        returned = execute(fairy, batch.sql, arrays).fetchall()
     except backend.dbapi_error as exc:
         if _lost(backend, exc, fairy):
             lost = True

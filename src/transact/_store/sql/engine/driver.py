@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import weakref
 from typing import Any
 
 from sqlalchemy import Engine
@@ -13,24 +12,27 @@ from transact._store.sql.engine.compiled import RawStatement
 
 __all__ = ["execute", "fetch_all", "rolled_back", "rowcount", "wrap_error"]
 
-# One cursor per psycopg connection, reused by every raw statement run on it.
-_CURSORS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_CURSOR = "transact_cursor"
+"""Key of a psycopg connection's reused cursor in its pool record's ``info``."""
 
 
-def execute(dbapi_connection: Any, sql: str, args: Any) -> Any:
-    """Run ``sql`` with ``args`` on a driver connection; return the cursor holding its
-    result (read it before the connection runs anything else).
+def execute(fairy: Any, sql: str, args: Any) -> Any:
+    """Run ``sql`` with ``args`` on a pooled connection ("fairy"); return the cursor
+    holding its result (read it before the connection runs anything else).
 
     psycopg's ``Connection.execute`` makes a new cursor, and an adapters map for it, per
     statement: 5-7 µs of the 22 µs of client CPU a short statement costs. A connection
-    keeps one cursor for these calls instead (a connection serves one thread at a time).
-    sqlite3 makes its cursors in C, for nothing.
+    keeps one cursor for these calls instead (a connection serves one thread at a time),
+    in the pool record's ``info``, which SQLAlchemy clears when it replaces the
+    connection, so the cursor goes with it. sqlite3 makes its cursors in C, for nothing.
     """
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        return dbapi_connection.execute(sql, args)
-    cursor = _CURSORS.get(dbapi_connection)
+    connection = fairy.dbapi_connection
+    if isinstance(connection, sqlite3.Connection):
+        return connection.execute(sql, args)
+    info = fairy.info
+    cursor = info.get(_CURSOR)
     if cursor is None or cursor.closed:
-        cursor = _CURSORS[dbapi_connection] = dbapi_connection.cursor()
+        cursor = info[_CURSOR] = connection.cursor()
     return cursor.execute(sql, args)
 
 

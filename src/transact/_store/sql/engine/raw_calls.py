@@ -48,7 +48,7 @@ class RawCalls(Writers):
         raw = self._compiled(stmt, params)
         args = raw.args(params)
         try:
-            cursor = execute(fairy.dbapi_connection, raw.sql, args)
+            cursor = execute(fairy, raw.sql, args)
             rows = cursor.fetchall() if cursor.description is not None else []
             return RawResult(int(cursor.rowcount), rows)
         except self._dbapi_error as exc:
@@ -104,7 +104,7 @@ class RawCalls(Writers):
                 failed = False
                 try:
                     phase = Phase.EXECUTE
-                    outcome = result(execute(fairy.dbapi_connection, raw.sql, args))
+                    outcome = result(execute(fairy, raw.sql, args))
                     if attempt is not None:
                         attempt.succeeded()
                     return outcome

@@ -6,7 +6,7 @@ Id lists are processed in chunks so no statement exceeds a driver's parameter li
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from transact._core.status import StatusEvent, WorkflowStatusString
 from transact._store.records import WorkflowRecord
-from transact._store.sql.engine.backend import Backend, Mode
+from transact._store.sql.engine.backend import Backend, Mode, chunked
 from transact._store.sql.engine.errors import OnError
 from transact._store.sql.schema.tables import (
     notifications,
@@ -62,7 +62,6 @@ __all__ = ["MaintenanceVerbs"]
 
 ws = workflow_status
 _c = ws.c
-_CHUNK = 500
 _IDS = bindparam("ids", expanding=True, type_=Text)
 _ID_ARRAY = bindparam("ids", type_=ARRAY(Text))
 _NOW = bindparam("now", type_=BigInteger)
@@ -224,10 +223,9 @@ _RESET = [
 ]
 
 
-def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
-    unique = list(dict.fromkeys(ids))
-    for start in range(0, len(unique), _CHUNK):
-        yield unique[start : start + _CHUNK]
+def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    """``ids`` without repeats, cut as every bulk verb cuts them (``modes.chunked``)."""
+    return chunked(list(dict.fromkeys(ids)))
 
 
 class MaintenanceVerbs:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from tests._pg import libpq_url
 from transact._store.sql.dialects.postgres import PostgresStore, open_postgres_store
@@ -37,8 +37,8 @@ def store(postgres_database_url: str) -> Iterator[PostgresStore]:
 def test_every_store_session_has_sequential_scans_off(store: PostgresStore) -> None:
     backend = store.backend
 
-    def setting(conn: object) -> str:
-        return str(conn.exec_driver_sql("SHOW enable_seqscan").scalar())  # type: ignore[attr-defined]
+    def setting(conn: Connection) -> str:
+        return str(conn.exec_driver_sql("SHOW enable_seqscan").scalar())
 
     assert backend.run(Mode.READ, setting) == "off"
     assert backend.run(Mode.WRITE, setting) == "off"

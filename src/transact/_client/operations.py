@@ -119,7 +119,7 @@ def enqueue(
     new_id = record.workflow_id
     store = connection.store
     try:
-        stored, created = rows.insert(store, record)
+        stored, created = rows.insert(store, record, fresh_id=not options.get("workflow_id"))
     except DBOSQueueDeduplicatedError:
         holder = _dedup_holder(connection, entry.queue_name, entry.deduplication_id or "")
         if options.get("duplication_policy") != "return-existing" or holder is None:

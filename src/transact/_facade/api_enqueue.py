@@ -210,7 +210,7 @@ def _enqueue_unversioned(
     record = enqueued_record(record, entry, timed=start.timeout_seconds is not None)
     record = attrs.evolve(record, application_version=entry.app_version)
     try:
-        stored, created = rt.insert(record)
+        stored, created = rt.insert(record, fresh_id=start.workflow_id is None)
     except DBOSQueueDeduplicatedError:
         holder = holder_of(entry.queue_name, entry.deduplication_id or "")
         if not return_existing or holder is None:

@@ -46,8 +46,10 @@ class Remote:
     ) -> WorkflowRecord:
         raise NotImplementedError("the dashboard starts no workflows")
 
-    def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-        return rows.insert(self.store, record)
+    def insert(
+        self, record: WorkflowRecord, *, fresh_id: bool = False
+    ) -> tuple[WorkflowRecord, bool]:
+        return rows.insert(self.store, record, fresh_id=fresh_id)
 
     def dispatch(
         self, record: WorkflowRecord, checkpoints: list[Checkpoint] | None = None

@@ -59,5 +59,5 @@ def _insert(
 ) -> tuple[str, Any]:
     workflow_id = options.workflow_id or str(uuid.uuid4())
     record = runtime.new_record(spec, workflow_id, args, kwargs, options=options)
-    _, created = runtime.insert(record)
+    _, created = runtime.insert(record, fresh_id=options.workflow_id is None)
     return workflow_id, record if created else None

@@ -129,7 +129,7 @@ def enqueue(
     workflow_id = options.workflow_id or str(uuid.uuid4())
     record = runtime.new_record(spec, workflow_id, args, kwargs, options=options)
     record = enqueued_record(record, entry, timed=options.timeout_seconds is not None)
-    stored, created = runtime.insert(record)
+    stored, created = runtime.insert(record, fresh_id=options.workflow_id is None)
     check_reuse(stored, created, options.reuse_policy)
     if created:
         announce(runtime, entry.queue_name)

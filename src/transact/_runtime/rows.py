@@ -73,11 +73,14 @@ def new_record(
     )
 
 
-def insert(store: Store, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
+def insert(
+    store: Store, record: WorkflowRecord, *, fresh_id: bool = False
+) -> tuple[WorkflowRecord, bool]:
     """Insert the row or attach to an existing one of the same workflow function (and
     target: class and config name); ``DBOSConflictingWorkflowError`` otherwise. A
-    ``reject`` reuse policy is ``check_reuse``'s."""
-    stored, created = store.insert_workflow(record)
+    ``reject`` reuse policy is ``check_reuse``'s. ``fresh_id``: the id was just generated
+    (``Store.insert_workflow``)."""
+    stored, created = store.insert_workflow(record, fresh_id=fresh_id)
     if not created:
         check_attach(stored, record)
     return stored, created

@@ -149,9 +149,11 @@ class Runtime:
         """The PENDING row of a direct start (see ``rows.new_record``)."""
         return rows.new_record(self.env, spec, workflow_id, args, kwargs, parent, options)
 
-    def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
+    def insert(
+        self, record: WorkflowRecord, *, fresh_id: bool = False
+    ) -> tuple[WorkflowRecord, bool]:
         """Insert the row or attach to an existing one (see ``rows.insert``)."""
-        return rows.insert(self.store, record)
+        return rows.insert(self.store, record, fresh_id=fresh_id)
 
     def start(
         self,
@@ -165,7 +167,7 @@ class Runtime:
         """Start a root workflow; returns its id and, if this call runs it, its future."""
         workflow_id = options.workflow_id or str(uuid.uuid4())
         record = self.new_record(spec, workflow_id, args, kwargs, options=options)
-        stored, created = self.insert(record)
+        stored, created = self.insert(record, fresh_id=options.workflow_id is None)
         rows.check_reuse(stored, created, options.reuse_policy)
         if not created:
             return workflow_id, None

@@ -58,8 +58,11 @@ class Services(Protocol):
         """The PENDING row of a direct start."""
         ...
 
-    def insert(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-        """Insert the row or attach to an existing one of the same workflow function."""
+    def insert(
+        self, record: WorkflowRecord, *, fresh_id: bool = False
+    ) -> tuple[WorkflowRecord, bool]:
+        """Insert the row or attach to an existing one of the same workflow function
+        (``fresh_id``: the id was just generated, see ``Store.insert_workflow``)."""
         ...
 
     def dispatch(

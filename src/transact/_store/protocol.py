@@ -84,12 +84,18 @@ class Store(DefinitionStore, ExportStore, Protocol):
 
     # --- workflow status -------------------------------------------------------------
 
-    def insert_workflow(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
+    def insert_workflow(
+        self, record: WorkflowRecord, *, fresh_id: bool = False
+    ) -> tuple[WorkflowRecord, bool]:
         """Insert ``record``, or attach to the existing row with the same id.
 
         Returns ``(stored_row, created)``: the inserted record and True, or the existing
         row unchanged and False. If ``record.deduplication_id`` is set and another row on
         the same ``queue_name`` holds it, raises ``DBOSQueueDeduplicatedError``.
+
+        ``fresh_id``: the caller generated ``record.workflow_id`` for this insert (a random
+        UUID, never any workflow's id), so no row can be left under it by a workflow
+        deleted earlier; a store that clears such rows at each insert may skip it.
         """
         ...
 

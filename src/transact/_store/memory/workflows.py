@@ -31,8 +31,11 @@ __all__ = ["WorkflowVerbs"]
 class WorkflowVerbs(MemoryState):
     """The workflow status verbs of the in-memory store (a mixin of ``MemoryStore``)."""
 
-    def insert_workflow(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
-        """Insert ``record`` or return the existing row with its id (see ``Store``)."""
+    def insert_workflow(
+        self, record: WorkflowRecord, *, fresh_id: bool = False
+    ) -> tuple[WorkflowRecord, bool]:
+        """Insert ``record`` or return the existing row with its id (see ``Store``); a
+        deleted workflow leaves nothing behind here, so ``fresh_id`` changes nothing."""
         with self._lock:
             existing = self._workflows.get(record.workflow_id)
             if existing is not None:

@@ -103,15 +103,16 @@ def _insert_or_attach_sqlite() -> Any:
     return sqlite.insert(ws).on_conflict_do_nothing(index_elements=[_c.workflow_uuid])
 
 
-def _insert_or_attach_postgres() -> Any:
-    """Postgres: the same insert, after deleting the checkpoints, stream values and events
-    left under the id when no workflow has it (``orphans.py``), in the same statement:
-    this insert starts every workflow, so the deletes ride along as data-modifying CTEs."""
+def _insert_or_attach_postgres(*, orphans: bool) -> Any:
+    """Postgres: the same insert. With ``orphans``, it first deletes the checkpoints,
+    stream values and events left under the id when no workflow has it (``orphans.py``),
+    in the same statement: the deletes ride along as data-modifying CTEs."""
     columns = [COLUMN_OF[name] for name in FIELDS]
-    deletes = orphan_deletes(":workflow_uuid")
+    deletes = orphan_deletes(":workflow_uuid") if orphans else []
+    ctes = ", ".join(f"orphans_{n} AS ({sql})" for n, sql in enumerate(deletes))
     return text(
         f"""
-WITH {", ".join(f"orphans_{n} AS ({sql})" for n, sql in enumerate(deletes))}
+{f"WITH {ctes}" if ctes else ""}
 INSERT INTO {POSTGRES_SCHEMA}.workflow_status ({", ".join(f'"{c}"' for c in columns)})
 VALUES ({", ".join(f":{c}" for c in columns)})
 ON CONFLICT (workflow_uuid) DO NOTHING
@@ -120,8 +121,14 @@ ON CONFLICT (workflow_uuid) DO NOTHING
 
 
 INSERT_OR_ATTACH = {
-    "postgresql": _insert_or_attach_postgres(),
+    "postgresql": _insert_or_attach_postgres(orphans=True),
     "sqlite": _insert_or_attach_sqlite(),
+}
+# A fresh id (``Store.insert_workflow``'s ``fresh_id``) has no orphans to delete: its four
+# deletes cost about a sixth of the insert's server time (about 50 us of 300 measured).
+_INSERT_FRESH = {
+    "postgresql": _insert_or_attach_postgres(orphans=False),
+    "sqlite": INSERT_OR_ATTACH["sqlite"],
 }
 
 _FINISH_BASE = (
@@ -245,13 +252,15 @@ class WorkflowVerbs:
 
     _db: Backend
 
-    def insert_workflow(self, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
+    def insert_workflow(
+        self, record: WorkflowRecord, *, fresh_id: bool = False
+    ) -> tuple[WorkflowRecord, bool]:
         """Insert ``record`` or return the existing row with its id (see ``Store``)."""
         # ValueError on a bad status before anything is written; stored as the plain string.
         status = WorkflowStatusString(record.status).value
         if status is not record.status:  # e.g. an enum member: store and return the plain string
             record = attrs.evolve(record, status=status)
-        stmt = INSERT_OR_ATTACH[self._db.dialect_name]
+        stmt = (_INSERT_FRESH if fresh_id else INSERT_OR_ATTACH)[self._db.dialect_name]
         values = record_values(record)
         on_error = OnError(record=record)
         while True:

@@ -57,7 +57,7 @@ def publisher(published: Published, *, gap: float, first_inline: bool) -> Coales
 
 def test_deferred_the_first_key_goes_at_once_and_the_gap_s_keys_at_its_end() -> None:
     published = Published()
-    gap = 0.2
+    gap = 2.0  # long enough that a stalled machine cannot pass for "at the gap's end"
     coalesced = publisher(published, gap=gap, first_inline=False)
     coalesced.start()
     try:
@@ -68,7 +68,7 @@ def test_deferred_the_first_key_goes_at_once_and_the_gap_s_keys_at_its_end() -> 
         first_done = time.monotonic()
         for key in ("b", "a", "b", "c"):
             coalesced.announce(key)
-        published.wait(2)
+        published.wait(2, timeout=gap + 5)
         assert published.calls[1][0] - first_done >= gap * 0.99
         assert published.batches() == [["a"], ["a", "b", "c"]]  # one batch, sorted
     finally:
@@ -77,14 +77,14 @@ def test_deferred_the_first_key_goes_at_once_and_the_gap_s_keys_at_its_end() -> 
 
 def test_inline_the_first_key_notifies_itself_and_starts_its_gap() -> None:
     published = Published()
-    gap = 0.2
+    gap = 2.0  # long enough that the last check still falls in the batch's gap
     coalesced = publisher(published, gap=gap, first_inline=True)
     try:
         start = time.monotonic()
         assert coalesced.inline("a")
         assert not coalesced.inline("a")
         coalesced.announce("a")
-        published.wait(1)
+        published.wait(1, timeout=gap + 5)
         assert published.calls[0][0] - start >= gap * 0.99
         # Just published by the batch: its gap runs again.
         assert not coalesced.inline("a")

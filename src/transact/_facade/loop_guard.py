@@ -4,11 +4,12 @@ loop for a database round trip or a durable wait)."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Callable
 from typing import Any
+
+from transact._runtime.loops import running_loop
 
 logger = logging.getLogger("dbos")
 
@@ -54,11 +55,7 @@ GUARDED = [
 
 def loop_running() -> bool:
     """Whether this thread has a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+    return running_loop() is not None
 
 
 def blocking(name: str, func: Callable[..., Any]) -> Callable[..., Any]:

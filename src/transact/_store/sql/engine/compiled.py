@@ -8,7 +8,8 @@ names) pair once here, and hand the driver the SQL text and the arguments direct
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -27,12 +28,30 @@ class RawStatement:
     positions: tuple[str, ...] | None = None
     fixed: Mapping[str, Any] = attrs.field(factory=dict)
     """Values the statement binds itself (``.values(column=None)``, literals)."""
+    _pick: Callable[[Mapping[str, Any]], Any] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_pick", _picker(self.positions))
 
     def args(self, params: Mapping[str, Any]) -> Any:
         """The driver's arguments for ``params``."""
         if self.fixed:
             params = {**self.fixed, **params}
-        return params if self.positions is None else tuple(params[n] for n in self.positions)
+        return self._pick(params)
+
+
+def _picker(positions: tuple[str, ...] | None) -> Callable[[Mapping[str, Any]], Any]:
+    """The function taking a statement's arguments from its named parameters: the dict
+    itself (named paramstyle), else a tuple in ``positions`` order, picked in C by
+    ``itemgetter`` (a generator over the names cost 1-2 us per statement)."""
+    if positions is None:
+        return lambda params: params
+    if len(positions) == 1:
+        (name,) = positions
+        return lambda params: (params[name],)
+    if not positions:
+        return lambda params: ()
+    return operator.itemgetter(*positions)
 
 
 class StatementCache:

@@ -1,5 +1,6 @@
-"""The store's Postgres sessions plan without sequential scans (``postgres_session.py``):
-a plan cached while a table was small keeps reading it through an index as it grows."""
+"""The store's Postgres sessions (``postgres_session.py``): they plan without sequential
+scans, so a plan cached while a table was small keeps reading it through an index as it
+grows; and they name themselves as DBOS's do, unless the URL names them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import Connection, text
 
 from tests._pg import libpq_url
 from transact._store.sql.dialects.postgres import PostgresStore, open_postgres_store
-from transact._store.sql.dialects.postgres_session import configure_session
+from transact._store.sql.dialects.postgres_session import APPLICATION_NAME, configure_session
 from transact._store.sql.engine.modes import Mode
 
 # The batch log read of a queue claim, as the store runs it.
@@ -44,6 +45,36 @@ def test_every_store_session_has_sequential_scans_off(store: PostgresStore) -> N
     assert backend.run(Mode.WRITE, setting) == "off"
     # One-statement calls run on the idle shelf's raw connections: the same sessions.
     assert backend.fetch(text("SELECT current_setting('enable_seqscan')"), {}) == [("off",)]
+
+
+def _session_names(store: PostgresStore) -> tuple[str, str]:
+    """The ``application_name`` of a pooled session and of the LISTEN session."""
+    assert store.subscribe(lambda key: None)
+    listener = store.listener
+    assert listener is not None and listener.wait_connected(10)
+    rows = store.backend.fetch(
+        text("SELECT application_name FROM pg_stat_activity WHERE pid = :pid"),
+        {"pid": listener.backend_pid()},
+    )
+    pooled = store.backend.fetch(text("SELECT current_setting('application_name')"), {})
+    return str(pooled[0][0]), str(rows[0][0])
+
+
+@pytest.mark.postgres
+def test_sessions_are_named_as_dbos_names_its_own(store: PostgresStore) -> None:
+    assert APPLICATION_NAME == "dbos_transact"
+    assert _session_names(store) == (APPLICATION_NAME, APPLICATION_NAME)
+
+
+@pytest.mark.postgres
+def test_a_name_in_the_url_wins(postgres_database_url: str) -> None:
+    named = open_postgres_store(f"{postgres_database_url}?application_name=billing", pool_size=2)
+    assert isinstance(named, PostgresStore)
+    try:
+        named.migrate()
+        assert _session_names(named) == ("billing", "billing")
+    finally:
+        named.close()
 
 
 def _cached_plan(conn: psycopg.Connection[tuple[object, ...]]) -> str:

@@ -14,9 +14,11 @@ import threading
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from transact._store.protocol import NotifyCallback
 from transact._store.sql.dialects.connection_thread import ConnectionThread
+from transact._store.sql.dialects.postgres_session import APPLICATION_NAME
 
 __all__ = ["Listener"]
 
@@ -81,7 +83,10 @@ class Listener(ConnectionThread):
             self._stop.wait(_RECONNECT_SECONDS)
 
     def _listen(self) -> None:
-        conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
+        conninfo = self._conninfo
+        if "application_name" not in conninfo_to_dict(conninfo):
+            conninfo = make_conninfo(conninfo, application_name=APPLICATION_NAME)
+        conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         with self._lock:
             self._conn = conn
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))

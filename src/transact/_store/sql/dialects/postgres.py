@@ -28,7 +28,7 @@ from sqlalchemy.pool import NullPool
 
 from transact._store.protocol import NotifyCallback, Store
 from transact._store.sql.dialects.listener import Listener
-from transact._store.sql.dialects.postgres_session import configure_session
+from transact._store.sql.dialects.postgres_session import APPLICATION_NAME, configure_session
 from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.engine.errors import OnError, Phase, safe_url, translate
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
@@ -232,5 +232,10 @@ def _parse(url: str) -> URL:
 
 
 def _connect_args(url: URL) -> dict[str, object]:
-    # Without a connect timeout, an unreachable host hangs for minutes.
-    return {} if "connect_timeout" in url.query else {"connect_timeout": _DEFAULT_CONNECT_TIMEOUT_S}
+    """What each connection passes to the server, unless the URL's query sets it."""
+    defaults: dict[str, object] = {
+        # Without a connect timeout, an unreachable host hangs for minutes.
+        "connect_timeout": _DEFAULT_CONNECT_TIMEOUT_S,
+        "application_name": APPLICATION_NAME,
+    }
+    return {key: value for key, value in defaults.items() if key not in url.query}

@@ -23,7 +23,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["configure_session"]
+__all__ = ["APPLICATION_NAME", "configure_session"]
+
+APPLICATION_NAME = "dbos_transact"
+"""The ``application_name`` of the store's sessions unless the URL sets one: DBOS's, so a
+DBA finds them in ``pg_stat_activity`` under the same name, and monitoring that filters
+on it keeps working after a move to transact."""
 
 SESSION_SETTINGS = "SET enable_seqscan = off"
 

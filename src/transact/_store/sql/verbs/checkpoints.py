@@ -29,12 +29,10 @@ from sqlalchemy import (
     Integer,
     Text,
     bindparam,
-    func,
     insert,
     literal_column,
     select,
 )
-from sqlalchemy.dialects import postgresql
 
 from transact._core.checkpoint import Checkpoint
 from transact._store.errors import WorkflowNotPending
@@ -43,6 +41,7 @@ from transact._store.sql.engine.batching import Batch
 from transact._store.sql.engine.errors import OnError
 from transact._store.sql.engine.raw import RawConnection
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA, operation_outputs, workflow_status
+from transact._store.sql.verbs.id_lists import among_ids
 from transact.errors import DBOSNonExistentWorkflowError
 
 __all__ = ["CHECKPOINT_BINDS", "CheckpointVerbs", "checkpoint_error_context", "write_checkpoint"]
@@ -125,7 +124,7 @@ _LOAD = (
 
 _LOAD_MANY = (
     select(oo.c.workflow_uuid, *_LOAD.selected_columns)
-    .where(oo.c.workflow_uuid.in_(bindparam("ids", expanding=True)))
+    .where(among_ids(oo.c.workflow_uuid, postgres=False))
     .order_by(oo.c.workflow_uuid, oo.c.function_id)
 )
 # Postgres: the ids as one array parameter, so the read can skip SQLAlchemy's execution
@@ -133,7 +132,7 @@ _LOAD_MANY = (
 # for the few workflows a queue claim hands over.
 _LOAD_ANY = (
     select(oo.c.workflow_uuid, *_LOAD.selected_columns)
-    .where(oo.c.workflow_uuid == func.any(bindparam("ids", type_=postgresql.ARRAY(Text))))
+    .where(among_ids(oo.c.workflow_uuid, postgres=True))
     .order_by(oo.c.workflow_uuid, oo.c.function_id)
 )
 

@@ -12,11 +12,9 @@ from typing import Any
 import attrs
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     Connection,
     Integer,
     Text,
-    any_,
     bindparam,
     delete,
     func,
@@ -25,7 +23,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from transact._core.status import StatusEvent, WorkflowStatusString
 from transact._store.records import WorkflowRecord
@@ -42,6 +39,7 @@ from transact._store.sql.schema.tables import (
     workflow_status,
 )
 from transact._store.sql.schema.versions import application_versions
+from transact._store.sql.verbs.id_lists import among_ids
 from transact._store.sql.verbs.notify import (
     NOTIFY_KEY,
     notify_columns,
@@ -62,18 +60,7 @@ __all__ = ["MaintenanceVerbs"]
 
 ws = workflow_status
 _c = ws.c
-_IDS = bindparam("ids", expanding=True, type_=Text)
-_ID_ARRAY = bindparam("ids", type_=ARRAY(Text))
 _NOW = bindparam("now", type_=BigInteger)
-
-
-def _among_ids(column: ColumnElement[Any], pg: bool) -> ColumnElement[bool]:
-    """``column`` among a chunk's ``ids``. On Postgres the ids bind as one array, as in
-    ``workflow_list._ids``: as an ``IN`` list each of a chunk's 500 ids was a parameter
-    of its own, expanded by SQLAlchemy and parsed again by the driver at every chunk,
-    and each chunk length was a statement of its own for the server to plan; one array
-    is one statement, which psycopg prepares after a few runs. SQLite keeps the list."""
-    return column == any_(_ID_ARRAY) if pg else column.in_(_IDS)
 
 
 def _cancel(pg: bool, notify: bool) -> Any:
@@ -81,7 +68,7 @@ def _cancel(pg: bool, notify: bool) -> Any:
     row's status notification)."""
     stmt = (
         update(ws)
-        .where(_among_ids(_c.workflow_uuid, pg), status_in(StatusEvent.CANCEL))
+        .where(among_ids(_c.workflow_uuid, postgres=pg), status_in(StatusEvent.CANCEL))
         .values(
             status=lit(WorkflowStatusString.CANCELLED.value),
             queue_name=None,
@@ -118,7 +105,7 @@ _RESUME = {n: _RESUME_BASE.returning(*ws.c, *notify_columns(n)) for n in (False,
 # them (migrations 5, 14 and 15; SQLite's cascade deletes the values and events).
 _DELETES = {
     pg: [
-        delete(t).where(_among_ids(t.c.workflow_uuid, pg))
+        delete(t).where(among_ids(t.c.workflow_uuid, postgres=pg))
         for t in ((*UNCASCADED, ws) if pg else (operation_outputs, ws))
     ]
     for pg in (False, True)
@@ -132,7 +119,7 @@ _DELETES = {
 
 _CHILDREN = {
     pg: select(_c.workflow_uuid, _c.parent_workflow_id)
-    .where(_among_ids(_c.parent_workflow_id, pg))
+    .where(among_ids(_c.parent_workflow_id, postgres=pg))
     .order_by(_c.created_at, _c.workflow_uuid)
     for pg in (False, True)
 }

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Text, TextClause, bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, TextClause, text
 
 from transact._store.sql.engine.backend import chunked
 from transact._store.sql.schema.tables import (
@@ -27,6 +26,7 @@ from transact._store.sql.schema.tables import (
     workflow_events,
     workflow_events_history,
 )
+from transact._store.sql.verbs.id_lists import ID_ARRAY
 
 __all__ = ["UNCASCADED", "delete_orphans", "orphan_deletes"]
 
@@ -54,10 +54,10 @@ def orphan_deletes(workflow_id: str, using: str = "") -> list[str]:
     ]
 
 
-# A chunk's ids bind as one array (as ``maintenance._among_ids`` on Postgres): one
-# statement text whatever the chunk's length, which psycopg prepares after a few runs.
+# A chunk's ids bind as one array (``id_lists.py``), joined as a set of rows: each
+# delete's workflow check then names the id, as ``orphan_deletes`` wants.
 _ORPHANS_OF_IDS: list[TextClause] = [
-    text(sql).bindparams(bindparam("ids", type_=ARRAY(Text)))
+    text(sql).bindparams(ID_ARRAY)
     for sql in orphan_deletes("ids.id", using=" USING unnest(CAST(:ids AS text[])) AS ids(id)")
 ]
 

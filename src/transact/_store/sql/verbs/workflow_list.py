@@ -13,7 +13,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Text,
-    any_,
     bindparam,
     false,
     func,
@@ -21,10 +20,10 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 
 from transact._store.records import WorkflowQuery
+from transact._store.sql.verbs.id_lists import among_array
 from transact._store.sql.verbs.workflow_rows import (
     ACTIVE_STATUSES,
     lit,
@@ -134,14 +133,11 @@ def count_statement(q: WorkflowQuery, dialect: str) -> Select[Any]:
 
 
 def _ids(ids: Sequence[str] | None, dialect: str) -> list[ColumnElement[bool]]:
-    """The workflow-id filter. On Postgres the ids bind as one array: the watchdog counts
-    10,000 at a time, and as an expanding ``IN`` each id was a parameter of its own, the
-    statement rebuilt and re-parsed by the driver at every call (a tenth of a process's
-    CPU with 60,000 workflows waiting). SQLite keeps the ``IN`` list, which its planner
-    reads as lookups by key (a ``json_each`` subquery made it scan in creation order)."""
+    """The workflow-id filter: one array on Postgres (``id_lists.py``; the watchdog counts
+    10,000 at a time), the ``IN`` list on SQLite."""
     if ids is None or dialect != "postgresql":
         return _in(_c.workflow_uuid, ids)
-    return [_c.workflow_uuid == any_(bindparam(None, list(ids), type_=ARRAY(Text)))]
+    return [among_array(_c.workflow_uuid, ids)]
 
 
 def _where(q: WorkflowQuery, dialect: str) -> list[ColumnElement[bool]]:

@@ -68,6 +68,11 @@ class Waiters:
 
     def notify(self, key: str) -> None:
         """Wake every waiter registered under ``key``."""
+        # Most writes have nobody waiting: answered without the lock. A waiter that
+        # registers just after this look reads the store after registering, and finds
+        # the write (it committed before this call).
+        if key not in self._events:
+            return
         with self._lock:
             waiting = list(self._events.get(key, ()))
         woke = False

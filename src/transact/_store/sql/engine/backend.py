@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.expression import Executable
 
-from transact._store.sql.engine.attempts import EarlierCommit
+from transact._store.sql.engine.attempts import Attempts, EarlierCommit
 from transact._store.sql.engine.batching import Batch
 from transact._store.sql.engine.compiled import StatementCache
 from transact._store.sql.engine.driver import fetch_all, rolled_back, rowcount
@@ -182,7 +182,7 @@ class Backend(RawCalls):
         transaction for ``mode``, retries and error translation, with each statement
         compiled once and run on the driver connection. Same restrictions on the
         statements as :meth:`execute_one`; rows come back as tuples."""
-        attempt = self._attempts(mode, on_error)
+        attempt: Attempts | None = None  # made on a first failure: the hot path skips it
         writing = self._write_lock if mode is not Mode.READ else contextlib.nullcontext()
         transaction = mode is Mode.WRITE or (mode is Mode.WRITE_ONE and not self._autocommit)
         begin = "BEGIN IMMEDIATE" if self.dialect_name == "sqlite" else "BEGIN"
@@ -206,11 +206,13 @@ class Backend(RawCalls):
                             failed = transaction and not rolled_back(fairy)
                             raise
                         failed = False
-                        attempt.succeeded()
+                        if attempt is not None:
+                            attempt.succeeded()
                         return result
                     finally:
                         self.checkin(fairy, failed=failed)
             except SQLAlchemyError as exc:
+                attempt = attempt or self._attempts(mode, on_error)
                 try:
                     attempt.failed(exc, phase)  # outside the lock: it may sleep first
                 except EarlierCommit as earlier:

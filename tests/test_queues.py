@@ -395,6 +395,23 @@ def busy(label: str, seconds: float) -> str:
     return tracked(label, seconds)
 
 
+@DBOS.step()
+def held_step(label: str) -> str:
+    """Counted as running until the gate of ``label`` opens."""
+    with lock:
+        running[label] = running.get(label, 0) + 1
+        peaks[label] = max(peaks.get(label, 0), running[label])
+    gates[label].wait(10)
+    with lock:
+        running[label] -= 1
+    return label
+
+
+@DBOS.workflow()
+def held(label: str) -> str:
+    return held_step(label)
+
+
 @DBOS.workflow()
 def record_order(tag: str) -> str:
     note("ran", tag)
@@ -494,8 +511,18 @@ def test_enqueue_runs_in_the_background_and_returns_a_typed_handle(dbos: type[DB
 def test_global_and_worker_concurrency_hold(dbos: type[DBOS]) -> None:
     limited = new_queue(concurrency=2)
     per_worker = new_queue(worker_concurrency=3)
-    handles = [limited.enqueue(busy, "global", 0.03) for _ in range(8)]
-    handles += [per_worker.enqueue(busy, "worker", 0.03) for _ in range(10)]
+    gates["global"], gates["worker"] = threading.Event(), threading.Event()
+    handles = [limited.enqueue(held, "global") for _ in range(8)]
+    handles += [per_worker.enqueue(held, "worker") for _ in range(10)]
+    # Each queue fills up to its limit (however slowly the machine runs)...
+    deadline = time.monotonic() + 30
+    while (running.get("global"), running.get("worker")) != (2, 3):
+        assert time.monotonic() < deadline, running
+        time.sleep(0.01)
+    time.sleep(0.3)  # ...and no further: a runner over its limit would start more now
+    assert peaks == {"global": 2, "worker": 3}
+    gates["global"].set()
+    gates["worker"].set()
     for h in handles:
         h.get_result()
     assert peaks == {"global": 2, "worker": 3}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +11,8 @@ import pytest
 
 from tests import workflows_app as app
 from transact import DBOS, DBOSConfig
+from transact._facade import lifecycle
+from transact._runtime.registry import REGISTRY
 from transact.errors import DBOSInitializationError
 
 
@@ -134,3 +138,31 @@ def test_destroy_registry_forgets_workflows() -> None:
     finally:
         for registry, state in zip(registries, saved, strict=True):
             vars(registry).update(state)
+
+
+def test_the_version_reads_each_workflow_s_source_once_per_process(
+    system_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Launching hashes every registered workflow's source; reading a source tokenizes
+    its file, so it is read at the first launch only, however often the process
+    launches, and the version stays the same."""
+    monkeypatch.setattr(lifecycle, "_SOURCES", weakref.WeakKeyDictionary())
+    reads: list[Any] = []
+    real = inspect.getsource
+
+    def counted(obj: Any) -> str:
+        reads.append(obj)
+        return real(obj)
+
+    monkeypatch.setattr(inspect, "getsource", counted)
+    versions, reads_per_launch = [], []
+    for _ in range(3):
+        DBOS(config={"name": "versioned", "system_database_url": system_database_url})
+        DBOS.launch()
+        versions.append(DBOS.application_version)
+        DBOS.destroy()
+        reads_per_launch.append(len(reads))
+    assert len(set(versions)) == 1 and versions[0]
+    registered = {spec.func for spec in REGISTRY.workflows()}
+    assert set(reads) == registered and len(reads) == len(registered)
+    assert reads_per_launch == [len(registered)] * 3  # none after the first launch

@@ -408,7 +408,7 @@ def held_step(label: str) -> str:
 
 
 @DBOS.workflow()
-def held(label: str) -> str:
+def held_in_line(label: str) -> str:
     return held_step(label)
 
 
@@ -512,8 +512,8 @@ def test_global_and_worker_concurrency_hold(dbos: type[DBOS]) -> None:
     limited = new_queue(concurrency=2)
     per_worker = new_queue(worker_concurrency=3)
     gates["global"], gates["worker"] = threading.Event(), threading.Event()
-    handles = [limited.enqueue(held, "global") for _ in range(8)]
-    handles += [per_worker.enqueue(held, "worker") for _ in range(10)]
+    handles = [limited.enqueue(held_in_line, "global") for _ in range(8)]
+    handles += [per_worker.enqueue(held_in_line, "worker") for _ in range(10)]
     # Each queue fills up to its limit (however slowly the machine runs)...
     deadline = time.monotonic() + 30
     while (running.get("global"), running.get("worker")) != (2, 3):

@@ -379,14 +379,23 @@ def note(kind: str, value: Any) -> None:
         events.append((kind, value))
 
 
-@DBOS.step()
-def tracked(label: str, seconds: float) -> str:
+@contextlib.contextmanager
+def counted(label: str) -> Iterator[None]:
+    """Count the block as one more running under ``label`` (and keep its peak)."""
     with lock:
         running[label] = running.get(label, 0) + 1
         peaks[label] = max(peaks.get(label, 0), running[label])
-    time.sleep(seconds)
-    with lock:
-        running[label] -= 1
+    try:
+        yield
+    finally:
+        with lock:
+            running[label] -= 1
+
+
+@DBOS.step()
+def tracked(label: str, seconds: float) -> str:
+    with counted(label):
+        time.sleep(seconds)
     return label
 
 
@@ -398,12 +407,8 @@ def busy(label: str, seconds: float) -> str:
 @DBOS.step()
 def held_step(label: str) -> str:
     """Counted as running until the gate of ``label`` opens."""
-    with lock:
-        running[label] = running.get(label, 0) + 1
-        peaks[label] = max(peaks.get(label, 0), running[label])
-    gates[label].wait(10)
-    with lock:
-        running[label] -= 1
+    with counted(label):
+        gates[label].wait(10)
     return label
 
 

@@ -35,8 +35,11 @@ system-deps:
 	           apt-get install -y -q chromium chromium-driver >/dev/null; }; \
 	  else echo "make system-deps: cannot install chromium-driver (not root or no apt-get)"; fi; }
 
+# Two test processes (pytest-xdist): most tests wait on commits, sleeps and child
+# processes, so two overlap well on two cores. Not "-n auto": each process holds its own
+# Postgres database and connections, and the shared server allows 100 in all.
 test: $(STAMP) system-deps lint typecheck
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

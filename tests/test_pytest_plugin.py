@@ -47,6 +47,9 @@ def test_a_fresh_memory_runtime_per_test(transact_dbos: Any, transact_url: str) 
 def test_auto_advance_jumps_to_the_earliest_deadline(
     transact_dbos: Any, transact_clock: FakeClock
 ) -> None:
+    # Both sleeps must be registered before time may jump: at the default 1 ms, a loaded
+    # machine started the hour's workflow after the day's waiter had jumped a day.
+    transact_clock.real_pause = 0.2
     start = transact_clock.now()
     day = DBOS.start_workflow(remind_later, 1)
     hour = DBOS.start_workflow(nap, 3_600.0)

@@ -71,6 +71,9 @@ def test_enqueue_runs_what_commits_and_nothing_that_rolls_back(
     with Session(engine) as session, session.begin():
         queued = client.enqueue_in_transaction(session, {**DOUBLED, "workflow_id": "tx-2"}, 6)
     assert queued.get_result() == 24
+    with engine.connect() as conn, conn.begin():  # an id the client generates
+        generated = client.enqueue_in_transaction(conn, DOUBLED, 7)
+    assert generated.get_result() == 28
     time.sleep(0.5)  # a rolled-back row would have been claimed by now
     assert client.get_workflow_status("tx-never") is None
     with engine.connect() as conn:

@@ -45,7 +45,9 @@ def enqueue_in_transaction(
             "enqueue_in_transaction. Use enqueue instead."
         )
     conn = caller_transaction.caller_connection(conn_or_session)
-    stored, created = caller_transaction.insert_workflow(conn, record)
+    stored, created = caller_transaction.insert_workflow(
+        conn, record, fresh_id=not options.get("workflow_id")
+    )
     if not created:
         rows.check_attach(stored, record)
     rows.check_reuse(stored, created, start.reuse_policy)

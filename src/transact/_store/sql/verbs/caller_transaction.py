@@ -28,7 +28,7 @@ from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.verbs.messages import EXISTING_DESTINATIONS, SEND, message_params
 from transact._store.sql.verbs.notify import NOTIFY_KEY, PUBLISH, payload
 from transact._store.sql.verbs.workflow_rows import record_values
-from transact._store.sql.verbs.workflows import INSERT_OR_ATTACH, read_workflow
+from transact._store.sql.verbs.workflows import insert_or_attach, read_workflow
 from transact.errors import DBOSException, DBOSNonExistentWorkflowError
 
 __all__ = ["caller_connection", "insert_workflow", "publish", "send_messages"]
@@ -62,11 +62,13 @@ def _options(conn: Connection) -> dict[str, Any]:
     return {}
 
 
-def insert_workflow(conn: Connection, record: WorkflowRecord) -> tuple[WorkflowRecord, bool]:
+def insert_workflow(
+    conn: Connection, record: WorkflowRecord, *, fresh_id: bool = False
+) -> tuple[WorkflowRecord, bool]:
     """Insert ``record`` on ``conn`` (uncommitted), or return the row already holding its
-    id; as ``Store.insert_workflow``. ``DBOSQueueDeduplicatedError`` on a taken
-    deduplication id, with the caller's transaction still usable."""
-    stmt = INSERT_OR_ATTACH[conn.dialect.name]
+    id; as ``Store.insert_workflow`` (``fresh_id`` too). ``DBOSQueueDeduplicatedError``
+    on a taken deduplication id, with the caller's transaction still usable."""
+    stmt = insert_or_attach(conn.dialect.name, fresh_id=fresh_id)
     values = record_values(record)
     guarded = conn.dialect.name == "postgresql" and record.deduplication_id is not None
     try:

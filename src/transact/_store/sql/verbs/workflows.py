@@ -55,8 +55,8 @@ from transact._store.sql.verbs.workflow_rows import (
 )
 
 __all__ = [
-    "INSERT_OR_ATTACH",
     "WorkflowVerbs",
+    "insert_or_attach",
     "lit",
     "read_workflow",
     "record_values",
@@ -120,7 +120,7 @@ ON CONFLICT (workflow_uuid) DO NOTHING
     )
 
 
-INSERT_OR_ATTACH = {
+_INSERT_OR_ATTACH = {
     "postgresql": _insert_or_attach_postgres(orphans=True),
     "sqlite": _insert_or_attach_sqlite(),
 }
@@ -128,8 +128,15 @@ INSERT_OR_ATTACH = {
 # deletes cost about a sixth of the insert's server time (about 50 us of 300 measured).
 _INSERT_FRESH = {
     "postgresql": _insert_or_attach_postgres(orphans=False),
-    "sqlite": INSERT_OR_ATTACH["sqlite"],
+    "sqlite": _INSERT_OR_ATTACH["sqlite"],
 }
+
+
+def insert_or_attach(dialect: str, *, fresh_id: bool) -> Any:
+    """The statement inserting a workflow's row unless its id exists, on ``dialect``
+    (``fresh_id``: see ``Store.insert_workflow``)."""
+    return (_INSERT_FRESH if fresh_id else _INSERT_OR_ATTACH)[dialect]
+
 
 _FINISH_BASE = (
     update(ws)
@@ -260,7 +267,7 @@ class WorkflowVerbs:
         status = WorkflowStatusString(record.status).value
         if status is not record.status:  # e.g. an enum member: store and return the plain string
             record = attrs.evolve(record, status=status)
-        stmt = (_INSERT_FRESH if fresh_id else INSERT_OR_ATTACH)[self._db.dialect_name]
+        stmt = insert_or_attach(self._db.dialect_name, fresh_id=fresh_id)
         values = record_values(record)
         on_error = OnError(record=record)
         while True:

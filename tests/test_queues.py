@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import pathlib
+import random
 import subprocess
 import sys
 import threading
@@ -857,3 +858,13 @@ def test_enqueue_async_does_not_block_the_loop(dbos: type[DBOS]) -> None:
         return await handle.get_result()
 
     assert asyncio.run(main()) == 10
+
+
+def test_runners_leave_the_global_random_state_alone(dbos: type[DBOS]) -> None:
+    """A queue runner jitters its polls with a generator of its own: an application's
+    seeded ``random`` (or Hypothesis drawing data) must not see it move."""
+    queue = new_queue(polling_interval_sec=0.01)
+    state = random.getstate()
+    assert queue.enqueue(busy, "jitter", 0.0).get_result() == "jitter"
+    time.sleep(0.1)  # several polls of an idle runner
+    assert random.getstate() == state

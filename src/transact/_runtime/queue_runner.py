@@ -64,6 +64,10 @@ __all__ = [
 
 logger = logging.getLogger("dbos")
 
+# Its own generator: the runner's threads must not move the application's global
+# ``random`` state (a seeded test, or Hypothesis drawing data, would see it change).
+_JITTER = random.Random()
+
 MAX_BATCH = 100
 """Most workflows one claim takes: a bigger batch would let one process take a whole
 backlog that its peers could share."""
@@ -325,7 +329,7 @@ class _QueueLoop(threading.Thread):
                 )
                 # Real time, not the runtime's clock: a fake clock would race ahead.
                 interval = self.config.polling_interval_sec  # may change (stored queues)
-                if wake.wait(interval * random.uniform(0.95, 1.05)):
+                if wake.wait(interval * _JITTER.uniform(0.95, 1.05)):
                     # Woken (an enqueue, a completion): let a burst of them gather into
                     # one claim rather than one transaction per wake-up.
                     gap = least_gap - (time.monotonic() - claimed_at)

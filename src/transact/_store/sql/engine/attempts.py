@@ -42,6 +42,9 @@ from transact.errors import DBOSException
 
 __all__ = ["MAX_DELAY", "Attempts", "EarlierCommit", "Outage"]
 
+# Its own generator: retries must not move the application's global ``random`` state.
+_JITTER = random.Random()
+
 MAX_RACES = 100
 MAX_DELAY = 2.0
 """The longest sleep between two attempts while the database is away (seconds)."""
@@ -146,7 +149,7 @@ class Attempts:
             violation = classify(exc)
             if self._retry_on and violation in self._retry_on and self._races < MAX_RACES:
                 self._races += 1
-                time.sleep(random.uniform(0, 0.002 * self._races))
+                time.sleep(_JITTER.uniform(0, 0.002 * self._races))
                 return
             error = translate(exc, self._on_error, self._url, phase)
             if self.in_doubt and own_commit(violation, self._on_error):
@@ -168,7 +171,7 @@ class Attempts:
             self.in_doubt = True  # the retry must recognise its own earlier commit
         if self._timeout is not None:  # not while opening (a wrong URL fails, not waits)
             Outage.down(self._url, exc, self._timeout)
-        time.sleep(delay * random.uniform(0.5, 1.0))
+        time.sleep(delay * _JITTER.uniform(0.5, 1.0))
 
     def succeeded(self) -> None:
         """Note the verb's success (ends an outage this attempt saw)."""

@@ -92,11 +92,8 @@ class Store(DefinitionStore, ExportStore, Protocol):
         Returns ``(stored_row, created)``: the inserted record and True, or the existing
         row unchanged and False. If ``record.deduplication_id`` is set and another row on
         the same ``queue_name`` holds it, raises ``DBOSQueueDeduplicatedError``.
-
-        ``fresh_id``: the caller generated ``record.workflow_id`` for this insert (a random
-        UUID, never any workflow's id), so no row can be left under it by a workflow
-        deleted earlier; a store that clears such rows at each insert may skip it.
-        """
+        ``fresh_id``: the id was generated for this insert (a random UUID), so no deleted
+        workflow can have left rows under it; a store may skip clearing them."""
         ...
 
     def get_workflow(

@@ -27,8 +27,9 @@ from transact._store.sql.engine.errors import OnError, Phase, translate
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.verbs.messages import EXISTING_DESTINATIONS, SEND, message_params
 from transact._store.sql.verbs.notify import NOTIFY_KEY, PUBLISH, payload
+from transact._store.sql.verbs.workflow_insert import insert_or_attach
 from transact._store.sql.verbs.workflow_rows import record_values
-from transact._store.sql.verbs.workflows import insert_or_attach, read_workflow
+from transact._store.sql.verbs.workflows import read_workflow
 from transact.errors import DBOSException, DBOSNonExistentWorkflowError
 
 __all__ = ["caller_connection", "insert_workflow", "publish", "send_messages"]

@@ -864,7 +864,13 @@ def test_runners_leave_the_global_random_state_alone(dbos: type[DBOS]) -> None:
     """A queue runner jitters its polls with a generator of its own: an application's
     seeded ``random`` (or Hypothesis drawing data) must not see it move."""
     queue = new_queue(polling_interval_sec=0.01)
+    partitioned = new_queue(polling_interval_sec=0.01, partition_concurrency=1)
     state = random.getstate()
     assert queue.enqueue(busy, "jitter", 0.0).get_result() == "jitter"
-    time.sleep(0.1)  # several polls of an idle runner
+    handles = []
+    for key in ("a", "b", "c"):  # the runner shuffles the partitions it claims from
+        with SetEnqueueOptions(queue_partition_key=key):
+            handles.append(partitioned.enqueue(busy, key, 0.0))
+    assert [h.get_result() for h in handles] == ["a", "b", "c"]
+    time.sleep(0.1)  # several polls of idle runners
     assert random.getstate() == state

@@ -64,8 +64,9 @@ __all__ = [
 
 logger = logging.getLogger("dbos")
 
-# Its own generator: the runner's threads must not move the application's global
-# ``random`` state (a seeded test, or Hypothesis drawing data, would see it change).
+# Its own generator (poll jitter, partition order): the runner's threads must not move
+# the application's global ``random`` state (a seeded test, or Hypothesis drawing data,
+# would see it change).
 _JITTER = random.Random()
 
 MAX_BATCH = 100
@@ -344,7 +345,7 @@ class _QueueLoop(threading.Thread):
         keys: list[str | None]
         if limits.by_partition:
             keys = list(rt.store.queued_partitions(self.config.name, now_ms(rt.clock)))
-            random.shuffle(keys)  # no partition always first in line
+            _JITTER.shuffle(keys)  # no partition always first in line
         else:
             keys = [None]
         more = False

@@ -117,6 +117,21 @@ def test_round_trip_after_delete(store: Store) -> None:
     assert store.export_workflows(["rt"]) == exported
 
 
+def test_a_write_after_an_import_listing_a_stream_out_of_order_appends(store: Store) -> None:
+    """Offsets continue after the largest imported one, whatever order the export lists
+    the entries in (an export may come from another store, or be edited)."""
+    add(store, wf("unsorted"))
+    for value in ("10", "11", "12"):
+        store.write_stream("unsorted", "s", value, 1, None)
+    [exported] = store.export_workflows(["unsorted"])
+    exported["streams"] = list(reversed(exported["streams"]))
+    store.delete_workflows(["unsorted"])
+    store.import_workflows([exported])
+    assert store.write_stream("unsorted", "s", "13", 2, None) == 3
+    read = store.read_stream("unsorted", "s", 0, 10)
+    assert (read.value, read.following) == ("10", ("11", "12", "13"))
+
+
 def test_children_are_exported_through_descendants(store: Store) -> None:
     populate(store, "root")
     populate(store, "child", parent="root")

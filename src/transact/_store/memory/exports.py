@@ -101,7 +101,8 @@ class ExportVerbs(MemoryState):
                     for e in export["workflow_events_history"]
                 }
                 by_key: dict[str, dict[int, StreamEntry]] = {}
-                for s in export["streams"]:
+                # In offset order, as ``write_stream`` expects (see ``streams.py``).
+                for s in sorted(export["streams"], key=lambda s: int(s["offset"])):
                     entry = StreamEntry(str(s["value"]), int(s["function_id"]))
                     by_key.setdefault(str(s["key"]), {})[int(s["offset"])] = entry
                 self._streams[workflow_id] = by_key

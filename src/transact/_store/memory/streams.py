@@ -29,7 +29,10 @@ class StreamVerbs(MemoryState):
             if checkpoint is not None:
                 self._check_checkpoint(workflow_id, checkpoint)
             entries = self._streams.setdefault(workflow_id, {}).setdefault(key, {})
-            offset = max(entries, default=-1) + 1
+            # Entries are kept in offset order (each write appends the largest; copies
+            # and imports keep or restore the order), so the last key is the largest:
+            # ``max`` over them made a long stream's writes quadratic.
+            offset = next(reversed(entries), -1) + 1
             entries[offset] = StreamEntry(value, function_id)
             if checkpoint is not None:
                 self._put_checkpoint(workflow_id, checkpoint)

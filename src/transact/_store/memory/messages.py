@@ -7,10 +7,7 @@ from collections.abc import Sequence
 import attrs
 
 from transact._core.checkpoint import Checkpoint
-from transact._store.memory.state import (
-    MemoryState,
-    StoredMessage,
-)
+from transact._store.memory.state import Mailbox, MemoryState, StoredMessage
 from transact._store.records import OutgoingMessage
 from transact.errors import (
     DBOSNonExistentWorkflowError,
@@ -46,7 +43,7 @@ class MessageVerbs(MemoryState):
             if not duplicate:
                 if message_id is not None:
                     self._message_ids[message_id] = destination_id
-                queue = self._messages.setdefault(destination_id, {}).setdefault(topic, [])
+                queue = self._messages.setdefault(destination_id, {}).setdefault(topic, Mailbox())
                 queue.append(StoredMessage(message, created_at_epoch_ms=now_ms))
             if checkpoint is not None:
                 self._put_checkpoint(*checkpoint)
@@ -75,7 +72,7 @@ class MessageVerbs(MemoryState):
                         self._message_ids[m.message_id] = m.destination_id
                     queue = self._messages.setdefault(m.destination_id, {})
                     stored = StoredMessage(m.message, created_at_epoch_ms=now_ms)
-                    queue.setdefault(m.topic, []).append(stored)
+                    queue.setdefault(m.topic, Mailbox()).append(stored)
                 inserted.append(not duplicate)
             if checkpoint is not None:
                 self._put_checkpoint(*checkpoint)
@@ -86,18 +83,18 @@ class MessageVerbs(MemoryState):
     ) -> str | None:
         """Take the oldest unconsumed message of (workflow, topic) and checkpoint it."""
         with self._lock:
-            queue = self._messages.get(workflow_id, {}).get(topic, [])
-            oldest = next((m for m in queue if not m.consumed), None)
-            if oldest is None:
+            queue = self._messages.get(workflow_id, {}).get(topic)
+            oldest = None if queue is None else queue.oldest()
+            if queue is None or oldest is None:
                 return None
             recorded = attrs.evolve(checkpoint, output=oldest.message)
             self._check_checkpoint(workflow_id, recorded)
-            oldest.consumed = True
+            queue.consume()
             self._put_checkpoint(workflow_id, recorded)
             return oldest.message
 
     def has_message(self, workflow_id: str, topic: str | None) -> bool:
         """Whether (workflow, topic) has an unconsumed message."""
         with self._lock:
-            queue = self._messages.get(workflow_id, {}).get(topic, [])
-            return any(not m.consumed for m in queue)
+            queue = self._messages.get(workflow_id, {}).get(topic)
+            return queue is not None and queue.oldest() is not None

@@ -60,6 +60,25 @@ class StoredMessage:
     seq: int = attrs.field(factory=lambda: next(_MESSAGE_SEQUENCE))
 
 
+class Mailbox(list[StoredMessage]):
+    """The messages of one (destination, topic) in send order. Consumed ones stay,
+    flagged, and are always a prefix (a receive takes the oldest unconsumed), so
+    ``unconsumed`` (the first unconsumed index) keeps a receive from rescanning them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unconsumed = 0
+
+    def oldest(self) -> StoredMessage | None:
+        """The oldest unconsumed message, if any."""
+        return self[self.unconsumed] if self.unconsumed < len(self) else None
+
+    def consume(self) -> None:
+        """Flag the oldest unconsumed message (there is one) as consumed."""
+        self[self.unconsumed].consumed = True
+        self.unconsumed += 1
+
+
 @attrs.frozen
 class StreamEntry:
     """A value of a stream, with the step that wrote it (a fork copies by step)."""
@@ -76,7 +95,7 @@ class MemoryState:
         self._workflows: dict[str, WorkflowRecord] = {}
         self._checkpoints: dict[str, dict[int, Checkpoint]] = {}
         # destination -> topic -> messages in insertion order (consumed ones stay, flagged).
-        self._messages: dict[str, dict[str | None, list[StoredMessage]]] = {}
+        self._messages: dict[str, dict[str | None, Mailbox]] = {}
         # message id -> destination, so deleting the destination frees the id (as the
         # SQL cascade does).
         self._message_ids: dict[str, str] = {}

@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 
 from transact._core.checkpoint import Checkpoint
+from transact._core.claim_pacing import MIN_CLAIM_GAP_SECONDS, next_claim_gap
 from transact._core.queue_policy import QueueEntry, budget, local_counts
 from transact._core.status import WorkflowStatusString as S
 from transact._runtime.announcer import QueueAnnouncer, announce, queue_key, retire, serve
@@ -76,18 +77,6 @@ MAX_IN_FLIGHT = 256
 """Most workflows of one queue this process runs at once when the queue sets no
 per-worker limit (the thread pool is the real bound; this keeps work for the peers)."""
 ERROR_BACKOFF_SECONDS = 1.0
-MIN_CLAIM_GAP_SECONDS = 0.01
-"""Least time between two claims of one queue by one process when woken: at most that
-much latency added during a burst (a claim after a quiet spell runs at once), and a
-burst of enqueues is claimed in batches. 10 ms rather than 5: a claim costs the server
-as much as its update of the rows it takes (~190 µs for three), and with three worker
-processes claims half as frequent took 1,070-1,170/s to 1,180-1,410/s on Postgres and
-1,426/s to 2,025/s on SQLite (``make bench``'s queue, interleaved runs)."""
-MAX_CLAIM_GAP_SECONDS = 0.04
-"""The gap doubles, up to this, after each claim that found nothing (other processes
-took the rows first), and is back to the least after one that found something: woken by
-the same announcements, busy processes would otherwise all claim every few milliseconds
-and most of them find nothing."""
 
 
 # --- enqueueing ----------------------------------------------------------------------
@@ -325,9 +314,7 @@ class _QueueLoop(threading.Thread):
                 if more:
                     continue
                 claimed_at = time.monotonic()
-                least_gap = (
-                    MIN_CLAIM_GAP_SECONDS if claimed else min(2 * least_gap, MAX_CLAIM_GAP_SECONDS)
-                )
+                least_gap = next_claim_gap(least_gap, claimed, gathers=self._gathers())
                 # Real time, not the runtime's clock: a fake clock would race ahead.
                 interval = self.config.polling_interval_sec  # may change (stored queues)
                 if wake.wait(interval * _JITTER.uniform(0.95, 1.05)):
@@ -336,6 +323,12 @@ class _QueueLoop(threading.Thread):
                     gap = least_gap - (time.monotonic() - claimed_at)
                     if gap > 0:
                         self._stopped.wait(gap)
+
+    def _gathers(self) -> bool:
+        """Whether claims may wait to gather rows (``claim_pacing``): not when a limit
+        decides how many start (a completion then frees a slot to fill at once)."""
+        limits = self.config.limits
+        return not (limits.worker_limited or limits.shared or limits.by_partition)
 
     def _poll(self) -> tuple[int, bool]:
         """Claim and start what the limits allow; return how many were claimed, and

@@ -34,6 +34,9 @@ def _table_sql(conn: Connection, name: str) -> str:
 def _unclustered(store: SQLStore) -> None:
     """Back to version 12 on SQLite: each table with a rowid again, rows kept."""
     with store.backend.engine.begin() as conn:
+        # Migration 16's view and trigger came after 13 (dropping the view drops both).
+        conn.exec_driver_sql("DROP VIEW transact_stream_appends")
+        conn.execute(migrations_table.delete().where(migrations_table.c.version == 16))
         for table in CLUSTERED_TABLES:
             ddl = _table_sql(conn, table.name).replace("WITHOUT ROWID", "")
             conn.exec_driver_sql(f"ALTER TABLE {table.name} RENAME TO old_{table.name}")

@@ -1249,6 +1249,20 @@ def test_write_stream_in_cancelled_workflow_with_checkpoint_writes_nothing(
     assert store.load_checkpoints("w1") == []
 
 
+def test_write_stream_after_cancel_at_a_recorded_function_id_writes_nothing(
+    store: Store,
+) -> None:
+    """A checkpoint already at that function id does not let the value in once the
+    workflow is no longer PENDING."""
+    add(store, wf("w1"))
+    store.record_checkpoint("w1", cp(1, "DBOS.writeStream", output=None))
+    store.cancel_workflows(["w1"], 5)
+    with pytest.raises(WorkflowNotPending):
+        store.write_stream("w1", "s", "a", 1, cp(1, "DBOS.writeStream", output=None))
+    assert store.read_stream("w1", "s", 0).value is None
+    assert store.load_checkpoints("w1") == [cp(1, "DBOS.writeStream", output=None)]
+
+
 def test_write_stream_with_checkpoint_on_missing_workflow_raises(store: Store) -> None:
     with pytest.raises(DBOSNonExistentWorkflowError):
         store.write_stream("nope", "s", "a", 1, cp(1))

@@ -184,7 +184,9 @@ class Backend(RawCalls):
         statements as :meth:`execute_one`; rows come back as tuples."""
         attempt: Attempts | None = None  # made on a first failure: the hot path skips it
         writing = self._write_lock if mode is not Mode.READ else contextlib.nullcontext()
-        transaction = mode is Mode.WRITE or (mode is Mode.WRITE_ONE and not self._autocommit)
+        # WRITE_ONE work is one writing statement (and reads): atomic by itself, it runs
+        # in autocommit on both databases, with no BEGIN or COMMIT calls.
+        transaction = mode is Mode.WRITE
         begin = "BEGIN IMMEDIATE" if self.dialect_name == "sqlite" else "BEGIN"
         while True:
             phase = Phase.CONNECT

@@ -28,6 +28,7 @@ class Mode(enum.Enum):
     WRITE_ONE = "write_one"
     """Exactly one statement that writes. Postgres: autocommit, so the statement is its own
     transaction and costs one round trip. SQLite: autocommit through
-    :meth:`Backend.execute_one`, BEGIN IMMEDIATE ... COMMIT through :meth:`Backend.run`."""
+    :meth:`Backend.execute_one` and :meth:`Backend.run_raw`, BEGIN IMMEDIATE ... COMMIT
+    through :meth:`Backend.run`."""
     WRITE = "write"
     """Several statements that must commit together: BEGIN (IMMEDIATE on SQLite) ... COMMIT."""

@@ -25,6 +25,7 @@ from transact._store.sql.schema.status_indexes import (
     RETIRED_QUEUE_INDEXES,
     SCHEDULE_NAME_INDEX,
 )
+from transact._store.sql.schema.stream_appends import create_stream_appends
 from transact._store.sql.schema.tables import (
     INTERNAL_QUEUE_NAME,
     POSTGRES_SCHEMA,
@@ -335,6 +336,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "Postgres: events and their history without a foreign key to their workflow "
         "(no row lock per set_event)",
         _unlocked_events,
+    ),
+    Migration(
+        16,
+        "SQLite: transact_stream_appends, a workflow's stream write as one statement",
+        create_stream_appends,
     ),
 )
 

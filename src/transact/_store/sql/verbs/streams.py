@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, Text, and_, bindparam, exists, func, insert, select
+from sqlalchemy import Integer, Text, and_, bindparam, exists, func, insert, select, text
 
 from transact._core.checkpoint import Checkpoint
 from transact._store.coalesced_publish import CoalescedPublisher
@@ -23,12 +23,12 @@ from transact._store.records import StreamRead
 from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.engine.errors import OnError, Violation
 from transact._store.sql.engine.raw import RawConnection
+from transact._store.sql.schema.stream_appends import APPEND_COLUMNS, STREAM_APPENDS
 from transact._store.sql.schema.tables import streams, workflow_status
 from transact._store.sql.verbs.checkpointed import checkpoint_cte
 from transact._store.sql.verbs.checkpoints import (
     checkpoint_params,
     raise_not_pending,
-    write_checkpoint,
 )
 from transact._store.sql.verbs.notify import NOTIFY_KEY, notify_columns, stream_key
 
@@ -97,12 +97,31 @@ _READ = (
     .order_by(st.c.offset)
 )
 
+# SQLite, in workflow code: the checkpoint and the value in one autocommit statement
+# (``schema/stream_appends.py``).
+_APPEND_WITH_CHECKPOINT = text(
+    f"INSERT INTO {STREAM_APPENDS} ({', '.join(APPEND_COLUMNS)}) VALUES "
+    "(:wf, :key, :value, :function_id, :ck_function_name, :ck_output, :ck_error, "
+    ":ck_child_workflow_id, :ck_started_at, :ck_completed_at, :ck_args_digest)"
+)
+
 _RACES = frozenset({Violation.STREAM_OFFSET})
 
 # The offset a workflow's write at one function id took (an in-doubt write that did
 # commit: its checkpoint is there, so is its value).
 _WRITTEN_AT = select(func.max(st.c.offset)).where(
     st.c.workflow_uuid == _WF, st.c.key == _KEY, st.c.function_id == bindparam("function_id")
+)
+
+
+# The stream's last value and the function id that wrote it: one read of the primary key
+# (a write at a given function id is usually the last one; ``_WRITTEN_AT`` reads every
+# value of the stream to find it).
+_LAST = (
+    select(st.c.offset, st.c.function_id)
+    .where(st.c.workflow_uuid == _WF, st.c.key == _KEY)
+    .order_by(st.c.offset.desc())
+    .limit(1)
 )
 
 
@@ -154,13 +173,28 @@ class StreamVerbs:
                 self._notices.announce(params[NOTIFY_KEY])
             return int(rows[0][0])
 
-        def work(conn: RawConnection) -> int:
-            if checkpoint is not None:
-                write_checkpoint(conn, workflow_id, checkpoint, missing="target")
-            return int(conn.execute(_APPEND, params).rows[0][0])
+        if checkpoint is None:
+            return self._db.run_raw(
+                Mode.WRITE_ONE,
+                lambda conn: int(conn.execute(_APPEND, params).rows[0][0]),
+                on_error,
+                committed=written_at,
+            )
+        params.update(checkpoint_params(workflow_id, checkpoint))
 
-        mode = Mode.WRITE_ONE if checkpoint is None else Mode.WRITE
-        return self._db.run_raw(mode, work, on_error, committed=written_at)
+        def append(conn: RawConnection) -> int:
+            # One autocommit statement, then its offset read back on the same connection
+            # (the insert returns nothing); none: the workflow is not PENDING.
+            conn.execute(_APPEND_WITH_CHECKPOINT, params)
+            last = conn.execute(_LAST, params).rows
+            if last and last[0][1] == function_id:
+                return int(last[0][0])
+            offset = conn.execute(_WRITTEN_AT, params).scalar()  # another write came after
+            if offset is None:
+                raise_not_pending(conn, workflow_id, missing="target")
+            return int(offset)
+
+        return self._db.run_raw(Mode.WRITE_ONE, append, on_error, committed=written_at)
 
     def read_stream(self, workflow_id: str, key: str, offset: int, limit: int = 1) -> StreamRead:
         """The value at ``offset`` (None if not yet written) and the workflow's status,

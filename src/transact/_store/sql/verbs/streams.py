@@ -3,12 +3,13 @@
 The next offset is computed inside the insert itself (``COALESCE(MAX("offset"), -1) + 1``),
 so a write is one statement. In workflow code it also writes its checkpoint: on Postgres
 in the same statement (a data-modifying CTE, see ``checkpointed.py``), so a write costs
-one autocommit round trip; on SQLite in one short transaction of two statements, run on
-the driver connection. Two Postgres writers racing on one stream may compute the same
-offset; the loser hits the primary key and the backend runs the whole statement again.
-SQLite writers are serialized by ``BEGIN IMMEDIATE`` and never race. On Postgres, where
-values have no foreign key to their workflow, each statement checks that the workflow
-exists (or is PENDING) itself, without locking its row.
+one autocommit round trip; on SQLite in the same statement too, an insert into a view
+whose trigger writes both rows (``schema/stream_appends.py``), followed by a read of the
+offset on the same connection. Two Postgres writers racing on one stream may compute the
+same offset; the loser hits the primary key and the backend runs the whole statement
+again. SQLite writers are serialized by the database's write lock and never race. On
+Postgres, where values have no foreign key to their workflow, each statement checks that
+the workflow exists (or is PENDING) itself, without locking its row.
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def live_workers(url: str) -> int:
 
 
 @pytest.mark.postgres
-def test_a_listening_process_counts_as_a_live_worker_until_it_closes(
+def test_a_process_serving_queues_counts_as_a_live_worker_until_it_closes(
     postgres_database_url: str,
 ) -> None:
     from tests.conftest import emptied
@@ -102,7 +102,30 @@ def test_a_listening_process_counts_as_a_live_worker_until_it_closes(
     store = open_store(url)
     try:
         store.subscribe(lambda _key: None)
-        wait_until(lambda: live_workers(url) == before + 1)
+        listener = getattr(store, "listener", None)
+        assert listener is not None and listener.wait_connected(10)
+        assert live_workers(url) == before  # subscribed only, as a client is
+        store.serve_queues()  # returns once its session holds the lock
+        assert live_workers(url) == before + 1
     finally:
         store.close()
     wait_until(lambda: live_workers(url) == before)
+
+
+@pytest.mark.postgres
+def test_a_client_takes_no_share_of_a_global_limit(postgres_database_url: str) -> None:
+    """A ``DBOSClient`` listens from the start, but it never dequeues: a worker's share
+    of a global limit is not cut by clients that enqueue."""
+    from tests.conftest import emptied
+    from transact import DBOSClient
+
+    url = emptied(postgres_database_url)
+    before = live_workers(url)
+    client = DBOSClient(system_database_url=url)
+    try:
+        listener = getattr(client._connection.store, "listener", None)
+        assert listener is not None and listener.wait_connected(10)
+        client.enqueue({"queue_name": "nobody-serves-it", "workflow_name": "absent"})
+        assert live_workers(url) == before
+    finally:
+        client.destroy()

@@ -37,9 +37,9 @@ def inserts(system_database_url: str) -> Iterator[Inserts]:
     seen: Inserts = []
     original: Callable[..., Any] = store.insert_workflow
 
-    def spied(record: Any, *, fresh_id: bool = False) -> Any:
+    def spied(record: Any, *, fresh_id: bool = False, announce: bool = False) -> Any:
         seen.append((record.workflow_id, fresh_id))
-        return original(record, fresh_id=fresh_id)
+        return original(record, fresh_id=fresh_id, announce=announce)
 
     store.insert_workflow = spied  # type: ignore[method-assign]
     yield seen

@@ -119,15 +119,16 @@ def enqueue(
     new_id = record.workflow_id
     store = connection.store
     try:
-        stored, created = rows.insert(store, record, fresh_id=not options.get("workflow_id"))
+        # Announced by the insert itself: one statement, not an insert and a publish.
+        stored, created = rows.insert(
+            store, record, fresh_id=not options.get("workflow_id"), announce=True
+        )
     except DBOSQueueDeduplicatedError:
         holder = _dedup_holder(connection, entry.queue_name, entry.deduplication_id or "")
         if options.get("duplication_policy") != "return-existing" or holder is None:
             raise
         return holder
     rows.check_reuse(stored, created, start.reuse_policy)
-    if created:
-        store.publish([queue_key(entry.queue_name)])
     return new_id
 
 
@@ -288,13 +289,11 @@ def fire(
     if schedule_record.workflow_class_name is not None:
         options["class_name"] = schedule_record.workflow_class_name
     context = connection.env.serializer.deserialize(schedule_record.context)
-    record, entry, _ = enqueued_row(
+    record, _, _ = enqueued_row(
         connection, options, (scheduled, context), {}, application_name=None
     )
     record = attrs.evolve(record, schedule_name=schedule_record.schedule_name)
-    _, created = rows.insert(connection.store, record)
-    if created:
-        connection.store.publish([queue_key(entry.queue_name)])
+    rows.insert(connection.store, record, announce=True)
     return workflow_id
 
 

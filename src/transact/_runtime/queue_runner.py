@@ -150,6 +150,8 @@ class QueueRunner:
         """Serve ``internal`` and every declared queue (and those declared later) and the
         queues kept in the database that this process listens to; adopt this process's
         running workflows of each (recovered at launch)."""
+        # Hear other processes' enqueues, and count as a worker for global limits.
+        self._runtime.store.serve_queues()
         self._announcer.start()
         serve(self._runtime, self._announcer)
         self._adopted = self._running_queued()

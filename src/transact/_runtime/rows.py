@@ -74,13 +74,13 @@ def new_record(
 
 
 def insert(
-    store: Store, record: WorkflowRecord, *, fresh_id: bool = False
+    store: Store, record: WorkflowRecord, *, fresh_id: bool = False, announce: bool = False
 ) -> tuple[WorkflowRecord, bool]:
     """Insert the row or attach to an existing one of the same workflow function (and
     target: class and config name); ``DBOSConflictingWorkflowError`` otherwise. A
-    ``reject`` reuse policy is ``check_reuse``'s. ``fresh_id``: the id was just generated
-    (``Store.insert_workflow``)."""
-    stored, created = store.insert_workflow(record, fresh_id=fresh_id)
+    ``reject`` reuse policy is ``check_reuse``'s. ``fresh_id``: the id was just generated;
+    ``announce``: tell the queue's runners in other processes (``Store.insert_workflow``)."""
+    stored, created = store.insert_workflow(record, fresh_id=fresh_id, announce=announce)
     if not created:
         check_attach(stored, record)
     return stored, created

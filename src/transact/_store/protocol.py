@@ -15,13 +15,14 @@ Driver errors never escape untranslated (``DBOSException`` subclasses only).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from transact._core.checkpoint import Checkpoint
 from transact._core.queue_policy import QueueLimits
 from transact._store.definitions import DefinitionStore
 from transact._store.exports import ExportStore
+from transact._store.notifications import NotificationStore, NotifyCallback
 from transact._store.records import (
     OutgoingMessage,
     StreamRead,
@@ -29,18 +30,13 @@ from transact._store.records import (
     WorkflowRecord,
 )
 
-NotifyCallback = Callable[[str], None]
-"""Called with a channel key when another process wrote something a waiter may want.
-
-Keys: ``"status:<wf>"`` (outcome recorded / status changed), ``"message:<wf>::<topic>"``,
-``"event:<wf>::<key>"``, ``"stream:<wf>::<key>"``, ``"queue:<name>"`` (a row became
-ENQUEUED on that queue). A topic of None is written as the empty string in keys.
-"""
+__all__ = ["NotifyCallback", "Store"]
 
 
-class Store(DefinitionStore, ExportStore, Protocol):
+class Store(DefinitionStore, ExportStore, NotificationStore, Protocol):
     """Durable storage of workflows, checkpoints, messages, events and streams (and,
-    from ``DefinitionStore``, revisions, versions, queue and schedule definitions)."""
+    from ``DefinitionStore``, revisions, versions, queue and schedule definitions; from
+    ``NotificationStore``, cross-process wake-ups)."""
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -56,36 +52,10 @@ class Store(DefinitionStore, ExportStore, Protocol):
         """Release connections and stop any listener thread."""
         ...
 
-    def subscribe(self, on_notify: NotifyCallback) -> bool:
-        """Deliver cross-process notifications to ``on_notify``.
-
-        Returns True if the store delivers them (Postgres LISTEN/NOTIFY; SQLite's change
-        log, read by a watcher thread), so waiters may poll rarely; False if it cannot
-        (memory: one process), so waiters must poll. Called at most once per store.
-        """
-        ...
-
-    def listen_for_outcomes(self) -> None:
-        """Also deliver other processes' workflow outcomes (``status:<id>`` when SUCCESS
-        or ERROR is recorded) to the ``subscribe`` callback, from now on.
-
-        Called before awaiting a result: a process that never awaits one is not woken by
-        every workflow that finishes. Returns once the outcomes will be heard. A no-op
-        where ``subscribe`` returns False (waiters poll) or was not called.
-        """
-        ...
-
-    def publish(self, keys: Sequence[str]) -> None:
-        """Send ``keys`` (``NotifyCallback`` keys) to every subscribed process, this one
-        included; a no-op where ``subscribe`` returns False. For wake-ups no write sends
-        by itself, such as an enqueueing process announcing its new rows.
-        """
-        ...
-
     # --- workflow status -------------------------------------------------------------
 
     def insert_workflow(
-        self, record: WorkflowRecord, *, fresh_id: bool = False
+        self, record: WorkflowRecord, *, fresh_id: bool = False, announce: bool = False
     ) -> tuple[WorkflowRecord, bool]:
         """Insert ``record``, or attach to the existing row with the same id.
 
@@ -93,7 +63,8 @@ class Store(DefinitionStore, ExportStore, Protocol):
         row unchanged and False. If ``record.deduplication_id`` is set and another row on
         the same ``queue_name`` holds it, raises ``DBOSQueueDeduplicatedError``.
         ``fresh_id``: the id was generated for this insert (a random UUID), so no deleted
-        workflow can have left rows under it; a store may skip clearing them."""
+        workflow can have left rows under it; a store may skip clearing them.
+        ``announce``: if created, ``publish`` ``queue:<queue_name>`` with the insert."""
         ...
 
     def get_workflow(

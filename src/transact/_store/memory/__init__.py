@@ -84,6 +84,9 @@ class MemoryStore(
     def listen_for_outcomes(self) -> None:
         """Nothing to hear: there is no other process."""
 
+    def serve_queues(self) -> None:
+        """Nothing to hear, nobody to share a limit with: there is no other process."""
+
     def publish(self, keys: Sequence[str]) -> None:
         """Nothing to send: there is no other process."""
 

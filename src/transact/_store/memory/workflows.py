@@ -32,10 +32,11 @@ class WorkflowVerbs(MemoryState):
     """The workflow status verbs of the in-memory store (a mixin of ``MemoryStore``)."""
 
     def insert_workflow(
-        self, record: WorkflowRecord, *, fresh_id: bool = False
+        self, record: WorkflowRecord, *, fresh_id: bool = False, announce: bool = False
     ) -> tuple[WorkflowRecord, bool]:
         """Insert ``record`` or return the existing row with its id (see ``Store``); a
-        deleted workflow leaves nothing behind here, so ``fresh_id`` changes nothing."""
+        deleted workflow leaves nothing behind here, so ``fresh_id`` changes nothing, and
+        there is no other process to ``announce`` the row to."""
         with self._lock:
             existing = self._workflows.get(record.workflow_id)
             if existing is not None:

@@ -24,7 +24,13 @@ from transact._store.sql.verbs.events import EventVerbs
 from transact._store.sql.verbs.exports import ExportVerbs
 from transact._store.sql.verbs.maintenance import MaintenanceVerbs
 from transact._store.sql.verbs.messages import MessageVerbs
-from transact._store.sql.verbs.notify import NOTIFY_KEY, PUBLISH, payload
+from transact._store.sql.verbs.notify import (
+    NOTIFY_KEY,
+    PUBLISH,
+    PUBLISH_ENQUEUED,
+    QUEUE_KEY_PREFIX,
+    payload,
+)
 from transact._store.sql.verbs.queues import QueueVerbs
 from transact._store.sql.verbs.revisions import RevisionVerbs
 from transact._store.sql.verbs.streams import StreamVerbs
@@ -122,12 +128,17 @@ class SQLStore(
     def listen_for_outcomes(self) -> None:
         """Nothing to do: other processes' outcomes are polled for."""
 
+    def serve_queues(self) -> None:
+        """Nothing to do: other processes' enqueues are found at the runners' poll."""
+
     def publish(self, keys: Sequence[str]) -> None:
         """``pg_notify`` each key, one autocommit statement each, where the database
         pushes notifications (Postgres); else nothing (see ``Store``)."""
         if self._db.notify:
             for key in keys:
-                self._db.execute_one(PUBLISH, {NOTIFY_KEY: payload(key)})
+                enqueued = key.startswith(QUEUE_KEY_PREFIX)
+                stmt = PUBLISH_ENQUEUED if enqueued else PUBLISH
+                self._db.execute_one(stmt, {NOTIFY_KEY: payload(key)})
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -12,7 +12,9 @@
 - ``subscribe()`` starts a LISTEN thread (``listener.py``); writers others may wait on
   notify in the same statement (``notify.py``). Workflows' outcomes are notified on a
   channel of their own, which a process LISTENs to (on a second connection) from its
-  first wait for a result (``listen_for_outcomes``).
+  first wait for a result (``listen_for_outcomes``); enqueues too, which a process
+  LISTENs to (on a third) once it serves queues (``serve_queues``), that session holding
+  the worker-presence lock by which claims count the live workers.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from transact._store.sql.engine.errors import OnError, Phase, safe_url, translat
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
 from transact._store.sql.verbs.coalesced_notices import stream_notices
-from transact._store.sql.verbs.notify import CHANNEL, OUTCOME_CHANNEL
+from transact._store.sql.verbs.notify import CHANNEL, OUTCOME_CHANNEL, QUEUE_CHANNEL
 from transact._store.sql.verbs.queue_statistics import StaleStatistics
 from transact._store.sql.verbs.queues import WORKER_PRESENCE
 from transact.errors import DBOSInitializationError
@@ -55,9 +57,10 @@ class PostgresStore(SQLStore):
         super().__init__(backend)
         self._listener: Listener | None = None
         self._on_notify: NotifyCallback | None = None
-        # The outcome channel's listener, started by the first ``listen_for_outcomes``.
-        self._outcomes: Listener | None = None
-        self._outcomes_lock = threading.Lock()
+        # The listeners of the outcome and queue channels, by name, started by the
+        # first ``listen_for_outcomes`` and ``serve_queues``.
+        self._extra: dict[str, Listener] = {}
+        self._extra_lock = threading.Lock()
         self._statistics = StaleStatistics(self._analyze_workflows)
         self._notices = stream_notices(self.publish)
 
@@ -86,21 +89,31 @@ class PostgresStore(SQLStore):
         """Start the LISTEN thread delivering ``pg_notify`` keys to ``on_notify``; True."""
         if self._listener is None:
             self._on_notify = on_notify
-            self._listener = self._listen(CHANNEL, on_notify, presence=WORKER_PRESENCE)
+            self._listener = self._listen(CHANNEL, on_notify)
         return True
 
     def listen_for_outcomes(self) -> None:
-        """Start (once) a second LISTEN thread, on the outcome channel, and wait until
-        it listens (see ``Store``)."""
+        """Start (once) a LISTEN thread on the outcome channel, and wait until it
+        listens (see ``Store``)."""
+        self._listen_also("outcomes", OUTCOME_CHANNEL)
+
+    def serve_queues(self) -> None:
+        """Start (once) a LISTEN thread on the queue channel, whose session holds the
+        worker-presence lock, and wait until it listens (see ``Store``)."""
+        self._listen_also("queues", QUEUE_CHANNEL, presence=WORKER_PRESENCE)
+
+    def _listen_also(
+        self, name: str, channel: str, *, presence: tuple[int, int] | None = None
+    ) -> None:
         on_notify = self._on_notify
         if on_notify is None:
             return
-        with self._outcomes_lock:
-            if self._outcomes is None:
-                self._outcomes = self._listen(OUTCOME_CHANNEL, on_notify)
-            outcomes = self._outcomes
+        with self._extra_lock:
+            listener = self._extra.get(name)
+            if listener is None:
+                listener = self._extra[name] = self._listen(channel, on_notify, presence=presence)
         # Not for ever: while the server is away the waiter's own reads fail and retry.
-        outcomes.wait_connected(_LISTEN_WAIT_SECONDS)
+        listener.wait_connected(_LISTEN_WAIT_SECONDS)
 
     def _listen(
         self,
@@ -123,10 +136,12 @@ class PostgresStore(SQLStore):
 
     def close(self) -> None:
         """Stop the LISTEN threads and close every pooled connection."""
-        for listener in (self._listener, self._outcomes):
+        with self._extra_lock:
+            extra, self._extra = list(self._extra.values()), {}
+        for listener in (self._listener, *extra):
             if listener is not None:
                 listener.stop()
-        self._listener = self._outcomes = None
+        self._listener = None
         self._notices.stop()
         super().close()
 

@@ -36,7 +36,7 @@ from transact._store.sql.schema.tables import (
     workflow_status,
 )
 from transact._store.sql.schema.versions import VERSION_INDEXES, application_versions
-from transact._store.sql.verbs.notify import CHANNEL
+from transact._store.sql.verbs.notify import CHANNEL, QUEUE_CHANNEL
 
 __all__ = [
     "CHECKPOINT_FOREIGN_KEY",
@@ -129,6 +129,26 @@ CREATE TRIGGER workflow_status_enqueued_internal
 def _announced_enqueues(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(_QUEUE_TRIGGER_UPDATES_ONLY)
+
+
+# Migration 17: enqueues are announced on a channel of their own, which only processes
+# serving queues listen to (``Store.serve_queues``).
+_QUEUE_CHANNEL_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION {POSTGRES_SCHEMA}.notify_enqueued() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF octet_length(NEW.queue_name) < 7990 THEN
+        PERFORM pg_notify('{QUEUE_CHANNEL}', 'queue:' || NEW.queue_name);
+    END IF;
+    RETURN NULL;
+END
+$$;
+"""
+
+
+def _queue_channel(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_QUEUE_CHANNEL_FUNCTION)
 
 
 CHECKPOINT_FOREIGN_KEY = "fk_operation_outputs_workflow"
@@ -341,6 +361,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         16,
         "SQLite: transact_stream_appends, a workflow's stream write as one statement",
         create_stream_appends,
+    ),
+    Migration(
+        17,
+        "Postgres: enqueues announced on transact_queues, heard only by queue workers",
+        _queue_channel,
     ),
 )
 

@@ -27,11 +27,15 @@ __all__ = [
     "NOTIFY_KEY",
     "OUTCOME_CHANNEL",
     "PUBLISH",
+    "PUBLISH_ENQUEUED",
+    "QUEUE_CHANNEL",
+    "QUEUE_KEY_PREFIX",
     "event_key",
     "message_key",
     "notify_columns",
     "outcome_notify_columns",
     "payload",
+    "queue_key",
     "status_key",
     "status_notify_column",
     "stream_key",
@@ -46,6 +50,11 @@ await results listen to it (``Store.listen_for_outcomes``), so a process that ne
 waits on another's workflow is not woken by every workflow finishing anywhere (with
 three queue workers, that was a quarter of each worker's Python CPU)."""
 
+QUEUE_CHANNEL = "transact_queues"
+"""The channel of enqueues (``queue:<name>``): only processes that serve queues listen to
+it (``Store.serve_queues``), so a client or a web server that only enqueues is not woken
+by every enqueue, its own included."""
+
 NOTIFY_KEY = "notify_key"
 """The bind parameter holding the payload of a notifying statement."""
 
@@ -59,6 +68,13 @@ _NOTIFY: Label[Any] = func.pg_notify(
 
 PUBLISH = select(_NOTIFY)
 """A notification on its own (``Store.publish``), for wake-ups no write carries."""
+
+PUBLISH_ENQUEUED = select(
+    func.pg_notify(literal_column(f"'{QUEUE_CHANNEL}'"), bindparam(NOTIFY_KEY, type_=Text))
+)
+""":data:`PUBLISH` on :data:`QUEUE_CHANNEL`, for ``queue:`` keys."""
+
+QUEUE_KEY_PREFIX = "queue:"
 
 
 _OUTCOME_NOTIFY: Label[Any] = func.pg_notify(
@@ -93,6 +109,12 @@ def payload(key: str) -> str:
 def status_key(workflow_id: str) -> str:
     """The key of a workflow's status change."""
     return payload(f"status:{workflow_id}")
+
+
+def queue_key(queue_name: str) -> str:
+    """The key of a row enqueued on ``queue_name`` (what the runners serving it wait on;
+    the runtime's ``announcer.queue_key``)."""
+    return payload(f"{QUEUE_KEY_PREFIX}{queue_name}")
 
 
 def message_key(workflow_id: str, topic: str | None) -> str:

@@ -36,6 +36,7 @@ from transact._store.sql.verbs.notify import (
     OUTCOME_CHANNEL,
     notify_columns,
     outcome_notify_columns,
+    queue_key,
     status_key,
 )
 from transact._store.sql.verbs.workflow_insert import insert_or_attach
@@ -215,15 +216,20 @@ class WorkflowVerbs:
     _db: Backend
 
     def insert_workflow(
-        self, record: WorkflowRecord, *, fresh_id: bool = False
+        self, record: WorkflowRecord, *, fresh_id: bool = False, announce: bool = False
     ) -> tuple[WorkflowRecord, bool]:
         """Insert ``record`` or return the existing row with its id (see ``Store``)."""
         # ValueError on a bad status before anything is written; stored as the plain string.
         status = WorkflowStatusString(record.status).value
         if status is not record.status:  # e.g. an enum member: store and return the plain string
             record = attrs.evolve(record, status=status)
-        stmt = insert_or_attach(self._db.dialect_name, fresh_id=fresh_id)
+        # Postgres notifies from the insert itself; SQLite's runners find user-queue rows
+        # at their poll (``schema/change_log.py``), as ``publish`` does nothing there.
+        announce = announce and self._db.notify and record.queue_name is not None
+        stmt = insert_or_attach(self._db.dialect_name, fresh_id=fresh_id, announce=announce)
         values = record_values(record)
+        if announce:
+            values[NOTIFY_KEY] = queue_key(str(record.queue_name))
         on_error = OnError(record=record)
         while True:
             # The INSERT commits on its own (one round trip on Postgres); the existing row

@@ -68,22 +68,31 @@ def _initial_schema(conn: Connection) -> None:
 # of the enqueueing statements, so every way of enqueueing (enqueue, resume, fork, a
 # delay released) notifies, at no extra round trip. Postgres drops a payload of 8000
 # bytes or more, and sends one notification per distinct payload per transaction.
-_QUEUE_TRIGGER = f"""
+def _notify_enqueued(channel: str) -> str:
+    """The trigger function announcing a row's queue on ``channel``."""
+    return f"""
 CREATE OR REPLACE FUNCTION {POSTGRES_SCHEMA}.notify_enqueued() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF octet_length(NEW.queue_name) < 7990 THEN
-        PERFORM pg_notify('{CHANNEL}', 'queue:' || NEW.queue_name);
+        PERFORM pg_notify('{channel}', 'queue:' || NEW.queue_name);
     END IF;
     RETURN NULL;
 END
 $$;
+"""
+
+
+_QUEUE_TRIGGER = (
+    _notify_enqueued(CHANNEL)
+    + f"""
 DROP TRIGGER IF EXISTS workflow_status_enqueued ON {POSTGRES_SCHEMA}.workflow_status;
 CREATE TRIGGER workflow_status_enqueued
     AFTER INSERT OR UPDATE OF status ON {POSTGRES_SCHEMA}.workflow_status
     FOR EACH ROW WHEN (NEW.status = 'ENQUEUED' AND NEW.queue_name IS NOT NULL)
     EXECUTE FUNCTION {POSTGRES_SCHEMA}.notify_enqueued();
 """
+)
 
 
 def _queues(conn: Connection) -> None:
@@ -131,24 +140,11 @@ def _announced_enqueues(conn: Connection) -> None:
         conn.exec_driver_sql(_QUEUE_TRIGGER_UPDATES_ONLY)
 
 
-# Migration 17: enqueues are announced on a channel of their own, which only processes
-# serving queues listen to (``Store.serve_queues``).
-_QUEUE_CHANNEL_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION {POSTGRES_SCHEMA}.notify_enqueued() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF octet_length(NEW.queue_name) < 7990 THEN
-        PERFORM pg_notify('{QUEUE_CHANNEL}', 'queue:' || NEW.queue_name);
-    END IF;
-    RETURN NULL;
-END
-$$;
-"""
-
-
 def _queue_channel(conn: Connection) -> None:
+    # Migration 17: enqueues are announced on a channel of their own, which only
+    # processes serving queues listen to (``Store.serve_queues``).
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_QUEUE_CHANNEL_FUNCTION)
+        conn.exec_driver_sql(_notify_enqueued(QUEUE_CHANNEL))
 
 
 CHECKPOINT_FOREIGN_KEY = "fk_operation_outputs_workflow"

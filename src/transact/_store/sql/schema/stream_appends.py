@@ -22,36 +22,21 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from transact._store.sql.verbs.checkpoints import CHECKPOINT_BINDS
+
 __all__ = ["APPEND_COLUMNS", "STREAM_APPENDS", "create_stream_appends"]
 
 STREAM_APPENDS = "transact_stream_appends"
 
+# The checkpoint's columns, as every checkpoint insert names them.
+_CHECKPOINT_COLUMNS = tuple(column for column, _, _ in CHECKPOINT_BINDS)
+
+_VALUE_COLUMNS = ("workflow_uuid", "key", "value", "function_id")
 APPEND_COLUMNS = (
-    "workflow_uuid",
-    "key",
-    "value",
-    "function_id",
-    "function_name",
-    "output",
-    "error",
-    "child_workflow_id",
-    "started_at_epoch_ms",
-    "completed_at_epoch_ms",
-    "args_digest",
+    *_VALUE_COLUMNS,
+    *(column for column in _CHECKPOINT_COLUMNS if column not in _VALUE_COLUMNS),
 )
 """The view's columns: the value's, then the rest of its checkpoint's."""
-
-_CHECKPOINT_COLUMNS = (
-    "workflow_uuid",
-    "function_id",
-    "function_name",
-    "output",
-    "error",
-    "child_workflow_id",
-    "started_at_epoch_ms",
-    "completed_at_epoch_ms",
-    "args_digest",
-)
 
 _VIEW = (
     f"CREATE VIEW IF NOT EXISTS {STREAM_APPENDS} AS SELECT "

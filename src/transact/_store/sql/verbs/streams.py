@@ -28,6 +28,7 @@ from transact._store.sql.schema.stream_appends import APPEND_COLUMNS, STREAM_APP
 from transact._store.sql.schema.tables import streams, workflow_status
 from transact._store.sql.verbs.checkpointed import checkpoint_cte
 from transact._store.sql.verbs.checkpoints import (
+    CHECKPOINT_BINDS,
     checkpoint_params,
     raise_not_pending,
 )
@@ -100,10 +101,16 @@ _READ = (
 
 # SQLite, in workflow code: the checkpoint and the value in one autocommit statement
 # (``schema/stream_appends.py``).
+_APPEND_BINDS = {
+    **{column: name for column, name, _ in CHECKPOINT_BINDS},
+    "workflow_uuid": "wf",
+    "key": "key",
+    "value": "value",
+    "function_id": "function_id",
+}
 _APPEND_WITH_CHECKPOINT = text(
     f"INSERT INTO {STREAM_APPENDS} ({', '.join(APPEND_COLUMNS)}) VALUES "
-    "(:wf, :key, :value, :function_id, :ck_function_name, :ck_output, :ck_error, "
-    ":ck_child_workflow_id, :ck_started_at, :ck_completed_at, :ck_args_digest)"
+    f"({', '.join(':' + _APPEND_BINDS[column] for column in APPEND_COLUMNS)})"
 )
 
 _RACES = frozenset({Violation.STREAM_OFFSET})

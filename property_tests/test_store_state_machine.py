@@ -383,6 +383,27 @@ class StoresAgree(RuleBasedStateMachine):
         )
 
     @rule(
+        max_claims=st.none() | st.integers(0, 3),
+        version=st.sampled_from([None, "v1"]),
+        take_unversioned=st.booleans(),
+    )
+    def claim_partition_heads(
+        self, max_claims: int | None, version: str | None, take_unversioned: bool
+    ) -> None:
+        """The one-statement sweep of a queue whose partitions run one row at a time."""
+        now = self.tick()
+        self.same(
+            lambda s: s.claim_partition_heads(
+                "q",
+                executor_id="e4",
+                application_version=version,
+                max_claims=max_claims,
+                now_ms=now,
+                take_unversioned=take_unversioned,
+            )
+        )
+
+    @rule(
         wid=IDS,
         key=st.sampled_from(["k1", "k2"]),
         period=st.integers(0, 30),

@@ -22,6 +22,7 @@ from transact._store.sql.dialects.postgres_session import SESSION_SETTINGS
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
 from transact._store.sql.verbs.checkpoints import _BATCH_INSERT, _INSERT_CHECKPOINT
+from transact._store.sql.verbs.partition_sweep import SWEEP
 from transact._store.sql.verbs.queue_statements import CLAIM, RELEASE
 from transact._store.sql.verbs.queue_statistics import StaleStatistics
 from transact._store.sql.verbs.workflow_list import list_statement
@@ -135,6 +136,20 @@ def test_a_queue_claim_uses_an_index(engine: Engine, limited: bool) -> None:
             update
         ), explained
         assert "Index Cond: (workflow_uuid = ANY (" in update, explained
+
+
+@pytest.mark.parametrize("limited", [False, True])
+def test_a_partition_sweep_uses_indexes(engine: Engine, limited: bool) -> None:
+    """The sweep reads one index entry per partition (a loose scan of the partition
+    index), each partition's head and its PENDING rows through their indexes."""
+    sweep = SWEEP[(engine.dialect.name, "with", limited)]
+    params: dict[str, Any] = {"queue": "q", "version": "v", "now": 1, "executor": "e"}
+    if limited:
+        params["limit"] = 10
+    explained = plan(engine, sweep, params)
+    assert uses_index(engine, explained), explained
+    assert "idx_workflow_status_partition_waiting" in explained, explained
+    assert "idx_workflow_status_queue_pending" in explained, explained
 
 
 @pytest.mark.parametrize("partitioned", [False, True])

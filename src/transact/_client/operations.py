@@ -32,8 +32,8 @@ from transact._facade.types import VersionInfo
 from transact._runtime import management, rows
 from transact._runtime.announcer import queue_key
 from transact._runtime.clock import now_ms
+from transact._runtime.enqueue_rows import enqueued_record
 from transact._runtime.options import StartOptions
-from transact._runtime.queue_runner import enqueued_record
 from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import WorkflowSpec
 from transact._serialization import format_name, serialize_value

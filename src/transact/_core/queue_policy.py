@@ -205,6 +205,32 @@ def budget(limits: QueueLimits, counts: QueueCounts, max_claims: int | None = No
     return max(0, min(room)) if room else None
 
 
+def sweeps_heads(limits: QueueLimits) -> bool:
+    """Whether one claim may take the first waiting row of every partition that runs
+    nothing (``Store.claim_partition_heads``): each partition runs one workflow at a
+    time, with no rate limit of its own, and nothing else is counted across processes
+    (DBOS's batched partition sweep). A per-process limit of the queue still caps the
+    claim; one of a partition is met by any claim of one row."""
+    queue_wide, partition = limits.scopes()
+    return (
+        limits.by_partition
+        and partition.concurrency == 1
+        and partition.rate_limit is None
+        and not queue_wide.shared
+    )
+
+
+def sweep_budget(limits: QueueLimits, local_running: int, max_claims: int) -> int:
+    """How many partitions' first rows one sweep may claim (``sweeps_heads``): the
+    partitions' own limits are the sweep's to keep, so only the whole queue's limit per
+    process, less what this process runs, caps it (never negative)."""
+    queue_wide, _ = limits.scopes()
+    room = [max_claims]
+    if queue_wide.worker_concurrency is not None:
+        room.append(queue_wide.worker_concurrency - local_running)
+    return max(0, min(room))
+
+
 def _room(room: list[int], scope: Scope, local: int, pending: int, recent: int) -> None:
     if scope.worker_concurrency is not None:
         room.append(scope.worker_concurrency - local)

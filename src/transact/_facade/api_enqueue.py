@@ -28,7 +28,7 @@ from transact._facade.launched import runtime
 from transact._facade.types import DuplicationPolicy
 from transact._runtime.announcer import announce
 from transact._runtime.clock import now_ms
-from transact._runtime.queue_runner import enqueued_record
+from transact._runtime.enqueue_rows import enqueued_record
 from transact._runtime.registry import REGISTRY, WorkflowSpec
 from transact._runtime.rows import check_reuse
 from transact._runtime.state import current_frame

@@ -25,7 +25,7 @@ from transact._facade.queue_object import Queue
 from transact._runtime.announcer import announce
 from transact._runtime.clock import now_ms
 from transact._runtime.debouncing import debounce_key, debounce_row
-from transact._runtime.queue_runner import enqueued_record
+from transact._runtime.enqueue_rows import enqueued_record
 from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import WorkflowSpec, spec_of
 from transact.errors import DBOSException

@@ -15,9 +15,9 @@ from transact._facade.decorators import child_start
 from transact._facade.handles import WorkflowHandle
 from transact._facade.launched import not_a_workflow, runtime
 from transact._runtime.classes import split_target
+from transact._runtime.enqueue_rows import enqueue
 from transact._runtime.interpreter import perform
 from transact._runtime.options import StartOptions
-from transact._runtime.queue_runner import enqueue
 from transact._runtime.registry import WorkflowSpec, spec_of
 from transact._runtime.state import current_frame
 from transact._store.records import WorkflowQuery

@@ -28,8 +28,8 @@ from croniter import croniter
 
 from transact._core.queue_policy import QueueEntry
 from transact._runtime.announcer import announce
+from transact._runtime.enqueue_rows import enqueued_record
 from transact._runtime.options import StartOptions
-from transact._runtime.queue_runner import enqueued_record
 from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import REGISTRY
 from transact._runtime.services import Services

@@ -1,17 +1,20 @@
-"""Queues at run time: the process-wide queue registry, enqueueing, and the queue runner.
+"""Queues at run time: the process-wide queue registry and the queue runner.
 
 The :class:`QueueRunner` (started by ``DBOS.launch``, stopped by ``destroy``) runs one
 thread per queue, the internal queue included (resumed, forked, scheduled and recovered
 workflows go through it, possibly enqueued by another process). Each thread claims what
 the queue's limits allow (``Store.claim_queued``: one transaction per batch, exact
-across processes) and hands the claimed rows to ``Runtime.dispatch``. Between claims it
+across processes; a queue whose partitions run one workflow each claims every idle
+partition's first row at once, ``Store.claim_partition_heads``) and hands the claimed
+rows to ``Runtime.dispatch``. Between claims it
 sleeps ``polling_interval_sec`` (jittered, so processes do not poll in step), but wakes
 at once when this process enqueues on the queue (or, for a limited queue, finishes one of
 its workflows), and on Postgres when any process enqueues on it (the ``queue:<name>``
 notification).
 
-An enqueue wakes this process's runner directly and tells the other processes through
-the runtime's :class:`~transact._runtime.announcer.QueueAnnouncer` (``announcer.py``).
+An enqueue (``enqueue_rows.py``) wakes this process's runner directly and tells the
+other processes through the runtime's
+:class:`~transact._runtime.announcer.QueueAnnouncer` (``announcer.py``).
 
 Per-worker concurrency counts the queue's workflows running in this process: those it
 claimed and those recovered at launch (:meth:`QueueRunner.start` adopts them).
@@ -23,20 +26,16 @@ import logging
 import random
 import threading
 import time
-import uuid
 from concurrent.futures import Future
 from typing import Any
 
-import attrs
-
 from transact._core.checkpoint import Checkpoint
 from transact._core.claim_pacing import MIN_CLAIM_GAP_SECONDS, next_claim_gap
-from transact._core.queue_policy import QueueEntry, budget, local_counts
+from transact._core.queue_policy import budget, local_counts, sweep_budget, sweeps_heads
 from transact._core.status import WorkflowStatusString as S
-from transact._runtime.announcer import QueueAnnouncer, announce, queue_key, retire, serve
+from transact._runtime.announcer import QueueAnnouncer, queue_key, retire, serve
 from transact._runtime.clock import now_ms
 from transact._runtime.latest import is_latest
-from transact._runtime.options import StartOptions
 from transact._runtime.queue_definitions import (
     LISTENING,
     QUEUES,
@@ -46,8 +45,6 @@ from transact._runtime.queue_definitions import (
     limits_of,
     write_pending,
 )
-from transact._runtime.registry import WorkflowSpec
-from transact._runtime.rows import check_reuse
 from transact._runtime.services import Services
 from transact._store.records import QueueRecord, WorkflowQuery, WorkflowRecord
 from transact.errors import DBOSException
@@ -57,9 +54,6 @@ __all__ = [
     "QueueConfig",
     "QueueRegistry",
     "QueueRunner",
-    "announce",
-    "enqueue",
-    "enqueued_record",
     "queue_key",
 ]
 
@@ -77,57 +71,6 @@ MAX_IN_FLIGHT = 256
 """Most workflows of one queue this process runs at once when the queue sets no
 per-worker limit (the thread pool is the real bound; this keeps work for the peers)."""
 ERROR_BACKOFF_SECONDS = 1.0
-
-
-# --- enqueueing ----------------------------------------------------------------------
-
-
-def enqueued_record(record: WorkflowRecord, entry: QueueEntry, *, timed: bool) -> WorkflowRecord:
-    """``record`` (a direct start's row) as a row waiting on ``entry``'s queue.
-
-    ENQUEUED, or DELAYED until now + ``entry.delay_seconds``; it is dequeued, not
-    recovered, so it starts with no recovery attempt. A row with its own timeout
-    (``timed``) gets its deadline when dequeued; one that inherited a parent's deadline
-    keeps it.
-    """
-    delay_until: int | None = None
-    if entry.delay_seconds is not None and entry.delay_seconds > 0:
-        delay_until = record.created_at + round(entry.delay_seconds * 1000)
-    return attrs.evolve(
-        record,
-        status=(S.ENQUEUED if delay_until is None else S.DELAYED).value,
-        queue_name=entry.queue_name,
-        deduplication_id=entry.deduplication_id,
-        priority=entry.priority,
-        queue_partition_key=entry.partition_key,
-        application_version=entry.app_version or record.application_version,
-        delay_until_epoch_ms=delay_until,
-        recovery_attempts=0,
-        workflow_deadline_epoch_ms=None if timed else record.workflow_deadline_epoch_ms,
-    )
-
-
-def enqueue(
-    runtime: Services,
-    spec: WorkflowSpec,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    *,
-    options: StartOptions,
-    entry: QueueEntry,
-) -> str:
-    """Write a root workflow's row on ``entry``'s queue (or attach to an existing row
-    with the same id); return its id. Nothing runs in this thread: the queue runner of
-    whichever process claims it does. Raises ``DBOSQueueDeduplicatedError`` if the
-    deduplication id is held."""
-    workflow_id = options.workflow_id or str(uuid.uuid4())
-    record = runtime.new_record(spec, workflow_id, args, kwargs, options=options)
-    record = enqueued_record(record, entry, timed=options.timeout_seconds is not None)
-    stored, created = runtime.insert(record, fresh_id=options.workflow_id is None)
-    check_reuse(stored, created, options.reuse_policy)
-    if created:
-        announce(runtime, entry.queue_name)
-    return workflow_id
 
 
 # --- the runner ----------------------------------------------------------------------
@@ -337,6 +280,8 @@ class _QueueLoop(threading.Thread):
         whether a full batch was (so more may be waiting)."""
         rt = self._runtime
         limits = self.config.limits
+        if sweeps_heads(limits):
+            return self._sweep()
         keys: list[str | None]
         if limits.by_partition:
             keys = list(rt.store.queued_partitions(self.config.name, now_ms(rt.clock)))
@@ -371,14 +316,38 @@ class _QueueLoop(threading.Thread):
                 partition_local_running=local,
                 take_unversioned=is_latest(rt),
             )
-            if claimed:
-                # One read for the batch's logs, not one per workflow.
-                logs = rt.store.load_checkpoints_many([r.workflow_id for r in claimed])
-                for record in claimed:
-                    self._start(record, logs.get(record.workflow_id, []))
+            self._start_all(claimed)
             more = more or len(claimed) == cap
             total += len(claimed)
         return total, more
+
+    def _sweep(self) -> tuple[int, bool]:
+        """Claim the first row of every idle partition at once (``sweeps_heads``)."""
+        rt = self._runtime
+        with self._lock:
+            in_flight = sum(len(i) for i in self._running.values())
+        allowed = sweep_budget(
+            self.config.limits, in_flight, min(MAX_BATCH, MAX_IN_FLIGHT - in_flight)
+        )
+        if allowed == 0:
+            return 0, False
+        claimed = rt.store.claim_partition_heads(
+            self.config.name,
+            executor_id=rt.executor_id,
+            application_version=rt.application_version,
+            max_claims=allowed,
+            now_ms=now_ms(rt.clock),
+            take_unversioned=is_latest(rt),
+        )
+        self._start_all(claimed)
+        return len(claimed), len(claimed) == allowed
+
+    def _start_all(self, claimed: list[WorkflowRecord]) -> None:
+        if claimed:
+            # One read for the batch's logs, not one per workflow.
+            logs = self._runtime.store.load_checkpoints_many([r.workflow_id for r in claimed])
+            for record in claimed:
+                self._start(record, logs.get(record.workflow_id, []))
 
     def _start(self, record: WorkflowRecord, log: list[Checkpoint]) -> None:
         try:

@@ -16,9 +16,11 @@ from typing import Any
 from transact._core.checkpoint import EMPTY_LOG, CheckpointLog
 from transact._core.effects import StartChild
 from transact._runtime import rows
+from transact._runtime.announcer import announce
 from transact._runtime.appdb import AppDatabase
 from transact._runtime.awaiting import Awaiting
 from transact._runtime.clock import Clock, now_ms
+from transact._runtime.enqueue_rows import enqueued_record
 from transact._runtime.env import Env
 from transact._runtime.execution import execute, execute_async
 from transact._runtime.executions import Executions
@@ -26,7 +28,6 @@ from transact._runtime.loops import loop_for
 from transact._runtime.management import delete, fork, rewind
 from transact._runtime.options import StartOptions as StartOptions  # re-exported
 from transact._runtime.performers import PERFORMERS
-from transact._runtime.queue_runner import announce, enqueued_record
 from transact._runtime.recovery import Recovery
 from transact._runtime.registry import WorkflowSpec
 from transact._runtime.runner_pool import Dispatcher

@@ -21,8 +21,8 @@ from croniter import croniter
 
 from transact._core.queue_policy import QueueEntry
 from transact._runtime.clock import Clock
+from transact._runtime.enqueue_rows import enqueue
 from transact._runtime.options import StartOptions
-from transact._runtime.queue_runner import enqueue
 from transact._runtime.recovery import INTERNAL_QUEUE
 from transact._runtime.registry import REGISTRY
 from transact._runtime.services import Services

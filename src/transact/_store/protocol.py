@@ -320,6 +320,25 @@ class Store(DefinitionStore, ExportStore, NotificationStore, Protocol):
         """
         ...
 
+    def claim_partition_heads(
+        self,
+        queue_name: str,
+        *,
+        executor_id: str,
+        application_version: str | None,
+        max_claims: int | None,
+        now_ms: int,
+        take_unversioned: bool = True,
+    ) -> list[WorkflowRecord]:
+        """``claim_queued`` for a queue whose partitions each run one workflow at a time
+        (``queue_policy.sweeps_heads``), all partitions in one transaction: release the
+        queue's due DELAYED rows, then claim the first claimable row (as
+        ``claim_queued`` chooses them) of each partition key that has no PENDING row,
+        the oldest heads first, at most ``max_claims``. Two concurrent calls never
+        start two rows of one partition. Nothing is read or written if ``max_claims``
+        is 0."""
+        ...
+
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """The distinct partition keys (sorted) of rows of ``queue_name`` that are
         ENQUEUED, or DELAYED with ``delay_until_epoch_ms <= now_ms``."""

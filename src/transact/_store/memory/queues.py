@@ -11,6 +11,7 @@ from transact._core.queue_policy import (
     budget,
     in_rate_window,
     local_counts,
+    order_key,
 )
 from transact._core.status import (
     StatusEvent,
@@ -53,18 +54,7 @@ class QueueVerbs(WorkflowVerbs):
                 and (partition_key is None or r.queue_partition_key == partition_key)
             ]
             whole = [r for r in self._workflows.values() if r.queue_name == queue_name]
-            for row in scope:
-                if (
-                    row.status == WorkflowStatusString.DELAYED
-                    and (row.delay_until_epoch_ms or 0) <= now_ms
-                ):
-                    self._apply(
-                        row.workflow_id,
-                        StatusEvent.RELEASE,
-                        updated_at=now_ms,
-                        # A debounced workflow gives its key back (DBOS's debouncer).
-                        deduplication_id=None if row.is_debounced else row.deduplication_id,
-                    )
+            self._release_due(scope, now_ms)
             scope = [self._workflows[r.workflow_id] for r in scope]
             whole = [self._workflows[r.workflow_id] for r in whole]
             queue_wide, partition = limits.scopes()
@@ -75,24 +65,73 @@ class QueueVerbs(WorkflowVerbs):
                 partition_pending=_pending(scope),
                 partition_recent_dequeues=_recent(scope, now_ms, partition.rate_limit),
             )
-            candidates = [
-                r
-                for r in scope
-                if r.status == WorkflowStatusString.ENQUEUED
-                and (
-                    application_version is None
-                    or (take_unversioned and not r.application_version)
-                    or r.application_version == application_version
+            candidates = [r for r in scope if _claimable(r, application_version, take_unversioned)]
+            admitted = admit(limits, counts, candidates, max_claims)
+            return self._claim_rows(admitted, executor_id, application_version, now_ms)
+
+    def claim_partition_heads(
+        self,
+        queue_name: str,
+        *,
+        executor_id: str,
+        application_version: str | None,
+        max_claims: int | None,
+        now_ms: int,
+        take_unversioned: bool = True,
+    ) -> list[WorkflowRecord]:
+        """Claim the first claimable row of each partition running nothing, oldest
+        first, up to ``max_claims`` (see ``Store``)."""
+        if max_claims is not None and max_claims <= 0:
+            return []
+        with self._lock:
+            queue = [r for r in self._workflows.values() if r.queue_name == queue_name]
+            self._release_due(queue, now_ms)
+            queue = [self._workflows[r.workflow_id] for r in queue]
+            busy = {
+                r.queue_partition_key for r in queue if r.status == WorkflowStatusString.PENDING
+            }
+            heads: dict[str, WorkflowRecord] = {}
+            for row in sorted(queue, key=order_key):
+                key = row.queue_partition_key
+                if (
+                    key is not None
+                    and key not in busy
+                    and key not in heads
+                    and _claimable(row, application_version, take_unversioned)
+                ):
+                    heads[key] = row
+            picked = sorted(heads.values(), key=order_key)[:max_claims]
+            return self._claim_rows(picked, executor_id, application_version, now_ms)
+
+    def _release_due(self, rows: list[WorkflowRecord], now_ms: int) -> None:
+        """Release the due DELAYED rows among ``rows`` (with the lock held)."""
+        for row in rows:
+            if (
+                row.status == WorkflowStatusString.DELAYED
+                and (row.delay_until_epoch_ms or 0) <= now_ms
+            ):
+                self._apply(
+                    row.workflow_id,
+                    StatusEvent.RELEASE,
+                    updated_at=now_ms,
+                    # A debounced workflow gives its key back (DBOS's debouncer).
+                    deduplication_id=None if row.is_debounced else row.deduplication_id,
                 )
-            ]
-            claimed = []
-            for row in admit(limits, counts, candidates, max_claims):
-                record = self.claim_workflow(
-                    row.workflow_id, executor_id, application_version, now_ms
-                )
-                assert record is not None  # ENQUEUED, under the lock
-                claimed.append(record)
-            return claimed
+
+    def _claim_rows(
+        self,
+        rows: list[WorkflowRecord],
+        executor_id: str,
+        application_version: str | None,
+        now_ms: int,
+    ) -> list[WorkflowRecord]:
+        """Claim ``rows`` (ENQUEUED, with the lock held), in their order."""
+        claimed = []
+        for row in rows:
+            record = self.claim_workflow(row.workflow_id, executor_id, application_version, now_ms)
+            assert record is not None  # ENQUEUED, under the lock
+            claimed.append(record)
+        return claimed
 
     def update_delayed(
         self, workflow_id: str, *, delay_until_epoch_ms: int, inputs: str | None, now_ms: int
@@ -169,4 +208,14 @@ def _recent(rows: list[WorkflowRecord], now_ms: int, rate: RateLimit | None) -> 
     return sum(
         r.status not in WAITING_VALUES and in_rate_window(r.started_at_epoch_ms, now_ms, rate)
         for r in rows
+    )
+
+
+def _claimable(row: WorkflowRecord, application_version: str | None, unversioned: bool) -> bool:
+    """Whether an executor of ``application_version`` may claim ``row`` now: ENQUEUED, and
+    of its version (or of none, if it takes ``unversioned`` rows)."""
+    return row.status == WorkflowStatusString.ENQUEUED and (
+        application_version is None
+        or (unversioned and not row.application_version)
+        or row.application_version == application_version
     )

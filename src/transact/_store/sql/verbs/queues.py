@@ -35,6 +35,7 @@ from transact._core.queue_policy import (
 from transact._store.records import WorkflowRecord
 from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
+from transact._store.sql.verbs.partition_sweep import SWEEP
 from transact._store.sql.verbs.queue_statements import (
     CLAIM,
     CLAIMED_AT,
@@ -201,6 +202,41 @@ class QueueVerbs:
             start = time.perf_counter()
             rows = conn.execute(stmt, {**params, "limit": allowed}).mappings().all()
             self._watch_claim(start, len(rows), allowed)
+            return sorted((row_to_record(r) for r in rows), key=order_key)
+
+        return self._db.run(Mode.WRITE, work, settle=lambda: _records(self._claimed(params)))
+
+    def claim_partition_heads(
+        self,
+        queue_name: str,
+        *,
+        executor_id: str,
+        application_version: str | None,
+        max_claims: int | None,
+        now_ms: int,
+        take_unversioned: bool = True,
+    ) -> list[WorkflowRecord]:
+        """Claim each idle partition's first row in one statement (see ``Store`` and
+        ``partition_sweep.py``)."""
+        if max_claims is not None and max_claims <= 0:
+            return []
+        dialect = self._db.dialect_name
+        versions = "any" if application_version is None else "with" if take_unversioned else "own"
+        params: dict[str, Any] = {
+            "queue": queue_name,
+            "now": now_ms,
+            "executor": executor_id,
+            "version": application_version,
+            "limit": max_claims,
+        }
+        stmt = SWEEP[(dialect, versions, max_claims is not None)]
+        if dialect == "postgresql":
+            rows = self._db.execute_returning(stmt, params, settle=lambda: self._claimed(params))
+            return _records(rows)
+
+        def work(conn: Connection) -> list[WorkflowRecord]:
+            conn.execute(RELEASE[False], params)
+            rows = conn.execute(stmt, params).mappings().all()
             return sorted((row_to_record(r) for r in rows), key=order_key)
 
         return self._db.run(Mode.WRITE, work, settle=lambda: _records(self._claimed(params)))

@@ -29,24 +29,15 @@ from sqlalchemy import (
     BigInteger,
     BindParameter,
     Text,
-    any_,
     bindparam,
     column,
-    func,
     select,
     text,
-    update,
 )
 
-from transact._core.status import StatusEvent
 from transact._store.sql.schema.status_indexes import QUEUE_WAITING
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA, workflow_status
-from transact._store.sql.verbs.queue_statements import (
-    CLAIM_VALUES,
-    RELEASE_VALUES,
-    releasable,
-)
-from transact._store.sql.verbs.workflows import status_in
+from transact._store.sql.verbs.queue_statements import claim_rows
 
 __all__ = ["SWEEP"]
 
@@ -111,34 +102,19 @@ ORDER BY priority, created_at, workflow_uuid {limit}
 
 
 def _sweep_statement(dialect: str, versions: str, limited: bool) -> Any:
-    heads = _heads(dialect, versions, limited).cte("heads")
+    heads = select(_heads(dialect, versions, limited).cte("heads").c.workflow_uuid)
     if dialect != "postgresql":
-        guard = status_in(StatusEvent.DEQUEUE)
-        return (
-            update(ws)
-            .where(_c.workflow_uuid.in_(select(heads.c.workflow_uuid)), guard)
-            .values(**CLAIM_VALUES)
-            .returning(*ws.c)
-        )
+        return claim_rows(dialect, heads, partitioned=False)
     # The status is re-checked on each head's latest version once it is locked: a head
     # claimed (or finished) by another process since the snapshot drops out.
     picked = (
         select(_c.workflow_uuid)
-        .where(_c.workflow_uuid.in_(select(heads.c.workflow_uuid)), QUEUE_WAITING)
+        .where(_c.workflow_uuid.in_(heads), QUEUE_WAITING)
         .with_for_update(skip_locked=True)
         .cte("picked")
         .prefix_with("MATERIALIZED")
     )
-    unpicked = (
-        select(_c.workflow_uuid)
-        .where(*releasable(False), _c.workflow_uuid.notin_(select(picked.c.workflow_uuid)))
-        .with_for_update(skip_locked=True)
-    )
-    released = (
-        update(ws).where(_c.workflow_uuid.in_(unpicked)).values(**RELEASE_VALUES).cte("released")
-    )
-    by_key = _c.workflow_uuid == any_(func.array(select(picked.c.workflow_uuid).scalar_subquery()))
-    return update(ws).add_cte(released).where(by_key).values(**CLAIM_VALUES).returning(*ws.c)
+    return claim_rows(dialect, select(picked.c.workflow_uuid), partitioned=False)
 
 
 SWEEP = {

@@ -46,14 +46,11 @@ from transact._store.sql.verbs.workflows import lit, status_in
 __all__ = [
     "CLAIM",
     "CLAIMED_AT",
-    "CLAIM_VALUES",
     "COLUMNS",
     "COUNTS",
     "PARTITIONS",
     "RELEASE",
-    "RELEASE_VALUES",
-    "releasable",
-    "versioned",
+    "claim_rows",
 ]
 
 ws = workflow_status
@@ -79,14 +76,14 @@ def _due() -> ColumnElement[bool]:
     return due
 
 
-def releasable(partitioned: bool) -> list[ColumnElement[bool]]:
+def _releasable(partitioned: bool) -> list[ColumnElement[bool]]:
     return [*_scope(partitioned), _c.status == lit("DELAYED"), _due()]
 
 
 # A debounced workflow gives its key back when its delay ends: the next debounce of that
 # key starts a new workflow (DBOS's debouncer).
 _DEBOUNCE_KEY = case((_c.is_debounced.is_(true()), null()), else_=_c.deduplication_id)
-RELEASE_VALUES: dict[str, Any] = {
+_RELEASE_VALUES: dict[str, Any] = {
     "status": lit("ENQUEUED"),
     "updated_at": _NOW,
     "deduplication_id": _DEBOUNCE_KEY,
@@ -102,7 +99,7 @@ def _release(partitioned: bool) -> Any:
     delayed = [*_scope(partitioned), _c.status == lit("DELAYED")]
     due = select(_c.workflow_uuid).where(*delayed, _c.delay_until_epoch_ms <= _NOW)
     undated = select(_c.workflow_uuid).where(*delayed, _c.delay_until_epoch_ms.is_(None))
-    return update(ws).where(_c.workflow_uuid.in_(union_all(due, undated))).values(**RELEASE_VALUES)
+    return update(ws).where(_c.workflow_uuid.in_(union_all(due, undated))).values(**_RELEASE_VALUES)
 
 
 RELEASE = {p: _release(p) for p in (False, True)}
@@ -165,7 +162,7 @@ PARTITIONS = (
     .order_by(_c.queue_partition_key)
 )
 
-CLAIM_VALUES: dict[str, Any] = {
+_CLAIM_VALUES: dict[str, Any] = {
     "status": lit("PENDING"),
     "deduplication_id": _DEBOUNCE_KEY,
     "recovery_attempts": _c.recovery_attempts + 1,
@@ -183,23 +180,6 @@ CLAIM_VALUES: dict[str, Any] = {
 }
 
 
-def versioned(versions: str) -> list[ColumnElement[bool]]:
-    """The rows an executor may claim: "any" row; this version's rows "with" unversioned
-    ones; or "own" only (an executor that is not on the latest version leaves
-    unversioned rows alone)."""
-    if versions == "with":
-        return [
-            or_(
-                _c.application_version.is_(None),
-                _c.application_version == "",
-                _c.application_version == _p("version"),
-            )
-        ]
-    if versions == "own":
-        return [_c.application_version == _p("version")]
-    return []
-
-
 def _claim_statement(dialect: str, partitioned: bool, versions: str, limited: bool) -> Any:
     postgres = dialect == "postgresql"
     # Postgres claims due DELAYED rows in the same statement (releasing them and claiming
@@ -211,36 +191,54 @@ def _claim_statement(dialect: str, partitioned: bool, versions: str, limited: bo
     )
     # QUEUE_WAITING repeats the index's predicate, so both databases use the index.
     candidates = select(_c.workflow_uuid).where(*_scope(partitioned), QUEUE_WAITING, startable)
-    candidates = candidates.where(*versioned(versions))
+    # versions: "any" row; this version's rows "with" unversioned ones; or "own" only
+    # (an executor that is not on the latest version leaves unversioned rows alone).
+    if versions == "with":
+        candidates = candidates.where(
+            or_(
+                _c.application_version.is_(None),
+                _c.application_version == "",
+                _c.application_version == _p("version"),
+            )
+        )
+    elif versions == "own":
+        candidates = candidates.where(_c.application_version == _p("version"))
     candidates = candidates.order_by(_c.priority, _c.created_at, _c.workflow_uuid)
     if limited:
         candidates = candidates.limit(_p("limit", BigInteger))
     if not postgres:
-        cte = candidates.cte("claimable")
+        return claim_rows(dialect, select(candidates.cte("claimable").c.workflow_uuid), partitioned)
+    # SKIP LOCKED: claimers without a shared limit take disjoint rows. MATERIALIZED: the
+    # selection runs once, so the UPDATE claims exactly the rows it locked.
+    cte = candidates.with_for_update(skip_locked=True).cte("claimable").prefix_with("MATERIALIZED")
+    return claim_rows(dialect, select(cte.c.workflow_uuid), partitioned)
+
+
+def claim_rows(dialect: str, picked: Any, partitioned: bool) -> Any:
+    """The UPDATE claiming the rows whose ids ``picked`` selects (on Postgres, already
+    locked by it), returning every column; on Postgres it also releases the scope's due
+    DELAYED rows it did not pick."""
+    if dialect != "postgresql":
         # The status guard is ``keyed`` (``IS TRUE``): written plainly, the planner walked
         # every ENQUEUED row of the status index to find the few claimed (10 ms a claim
         # with 100,000 enqueued) instead of looking each up by its key.
         guard = status_in(StatusEvent.DEQUEUE)
         return (
             update(ws)
-            .where(_c.workflow_uuid.in_(select(cte.c.workflow_uuid)), guard)
-            .values(**CLAIM_VALUES)
+            .where(_c.workflow_uuid.in_(picked), guard)
+            .values(**_CLAIM_VALUES)
             .returning(*ws.c)
         )
-    # SKIP LOCKED: claimers without a shared limit take disjoint rows. MATERIALIZED: the
-    # selection runs once, so the UPDATE claims exactly the rows it locked.
-    cte = candidates.with_for_update(skip_locked=True).cte("claimable").prefix_with("MATERIALIZED")
-    picked = select(cte.c.workflow_uuid)
     # The due rows not picked become ENQUEUED, except those another claimer has locked (it
     # claims or releases them): waiting for its lock could deadlock two claimers that each
     # picked a row the other would release.
     unpicked = (
         select(_c.workflow_uuid)
-        .where(*releasable(partitioned), _c.workflow_uuid.notin_(picked))
+        .where(*_releasable(partitioned), _c.workflow_uuid.notin_(picked))
         .with_for_update(skip_locked=True)
     )
     released = (
-        update(ws).where(_c.workflow_uuid.in_(unpicked)).values(**RELEASE_VALUES).cte("released")
+        update(ws).where(_c.workflow_uuid.in_(unpicked)).values(**_RELEASE_VALUES).cte("released")
     )
     # The picked rows are looked up by key (``= ANY(ARRAY(...))``), with no status guard:
     # the CTE holds their locks, so they are still waiting. With ``IN (picked)`` and the
@@ -248,7 +246,7 @@ def _claim_statement(dialect: str, partitioned: bool, versions: str, limited: bo
     # waiting row), Postgres walked every waiting row of the queue through the
     # guard's partial index: 150 ms a claim with 100,000 enqueued, instead of 1 ms.
     by_key = _c.workflow_uuid == any_(func.array(picked.scalar_subquery()))
-    return update(ws).add_cte(released).where(by_key).values(**CLAIM_VALUES).returning(*ws.c)
+    return update(ws).add_cte(released).where(by_key).values(**_CLAIM_VALUES).returning(*ws.c)
 
 
 COLUMNS = tuple(column.name for column in ws.c)

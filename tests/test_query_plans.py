@@ -22,7 +22,7 @@ from transact._store.sql.dialects.postgres_session import SESSION_SETTINGS
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
 from transact._store.sql.verbs.checkpoints import _BATCH_INSERT, _INSERT_CHECKPOINT
-from transact._store.sql.verbs.partition_sweep import SWEEP
+from transact._store.sql.verbs.partition_sweep import STARTABLE_KEYS, SWEEP
 from transact._store.sql.verbs.queue_statements import CLAIM, RELEASE
 from transact._store.sql.verbs.queue_statistics import StaleStatistics
 from transact._store.sql.verbs.workflow_list import list_statement
@@ -150,6 +150,13 @@ def test_a_partition_sweep_uses_indexes(engine: Engine, limited: bool) -> None:
     assert uses_index(engine, explained), explained
     assert "idx_workflow_status_partition_waiting" in explained, explained
     assert "idx_workflow_status_queue_pending" in explained, explained
+
+
+def test_the_partition_keys_are_found_by_a_loose_scan(engine: Engine) -> None:
+    keys = STARTABLE_KEYS[engine.dialect.name]
+    explained = plan(engine, keys, {"queue": "q", "now": 1})
+    assert uses_index(engine, explained), explained
+    assert "idx_workflow_status_partition_waiting" in explained, explained
 
 
 @pytest.mark.parametrize("partitioned", [False, True])

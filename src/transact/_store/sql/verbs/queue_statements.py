@@ -12,7 +12,6 @@ Each is built once per shape, so SQLAlchemy compiles it once per dialect:
   ``UPDATE ... RETURNING`` claims the picked ones. On SQLite an UPDATE of the ENQUEUED
   candidates, looked up by key;
 - ``CLAIMED_AT``: the rows one claim took, to settle a claim whose commit was in doubt;
-- ``PARTITIONS``: the partition keys with work to claim.
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ __all__ = [
     "CLAIMED_AT",
     "COLUMNS",
     "COUNTS",
-    "PARTITIONS",
     "RELEASE",
     "claim_rows",
 ]
@@ -149,18 +147,6 @@ COUNTS = {
     for needs in itertools.product((False, True), repeat=4)
     for keyed in (False, True)
 }
-
-PARTITIONS = (
-    select(_c.queue_partition_key)
-    .where(
-        _c.queue_name == _p("queue"),
-        _c.queue_partition_key.isnot(None),
-        QUEUE_WAITING,
-        or_(_c.status == lit("ENQUEUED"), and_(_c.status == lit("DELAYED"), _due())),
-    )
-    .distinct()
-    .order_by(_c.queue_partition_key)
-)
 
 _CLAIM_VALUES: dict[str, Any] = {
     "status": lit("PENDING"),

@@ -35,13 +35,12 @@ from transact._core.queue_policy import (
 from transact._store.records import WorkflowRecord
 from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
-from transact._store.sql.verbs.partition_sweep import SWEEP
+from transact._store.sql.verbs.partition_sweep import STARTABLE_KEYS, SWEEP
 from transact._store.sql.verbs.queue_statements import (
     CLAIM,
     CLAIMED_AT,
     COLUMNS,
     COUNTS,
-    PARTITIONS,
     RELEASE,
 )
 from transact._store.sql.verbs.queue_statistics import StaleStatistics
@@ -248,8 +247,9 @@ class QueueVerbs:
     def queued_partitions(self, queue_name: str, now_ms: int) -> list[str]:
         """Partition keys with an ENQUEUED (or due DELAYED) row on ``queue_name``."""
         params = {"queue": queue_name, "now": now_ms}
+        stmt = STARTABLE_KEYS[self._db.dialect_name]
         return self._db.run(
-            Mode.READ, lambda conn: [str(k) for k in conn.execute(PARTITIONS, params).scalars()]
+            Mode.READ, lambda conn: [str(k) for k in conn.execute(stmt, params).scalars()]
         )
 
 

@@ -141,7 +141,8 @@ def test_a_queue_claim_uses_an_index(engine: Engine, limited: bool) -> None:
 @pytest.mark.parametrize("limited", [False, True])
 def test_a_partition_sweep_uses_indexes(engine: Engine, limited: bool) -> None:
     """The sweep reads one index entry per partition (a loose scan of the partition
-    index), each partition's head and its PENDING rows through their indexes."""
+    index), and each partition's head and its PENDING rows through indexes (which index
+    serves the PENDING rows is the planner's choice by its statistics)."""
     sweep = SWEEP[(engine.dialect.name, "with", limited)]
     params: dict[str, Any] = {"queue": "q", "version": "v", "now": 1, "executor": "e"}
     if limited:
@@ -149,7 +150,6 @@ def test_a_partition_sweep_uses_indexes(engine: Engine, limited: bool) -> None:
     explained = plan(engine, sweep, params)
     assert uses_index(engine, explained), explained
     assert "idx_workflow_status_partition_waiting" in explained, explained
-    assert "idx_workflow_status_queue_pending" in explained, explained
 
 
 def test_the_partition_keys_are_found_by_a_loose_scan(engine: Engine) -> None:

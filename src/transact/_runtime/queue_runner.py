@@ -6,11 +6,12 @@ workflows go through it, possibly enqueued by another process). Each thread clai
 the queue's limits allow (``Store.claim_queued``: one transaction per batch, exact
 across processes; a queue whose partitions run one workflow each claims every idle
 partition's first row at once, ``Store.claim_partition_heads``) and hands the claimed
-rows to ``Runtime.dispatch``. Between claims it
-sleeps ``polling_interval_sec`` (jittered, so processes do not poll in step), but wakes
-at once when this process enqueues on the queue (or, for a limited queue, finishes one of
-its workflows), and on Postgres when any process enqueues on it (the ``queue:<name>``
-notification).
+rows to ``Runtime.dispatch``. Between claims it sleeps ``polling_interval_sec``
+(jittered, so processes do not poll in step), but wakes at once when this process
+enqueues on the queue (or, for a limited queue, finishes one of its workflows), and on
+Postgres when any process enqueues on it (the ``queue:<name>`` notification, which a
+process hears once its runner started: ``Store.serve_queues``). How long it lets a
+burst gather before claiming is ``_core/claim_pacing.py``'s.
 
 An enqueue (``enqueue_rows.py``) wakes this process's runner directly and tells the
 other processes through the runtime's

@@ -13,7 +13,7 @@ from transact._core.queue_policy import QueueCounts, QueueLimits, budget
 from transact._store.factory import open_store
 from transact._store.protocol import Store
 from transact._store.records import WorkflowRecord
-from transact._store.sql.verbs.queues import WORKER_PRESENCE
+from transact._store.sql.verbs.queues import presence_key
 
 
 def test_a_worker_takes_at_most_its_share_of_the_global_limit() -> None:
@@ -37,10 +37,11 @@ def pg_store(postgres_database_url: str) -> Iterator[Store]:
         store.close()
 
 
-def hold_presence(url: str) -> psycopg.Connection[tuple[object, ...]]:
-    """A session that counts as a live worker (as a launched process's listener does)."""
+def hold_presence(url: str, queue_name: str = "q") -> psycopg.Connection[tuple[object, ...]]:
+    """A session that counts as a live worker of ``queue_name`` (as the queue listener
+    of a process serving it does)."""
     conn = psycopg.connect(libpq_url(url), autocommit=True)
-    conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", WORKER_PRESENCE)
+    conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", presence_key(queue_name))
     return conn
 
 
@@ -67,12 +68,14 @@ def test_claims_spread_over_the_live_workers(pg_store: Store, postgres_database_
             )
         )
 
+    elsewhere = hold_presence(postgres_database_url, "another-queue")  # not a worker of q
     others = [hold_presence(postgres_database_url) for _ in range(3)]
+    others.append(elsewhere)
     try:
         assert claim("a", 0) == 3  # 3 live workers: ceil(9 / 3) each
         assert claim("a", 3) == 0  # its share is taken; the free slots wait for the others
         assert claim("b", 0) == 3
-        others.pop().close()  # a worker died: its session, and presence, are gone
+        others.pop(0).close()  # a worker died: its session, and presence, are gone
         assert claim("c", 0) == 3  # 2 live workers: 5 each, 3 slots left under the limit
     finally:
         for conn in others:
@@ -80,36 +83,42 @@ def test_claims_spread_over_the_live_workers(pg_store: Store, postgres_database_
     assert claim("d", 0) == 0  # the global limit still holds (9 PENDING)
 
 
-def live_workers(url: str) -> int:
+def live_workers(url: str, queue_name: str = "q") -> int:
+    namespace, key = presence_key(queue_name)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = %s AND objid = %s AND objsubid = 2",
-            WORKER_PRESENCE,
+            " AND classid = %s AND objid::bigint = %s AND objsubid = 2",
+            (namespace, key & 0xFFFFFFFF),
         ).fetchone()
         return int(row[0]) if row else 0
 
 
 @pytest.mark.postgres
-def test_a_process_serving_queues_counts_as_a_live_worker_until_it_closes(
+def test_a_process_counts_as_a_live_worker_of_the_queues_it_serves(
     postgres_database_url: str,
 ) -> None:
     from tests.conftest import emptied
     from tests.waiting import wait_until
 
     url = emptied(postgres_database_url)
-    before = live_workers(url)
+    before = {q: live_workers(url, q) for q in ("q", "other")}
     store = open_store(url)
     try:
         store.subscribe(lambda _key: None)
         listener = getattr(store, "listener", None)
         assert listener is not None and listener.wait_connected(10)
-        assert live_workers(url) == before  # subscribed only, as a client is
-        store.serve_queues()  # returns once its session holds the lock
-        assert live_workers(url) == before + 1
+        assert live_workers(url) == before["q"]  # subscribed only, as a client is
+        store.serve_queue("q")
+        wait_until(lambda: live_workers(url) == before["q"] + 1)
+        assert live_workers(url, "other") == before["other"]  # not a worker of "other"
+        store.retire_queue("q")
+        wait_until(lambda: live_workers(url) == before["q"])
+        store.serve_queue("q")
+        wait_until(lambda: live_workers(url) == before["q"] + 1)
     finally:
         store.close()
-    wait_until(lambda: live_workers(url) == before)
+    wait_until(lambda: live_workers(url) == before["q"])
 
 
 @pytest.mark.postgres

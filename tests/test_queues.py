@@ -284,7 +284,7 @@ class Heard:
         self.pushed = self.store.subscribe(self._hear)
         listener = getattr(self.store, "listener", None)
         assert listener is None or listener.wait_connected(10)
-        self.store.serve_queues()  # as a worker process: enqueues are heard too
+        self.store.serve_queue("heard")  # as a worker process: enqueues are heard too
 
     def _hear(self, key: str) -> None:
         with self.lock:

@@ -10,7 +10,7 @@ rows to ``Runtime.dispatch``. Between claims it sleeps ``polling_interval_sec``
 (jittered, so processes do not poll in step), but wakes at once when this process
 enqueues on the queue (or, for a limited queue, finishes one of its workflows), and on
 Postgres when any process enqueues on it (the ``queue:<name>`` notification, which a
-process hears once its runner started: ``Store.serve_queues``). How long it lets a
+process hears once it serves a queue: ``Store.serve_queue``). How long it lets a
 burst gather before claiming is ``_core/claim_pacing.py``'s.
 
 An enqueue (``enqueue_rows.py``) wakes this process's runner directly and tells the
@@ -94,8 +94,6 @@ class QueueRunner:
         """Serve ``internal`` and every declared queue (and those declared later) and the
         queues kept in the database that this process listens to; adopt this process's
         running workflows of each (recovered at launch)."""
-        # Hear other processes' enqueues, and count as a worker for global limits.
-        self._runtime.store.serve_queues()
         self._announcer.start()
         serve(self._runtime, self._announcer)
         self._adopted = self._running_queued()
@@ -155,6 +153,7 @@ class QueueRunner:
                 with self._lock:
                     self._loops.pop(name, None)
                 loop.retired.set()
+                self._runtime.store.retire_queue(name)
                 self._runtime.waiters.notify(queue_key(name))
 
     def _serve(
@@ -170,6 +169,8 @@ class QueueRunner:
             loop = _QueueLoop(self._runtime, config, self._stopped)
             loop.stored = stored
             self._loops[config.name] = loop
+        # Hear other processes' enqueues, and count as a worker of its global limit.
+        self._runtime.store.serve_queue(config.name)
         for record in adopted.pop(config.name, []):
             future = self._runtime.future(record.workflow_id)
             if future is not None:

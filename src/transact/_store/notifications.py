@@ -4,9 +4,10 @@ contract as ``protocol.py``.
 
 A process hears what every process needs (statuses, messages, events, streams) once it
 subscribes, and two kinds of keys only when it asks: outcomes (``listen_for_outcomes``,
-before awaiting a result) and enqueues (``serve_queues``, when it runs queue runners). A
+before awaiting a result) and enqueues (``serve_queue``, when it runs queue runners). A
 client that enqueues and never dequeues is then not woken by every enqueue, its own
-included, and is not counted as a worker sharing a queue's global concurrency limit.
+included, and is not counted as a worker sharing a queue's global concurrency limit; a
+process counts only for the queues it serves.
 """
 
 from __future__ import annotations
@@ -47,13 +48,19 @@ class NotificationStore(Protocol):
         """
         ...
 
-    def serve_queues(self) -> None:
-        """This process claims from queues: also deliver other processes' enqueues
-        (``queue:<name>``) to the ``subscribe`` callback, and count this process among
-        the live workers that share a queue's global concurrency limit, until
-        :meth:`close`. Returns once both hold. A no-op where ``subscribe`` returns False
-        or was not called (SQLite's runners find other processes' rows at their poll).
-        """
+    def serve_queue(self, queue_name: str) -> None:
+        """This process claims from ``queue_name``: from the first call on, also deliver
+        other processes' enqueues (``queue:<name>``) to the ``subscribe`` callback
+        (returning once they will be heard), and count this process among the queue's
+        live workers that share its global concurrency limit, within a fraction of a
+        second and until :meth:`retire_queue` or :meth:`close`. A no-op where
+        ``subscribe`` returns False or was not called (SQLite's runners find other
+        processes' rows at their poll, and each process is its only worker)."""
+        ...
+
+    def retire_queue(self, queue_name: str) -> None:
+        """This process no longer claims from ``queue_name`` (a stored queue deleted):
+        it stops counting among that queue's live workers."""
         ...
 
     def publish(self, keys: Sequence[str]) -> None:

@@ -84,8 +84,11 @@ class MemoryStore(
     def listen_for_outcomes(self) -> None:
         """Nothing to hear: there is no other process."""
 
-    def serve_queues(self) -> None:
+    def serve_queue(self, queue_name: str) -> None:
         """Nothing to hear, nobody to share a limit with: there is no other process."""
+
+    def retire_queue(self, queue_name: str) -> None:
+        """Nothing to do (see ``serve_queue``)."""
 
     def publish(self, keys: Sequence[str]) -> None:
         """Nothing to send: there is no other process."""

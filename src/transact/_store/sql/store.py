@@ -128,8 +128,11 @@ class SQLStore(
     def listen_for_outcomes(self) -> None:
         """Nothing to do: other processes' outcomes are polled for."""
 
-    def serve_queues(self) -> None:
+    def serve_queue(self, queue_name: str) -> None:
         """Nothing to do: other processes' enqueues are found at the runners' poll."""
+
+    def retire_queue(self, queue_name: str) -> None:
+        """Nothing to do (see ``serve_queue``)."""
 
     def publish(self, keys: Sequence[str]) -> None:
         """``pg_notify`` each key, one autocommit statement each, where the database

@@ -38,13 +38,14 @@ class Listener(ConnectionThread):
         on_notify: NotifyCallback,
         *,
         safe_url: str,
-        presence: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(self._run, "transact-pg-listener", "notification listener", safe_url)
         self._conninfo = conninfo
-        # A shared advisory lock its session holds while it is connected: how other
-        # processes count the live workers (fair shares of a global queue limit).
-        self._presence = presence
+        # Shared advisory locks its session holds while it is connected (``present``):
+        # how other processes count the live workers of a queue (fair shares of a global
+        # limit). The thread takes and drops them between its waits for notifications.
+        self._presence: set[tuple[int, int]] = set()
+        self._held: set[tuple[int, int]] = set()
         self._channel = channel
         self._on_notify = on_notify
         self._safe_url = safe_url
@@ -90,17 +91,45 @@ class Listener(ConnectionThread):
         with self._lock:
             self._conn = conn
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-        if self._presence is not None:
-            conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", self._presence)
+        self._held = set()  # a new session holds nothing yet
+        self._sync_presence(conn)
         self.connections += 1
         self._connected.set()
         self._back()
         while not self._stop.is_set():
-            # notifies() returns after the timeout, so the stop flag is seen promptly.
+            # notifies() returns after the timeout, so the stop flag (and a change of
+            # presence) is seen promptly.
             for notification in conn.notifies(timeout=_POLL_SECONDS):
                 self._deliver(notification.payload)
                 if self._stop.is_set():
                     return
+            self._sync_presence(conn)
+
+    def present(self, key: tuple[int, int], *, held: bool = True) -> None:
+        """Have the session hold (or no longer hold) the shared advisory lock ``key``,
+        from the thread's next turn (within ``_POLL_SECONDS``), and on every session
+        after a reconnection."""
+        with self._lock:
+            if held:
+                self._presence.add(key)
+            else:
+                self._presence.discard(key)
+
+    def holds(self, key: tuple[int, int]) -> bool:
+        """Whether the current session holds ``key`` (``present``)."""
+        with self._lock:
+            return key in self._held
+
+    def _sync_presence(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        with self._lock:
+            wanted = set(self._presence)
+            held = set(self._held)
+        for key in sorted(wanted - held):
+            conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", key)
+        for key in sorted(held - wanted):
+            conn.execute("SELECT pg_advisory_unlock_shared(%s, %s)", key)
+        with self._lock:
+            self._held = wanted
 
     def _deliver(self, payload: str) -> None:
         try:

@@ -13,8 +13,8 @@
   notify in the same statement (``notify.py``). Workflows' outcomes are notified on a
   channel of their own, which a process LISTENs to (on a second connection) from its
   first wait for a result (``listen_for_outcomes``); enqueues too, which a process
-  LISTENs to (on a third) once it serves queues (``serve_queues``), that session holding
-  the worker-presence lock by which claims count the live workers.
+  LISTENs to (on a third) once it serves queues (``serve_queue``), that session holding
+  a presence lock per queue served, by which claims count a queue's live workers.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from transact._store.sql.store import SQLStore
 from transact._store.sql.verbs.coalesced_notices import stream_notices
 from transact._store.sql.verbs.notify import CHANNEL, OUTCOME_CHANNEL, QUEUE_CHANNEL
 from transact._store.sql.verbs.queue_statistics import StaleStatistics
-from transact._store.sql.verbs.queues import WORKER_PRESENCE
+from transact._store.sql.verbs.queues import presence_key
 from transact.errors import DBOSInitializationError
 
 __all__ = ["PostgresStore", "open_postgres_store"]
@@ -58,7 +58,7 @@ class PostgresStore(SQLStore):
         self._listener: Listener | None = None
         self._on_notify: NotifyCallback | None = None
         # The listeners of the outcome and queue channels, by name, started by the
-        # first ``listen_for_outcomes`` and ``serve_queues``.
+        # first ``listen_for_outcomes`` and ``serve_queue``.
         self._extra: dict[str, Listener] = {}
         self._extra_lock = threading.Lock()
         self._statistics = StaleStatistics(self._analyze_workflows)
@@ -97,35 +97,35 @@ class PostgresStore(SQLStore):
         listens (see ``Store``)."""
         self._listen_also("outcomes", OUTCOME_CHANNEL)
 
-    def serve_queues(self) -> None:
-        """Start (once) a LISTEN thread on the queue channel, whose session holds the
-        worker-presence lock, and wait until it listens (see ``Store``)."""
-        self._listen_also("queues", QUEUE_CHANNEL, presence=WORKER_PRESENCE)
+    def serve_queue(self, queue_name: str) -> None:
+        """Start (once) a LISTEN thread on the queue channel and wait until it listens;
+        have its session hold ``queue_name``'s presence lock (see ``Store``)."""
+        listener = self._listen_also("queues", QUEUE_CHANNEL)
+        if listener is not None:
+            listener.present(presence_key(queue_name))
 
-    def _listen_also(
-        self, name: str, channel: str, *, presence: tuple[int, int] | None = None
-    ) -> None:
+    def retire_queue(self, queue_name: str) -> None:
+        """Drop ``queue_name``'s presence lock (see ``Store``)."""
+        with self._extra_lock:
+            listener = self._extra.get("queues")
+        if listener is not None:
+            listener.present(presence_key(queue_name), held=False)
+
+    def _listen_also(self, name: str, channel: str) -> Listener | None:
         on_notify = self._on_notify
         if on_notify is None:
-            return
+            return None
         with self._extra_lock:
             listener = self._extra.get(name)
             if listener is None:
-                listener = self._extra[name] = self._listen(channel, on_notify, presence=presence)
+                listener = self._extra[name] = self._listen(channel, on_notify)
         # Not for ever: while the server is away the waiter's own reads fail and retry.
         listener.wait_connected(_LISTEN_WAIT_SECONDS)
+        return listener
 
-    def _listen(
-        self,
-        channel: str,
-        on_notify: NotifyCallback,
-        *,
-        presence: tuple[int, int] | None = None,
-    ) -> Listener:
+    def _listen(self, channel: str, on_notify: NotifyCallback) -> Listener:
         conninfo = self._db.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        listener = Listener(
-            conninfo, channel, on_notify, safe_url=safe_url(self._db.url), presence=presence
-        )
+        listener = Listener(conninfo, channel, on_notify, safe_url=safe_url(self._db.url))
         listener.start()
         return listener
 

@@ -142,7 +142,7 @@ def _announced_enqueues(conn: Connection) -> None:
 
 def _queue_channel(conn: Connection) -> None:
     # Migration 17: enqueues are announced on a channel of their own, which only
-    # processes serving queues listen to (``Store.serve_queues``).
+    # processes serving queues listen to (``Store.serve_queue``).
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(_notify_enqueued(QUEUE_CHANNEL))
 

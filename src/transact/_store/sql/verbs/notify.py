@@ -52,7 +52,7 @@ three queue workers, that was a quarter of each worker's Python CPU)."""
 
 QUEUE_CHANNEL = "transact_queues"
 """The channel of enqueues (``queue:<name>``): only processes that serve queues listen to
-it (``Store.serve_queues``), so a client or a web server that only enqueues is not woken
+it (``Store.serve_queue``), so a client or a web server that only enqueues is not woken
 by every enqueue, its own included."""
 
 NOTIFY_KEY = "notify_key"

@@ -46,13 +46,19 @@ from transact._store.sql.verbs.queue_statements import (
 from transact._store.sql.verbs.queue_statistics import StaleStatistics
 from transact._store.sql.verbs.workflows import row_to_record
 
-__all__ = ["QueueVerbs", "advisory_key"]
+__all__ = ["QueueVerbs", "advisory_key", "presence_key"]
 
 QUEUE_LOCK_NAMESPACE = 0x7471  # "tq": the first key of the two-key advisory locks
-WORKER_PRESENCE = (0x7477, 0)  # "tw": held shared by each live process's listener
-"""The advisory lock each launched process's LISTEN session holds (shared) while it is
-connected; counting its holders counts the live workers, whose fair share of a global
-concurrency limit a claim takes (a killed process's session, and lock, go with it)."""
+_PRESENCE_NAMESPACE = 0x7477  # "tw"
+
+
+def presence_key(queue_name: str) -> tuple[int, int]:
+    """The advisory lock each process serving ``queue_name`` holds (shared) on its queue
+    listener's session while it is connected (``Store.serve_queue``); counting its
+    holders counts the queue's live workers, whose fair share of a global concurrency
+    limit a claim takes (a killed process's session, and lock, go with it)."""
+    return (_PRESENCE_NAMESPACE, advisory_key(queue_name, None))
+
 
 _WORKFLOW_TABLE = f"{POSTGRES_SCHEMA}.workflow_status"
 # Rows of the workflow table inserted, updated or deleted since its last ANALYZE.
@@ -62,13 +68,14 @@ _CHANGED_SINCE_ANALYZE = text(
 )
 _WORTH_ANALYZING = 1000
 
-# How many sessions of this database hold the presence lock (Postgres).
+# How many sessions of this database hold a queue's presence lock (Postgres). Two-int4
+# advisory locks (``objsubid = 2``) live apart from the single-bigint migration lock;
+# their keys show as unsigned ``oid`` values.
 _LIVE_WORKERS = text(
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    f" AND classid = {WORKER_PRESENCE[0]} AND objid = {WORKER_PRESENCE[1]} AND objsubid = 2"
+    f" AND classid = {_PRESENCE_NAMESPACE} AND objid::bigint = :presence AND objsubid = 2"
 )
-"""Two-int4 advisory locks live apart from the single-bigint migration lock."""
 
 
 def advisory_key(queue_name: str, partition_key: str | None) -> int:
@@ -183,7 +190,9 @@ class QueueVerbs:
                 workers = 1
                 if postgres and queue_wide.concurrency is not None:
                     # Live workers share the global limit fairly (see ``budget``).
-                    workers = int(conn.execute(_LIVE_WORKERS).scalar_one())
+                    presence = presence_key(queue_name)[1] & 0xFFFFFFFF
+                    live = conn.execute(_LIVE_WORKERS, {"presence": presence}).scalar_one()
+                    workers = max(1, int(live))  # this claimer, even if not yet counted
                 counts = attrs.evolve(
                     local,
                     pending=int(pending),

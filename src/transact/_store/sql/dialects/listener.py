@@ -115,11 +115,6 @@ class Listener(ConnectionThread):
             else:
                 self._presence.discard(key)
 
-    def holds(self, key: tuple[int, int]) -> bool:
-        """Whether the current session holds ``key`` (``present``)."""
-        with self._lock:
-            return key in self._held
-
     def _sync_presence(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
         with self._lock:
             wanted = set(self._presence)

@@ -42,7 +42,8 @@ __all__ = [
 ]
 
 CHANNEL = "transact_notifications"
-"""The LISTEN/NOTIFY channel of every subscribed process; the payload says what changed."""
+"""The LISTEN/NOTIFY channel of every subscribed process; the payload says what changed
+(outcomes and enqueues have channels of their own, below)."""
 
 OUTCOME_CHANNEL = "transact_outcomes"
 """The channel of workflows' outcomes (SUCCESS or ERROR recorded): only processes that

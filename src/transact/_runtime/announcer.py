@@ -4,9 +4,8 @@ Every ``queue:<name>`` notification wakes every process serving queues (Postgres
 ``transact_queues`` channel), so one per enqueue cost more than the enqueue itself. An
 enqueue wakes this process's runner of the queue directly (:func:`announce`) and leaves
 the other processes to the runtime's :class:`QueueAnnouncer`, which sends at most one
-notification per queue every
-``ANNOUNCE_GAP_SECONDS``. (Rows that become ENQUEUED in other ways, a released delay or
-a resume, are announced by a trigger.)
+notification per queue every ``ANNOUNCE_GAP_SECONDS``. (Rows that become ENQUEUED in
+other ways, a released delay or a resume, are announced by a trigger.)
 """
 
 from __future__ import annotations

@@ -601,3 +601,71 @@ def test_postgres_takes_part() -> None:
             pytest.fail(f"no Postgres at {postgres_server_url()}")
         pytest.skip(f"no Postgres at {postgres_server_url()}: the machine checks SQLite only")
     assert _postgres_store() is not None
+
+
+class SweepsAgree(RuleBasedStateMachine):
+    """Partition sweeps, dense: enqueues over three partition keys, sweeps and finishes.
+    Every store claims what the model claims, and no partition ever runs two rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = StoresAgree()
+        self.count = 0
+
+    def teardown(self) -> None:
+        self.inner.teardown()
+
+    @rule(partition=st.sampled_from(["a", "b", "c"]), priority=st.integers(0, 2))
+    def enqueue(self, partition: str, priority: int) -> None:
+        self.count += 1
+        now = self.inner.tick()
+        record = WorkflowRecord(
+            workflow_id=f"s{self.count}",
+            status="ENQUEUED",
+            name="wf",
+            inputs="in",
+            created_at=now,
+            updated_at=now,
+            queue_name="q",
+            queue_partition_key=partition,
+            priority=priority,
+            application_version="v1",
+        )
+        self.inner.same(lambda s: s.insert_workflow(record))
+
+    @rule(max_claims=st.none() | st.integers(0, 2))
+    def sweep(self, max_claims: int | None) -> None:
+        now = self.inner.tick()
+        self.inner.same(
+            lambda s: s.claim_partition_heads(
+                "q", executor_id="e5", application_version="v1", max_claims=max_claims, now_ms=now
+            )
+        )
+
+    @rule(pick=st.integers(0, 5))
+    def finish_one(self, pick: int) -> None:
+        running = self.inner.model.list_workflows(WorkflowQuery(statuses=("PENDING",)))
+        if running:
+            wid = sorted(r.workflow_id for r in running)[pick % len(running)]
+            now = self.inner.tick()
+            self.inner.same(
+                lambda s: s.finish_workflow(
+                    wid, status="SUCCESS", output=None, error=None, now_ms=now
+                )
+            )
+
+    @invariant()
+    def one_running_row_per_partition(self) -> None:
+        for _, store in [("model", self.inner.model), *self.inner.others]:
+            running = store.list_workflows(WorkflowQuery(statuses=("PENDING",)))
+            keys = [r.queue_partition_key for r in running]
+            assert len(keys) == len(set(keys)), keys
+
+
+SweepsAgree.TestCase.settings = settings(
+    max_examples=25,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_sweeps_agree = SweepsAgree.TestCase

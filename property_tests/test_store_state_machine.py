@@ -618,29 +618,11 @@ class SweepsAgree(RuleBasedStateMachine):
     @rule(partition=st.sampled_from(["a", "b", "c"]), priority=st.integers(0, 2))
     def enqueue(self, partition: str, priority: int) -> None:
         self.count += 1
-        now = self.inner.tick()
-        record = WorkflowRecord(
-            workflow_id=f"s{self.count}",
-            status="ENQUEUED",
-            name="wf",
-            inputs="in",
-            created_at=now,
-            updated_at=now,
-            queue_name="q",
-            queue_partition_key=partition,
-            priority=priority,
-            application_version="v1",
-        )
-        self.inner.same(lambda s: s.insert_workflow(record))
+        self.inner.enqueue(f"s{self.count}", priority, partition, None, "v1", None)
 
     @rule(max_claims=st.none() | st.integers(0, 2))
     def sweep(self, max_claims: int | None) -> None:
-        now = self.inner.tick()
-        self.inner.same(
-            lambda s: s.claim_partition_heads(
-                "q", executor_id="e5", application_version="v1", max_claims=max_claims, now_ms=now
-            )
-        )
+        self.inner.claim_partition_heads(max_claims, "v1", take_unversioned=True)
 
     @rule(pick=st.integers(0, 5))
     def finish_one(self, pick: int) -> None:

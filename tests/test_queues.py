@@ -277,14 +277,15 @@ def test_migration_3_replaces_the_in_flight_indexes(system_database_url: str) ->
 class Heard:
     """A second store's LISTEN thread, recording the keys it hears."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, serving: bool = True) -> None:
         self.store = open_store(url)
         self.keys: list[str] = []
         self.lock = threading.Lock()
         self.pushed = self.store.subscribe(self._hear)
         listener = getattr(self.store, "listener", None)
         assert listener is None or listener.wait_connected(10)
-        self.store.serve_queue("heard")  # as a worker process: enqueues are heard too
+        if serving:  # as a worker process: enqueues are heard too
+            self.store.serve_queue("heard")
 
     def _hear(self, key: str) -> None:
         with self.lock:
@@ -312,6 +313,23 @@ def test_publish_reaches_subscribed_processes(store: Store, system_database_url:
             assert heard.wait("queue:b") == 1
     finally:
         heard.store.close()
+
+
+@pytest.mark.postgres
+def test_enqueues_are_heard_only_by_processes_serving_queues(postgres_database_url: str) -> None:
+    """A ``queue:`` key goes on the queue channel: a process that only subscribed (a
+    client) does not hear it; other keys reach every subscriber."""
+    worker = Heard(postgres_database_url)
+    client = Heard(postgres_database_url, serving=False)
+    publisher = open_store(postgres_database_url)
+    try:
+        publisher.publish(["queue:a", "status:x"])  # in this order
+        assert worker.wait("queue:a") == 1 and worker.wait("status:x") == 1
+        assert client.wait("status:x") == 1
+        assert client.count("queue:a") == 0  # it would have come before ``status:x``
+    finally:
+        for store in (worker.store, client.store, publisher):
+            store.close()
 
 
 def test_announcer_coalesces_and_outlives_a_failed_publish() -> None:

@@ -14,17 +14,13 @@ import weakref
 
 from transact._runtime.services import Services
 from transact._store.coalesced_publish import CoalescedPublisher
+from transact._store.notifications import queue_key
 
 __all__ = ["ANNOUNCE_GAP_SECONDS", "QueueAnnouncer", "announce", "queue_key", "retire", "serve"]
 
 ANNOUNCE_GAP_SECONDS = 0.01
 """Least time between two announcements of one queue's enqueues to other processes: the
 same as a runner's claim gap, which is as soon as they would claim anyway."""
-
-
-def queue_key(queue_name: str) -> str:
-    """The waiter key that wakes ``queue_name``'s runner (also a Postgres payload)."""
-    return f"queue:{queue_name}"
 
 
 def announce(runtime: Services, queue_name: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-__all__ = ["NotificationStore", "NotifyCallback"]
+__all__ = ["QUEUE_KEY_PREFIX", "NotificationStore", "NotifyCallback", "queue_key"]
 
 NotifyCallback = Callable[[str], None]
 """Called with a channel key when another process wrote something a waiter may want.
@@ -24,6 +24,15 @@ Keys: ``"status:<wf>"`` (outcome recorded / status changed), ``"message:<wf>::<t
 ``"event:<wf>::<key>"``, ``"stream:<wf>::<key>"``, ``"queue:<name>"`` (a row became
 ENQUEUED on that queue). A topic of None is written as the empty string in keys.
 """
+
+
+QUEUE_KEY_PREFIX = "queue:"
+
+
+def queue_key(queue_name: str) -> str:
+    """The key of a row enqueued on ``queue_name``: what its runners wait on in this
+    process, and (Postgres) the payload of the announcement to the others."""
+    return f"{QUEUE_KEY_PREFIX}{queue_name}"
 
 
 class NotificationStore(Protocol):

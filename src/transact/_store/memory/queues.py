@@ -100,7 +100,7 @@ class QueueVerbs(WorkflowVerbs):
                     and _claimable(row, application_version, take_unversioned)
                 ):
                     heads[key] = row
-            picked = sorted(heads.values(), key=order_key)[:max_claims]
+            picked = list(heads.values())[:max_claims]  # gathered in dequeue order
             return self._claim_rows(picked, executor_id, application_version, now_ms)
 
     def _release_due(self, rows: list[WorkflowRecord], now_ms: int) -> None:

@@ -24,13 +24,7 @@ from transact._store.sql.verbs.events import EventVerbs
 from transact._store.sql.verbs.exports import ExportVerbs
 from transact._store.sql.verbs.maintenance import MaintenanceVerbs
 from transact._store.sql.verbs.messages import MessageVerbs
-from transact._store.sql.verbs.notify import (
-    NOTIFY_KEY,
-    PUBLISH,
-    PUBLISH_ENQUEUED,
-    QUEUE_KEY_PREFIX,
-    payload,
-)
+from transact._store.sql.verbs.notify import NOTIFY_KEY, payload, publish_statement
 from transact._store.sql.verbs.queues import QueueVerbs
 from transact._store.sql.verbs.revisions import RevisionVerbs
 from transact._store.sql.verbs.streams import StreamVerbs
@@ -139,9 +133,7 @@ class SQLStore(
         pushes notifications (Postgres); else nothing (see ``Store``)."""
         if self._db.notify:
             for key in keys:
-                enqueued = key.startswith(QUEUE_KEY_PREFIX)
-                stmt = PUBLISH_ENQUEUED if enqueued else PUBLISH
-                self._db.execute_one(stmt, {NOTIFY_KEY: payload(key)})
+                self._db.execute_one(publish_statement(key), {NOTIFY_KEY: payload(key)})
 
     def close(self) -> None:
         """Close every pooled connection."""

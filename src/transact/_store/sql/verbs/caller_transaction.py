@@ -26,7 +26,7 @@ from transact._store.records import OutgoingMessage, WorkflowRecord
 from transact._store.sql.engine.errors import OnError, Phase, translate
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.verbs.messages import EXISTING_DESTINATIONS, SEND, message_params
-from transact._store.sql.verbs.notify import NOTIFY_KEY, PUBLISH, payload
+from transact._store.sql.verbs.notify import NOTIFY_KEY, payload, publish_statement
 from transact._store.sql.verbs.workflow_insert import insert_or_attach
 from transact._store.sql.verbs.workflow_rows import record_values
 from transact._store.sql.verbs.workflows import read_workflow
@@ -118,4 +118,4 @@ def publish(conn: Connection, key: str) -> None:
     (Postgres: ``pg_notify``); nothing on SQLite, whose queue runners poll for other
     processes' enqueues (``schema/change_log.py``)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(PUBLISH, {NOTIFY_KEY: payload(key)})
+        conn.execute(publish_statement(key), {NOTIFY_KEY: payload(key)})

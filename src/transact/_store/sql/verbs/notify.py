@@ -22,19 +22,21 @@ from sqlalchemy import (
     select,
 )
 
+from transact._store.notifications import QUEUE_KEY_PREFIX
+from transact._store.notifications import queue_key as plain_queue_key
+
 __all__ = [
     "CHANNEL",
     "NOTIFY_KEY",
     "OUTCOME_CHANNEL",
     "PUBLISH",
-    "PUBLISH_ENQUEUED",
     "QUEUE_CHANNEL",
-    "QUEUE_KEY_PREFIX",
     "event_key",
     "message_key",
     "notify_columns",
     "outcome_notify_columns",
     "payload",
+    "publish_statement",
     "queue_key",
     "status_key",
     "status_notify_column",
@@ -70,12 +72,15 @@ _NOTIFY: Label[Any] = func.pg_notify(
 PUBLISH = select(_NOTIFY)
 """A notification on its own (``Store.publish``), for wake-ups no write carries."""
 
-PUBLISH_ENQUEUED = select(
+_PUBLISH_ENQUEUED = select(
     func.pg_notify(literal_column(f"'{QUEUE_CHANNEL}'"), bindparam(NOTIFY_KEY, type_=Text))
 )
-""":data:`PUBLISH` on :data:`QUEUE_CHANNEL`, for ``queue:`` keys."""
 
-QUEUE_KEY_PREFIX = "queue:"
+
+def publish_statement(key: str) -> Any:
+    """The statement publishing ``key`` on its own: on :data:`QUEUE_CHANNEL` for an
+    enqueue (``queue:`` keys), else on :data:`CHANNEL`."""
+    return _PUBLISH_ENQUEUED if key.startswith(QUEUE_KEY_PREFIX) else PUBLISH
 
 
 _OUTCOME_NOTIFY: Label[Any] = func.pg_notify(
@@ -113,9 +118,9 @@ def status_key(workflow_id: str) -> str:
 
 
 def queue_key(queue_name: str) -> str:
-    """The key of a row enqueued on ``queue_name`` (what the runners serving it wait on;
-    the runtime's ``announcer.queue_key``)."""
-    return payload(f"{QUEUE_KEY_PREFIX}{queue_name}")
+    """The key of a row enqueued on ``queue_name`` (``notifications.queue_key``), as a
+    payload."""
+    return payload(plain_queue_key(queue_name))
 
 
 def message_key(workflow_id: str, topic: str | None) -> str:

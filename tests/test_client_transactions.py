@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.orm import Session
 
 from tests.test_client import Worker, client, worker
+from tests.test_queues import Heard
 from tests.waiting import wait_until
 from transact import DBOSClient, EnqueueOptions, SendMessage, WorkflowSerializationFormat
 from transact.errors import (
@@ -78,6 +79,31 @@ def test_enqueue_runs_what_commits_and_nothing_that_rolls_back(
     assert client.get_workflow_status("tx-never") is None
     with engine.connect() as conn:
         assert _orders(conn) == ["order-1"]
+
+
+def test_an_enqueue_wakes_the_queues_runners_when_it_commits(
+    client: DBOSClient, engine: Engine, durable_database_url: str
+) -> None:
+    """Postgres: the enqueue's own insert notifies the processes serving queues, once its
+    transaction commits and not before; a rolled-back enqueue wakes nobody. (SQLite's
+    runners find the row at their poll.)"""
+    if not durable_database_url.startswith("postgres"):
+        pytest.skip("SQLite's queue runners poll for other processes' enqueues")
+    heard = Heard(durable_database_url)
+    key = f"queue:{DOUBLED['queue_name']}"
+    try:
+        with engine.connect() as conn, conn.begin() as tx:
+            client.enqueue_in_transaction(conn, {**DOUBLED, "workflow_id": "tx-dropped"}, 1)
+            tx.rollback()
+        with engine.connect() as conn, conn.begin():
+            client.enqueue_in_transaction(conn, {**DOUBLED, "workflow_id": "tx-heard"}, 1)
+            time.sleep(0.2)
+            assert heard.count(key) == 0  # not before the commit
+        assert heard.wait(key) == 1
+        time.sleep(0.2)
+        assert heard.count(key) == 1  # the rolled-back enqueue sent nothing
+    finally:
+        heard.store.close()
 
 
 def test_enqueue_errors_leave_the_callers_transaction_usable(

@@ -18,7 +18,6 @@ from transact._client.operations import enqueued_row
 from transact._client.twins import on_sync_face
 from transact._facade.api_enqueue import EnqueueOptions
 from transact._runtime import rows
-from transact._runtime.announcer import queue_key
 from transact._store.sql.verbs import caller_transaction
 from transact.errors import DBOSException
 
@@ -36,7 +35,7 @@ def enqueue_in_transaction(
     ``DBOSQueueDeduplicatedError`` and leaves the caller's transaction usable.
     """
     connection = self._connection
-    record, entry, start = enqueued_row(
+    record, _, start = enqueued_row(
         connection, options, args, kwargs, application_name=self.application_name
     )
     if options.get("duplication_policy") == "return-existing":
@@ -51,8 +50,6 @@ def enqueue_in_transaction(
     if not created:
         rows.check_attach(stored, record)
     rows.check_reuse(stored, created, start.reuse_policy)
-    if created:
-        caller_transaction.publish(conn, queue_key(entry.queue_name))
     return WorkflowHandleClientPolling(record.workflow_id, connection)
 
 

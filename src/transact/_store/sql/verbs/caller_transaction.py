@@ -26,13 +26,13 @@ from transact._store.records import OutgoingMessage, WorkflowRecord
 from transact._store.sql.engine.errors import OnError, Phase, translate
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.verbs.messages import EXISTING_DESTINATIONS, SEND, message_params
-from transact._store.sql.verbs.notify import NOTIFY_KEY, payload, publish_statement
+from transact._store.sql.verbs.notify import NOTIFY_KEY, queue_key
 from transact._store.sql.verbs.workflow_insert import insert_or_attach
 from transact._store.sql.verbs.workflow_rows import record_values
 from transact._store.sql.verbs.workflows import read_workflow
 from transact.errors import DBOSException, DBOSNonExistentWorkflowError
 
-__all__ = ["caller_connection", "insert_workflow", "publish", "send_messages"]
+__all__ = ["caller_connection", "insert_workflow", "send_messages"]
 
 _DIALECTS = ("postgresql", "sqlite")
 
@@ -67,10 +67,16 @@ def insert_workflow(
     conn: Connection, record: WorkflowRecord, *, fresh_id: bool = False
 ) -> tuple[WorkflowRecord, bool]:
     """Insert ``record`` on ``conn`` (uncommitted), or return the row already holding its
-    id; as ``Store.insert_workflow`` (``fresh_id`` too). ``DBOSQueueDeduplicatedError``
-    on a taken deduplication id, with the caller's transaction still usable."""
-    stmt = insert_or_attach(conn.dialect.name, fresh_id=fresh_id)
+    id; as ``Store.insert_workflow`` (``fresh_id`` too). A row it inserts on a queue
+    wakes that queue's runners in every process once the transaction commits (Postgres:
+    the insert's own ``pg_notify``; SQLite's runners find it at their poll).
+    ``DBOSQueueDeduplicatedError`` on a taken deduplication id, with the caller's
+    transaction still usable."""
+    announce = conn.dialect.name == "postgresql" and record.queue_name is not None
+    stmt = insert_or_attach(conn.dialect.name, fresh_id=fresh_id, announce=announce)
     values = record_values(record)
+    if announce:
+        values[NOTIFY_KEY] = queue_key(str(record.queue_name))
     guarded = conn.dialect.name == "postgresql" and record.deduplication_id is not None
     try:
         if guarded:
@@ -111,11 +117,3 @@ def send_messages(conn: Connection, messages: Sequence[OutgoingMessage], now_ms:
         # With RETURNING (the notifying form) a row is an insert; else the rowcount.
         inserted.append(bool(result.fetchall()) if notify else bool(result.rowcount))
     return inserted
-
-
-def publish(conn: Connection, key: str) -> None:
-    """Wake the waiters on ``key`` in every process when the transaction commits
-    (Postgres: ``pg_notify``); nothing on SQLite, whose queue runners poll for other
-    processes' enqueues (``schema/change_log.py``)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(publish_statement(key), {NOTIFY_KEY: payload(key)})

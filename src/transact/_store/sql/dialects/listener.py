@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Sequence
 
 import psycopg
 from psycopg import sql
@@ -38,6 +39,8 @@ class Listener(ConnectionThread):
         on_notify: NotifyCallback,
         *,
         safe_url: str,
+        register: Sequence[str] = (),
+        unregister: str | None = None,
     ) -> None:
         super().__init__(self._run, "transact-pg-listener", "notification listener", safe_url)
         self._conninfo = conninfo
@@ -47,6 +50,10 @@ class Listener(ConnectionThread):
         self._presence: set[tuple[int, int]] = set()
         self._held: set[tuple[int, int]] = set()
         self._channel = channel
+        # Statements run in one transaction by each new session once it listens, before
+        # it counts as connected; and one run when the thread stops.
+        self._register = tuple(register)
+        self._unregister = unregister
         self._on_notify = on_notify
         self._safe_url = safe_url
         self._connected = threading.Event()
@@ -93,6 +100,7 @@ class Listener(ConnectionThread):
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
         self._held = set()  # a new session holds nothing yet
         self._sync_presence(conn)
+        self._register_session(conn)
         self.connections += 1
         self._connected.set()
         self._back()
@@ -102,8 +110,23 @@ class Listener(ConnectionThread):
             for notification in conn.notifies(timeout=_POLL_SECONDS):
                 self._deliver(notification.payload)
                 if self._stop.is_set():
-                    return
-            self._sync_presence(conn)
+                    break
+            else:
+                self._sync_presence(conn)
+        if self._unregister is not None:  # stopping: the session's row goes with it
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(self._unregister)
+
+    def _register_session(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        if not self._register:
+            return
+        try:
+            with conn.transaction():
+                for statement in self._register:
+                    conn.execute(statement)
+        except psycopg.errors.UndefinedTable:
+            # A database an older build migrated: its writers notify unconditionally.
+            logger.debug("%s has no table to register listeners in", self._safe_url)
 
     def present(self, key: tuple[int, int], *, held: bool = True) -> None:
         """Have the session hold (or no longer hold) the shared advisory lock ``key``,

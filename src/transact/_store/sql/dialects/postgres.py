@@ -12,7 +12,8 @@
 - ``subscribe()`` starts a LISTEN thread (``listener.py``); writers others may wait on
   notify in the same statement (``notify.py``). Workflows' outcomes are notified on a
   channel of their own, which a process LISTENs to (on a second connection) from its
-  first wait for a result (``listen_for_outcomes``); enqueues too, which a process
+  first wait for a result (``listen_for_outcomes``; finishes notify only while some
+  session is registered as listening there); enqueues too, which a process
   LISTENs to (on a third) once it serves queues (``serve_queue``), that session holding
   a presence lock per queue served, by which claims count a queue's live workers.
 """
@@ -20,6 +21,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg.pq import TransactionStatus
@@ -33,6 +35,7 @@ from transact._store.sql.dialects.listener import Listener
 from transact._store.sql.dialects.postgres_session import APPLICATION_NAME, configure_session
 from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.engine.errors import OnError, Phase, safe_url, translate
+from transact._store.sql.schema.outcome_listeners import REGISTER, UNREGISTER
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.store import SQLStore
 from transact._store.sql.verbs.coalesced_notices import stream_notices
@@ -94,8 +97,9 @@ class PostgresStore(SQLStore):
 
     def listen_for_outcomes(self) -> None:
         """Start (once) a LISTEN thread on the outcome channel, and wait until it
-        listens (see ``Store``)."""
-        self._listen_also("outcomes", OUTCOME_CHANNEL)
+        listens and its session is registered as listening, which makes finishes
+        notify (see ``Store`` and ``schema/outcome_listeners.py``)."""
+        self._listen_also("outcomes", OUTCOME_CHANNEL, register=REGISTER, unregister=UNREGISTER)
 
     def serve_queue(self, queue_name: str) -> None:
         """Start (once) a LISTEN thread on the queue channel and wait until it listens;
@@ -111,21 +115,44 @@ class PostgresStore(SQLStore):
         if listener is not None:
             listener.present(presence_key(queue_name), held=False)
 
-    def _listen_also(self, name: str, channel: str) -> Listener | None:
+    def _listen_also(
+        self,
+        name: str,
+        channel: str,
+        *,
+        register: Sequence[str] = (),
+        unregister: str | None = None,
+    ) -> Listener | None:
         on_notify = self._on_notify
         if on_notify is None:
             return None
         with self._extra_lock:
             listener = self._extra.get(name)
             if listener is None:
-                listener = self._extra[name] = self._listen(channel, on_notify)
+                listener = self._extra[name] = self._listen(
+                    channel, on_notify, register=register, unregister=unregister
+                )
         # Not for ever: while the server is away the waiter's own reads fail and retry.
         listener.wait_connected(_LISTEN_WAIT_SECONDS)
         return listener
 
-    def _listen(self, channel: str, on_notify: NotifyCallback) -> Listener:
+    def _listen(
+        self,
+        channel: str,
+        on_notify: NotifyCallback,
+        *,
+        register: Sequence[str] = (),
+        unregister: str | None = None,
+    ) -> Listener:
         conninfo = self._db.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        listener = Listener(conninfo, channel, on_notify, safe_url=safe_url(self._db.url))
+        listener = Listener(
+            conninfo,
+            channel,
+            on_notify,
+            safe_url=safe_url(self._db.url),
+            register=register,
+            unregister=unregister,
+        )
         listener.start()
         return listener
 

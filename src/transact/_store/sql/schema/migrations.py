@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, inspect, select
 
 from transact._store.sql.schema.change_log import create_change_log
 from transact._store.sql.schema.clustered import cluster_by_key
+from transact._store.sql.schema.outcome_listeners import create_outcome_listeners
 from transact._store.sql.schema.status_indexes import (
     CLAIM_INDEXES,
     LISTING_INDEXES,
@@ -362,6 +363,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         17,
         "Postgres: enqueues announced on transact_queues, heard only by queue workers",
         _queue_channel,
+    ),
+    Migration(
+        18,
+        "Postgres: outcome_listeners; outcomes are notified only while someone listens",
+        create_outcome_listeners,
     ),
 )
 

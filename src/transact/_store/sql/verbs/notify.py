@@ -24,6 +24,7 @@ from sqlalchemy import (
 
 from transact._store.notifications import QUEUE_KEY_PREFIX
 from transact._store.notifications import queue_key as plain_queue_key
+from transact._store.sql.schema.outcome_listeners import ANY_LISTENER
 
 __all__ = [
     "CHANNEL",
@@ -51,7 +52,8 @@ OUTCOME_CHANNEL = "transact_outcomes"
 """The channel of workflows' outcomes (SUCCESS or ERROR recorded): only processes that
 await results listen to it (``Store.listen_for_outcomes``), so a process that never
 waits on another's workflow is not woken by every workflow finishing anywhere (with
-three queue workers, that was a quarter of each worker's Python CPU)."""
+three queue workers, that was a quarter of each worker's Python CPU); and while none
+listens, finishes do not notify at all (``schema/outcome_listeners.py``)."""
 
 QUEUE_CHANNEL = "transact_queues"
 """The channel of enqueues (``queue:<name>``): only processes that serve queues listen to
@@ -83,8 +85,13 @@ def publish_statement(key: str) -> Any:
     return _PUBLISH_ENQUEUED if key.startswith(QUEUE_KEY_PREFIX) else PUBLISH
 
 
-_OUTCOME_NOTIFY: Label[Any] = func.pg_notify(
-    literal_column(f"'{OUTCOME_CHANNEL}'"), bindparam(NOTIFY_KEY, type_=Text)
+# Only while some session listens for outcomes (``schema/outcome_listeners.py``): a
+# notifying commit is serialized with every other one on the server.
+_OUTCOME_NOTIFY: Label[Any] = case(
+    (
+        literal_column(ANY_LISTENER),
+        func.pg_notify(literal_column(f"'{OUTCOME_CHANNEL}'"), bindparam(NOTIFY_KEY, type_=Text)),
+    ),
 ).label("notified")
 
 
@@ -94,7 +101,8 @@ def notify_columns(notify: bool) -> tuple[Label[Any], ...]:
 
 
 def outcome_notify_columns(notify: bool) -> tuple[Label[Any], ...]:
-    """:func:`notify_columns` on :data:`OUTCOME_CHANNEL` (a workflow's outcome)."""
+    """:func:`notify_columns` on :data:`OUTCOME_CHANNEL` (a workflow's outcome), sent only
+    while some session listens for outcomes (``schema/outcome_listeners.py``)."""
     return (_OUTCOME_NOTIFY,) if notify else ()
 
 

@@ -30,6 +30,7 @@ from transact._store.records import WorkflowQuery, WorkflowRecord
 from transact._store.sql.engine.backend import Backend, Mode, chunked
 from transact._store.sql.engine.batching import Batch
 from transact._store.sql.engine.errors import OnError
+from transact._store.sql.schema.outcome_listeners import ANY_LISTENER
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.verbs.notify import (
     NOTIFY_KEY,
@@ -121,7 +122,8 @@ FROM unnest(
     %(now)s::bigint[], %({NOTIFY_KEY})s::text[]
 ) AS v(wf, status, output, error, now, notify_key)
 WHERE s.workflow_uuid = v.wf AND (s.status = 'PENDING') IS TRUE
-RETURNING s.workflow_uuid, pg_notify('{OUTCOME_CHANNEL}', v.notify_key)
+RETURNING s.workflow_uuid,
+    CASE WHEN {ANY_LISTENER} THEN pg_notify('{OUTCOME_CHANNEL}', v.notify_key) END
 """,
     params=("wf", "p_status", "p_output", "p_error", "now", NOTIFY_KEY),
     key=("wf",),

@@ -1,0 +1,178 @@
+"""Postgres: a workflow's outcome is notified only while some session listens for
+outcomes (``schema/outcome_listeners.py``), and a session that starts listening misses
+none (its registration waits for the finishes already under way)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests._pg import (
+    database_url,
+    drop_database,
+    libpq_url,
+    postgres_server_url,
+    require_postgres,
+)
+from tests.store.test_sql_specific import wf
+from transact._store.sql.dialects.postgres import PostgresStore, open_postgres_store
+from transact._store.sql.schema.outcome_listeners import OUTCOME_LISTENERS
+from transact._store.sql.verbs.notify import CHANNEL, OUTCOME_CHANNEL
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    """A migrated Postgres database of its own (the table counts every session of it)."""
+    require_postgres()
+    name = f"transact_listeners_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    drop_database(name)
+    made = database_url(postgres_server_url(), name)
+    store = open_postgres_store(made)
+    store.migrate()
+    store.close()
+    yield made
+    drop_database(name)
+
+
+@pytest.fixture
+def writer(url: str) -> Iterator[PostgresStore]:
+    store = open_postgres_store(url)
+    assert isinstance(store, PostgresStore)
+    yield store
+    store.close()
+
+
+class Ear:
+    """A bare session listening on the outcome and the general channels, registered
+    nowhere: it hears what finishes send, not what makes them send."""
+
+    def __init__(self, url: str) -> None:
+        self.conn = psycopg.connect(libpq_url(url), autocommit=True)
+        self.conn.execute(f"LISTEN {OUTCOME_CHANNEL}")
+        self.conn.execute(f"LISTEN {CHANNEL}")
+
+    def until(self, marker: str, timeout: float = 10.0) -> list[str]:
+        """The payloads heard before ``marker`` (notifications come in commit order)."""
+        heard: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for note in self.conn.notifies(timeout=0.1, stop_after=1):
+                if note.payload == marker:
+                    return heard
+                heard.append(note.payload)
+        raise AssertionError(f"no {marker!r} within {timeout} s; heard {heard}")
+
+
+def _finish(store: PostgresStore, workflow_id: str) -> None:
+    store.insert_workflow(wf(workflow_id))
+    assert store.finish_workflow(workflow_id, status="SUCCESS", output="1", error=None, now_ms=2)
+
+
+def _marker(store: PostgresStore, n: int) -> str:
+    """Send a message (a notification every subscriber hears), committed after what
+    came before it; return its key."""
+    store.insert_workflow(wf(f"marker-{n}"))
+    store.send_message(f"marker-{n}", None, "m", message_id=None, now_ms=1)
+    return f"message:marker-{n}::"
+
+
+def _registered(url: str) -> list[int]:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        return [r[0] for r in conn.execute(f"SELECT pid FROM {OUTCOME_LISTENERS} ORDER BY pid")]
+
+
+def test_finishes_notify_only_while_a_session_listens(url: str, writer: PostgresStore) -> None:
+    ear = Ear(url)
+    try:
+        _finish(writer, "nobody-listens")
+        assert "status:nobody-listens" not in ear.until(_marker(writer, 1))
+
+        listening = open_postgres_store(url)
+        assert isinstance(listening, PostgresStore)
+        heard: list[str] = []
+        listening.subscribe(heard.append)
+        listening.listen_for_outcomes()
+        assert len(_registered(url)) == 1
+        _finish(writer, "one-listens")
+        assert "status:one-listens" in ear.until(_marker(writer, 2))
+        deadline = time.monotonic() + 10
+        while "status:one-listens" not in heard:
+            assert time.monotonic() < deadline, heard
+            time.sleep(0.01)
+
+        listening.close()  # its session's row goes with it
+        assert _registered(url) == []
+        _finish(writer, "gone")
+        assert "status:gone" not in ear.until(_marker(writer, 3))
+    finally:
+        ear.conn.close()
+
+
+def test_a_registration_waits_for_the_finishes_under_way(url: str) -> None:
+    """A finish holds the table's share lock until it commits; the registration queues
+    behind it, so the finish either commits first or sees the new listener."""
+    reader = psycopg.connect(libpq_url(url))  # a transaction, as a finish in flight
+    reader.execute(f"SELECT 1 FROM {OUTCOME_LISTENERS}")
+    listening = open_postgres_store(url)
+    assert isinstance(listening, PostgresStore)
+    listening.subscribe(lambda key: None)
+    done = threading.Event()
+
+    def register() -> None:
+        listening.listen_for_outcomes()
+        done.set()
+
+    thread = threading.Thread(target=register)
+    try:
+        thread.start()
+        with psycopg.connect(libpq_url(url), autocommit=True) as watch:
+            deadline = time.monotonic() + 10
+            waiting = 0
+            while waiting == 0:
+                assert time.monotonic() < deadline, "the registration never asked for its lock"
+                time.sleep(0.01)
+                waiting = watch.execute(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted "
+                    "AND mode = 'AccessExclusiveLock' AND relation = %s::regclass",
+                    [OUTCOME_LISTENERS],
+                ).fetchone()[0]  # type: ignore[index]
+        assert not done.is_set()
+        reader.commit()  # the finish commits: the registration goes on
+        thread.join(10)
+        assert done.is_set()
+        assert len(_registered(url)) == 1
+    finally:
+        reader.close()
+        listening.close()
+
+
+def test_registrations_drop_the_rows_of_sessions_that_are_gone(url: str) -> None:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        # A session that no longer exists (no server process has pid 0).
+        conn.execute(f"INSERT INTO {OUTCOME_LISTENERS} VALUES (0, now())")
+    listening = open_postgres_store(url)
+    assert isinstance(listening, PostgresStore)
+    try:
+        listening.subscribe(lambda key: None)
+        listening.listen_for_outcomes()
+        [pid] = _registered(url)
+        assert pid != 0
+
+        # Its session killed, the listener reconnects and registers its new one.
+        with psycopg.connect(libpq_url(postgres_server_url()), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        deadline = time.monotonic() + 15
+        # (The old row may outlive it briefly: a later registration deletes it.)
+        while not set(_registered(url)) - {pid}:
+            assert time.monotonic() < deadline, "no new registration after the reconnection"
+            time.sleep(0.05)
+    finally:
+        listening.close()

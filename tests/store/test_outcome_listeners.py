@@ -4,6 +4,7 @@ none (its registration waits for the finishes already under way)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+import sqlalchemy
 
 from tests._pg import (
     database_url,
@@ -176,3 +178,32 @@ def test_registrations_drop_the_rows_of_sessions_that_are_gone(url: str) -> None
             time.sleep(0.05)
     finally:
         listening.close()
+
+
+def test_a_role_that_may_not_register_still_listens(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A role without the right to lock the table listens unregistered, with a warning,
+    instead of retrying its connection for ever."""
+    role = f"transact_reader_{uuid.uuid4().hex[:8]}"
+    database = sqlalchemy.make_url(url).database
+    with psycopg.connect(libpq_url(url), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT CONNECT ON DATABASE {database} TO {role}")
+        admin.execute(f"GRANT USAGE ON SCHEMA transact TO {role}")
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA transact TO {role}")
+    listening = open_postgres_store(sqlalchemy.make_url(url).set(username=role).render_as_string())
+    assert isinstance(listening, PostgresStore)
+    try:
+        listening.subscribe(lambda key: None)
+        with caplog.at_level(logging.WARNING):
+            started = time.monotonic()
+            listening.listen_for_outcomes()
+            assert time.monotonic() - started < 5  # connected, not retrying
+        assert "cannot register as an outcome listener" in caplog.text
+        assert _registered(url) == []
+    finally:
+        listening.close()
+        with psycopg.connect(libpq_url(url), autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")

@@ -54,6 +54,7 @@ class Listener(ConnectionThread):
         # it counts as connected; and one run when the thread stops.
         self._register = tuple(register)
         self._unregister = unregister
+        self._refused = False  # the registration was refused once (warned about)
         self._on_notify = on_notify
         self._safe_url = safe_url
         self._connected = threading.Event()
@@ -127,6 +128,17 @@ class Listener(ConnectionThread):
         except psycopg.errors.UndefinedTable:
             # A database an older build migrated: its writers notify unconditionally.
             logger.debug("%s has no table to register listeners in", self._safe_url)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            # A role that may not lock the table still listens; writers notify it only
+            # while another session is registered, else its waits poll.
+            if not self._refused:
+                self._refused = True
+                logger.warning(
+                    "cannot register as an outcome listener on %s (%s): waits for other "
+                    "processes' results fall back to polling",
+                    self._safe_url,
+                    str(exc).strip().splitlines()[0],
+                )
 
     def present(self, key: tuple[int, int], *, held: bool = True) -> None:
         """Have the session hold (or no longer hold) the shared advisory lock ``key``,

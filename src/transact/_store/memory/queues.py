@@ -46,26 +46,29 @@ class QueueVerbs(WorkflowVerbs):
         local = local_counts(local_running, partition_local_running)
         if budget(limits, local, max_claims) == 0:
             return []
+
+        def in_scope(rows: list[WorkflowRecord]) -> list[WorkflowRecord]:
+            if partition_key is None:
+                return rows
+            return [r for r in rows if r.queue_partition_key == partition_key]
+
         with self._lock:
-            scope = [
-                r
-                for r in self._workflows.values()
-                if r.queue_name == queue_name
-                and (partition_key is None or r.queue_partition_key == partition_key)
-            ]
-            whole = [r for r in self._workflows.values() if r.queue_name == queue_name]
-            self._release_due(scope, now_ms)
-            scope = [self._workflows[r.workflow_id] for r in scope]
-            whole = [self._workflows[r.workflow_id] for r in whole]
+            self._release_due(in_scope(self._workflows.live_in_queue(queue_name)), now_ms)
+            live = self._workflows.live_in_queue(queue_name)
             queue_wide, partition = limits.scopes()
+            # A rate window counts finished rows too: read them only for a rate limit.
+            rated = queue_wide.rate_limit is not None or partition.rate_limit is not None
+            every = self._workflows.in_queue(queue_name) if rated else []
             counts = attrs.evolve(
                 local,
-                pending=_pending(whole),
-                recent_dequeues=_recent(whole, now_ms, queue_wide.rate_limit),
-                partition_pending=_pending(scope),
-                partition_recent_dequeues=_recent(scope, now_ms, partition.rate_limit),
+                pending=_pending(live),
+                recent_dequeues=_recent(every, now_ms, queue_wide.rate_limit),
+                partition_pending=_pending(in_scope(live)),
+                partition_recent_dequeues=_recent(in_scope(every), now_ms, partition.rate_limit),
             )
-            candidates = [r for r in scope if _claimable(r, application_version, take_unversioned)]
+            candidates = [
+                r for r in in_scope(live) if _claimable(r, application_version, take_unversioned)
+            ]
             admitted = admit(limits, counts, candidates, max_claims)
             return self._claim_rows(admitted, executor_id, application_version, now_ms)
 
@@ -84,9 +87,8 @@ class QueueVerbs(WorkflowVerbs):
         if max_claims is not None and max_claims <= 0:
             return []
         with self._lock:
-            queue = [r for r in self._workflows.values() if r.queue_name == queue_name]
-            self._release_due(queue, now_ms)
-            queue = [self._workflows[r.workflow_id] for r in queue]
+            self._release_due(self._workflows.live_in_queue(queue_name), now_ms)
+            queue = self._workflows.live_in_queue(queue_name)
             busy = {
                 r.queue_partition_key for r in queue if r.status == WorkflowStatusString.PENDING
             }
@@ -161,10 +163,9 @@ class QueueVerbs(WorkflowVerbs):
     ) -> str | None:
         """Push back the DELAYED debounced row holding the key (see ``Store``)."""
         with self._lock:
-            for row in self._workflows.values():
+            for row in self._workflows.live_in_queue(queue_name):
                 if (
-                    row.queue_name == queue_name
-                    and row.deduplication_id == deduplication_id
+                    row.deduplication_id == deduplication_id
                     and row.status == WorkflowStatusString.DELAYED
                     and row.is_debounced
                     and row.name == name
@@ -184,9 +185,8 @@ class QueueVerbs(WorkflowVerbs):
         with self._lock:
             keys = {
                 r.queue_partition_key
-                for r in self._workflows.values()
-                if r.queue_name == queue_name
-                and r.queue_partition_key is not None
+                for r in self._workflows.live_in_queue(queue_name)
+                if r.queue_partition_key is not None
                 and (
                     r.status == WorkflowStatusString.ENQUEUED
                     or (

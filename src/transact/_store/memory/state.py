@@ -19,6 +19,7 @@ from transact._core.status import (
     transition,
 )
 from transact._store.errors import CheckpointConflict, WorkflowNotPending
+from transact._store.memory.table import WorkflowTable
 from transact._store.records import VersionRecord, WorkflowRecord
 from transact.errors import (
     DBOSNonExistentWorkflowError,
@@ -92,7 +93,7 @@ class MemoryState:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._workflows: dict[str, WorkflowRecord] = {}
+        self._workflows = WorkflowTable()
         self._checkpoints: dict[str, dict[int, Checkpoint]] = {}
         # destination -> topic -> messages in insertion order (consumed ones stay, flagged).
         self._messages: dict[str, dict[str | None, Mailbox]] = {}
@@ -126,11 +127,8 @@ class MemoryState:
         # queue holds nothing.
         if record.deduplication_id is None or record.queue_name is None:
             return
-        for row in self._workflows.values():
-            if (
-                row.queue_name == record.queue_name
-                and row.deduplication_id == record.deduplication_id
-            ):
+        for row in self._workflows.in_queue(record.queue_name):
+            if row.deduplication_id == record.deduplication_id:
                 raise DBOSQueueDeduplicatedError(
                     record.workflow_id, record.queue_name, record.deduplication_id
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -15,7 +16,7 @@ from transact._store.memory import MemoryStore
 from transact._store.protocol import Store
 from transact._store.records import WorkflowQuery
 from transact._store.sql.engine.modes import IDS_PER_STATEMENT
-from transact.errors import DBOSConflictingWorkflowError
+from transact.errors import DBOSConflictingWorkflowError, DBOSQueueDeduplicatedError
 
 
 def populate(store: Store, workflow_id: str, parent: str | None = None) -> None:
@@ -176,6 +177,36 @@ def test_a_clash_past_the_first_chunk_of_a_large_import_refuses_it_all(store: St
     store.import_workflows(exported)
     assert len(store.list_workflows(WorkflowQuery(workflow_ids=("bulk-00000",)))) == 1
     assert store.get_workflow(f"bulk-{count - 1:05d}") is not None
+
+
+def test_a_held_deduplication_id_refuses_the_whole_import(store: Store) -> None:
+    """Held by a stored row, or by an earlier workflow of the same import: either way
+    DBOS's error names the workflow that cannot take it, and nothing is written."""
+    add(
+        store,
+        *(
+            wf(f"d-{i}", status="ENQUEUED", queue_name="q", deduplication_id=f"k{i}")
+            for i in range(3)
+        ),
+    )
+    exported = store.export_workflows(["d-0", "d-1", "d-2"])
+    store.delete_workflows(["d-1", "d-2"])
+    add(store, wf("holder", status="ENQUEUED", queue_name="q", deduplication_id="k2"))
+    with pytest.raises(DBOSQueueDeduplicatedError, match="d-2"):
+        store.import_workflows(exported[1:])
+    assert store.get_workflow("d-1") is None  # nothing written
+    store.delete_workflows(["holder"])
+
+    # Two workflows of one import with one key: the second is refused.
+    status: dict[str, Any] = dict(exported[2]["workflow_status"])
+    status["deduplication_id"] = "k1"
+    twin = cast(ExportedWorkflow, {**exported[2], "workflow_status": status})
+    with pytest.raises(DBOSQueueDeduplicatedError, match="d-2"):
+        store.import_workflows([exported[1], twin])
+    assert store.get_workflow("d-1") is None  # nothing written
+    store.import_workflows(exported[1:])  # the keys are free again
+    rows = store.list_workflows(WorkflowQuery(workflow_ids=("d-0", "d-1", "d-2")))
+    assert sorted(str(w.deduplication_id) for w in rows) == ["k0", "k1", "k2"]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from transact._store.exports import (
     status_row,
 )
 from transact._store.memory.state import MemoryState, StreamEntry
-from transact.errors import DBOSConflictingWorkflowError
+from transact.errors import DBOSConflictingWorkflowError, DBOSQueueDeduplicatedError
 
 __all__ = ["ExportVerbs"]
 
@@ -80,6 +80,7 @@ class ExportVerbs(MemoryState):
         with self._lock:
             # Every check before the first write: a refused import writes nothing.
             seen: set[str] = set()
+            held: set[tuple[str, str]] = set()  # deduplication ids this import takes
             for record in records:
                 if record.workflow_id in self._workflows or record.workflow_id in seen:
                     raise DBOSConflictingWorkflowError(
@@ -87,6 +88,11 @@ class ExportVerbs(MemoryState):
                     )
                 seen.add(record.workflow_id)
                 self._check_dedup(record)
+                if record.queue_name is not None and record.deduplication_id is not None:
+                    pair = (record.queue_name, record.deduplication_id)
+                    if pair in held:
+                        raise DBOSQueueDeduplicatedError(record.workflow_id, *pair)
+                    held.add(pair)
             for record, export in zip(records, exported, strict=True):
                 workflow_id = record.workflow_id
                 self._workflows[workflow_id] = record

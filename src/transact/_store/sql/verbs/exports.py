@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, bindparam, insert, select
+from sqlalchemy import Connection, Text, bindparam, insert, select
 
 from transact._store.exports import (
     ExportedWorkflow,
@@ -65,6 +65,10 @@ _HISTORY = (
     .order_by(_eh.function_id, _eh.key)
 )
 _EXISTING = select(_ws.workflow_uuid).where(_ws.workflow_uuid.in_(bindparam("ids", expanding=True)))
+_HELD = select(_ws.deduplication_id).where(
+    _ws.queue_name == bindparam("queue"),
+    _ws.deduplication_id.in_(bindparam("ids", expanding=True)),
+)
 
 
 def _stream_row(row: Any) -> dict[str, Any]:
@@ -116,14 +120,24 @@ def _refuse_clashes(conn: Connection, records: Sequence[WorkflowRecord]) -> None
     clash = repeated if repeated is not None else next((i for i in ids if i in taken), None)
     if clash is not None:
         raise DBOSConflictingWorkflowError(clash, "cannot import a workflow that already exists")
+    # Deduplication ids: one query per queue and chunk, not per record.
+    wanted: dict[str, list[str]] = {}
+    for r in records:
+        if r.queue_name is not None and r.deduplication_id is not None:
+            wanted.setdefault(r.queue_name, []).append(r.deduplication_id)
+    held = {
+        (queue_name, dedup)
+        for queue_name, dedups in wanted.items()
+        for chunk in chunked(dedups)
+        for dedup in conn.execute(_HELD, {"queue": queue_name, "ids": chunk}).scalars()
+    }
     for r in records:
         if r.queue_name is None or r.deduplication_id is None:
             continue
-        held = select(_ws.workflow_uuid).where(
-            and_(_ws.queue_name == r.queue_name, _ws.deduplication_id == r.deduplication_id)
-        )
-        if conn.execute(held).first() is not None:
+        pair = (r.queue_name, r.deduplication_id)
+        if pair in held:  # by a stored row, or by an earlier record of this import
             raise DBOSQueueDeduplicatedError(r.workflow_id, r.queue_name, r.deduplication_id)
+        held.add(pair)
 
 
 class ExportVerbs:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, insert, select
+from sqlalchemy import BindParameter, Connection, Text, bindparam, insert, select
 
 from transact._store.exports import (
     ExportedWorkflow,
@@ -54,51 +54,83 @@ _STREAM_ROWS = (
     .where(_st.workflow_uuid == _WF)
     .order_by(_st.key, _st.offset)
 )
-_STATUS = select(workflow_status).where(_ws.workflow_uuid == _WF)
-_CHECKPOINTS = select(operation_outputs).where(_oo.workflow_uuid == _WF).order_by(_oo.function_id)
+# The export reads: each for a chunk of ids, ordered by workflow first so that one pass
+# groups the rows (``_export_chunk``).
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_STATUS = select(workflow_status).where(_ws.workflow_uuid.in_(_IDS))
+_CHECKPOINTS = (
+    select(operation_outputs)
+    .where(_oo.workflow_uuid.in_(_IDS))
+    .order_by(_oo.workflow_uuid, _oo.function_id)
+)
 _EVENTS = (
-    select(_ev.workflow_uuid, _ev.key, _ev.value).where(_ev.workflow_uuid == _WF).order_by(_ev.key)
+    select(_ev.workflow_uuid, _ev.key, _ev.value)
+    .where(_ev.workflow_uuid.in_(_IDS))
+    .order_by(_ev.workflow_uuid, _ev.key)
 )
 _HISTORY = (
     select(_eh.workflow_uuid, _eh.function_id, _eh.key, _eh.value)
-    .where(_eh.workflow_uuid == _WF)
-    .order_by(_eh.function_id, _eh.key)
+    .where(_eh.workflow_uuid.in_(_IDS))
+    .order_by(_eh.workflow_uuid, _eh.function_id, _eh.key)
 )
-_EXISTING = select(_ws.workflow_uuid).where(_ws.workflow_uuid.in_(bindparam("ids", expanding=True)))
+_STREAMS = (
+    select(_st.workflow_uuid, _st.key, _st.offset, _st.value, _st.function_id)
+    .where(_st.workflow_uuid.in_(_IDS))
+    .order_by(_st.workflow_uuid, _st.key, _st.offset)
+)
+_EXISTING = select(_ws.workflow_uuid).where(_ws.workflow_uuid.in_(_IDS))
 _HELD = select(_ws.deduplication_id).where(
     _ws.queue_name == bindparam("queue"),
-    _ws.deduplication_id.in_(bindparam("ids", expanding=True)),
+    _ws.deduplication_id.in_(_IDS),
 )
 
 
 def _stream_row(row: Any) -> dict[str, Any]:
     return {
-        "workflow_uuid": row.workflow_uuid,
-        "key": row.key,
-        "offset": int(row.offset),
-        "value": row.value,
-        "function_id": int(row.function_id),
+        "workflow_uuid": row["workflow_uuid"],
+        "key": row["key"],
+        "offset": int(row["offset"]),
+        "value": row["value"],
+        "function_id": int(row["function_id"]),
     }
 
 
-def _export(conn: Connection, workflow_id: str) -> ExportedWorkflow | None:
-    params = {"wf": workflow_id}
-    status = conn.execute(_STATUS, params).mappings().first()
-    if status is None:
-        return None
-    return ExportedWorkflow(
-        workflow_status=status_row(record_of(dict(status))),
-        operation_outputs=[
-            checkpoint_row(workflow_id, checkpoint_of(dict(row)))
-            for row in conn.execute(_CHECKPOINTS, params).mappings()
-        ],
-        workflow_events=[dict(row) for row in conn.execute(_EVENTS, params).mappings()],
-        workflow_events_history=[
-            {**row, "function_id": int(row["function_id"])}
-            for row in conn.execute(_HISTORY, params).mappings()
-        ],
-        streams=[_stream_row(row) for row in conn.execute(_STREAM_ROWS, params)],
-    )
+def _grouped(rows: Any) -> dict[str, list[Any]]:
+    """Rows (mappings with a ``workflow_uuid``) by workflow, each list in query order."""
+    grouped: dict[str, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row["workflow_uuid"], []).append(row)
+    return grouped
+
+
+def _export_chunk(conn: Connection, workflow_ids: Sequence[str]) -> list[ExportedWorkflow]:
+    """The export of each known id of ``workflow_ids``, in their order: five queries for
+    the whole chunk rather than five per workflow."""
+    params = {"ids": list(dict.fromkeys(workflow_ids))}
+    statuses = {row["workflow_uuid"]: row for row in conn.execute(_STATUS, params).mappings()}
+    if not statuses:
+        return []
+    checkpoints = _grouped(conn.execute(_CHECKPOINTS, params).mappings())
+    events = _grouped(conn.execute(_EVENTS, params).mappings())
+    history = _grouped(conn.execute(_HISTORY, params).mappings())
+    values = _grouped(conn.execute(_STREAMS, params).mappings())
+    return [
+        ExportedWorkflow(
+            workflow_status=status_row(record_of(dict(statuses[workflow_id]))),
+            operation_outputs=[
+                checkpoint_row(workflow_id, checkpoint_of(dict(row)))
+                for row in checkpoints.get(workflow_id, ())
+            ],
+            workflow_events=[dict(row) for row in events.get(workflow_id, ())],
+            workflow_events_history=[
+                {**row, "function_id": int(row["function_id"])}
+                for row in history.get(workflow_id, ())
+            ],
+            streams=[_stream_row(row) for row in values.get(workflow_id, ())],
+        )
+        for workflow_id in workflow_ids
+        if workflow_id in statuses
+    ]
 
 
 def _first_repeat(ids: Sequence[str]) -> str | None:
@@ -164,12 +196,11 @@ class ExportVerbs:
         return [StoredStreamValue(r.key, int(r.offset), r.value, int(r.function_id)) for r in rows]
 
     def export_workflows(self, workflow_ids: Sequence[str]) -> list[ExportedWorkflow]:
-        """The export of each known id, in order, in one transaction (see
+        """The export of each known id, in order, read on one connection (see
         ``ExportStore``)."""
 
         def work(conn: Connection) -> list[ExportedWorkflow]:
-            exports = (_export(conn, workflow_id) for workflow_id in workflow_ids)
-            return [e for e in exports if e is not None]
+            return [e for chunk in chunked(workflow_ids) for e in _export_chunk(conn, chunk)]
 
         return self._db.run(Mode.READ, work)
 

@@ -125,7 +125,8 @@ class ExportStore(Protocol):
 
     def export_workflows(self, workflow_ids: Sequence[str]) -> list[ExportedWorkflow]:
         """The export of each id that names a workflow, in the order given (unknown ids
-        are skipped), read in one transaction. Rows within an export are ordered:
+        are skipped). Not a snapshot: rows written while it reads (a step of a running
+        workflow) may or may not be in it. Rows within an export are ordered:
         checkpoints by function id, events by key, event history by (function id, key),
         stream entries by (key, offset)."""
         ...
@@ -134,6 +135,6 @@ class ExportStore(Protocol):
         """Insert every row of every export in one transaction. If an exported id is
         already a workflow here (or appears twice in ``exported``), raises
         ``DBOSConflictingWorkflowError`` naming it and writes nothing; a deduplication
-        id held by another row raises ``DBOSQueueDeduplicatedError``, also writing
-        nothing. Latest events are imported as exported, not rebuilt from history."""
+        id held by another row (or by an earlier export of ``exported``, on the same
+        queue) raises ``DBOSQueueDeduplicatedError``, also writing nothing. Latest events are imported as exported, not rebuilt from history."""
         ...

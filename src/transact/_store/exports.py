@@ -136,5 +136,6 @@ class ExportStore(Protocol):
         already a workflow here (or appears twice in ``exported``), raises
         ``DBOSConflictingWorkflowError`` naming it and writes nothing; a deduplication
         id held by another row (or by an earlier export of ``exported``, on the same
-        queue) raises ``DBOSQueueDeduplicatedError``, also writing nothing. Latest events are imported as exported, not rebuilt from history."""
+        queue) raises ``DBOSQueueDeduplicatedError``, also writing nothing. Latest
+        events are imported as exported, not rebuilt from history."""
         ...

@@ -23,8 +23,13 @@ from tests._pg import (
     require_postgres,
 )
 from tests.store.test_sql_specific import wf
+from transact._store.sql.dialects import postgres
 from transact._store.sql.dialects.postgres import PostgresStore, open_postgres_store
-from transact._store.sql.schema.outcome_listeners import OUTCOME_LISTENERS
+from transact._store.sql.schema.outcome_listeners import (
+    OUTCOME_LISTENERS,
+    REGISTER,
+    REGISTER_LOCK_TIMEOUT,
+)
 from transact._store.sql.verbs.notify import CHANNEL, OUTCOME_CHANNEL
 
 pytestmark = pytest.mark.postgres
@@ -118,9 +123,18 @@ def test_finishes_notify_only_while_a_session_listens(url: str, writer: Postgres
         ear.conn.close()
 
 
-def test_a_registration_waits_for_the_finishes_under_way(url: str) -> None:
+def test_a_registration_waits_for_the_finishes_under_way(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A finish holds the table's share lock until it commits; the registration queues
-    behind it, so the finish either commits first or sees the new listener."""
+    behind it, so the finish either commits first or sees the new listener. (Its lock
+    timeout is lengthened here, so that the finish can be held open long enough to be
+    seen waited for.)"""
+    patient = tuple(
+        s.replace(REGISTER_LOCK_TIMEOUT, "30s") if "lock_timeout" in s else s for s in REGISTER
+    )
+    assert patient != REGISTER
+    monkeypatch.setattr(postgres, "REGISTER", patient)
     reader = psycopg.connect(libpq_url(url))  # a transaction, as a finish in flight
     reader.execute(f"SELECT 1 FROM {OUTCOME_LISTENERS}")
     listening = open_postgres_store(url)
@@ -153,6 +167,46 @@ def test_a_registration_waits_for_the_finishes_under_way(url: str) -> None:
         assert len(_registered(url)) == 1
     finally:
         reader.close()
+        listening.close()
+
+
+def test_a_long_reader_of_the_table_postpones_the_registration(
+    url: str, writer: PostgresStore
+) -> None:
+    """A session reading the table for long (a pg_dump) is not waited for: the listener
+    connects at once, finishes do not queue behind its registration, and it registers
+    once the reader is done."""
+    dump = psycopg.connect(libpq_url(url))
+    dump.execute(f"SELECT 1 FROM {OUTCOME_LISTENERS}")  # held until it commits
+    listening = open_postgres_store(url)
+    assert isinstance(listening, PostgresStore)
+    try:
+        listening.subscribe(lambda key: None)
+        started = time.monotonic()
+        listening.listen_for_outcomes()
+        assert time.monotonic() - started < 1.5  # under the 2 s it waits for a listener
+        assert _registered(url) == []
+
+        finished = threading.Event()
+
+        def finish() -> None:
+            _finish(writer, "meanwhile")
+            finished.set()
+
+        finisher = threading.Thread(target=finish)
+        finisher.start()
+        # Not queued behind a registration waiting for the dump's lock (the retries
+        # each wait at most REGISTER_LOCK_TIMEOUT).
+        assert finished.wait(5)
+        finisher.join()
+
+        dump.commit()
+        deadline = time.monotonic() + 15
+        while _registered(url) == []:
+            assert time.monotonic() < deadline, "never registered after the reader was done"
+            time.sleep(0.05)
+    finally:
+        dump.close()
         listening.close()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
 import psycopg
@@ -27,6 +28,7 @@ logger = logging.getLogger("dbos")
 
 _POLL_SECONDS = 0.25  # how often the thread looks at its stop flag while idle
 _RECONNECT_SECONDS = 1.0
+_REGISTER_RETRY_SECONDS = (0.25, 5.0)  # first and longest gap between registration tries
 
 
 class Listener(ConnectionThread):
@@ -55,6 +57,9 @@ class Listener(ConnectionThread):
         self._register = tuple(register)
         self._unregister = unregister
         self._refused = False  # the registration was refused once (warned about)
+        self._registered = not self._register  # on the current session
+        self._register_at = 0.0  # when to try a postponed registration again
+        self._register_delay = _REGISTER_RETRY_SECONDS[0]
         self._on_notify = on_notify
         self._safe_url = safe_url
         self._connected = threading.Event()
@@ -101,6 +106,8 @@ class Listener(ConnectionThread):
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
         self._held = set()  # a new session holds nothing yet
         self._sync_presence(conn)
+        self._registered = not self._register
+        self._register_delay = _REGISTER_RETRY_SECONDS[0]
         self._register_session(conn)
         self.connections += 1
         self._connected.set()
@@ -114,17 +121,29 @@ class Listener(ConnectionThread):
                     break
             else:
                 self._sync_presence(conn)
+                if not self._registered and time.monotonic() >= self._register_at:
+                    self._register_session(conn)
         if self._unregister is not None:  # stopping: the session's row goes with it
             with contextlib.suppress(psycopg.Error):
                 conn.execute(self._unregister)
 
     def _register_session(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
-        if not self._register:
+        """Run the registration (once it has succeeded, or failed for good, it is not
+        run again on this session); a lock it could not take soon is tried again later."""
+        if self._registered:
             return
+        self._registered = True  # unless the lock was busy (below)
         try:
             with conn.transaction():
                 for statement in self._register:
                     conn.execute(statement)
+        except psycopg.errors.LockNotAvailable:
+            # Something holds the table long (a pg_dump): waiting would queue every
+            # finish behind this lock, so give up and try again, less and less often.
+            self._registered = False
+            self._register_at = time.monotonic() + self._register_delay
+            self._register_delay = min(self._register_delay * 2, _REGISTER_RETRY_SECONDS[1])
+            logger.debug("%s: outcome listener registration postponed", self._safe_url)
         except psycopg.errors.UndefinedTable:
             # A database an older build migrated: its writers notify unconditionally.
             logger.debug("%s has no table to register listeners in", self._safe_url)

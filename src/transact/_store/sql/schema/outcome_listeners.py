@@ -17,7 +17,10 @@ the registration has committed, each finish either committed before it (the wait
 next read of the row sees the outcome) or notifies. The listener registers after its
 ``LISTEN`` and before it reports itself connected, on every (re)connection; stale rows
 (sessions that are gone) are deleted by the next registration, and cost only
-notifications nobody hears.
+notifications nobody hears. A registration waits for its lock only briefly
+(``REGISTER_LOCK_TIMEOUT``); if it gives up, the listener reports itself connected
+anyway and tries again later, and meanwhile its waiters may learn of an outcome only
+by their periodic re-check.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = [
     "ANY_LISTENER",
     "OUTCOME_LISTENERS",
     "REGISTER",
+    "REGISTER_LOCK_TIMEOUT",
     "UNREGISTER",
     "create_outcome_listeners",
 ]
@@ -39,7 +43,13 @@ OUTCOME_LISTENERS = f"{POSTGRES_SCHEMA}.outcome_listeners"
 ANY_LISTENER = f"EXISTS (SELECT 1 FROM {OUTCOME_LISTENERS})"
 """Whether any session listens for outcomes: the condition of a finish's notification."""
 
+REGISTER_LOCK_TIMEOUT = "50ms"
+"""How long a registration waits for its lock. Finishes take milliseconds; something
+holding the table longer (a ``pg_dump`` reads it for the whole dump) would have every
+finish queue behind the waiting registration, so it gives up and tries again later."""
+
 REGISTER = (
+    f"SET LOCAL lock_timeout = '{REGISTER_LOCK_TIMEOUT}'",
     f"LOCK TABLE {OUTCOME_LISTENERS} IN ACCESS EXCLUSIVE MODE",
     f"""DELETE FROM {OUTCOME_LISTENERS} AS l WHERE NOT EXISTS (
         SELECT 1 FROM pg_stat_activity AS a

@@ -2,7 +2,8 @@
 
 The main process declares the queue, enqueues M workflows and awaits every result; it
 dequeues too, so "3 worker processes" is the main process and two ``benchmarks.peer``
-queue workers. Workflows per second, from the first enqueue to the last result.
+queue workers. Workflows per second, from the first enqueue to the last result. A last
+row is the enqueue alone: a ``DBOSClient`` enqueueing from 32 threads at once.
 
 Against a build without ``transact.Queue``, the rows say "not available yet".
 """
@@ -10,6 +11,7 @@ Against a build without ``transact.Queue``, the rows say "not available yet".
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any
 
 import transact
@@ -23,6 +25,7 @@ PARTITIONED_QUEUE_NAME = "bench_partitioned_queue"
 PARTITIONS = 100
 TARGET_RATE = 2000.0  # with three workers, on Postgres
 WORKER_COUNTS = (1, 3)
+ENQUEUE_THREADS = 32
 
 _queue: Any = None
 _partitioned: Any = None
@@ -92,7 +95,43 @@ def run(ctx: Context, db: Database) -> list[Row]:
             )
         )
     rows.append(_partitioned_row(ctx, db))
+    rows.append(_concurrent_enqueue_row(ctx, db))
     return rows
+
+
+def _concurrent_enqueue_row(ctx: Context, db: Database) -> Row:
+    """``DBOSClient.enqueue`` from many threads at once (a web server's handlers), on a
+    queue nobody serves: what the enqueue itself sustains."""
+    name = f"client enqueue throughput, {ENQUEUE_THREADS} threads"
+    client_class = getattr(transact, "DBOSClient", None)
+    if client_class is None:
+        return unavailable(FAMILY, name, db, "not available yet (DBOSClient)")
+    per_thread = max(1, ctx.sizes.queued // ENQUEUE_THREADS)
+    options = {"workflow_name": "bench_unserved", "queue_name": "bench_unserved_queue"}
+    client = client_class(system_database_url=db.url)
+    floors: list[float] = []
+    rates: list[float] = []
+    try:
+
+        def enqueue_some() -> None:
+            for _ in range(per_thread):
+                client.enqueue(options)
+
+        def enqueue_all() -> None:
+            threads = [threading.Thread(target=enqueue_some) for _ in range(ENQUEUE_THREADS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+        enqueue_all()  # warm up (connections, statements)
+        for _ in range(min(ctx.sizes.reps, 3)):
+            floors.append(db.floor.commit_ms(ctx.sizes.floor_commits))
+            rates.append(per_thread * ENQUEUE_THREADS / timed(enqueue_all))
+    finally:
+        client.destroy()
+    note = f"{per_thread * ENQUEUE_THREADS} enqueues per run"
+    return ratio_row(FAMILY, name, db, rates, "/s", floors, note=note)
 
 
 def _partitioned_row(ctx: Context, db: Database) -> Row:

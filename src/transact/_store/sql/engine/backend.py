@@ -243,7 +243,9 @@ class Backend(RawCalls):
         transaction with the other calls waiting (``group_commit.py``). With ``batch``
         (Postgres), a call made while another call of the same write is under way is
         written with the others waiting by one statement (``batching.py``). ``settle``:
-        as in :meth:`execute_returning` (for a write alone, not a batched one).
+        as in :meth:`execute_returning`; for a batched write cut off with its batch's
+        connection, it is asked first whether the batch wrote the row (then the rowcount
+        is 1), before the write runs again alone.
         """
         # SQLite: the connections have pysqlite's implicit BEGIN switched off, so the
         # statement autocommits. A writing statement takes the write lock when it starts
@@ -256,7 +258,7 @@ class Backend(RawCalls):
         if self._group is not None:
             return self._group.submit(Write(raw, args, on_error))
         if batch is not None and self._batchers is not None:
-            return self._batcher(batch).submit(Write(raw, args, on_error))
+            return self._batcher(batch).submit(Write(raw, args, on_error, settle))
         if settle is not None:
             return self._call_raw(raw, args, on_error, Mode.WRITE_ONE, rowcount, settle=settle)
         return self._execute_alone(raw, args, on_error)

@@ -8,6 +8,7 @@ A :class:`Write` is one caller's statement waiting for (then holding) its outcom
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
@@ -21,12 +22,27 @@ class Write:
     """One caller's statement, and once ``done``, its outcome (``rowcount`` or
     ``error``, to raise in the caller's thread)."""
 
-    __slots__ = ("args", "done", "error", "in_doubt", "on_error", "raw", "rowcount", "wake")
+    __slots__ = (
+        "args",
+        "done",
+        "error",
+        "in_doubt",
+        "on_error",
+        "raw",
+        "rowcount",
+        "settle",
+        "wake",
+    )
 
-    def __init__(self, raw: Any, args: Any, on_error: Any) -> None:
+    def __init__(
+        self, raw: Any, args: Any, on_error: Any, settle: Callable[[], int] | None = None
+    ) -> None:
         self.raw = raw
         self.args = args
         self.on_error = on_error
+        # Whether the row of a write in doubt is its own (1) or not (0): asked before the
+        # write runs again alone (see ``Backend.execute_one``).
+        self.settle = settle
         self.done = False
         self.rowcount = 0
         self.error: BaseException | None = None

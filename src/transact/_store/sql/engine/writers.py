@@ -125,9 +125,12 @@ class Writers:
         for write in writes:
             if not write.done:
                 try:
-                    write.rowcount = self._execute_alone(
-                        write.raw, write.args, write.on_error, in_doubt=write.in_doubt
-                    )
+                    if write.in_doubt and write.settle is not None and write.settle():
+                        write.rowcount = 1  # the batch did write its row, before it was cut off
+                    else:
+                        write.rowcount = self._execute_alone(
+                            write.raw, write.args, write.on_error, in_doubt=write.in_doubt
+                        )
                 except (Exception, DBOSBaseException) as exc:  # CheckpointConflict is one
                     write.error = exc
                 write.done = True

@@ -6,14 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 
+from transact._store.notifications import QUEUE_KEY_PREFIX
+from transact._store.sql.engine.batching import Batch
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.verbs.notify import NOTIFY_KEY, QUEUE_CHANNEL
 from transact._store.sql.verbs.orphans import orphan_deletes
 from transact._store.sql.verbs.workflow_rows import COLUMN_OF, FIELDS, ws
 
-__all__ = ["insert_or_attach"]
+__all__ = ["batched_insert", "insert_or_attach"]
 
 _c = ws.c
 
@@ -65,3 +67,34 @@ def insert_or_attach(dialect: str, *, fresh_id: bool, announce: bool = False) ->
     """The statement inserting a workflow's row unless its id exists, on ``dialect``
     (``fresh_id``, ``announce``: see ``Store.insert_workflow``; SQLite never announces)."""
     return _STATEMENTS[(dialect, fresh_id, announce)]
+
+
+def batched_insert(*, announce: bool) -> Batch:
+    """Postgres: the insert of a fresh id as a batch (``batching.py``), so that concurrent
+    starts and enqueues (a web server's threads) share one statement and one commit."""
+    return _BATCHES[announce]
+
+
+def _batch(announce: bool) -> Batch:
+    # Each column from an array of its own type; a row's id that exists already is not
+    # returned, so its write runs alone and attaches. The announcement is computed from
+    # the inserted row (RETURNING cannot see the arrays): the key of its queue.
+    columns = [COLUMN_OF[name] for name in FIELDS]
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    arrays = ", ".join(f"%({c})s::{ws.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+    notify = f", pg_notify('{QUEUE_CHANNEL}', '{QUEUE_KEY_PREFIX}' || queue_name)"
+    return Batch(
+        name=f"insert_workflow{'_announced' if announce else ''}",
+        sql=f"""
+INSERT INTO {POSTGRES_SCHEMA}.workflow_status ({", ".join(f'"{c}"' for c in columns)})
+SELECT * FROM unnest({arrays})
+ON CONFLICT (workflow_uuid) DO NOTHING
+RETURNING workflow_uuid{notify if announce else ""}
+""",
+        params=tuple(columns),
+        key=("workflow_uuid",),
+        retry_unwritten=True,
+    )
+
+
+_BATCHES = {announce: _batch(announce) for announce in (False, True)}

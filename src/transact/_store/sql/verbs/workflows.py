@@ -40,7 +40,7 @@ from transact._store.sql.verbs.notify import (
     queue_key,
     status_key,
 )
-from transact._store.sql.verbs.workflow_insert import insert_or_attach
+from transact._store.sql.verbs.workflow_insert import batched_insert, insert_or_attach
 from transact._store.sql.verbs.workflow_list import count_statement, list_statement
 from transact._store.sql.verbs.workflow_rows import (
     keyed,
@@ -233,10 +233,14 @@ class WorkflowVerbs:
         if announce:
             values[NOTIFY_KEY] = queue_key(str(record.queue_name))
         on_error = OnError(record=record)
+        # Concurrent inserts of fresh ids share one statement on Postgres (``batching.py``).
+        batch = batched_insert(announce=announce) if fresh_id else None
         while True:
             # The INSERT commits on its own (one round trip on Postgres); the existing row
             # is read only after a clash, when the row certainly existed.
-            if self._db.execute_one(stmt, values, on_error, settle=lambda: self._own(record)):
+            if self._db.execute_one(
+                stmt, values, on_error, settle=lambda: self._own(record), batch=batch
+            ):
                 return record, True
             existing = self.get_workflow(record.workflow_id)
             if existing is not None:

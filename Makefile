@@ -50,8 +50,10 @@ bench: $(STAMP)
 	.venv-dbos/bin/python -m pip install --quiet dbos 'psycopg[binary]'
 	touch .venv-dbos/.installed
 
+# SCALE_ARGS adds options: --n 1000,10000,100000, --db, and --rows (listing, the claim and
+# collection over up to a million rows written in bulk).
 bench-scale: $(STAMP)
-	$(PY) benchmarks/scale.py
+	$(PY) benchmarks/scale.py $(SCALE_ARGS)
 
 bench-compare: $(STAMP) .venv-dbos/.installed
 	$(PY) benchmarks/compare.py

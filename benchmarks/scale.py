@@ -1,6 +1,6 @@
 """``make bench-scale``: what N workflows cost as N grows, on SQLite and Postgres.
 
-Usage: ``.venv/bin/python benchmarks/scale.py [--n 1000,10000] [--db sqlite,postgres]``.
+Usage: ``.venv/bin/python benchmarks/scale.py [--n 1000,10000] [--db sqlite,postgres] [--rows]``.
 Prints a Markdown table (paste it into ``benchmarks/SCALE.md``). For each database and
 N, on a fresh system database, one process:
 
@@ -14,6 +14,10 @@ N, on a fresh system database, one process:
 - **queue claim**: the claim statement over a queue of N ENQUEUED rows (10 at a time,
   median of 20 claims);
 - **garbage collection**: ``garbage_collect`` of the 2N finished workflows, per workflow.
+
+With ``--rows``, for N too large to start as workflows (a million), the N finished rows
+(a checkpoint each) and the N waiting on the queue are written in bulk, in a few
+statements, and only listing, the claim and garbage collection are measured.
 
 A figure that is flat per item as N grows is what we want; the table says which grow.
 """
@@ -41,6 +45,7 @@ from transact._core.checkpoint import Checkpoint
 from transact._core.queue_policy import QueueLimits
 from transact._facade.launched import runtime
 from transact._runtime.registry import spec_of
+from transact._store.sql.store import SQLStore
 from transact.maintenance import garbage_collect
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -163,13 +168,13 @@ def recovery(url: str, n: int, figures: dict[str, str]) -> None:
     figures["recover N pending, µs/wf"] = f"{elapsed / n * 1e6:,.0f}"
 
 
-def listing(figures: dict[str, str]) -> None:
+def listing(figures: dict[str, str], prefix: str = "wait-1") -> None:
     filters: dict[str, dict[str, object]] = {
         "newest 100": {"sort_desc": True},
         "status=SUCCESS": {"status": "SUCCESS"},
         "name": {"name": scale_recovered.__qualname__},
         "workflow_ids (10)": {"workflow_ids": [f"rec-{i}" for i in range(10)]},
-        "id prefix": {"workflow_id_prefix": "wait-1"},
+        "id prefix": {"workflow_id_prefix": prefix},
         "queue_name": {"queue_name": "scale-backlog"},
         "time window": {"start_time": "2000-01-01T00:00:00", "end_time": "2001-01-01T00:00:00"},
     }
@@ -187,6 +192,14 @@ def queue_claim(n: int, figures: dict[str, str]) -> None:
         rt.store.insert_workflow(
             attrs.evolve(record, status="ENQUEUED", queue_name="scale-backlog")
         )
+    claim_samples(figures)
+    # The claimed rows are PENDING for an executor that does not exist: cancel them all.
+    rt.store.cancel_workflows([f"q-{i}" for i in range(n)], int(time.time() * 1000))
+
+
+def claim_samples(figures: dict[str, str]) -> None:
+    """20 claims of 10 rows of the backlog queue: the median."""
+    rt = runtime()
     samples = []
     for _ in range(20):
         start = time.perf_counter()
@@ -203,8 +216,6 @@ def queue_claim(n: int, figures: dict[str, str]) -> None:
         samples.append((time.perf_counter() - start) * 1000)
         assert len(claimed) == 10
     figures["claim 10 of N enqueued, ms"] = f"{statistics.median(samples):.2f}"
-    # The claimed rows are PENDING for an executor that does not exist: cancel them all.
-    rt.store.cancel_workflows([f"q-{i}" for i in range(n)], int(time.time() * 1000))
 
 
 def collect(n: int, figures: dict[str, str]) -> None:
@@ -230,17 +241,81 @@ def measure(kind: str, n: int) -> dict[str, str]:
     return figures
 
 
+def bulk_rows(kind: str, n: int) -> float:
+    """Write, in a few statements, what N workflows leave behind: N finished rows
+    (``rec-<i>``, one checkpoint each) and N rows waiting on the backlog queue
+    (``q-<i>``); then ANALYZE, as autovacuum would have. Returns the seconds taken."""
+    prefix = "transact." if kind == "postgres" else ""
+    finished, waiting = spec_of(scale_recovered), spec_of(scale_waiter)
+    assert finished is not None and waiting is not None
+    now = int(time.time() * 1000)
+    series = f"WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {n - 1})"
+    statements = [
+        f"""{series} INSERT INTO {prefix}workflow_status (workflow_uuid, status, name, output,
+            executor_id, application_version, created_at, updated_at, completed_at,
+            started_at_epoch_ms, recovery_attempts)
+            SELECT 'rec-' || i, 'SUCCESS', '{finished.name}', '2', 'scale-old', 'v0',
+                {now - 2 * n} + i, {now - 2 * n} + i, {now - 2 * n} + i, {now - 2 * n} + i, 1
+            FROM s""",
+        f"""{series} INSERT INTO {prefix}operation_outputs (workflow_uuid, function_id,
+            function_name, output, started_at_epoch_ms, completed_at_epoch_ms)
+            SELECT 'rec-' || i, 1, 'scale_step', '2', {now - 2 * n} + i, {now - 2 * n} + i
+            FROM s""",
+        f"""{series} INSERT INTO {prefix}workflow_status (workflow_uuid, status, name,
+            queue_name, created_at, updated_at, recovery_attempts)
+            SELECT 'q-' || i, 'ENQUEUED', '{waiting.name}', 'scale-backlog',
+                {now - n} + i, {now - n} + i, 0
+            FROM s""",
+        "ANALYZE",
+    ]
+    store = runtime().store
+    assert isinstance(store, SQLStore)
+    start = time.perf_counter()
+    for statement in statements:
+        if kind == "postgres" and statement == "ANALYZE":
+            with store.backend.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            ) as conn:
+                conn.exec_driver_sql(statement)
+            continue
+        with store.backend.engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+    return time.perf_counter() - start
+
+
+def measure_rows(kind: str, n: int) -> dict[str, str]:
+    """``--rows``: the figures that need only rows (listing, the claim, collection) over
+    N rows written in bulk, for an N too large to start as workflows."""
+    figures: dict[str, str] = {}
+    with fresh_database(kind, f"rows_{n}") as url:
+        launch(url)
+        try:
+            figures["(bulk write of 2N rows, s)"] = f"{bulk_rows(kind, n):.1f}"
+            listing(figures, prefix="rec-1")
+            claim_samples(figures)
+            collect(n, figures)
+        finally:
+            DBOS.destroy(destroy_registry=False)
+    return figures
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", default="1000,10000")
     parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument(
+        "--rows",
+        action="store_true",
+        help="write the N rows in bulk and measure only listing, the claim and collection",
+    )
     args = parser.parse_args(argv)
     sizes = [int(x) for x in args.n.split(",")]
     columns: list[tuple[str, dict[str, str]]] = []
     for kind in args.db.split(","):
         for n in sizes:
             print(f"... {kind} N={n:,}", file=sys.stderr, flush=True)
-            columns.append((f"{kind} N={n:,}", measure(kind, n)))
+            figures = measure_rows(kind, n) if args.rows else measure(kind, n)
+            columns.append((f"{kind} N={n:,}", figures))
     labels = list(dict.fromkeys(label for _, figures in columns for label in figures))
     print("| figure | " + " | ".join(name for name, _ in columns) + " |")
     print("|---|" + "---:|" * len(columns))

@@ -24,11 +24,13 @@ from tests._pg import (
 )
 from tests.store.test_sql_specific import wf
 from transact._store.sql.dialects import postgres
+from transact._store.sql.dialects.listener import Registration
 from transact._store.sql.dialects.postgres import PostgresStore, open_postgres_store
 from transact._store.sql.schema.outcome_listeners import (
     OUTCOME_LISTENERS,
     REGISTER,
     REGISTER_LOCK_TIMEOUT,
+    UNREGISTER,
 )
 from transact._store.sql.verbs.notify import CHANNEL, OUTCOME_CHANNEL
 
@@ -134,7 +136,7 @@ def test_a_registration_waits_for_the_finishes_under_way(
         s.replace(REGISTER_LOCK_TIMEOUT, "30s") if "lock_timeout" in s else s for s in REGISTER
     )
     assert patient != REGISTER
-    monkeypatch.setattr(postgres, "REGISTER", patient)
+    monkeypatch.setattr(postgres, "OUTCOME_REGISTRATION", Registration(patient, UNREGISTER))
     reader = psycopg.connect(libpq_url(url))  # a transaction, as a finish in flight
     reader.execute(f"SELECT 1 FROM {OUTCOME_LISTENERS}")
     listening = open_postgres_store(url)

@@ -12,8 +12,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
 
+import attrs
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -31,6 +31,16 @@ _RECONNECT_SECONDS = 1.0
 _REGISTER_RETRY_SECONDS = (0.25, 5.0)  # first and longest gap between registration tries
 
 
+@attrs.frozen
+class Registration:
+    """Statements a listener's session runs: ``statements`` in one transaction once it
+    listens, before it counts as connected (a lock they cannot take soon is tried
+    again later), and ``unregister`` when the thread stops."""
+
+    statements: tuple[str, ...]
+    unregister: str
+
+
 class Listener(ConnectionThread):
     """A daemon thread LISTENing on ``channel`` through ``conninfo``, until :meth:`stop`."""
 
@@ -41,8 +51,7 @@ class Listener(ConnectionThread):
         on_notify: NotifyCallback,
         *,
         safe_url: str,
-        register: Sequence[str] = (),
-        unregister: str | None = None,
+        registration: Registration | None = None,
     ) -> None:
         super().__init__(self._run, "transact-pg-listener", "notification listener", safe_url)
         self._conninfo = conninfo
@@ -52,10 +61,8 @@ class Listener(ConnectionThread):
         self._presence: set[tuple[int, int]] = set()
         self._held: set[tuple[int, int]] = set()
         self._channel = channel
-        # Statements run in one transaction by each new session once it listens, before
-        # it counts as connected; and one run when the thread stops.
-        self._register = tuple(register)
-        self._unregister = unregister
+        self._register = () if registration is None else registration.statements
+        self._unregister = None if registration is None else registration.unregister
         self._refused = False  # the registration was refused once (warned about)
         self._registered = not self._register  # on the current session
         self._register_at = 0.0  # when to try a postponed registration again

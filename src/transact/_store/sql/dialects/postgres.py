@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from typing import Any
 
 from psycopg.pq import TransactionStatus
@@ -31,7 +30,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from transact._store.protocol import NotifyCallback, Store
-from transact._store.sql.dialects.listener import Listener
+from transact._store.sql.dialects.listener import Listener, Registration
 from transact._store.sql.dialects.postgres_session import APPLICATION_NAME, configure_session
 from transact._store.sql.engine.backend import Backend, Mode
 from transact._store.sql.engine.errors import OnError, Phase, safe_url, translate
@@ -51,6 +50,9 @@ MIGRATION_LOCK_KEY = 0x7472_616E_7361_6374  # "transact"
 
 _DEFAULT_CONNECT_TIMEOUT_S = 10
 _LISTEN_WAIT_SECONDS = 2.0
+
+OUTCOME_REGISTRATION = Registration(REGISTER, UNREGISTER)
+"""What the outcome listener's session runs: its row in ``transact.outcome_listeners``."""
 
 
 class PostgresStore(SQLStore):
@@ -99,7 +101,7 @@ class PostgresStore(SQLStore):
         """Start (once) a LISTEN thread on the outcome channel, and wait until it
         listens and its session is registered as listening, which makes finishes
         notify (see ``Store`` and ``schema/outcome_listeners.py``)."""
-        self._listen_also("outcomes", OUTCOME_CHANNEL, register=REGISTER, unregister=UNREGISTER)
+        self._listen_also("outcomes", OUTCOME_CHANNEL, OUTCOME_REGISTRATION)
 
     def serve_queue(self, queue_name: str) -> None:
         """Start (once) a LISTEN thread on the queue channel and wait until it listens;
@@ -116,12 +118,7 @@ class PostgresStore(SQLStore):
             listener.present(presence_key(queue_name), held=False)
 
     def _listen_also(
-        self,
-        name: str,
-        channel: str,
-        *,
-        register: Sequence[str] = (),
-        unregister: str | None = None,
+        self, name: str, channel: str, registration: Registration | None = None
     ) -> Listener | None:
         on_notify = self._on_notify
         if on_notify is None:
@@ -129,29 +126,17 @@ class PostgresStore(SQLStore):
         with self._extra_lock:
             listener = self._extra.get(name)
             if listener is None:
-                listener = self._extra[name] = self._listen(
-                    channel, on_notify, register=register, unregister=unregister
-                )
+                listener = self._extra[name] = self._listen(channel, on_notify, registration)
         # Not for ever: while the server is away the waiter's own reads fail and retry.
         listener.wait_connected(_LISTEN_WAIT_SECONDS)
         return listener
 
     def _listen(
-        self,
-        channel: str,
-        on_notify: NotifyCallback,
-        *,
-        register: Sequence[str] = (),
-        unregister: str | None = None,
+        self, channel: str, on_notify: NotifyCallback, registration: Registration | None = None
     ) -> Listener:
         conninfo = self._db.url.set(drivername="postgresql").render_as_string(hide_password=False)
         listener = Listener(
-            conninfo,
-            channel,
-            on_notify,
-            safe_url=safe_url(self._db.url),
-            register=register,
-            unregister=unregister,
+            conninfo, channel, on_notify, safe_url=safe_url(self._db.url), registration=registration
         )
         listener.start()
         return listener

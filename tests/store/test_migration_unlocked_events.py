@@ -26,8 +26,9 @@ from tests.store.test_sql_specific import (
 )
 from transact._core.checkpoint import Checkpoint
 from transact._facade.admin.maintenance import garbage_collect
-from transact._store.sql.schema.migrations import EVENT_FOREIGN_KEYS, LATEST_VERSION
+from transact._store.sql.schema.migrations import LATEST_VERSION
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA, migrations_table
+from transact._store.sql.schema.unlocked_keys import EVENT_FOREIGN_KEYS
 from transact._store.sql.store import SQLStore
 from transact.errors import DBOSNonExistentWorkflowError
 

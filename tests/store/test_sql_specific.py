@@ -39,13 +39,9 @@ from transact._store.sql.dialects.postgres import PostgresStore, open_postgres_s
 from transact._store.sql.dialects.sqlite import SQLiteStore, open_sqlite_store
 from transact._store.sql.engine.backend import Mode
 from transact._store.sql.engine.raw import RawConnection
-from transact._store.sql.schema.migrations import (
-    CHECKPOINT_FOREIGN_KEY,
-    LATEST_VERSION,
-    MIGRATIONS,
-    STREAM_FOREIGN_KEY,
-)
+from transact._store.sql.schema.migrations import LATEST_VERSION, MIGRATIONS
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA, migrations_table, operation_outputs
+from transact._store.sql.schema.unlocked_keys import CHECKPOINT_FOREIGN_KEY, STREAM_FOREIGN_KEY
 from transact._store.sql.store import SQLStore
 from transact._store.sql.verbs.checkpoints import checkpoint_error_context, write_checkpoint
 from transact.errors import DBOSInitializationError, DBOSNonExistentWorkflowError

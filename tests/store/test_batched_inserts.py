@@ -15,9 +15,10 @@ import psycopg
 import pytest
 
 from tests._pg import libpq_url
+from tests.faults import FaultProxy
 from tests.store.test_batching import Blocker, counted_batches, run_queued, store
 from transact._store.records import WorkflowRecord
-from transact._store.sql.dialects.postgres import PostgresStore
+from transact._store.sql.dialects.postgres import PostgresStore, open_postgres_store
 from transact._store.sql.engine.connections import Write
 from transact._store.sql.schema.tables import POSTGRES_SCHEMA
 from transact._store.sql.verbs.notify import QUEUE_CHANNEL
@@ -147,3 +148,30 @@ def test_an_insert_whose_batch_was_cut_off_is_settled_before_it_runs_again(
     assert undone(None) == 0  # without settling, it would attach
     other = _row("in-doubt", executor_id="someone else")
     assert undone(lambda: store._own(other)) == 0  # not its own: it runs, and attaches
+
+
+@pytest.mark.parametrize("after_reply", [True, False], ids=["in-doubt", "not-sent"])
+def test_a_lone_insert_of_a_fresh_id_that_lost_its_connection_is_created_once(
+    postgres_database_url: str, after_reply: bool
+) -> None:
+    """Alone (no batch forms), an insert whose connection dropped after the server
+    committed it is settled as its own, not reported as an attach to an existing row;
+    one that never reached the server is run again."""
+    proxy = FaultProxy()
+    proxied = open_postgres_store(proxy.url(postgres_database_url))
+    assert isinstance(proxied, PostgresStore)
+    try:
+        proxied.migrate()
+        proxied.reset()
+        proxied.insert_workflow(_row("warm-up"), fresh_id=True)
+        record = _row("cut", executor_id="me")
+        proxy.arm(
+            lambda _n, sql: f"INSERT INTO {POSTGRES_SCHEMA}.workflow_status" in sql,
+            after_reply=after_reply,
+        )
+        assert proxied.insert_workflow(record, fresh_id=True) == (record, True)
+        assert proxy.dropped  # the cut did happen
+        assert proxied.get_workflow("cut") == record
+    finally:
+        proxied.close()
+        proxy.close()

@@ -3,7 +3,9 @@
 It holds one dedicated autocommit psycopg connection (not a pooled one: a LISTEN lasts
 as long as its session). After a dropped connection it sleeps a second and reconnects;
 notifications sent while it was away are lost, which is why waiters still re-check
-the database now and then even when notifications are pushed.
+the database now and then even when notifications are pushed. A listener with a
+:class:`Registration` also records its session where writers look before they notify
+(the outcome listener: ``schema/outcome_listeners.py``), on every new session.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from transact._store.protocol import NotifyCallback
 from transact._store.sql.dialects.connection_thread import ConnectionThread
 from transact._store.sql.dialects.postgres_session import APPLICATION_NAME
 
-__all__ = ["Listener"]
+__all__ = ["Listener", "Registration"]
 
 logger = logging.getLogger("dbos")
 

@@ -30,7 +30,7 @@ from sqlalchemy.sql.expression import Executable
 from transact._store.sql.engine.attempts import Attempts, EarlierCommit
 from transact._store.sql.engine.batching import Batch
 from transact._store.sql.engine.compiled import StatementCache
-from transact._store.sql.engine.driver import fetch_all, rolled_back, rowcount
+from transact._store.sql.engine.driver import fetch_all, rolled_back
 from transact._store.sql.engine.errors import OnError, Phase, Violation
 from transact._store.sql.engine.group_commit import GroupCommit, Write
 from transact._store.sql.engine.idle import IdleConnections, shelf_capacity
@@ -259,9 +259,7 @@ class Backend(RawCalls):
             return self._group.submit(Write(raw, args, on_error))
         if batch is not None and self._batchers is not None:
             return self._batcher(batch).submit(Write(raw, args, on_error, settle))
-        if settle is not None:
-            return self._call_raw(raw, args, on_error, Mode.WRITE_ONE, rowcount, settle=settle)
-        return self._execute_alone(raw, args, on_error)
+        return self._execute_alone(raw, args, on_error, settle=settle)
 
     def fetch(
         self, stmt: Executable, params: Mapping[str, Any], on_error: OnError = _NO_ERROR_CONTEXT

@@ -63,14 +63,27 @@ class RawCalls(Writers):
             ) from exc
 
     def _execute_alone(
-        self, raw: RawStatement, args: Any, on_error: OnError, *, in_doubt: bool = False
+        self,
+        raw: RawStatement,
+        args: Any,
+        on_error: OnError,
+        *,
+        in_doubt: bool = False,
+        settle: Callable[[], int] | None = None,
     ) -> int:
         """Run one compiled statement in autocommit, with retries; its rowcount (1 when
         a retry finds that an in-doubt earlier try committed it). ``in_doubt``: a try
-        (of a batch) may already have committed it."""
-        return self._call_raw(
-            raw, args, on_error, Mode.WRITE_ONE, rowcount, committed=_one_row, in_doubt=in_doubt
-        )
+        (of a batch) may already have committed it. ``settle``: whether a try in doubt
+        did write the row (1) or not (0), asked instead of running the statement again
+        (an insert that attaches to an existing id would find its own row and report an
+        attach)."""
+        if settle is None:
+            return self._call_raw(
+                raw, args, on_error, Mode.WRITE_ONE, rowcount, committed=_one_row, in_doubt=in_doubt
+            )
+        if in_doubt and settle():
+            return 1
+        return self._call_raw(raw, args, on_error, Mode.WRITE_ONE, rowcount, settle=settle)
 
     def _call_raw(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -44,7 +45,13 @@ class Writers:
     _idle: IdleConnections | None
 
     def _execute_alone(
-        self, raw: RawStatement, args: Any, on_error: OnError, *, in_doubt: bool = False
+        self,
+        raw: RawStatement,
+        args: Any,
+        on_error: OnError,
+        *,
+        in_doubt: bool = False,
+        settle: Callable[[], int] | None = None,
     ) -> int:
         """Run one write alone, with the usual retries (``Backend`` implements it)."""
         raise NotImplementedError
@@ -125,12 +132,13 @@ class Writers:
         for write in writes:
             if not write.done:
                 try:
-                    if write.in_doubt and write.settle is not None and write.settle():
-                        write.rowcount = 1  # the batch did write its row, before it was cut off
-                    else:
-                        write.rowcount = self._execute_alone(
-                            write.raw, write.args, write.on_error, in_doubt=write.in_doubt
-                        )
+                    write.rowcount = self._execute_alone(
+                        write.raw,
+                        write.args,
+                        write.on_error,
+                        in_doubt=write.in_doubt,
+                        settle=write.settle,
+                    )
                 except (Exception, DBOSBaseException) as exc:  # CheckpointConflict is one
                     write.error = exc
                 write.done = True

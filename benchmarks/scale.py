@@ -271,14 +271,8 @@ def bulk_rows(kind: str, n: int) -> float:
     store = runtime().store
     assert isinstance(store, SQLStore)
     start = time.perf_counter()
-    for statement in statements:
-        if kind == "postgres" and statement == "ANALYZE":
-            with store.backend.engine.connect().execution_options(
-                isolation_level="AUTOCOMMIT"
-            ) as conn:
-                conn.exec_driver_sql(statement)
-            continue
-        with store.backend.engine.begin() as conn:
+    with store.backend.engine.begin() as conn:
+        for statement in statements:
             conn.exec_driver_sql(statement)
     return time.perf_counter() - start
 

@@ -152,7 +152,7 @@ class QueueRunner:
             if loop.stored and name not in found:
                 with self._lock:
                     self._loops.pop(name, None)
-                loop.retired.set()
+                loop.retire()
                 self._runtime.store.retire_queue(name)
                 self._runtime.waiters.notify(queue_key(name))
 
@@ -209,11 +209,19 @@ class _QueueLoop(threading.Thread):
         self._runtime = runtime
         self._stopped = stopped
         self.stored = False  # a queue kept in the database: its config may change
-        self.retired = threading.Event()  # its row was deleted
+        self.retired = threading.Event()  # its row was deleted (set by ``retire``)
         self._lock = threading.Lock()
+        # Held across each claim statement, and by ``retire``: no claim runs after it.
+        self._claiming = threading.Lock()
         # Partition key (None: the whole queue) -> ids of workflows running here.
         self._running: dict[str | None, set[str]] = {}
         self._throttled = False
+
+    def retire(self) -> None:
+        """Stop claiming, once a claim under way has finished: a workflow enqueued after
+        this returns is never claimed here (DBOS's deleted queue)."""
+        with self._claiming:
+            self.retired.set()
 
     def running_total(self) -> int:
         with self._lock:
@@ -306,18 +314,21 @@ class _QueueLoop(threading.Thread):
                     cap = min(cap, room)
             if budget(limits, local_counts(in_flight, local), cap) == 0:
                 continue
-            claimed = rt.store.claim_queued(
-                self.config.name,
-                executor_id=rt.executor_id,
-                application_version=rt.application_version,
-                limits=limits,
-                local_running=in_flight,
-                partition_key=key,
-                max_claims=cap,
-                now_ms=now_ms(rt.clock),
-                partition_local_running=local,
-                take_unversioned=is_latest(rt),
-            )
+            with self._claiming:
+                if self.retired.is_set():
+                    return total, False
+                claimed = rt.store.claim_queued(
+                    self.config.name,
+                    executor_id=rt.executor_id,
+                    application_version=rt.application_version,
+                    limits=limits,
+                    local_running=in_flight,
+                    partition_key=key,
+                    max_claims=cap,
+                    now_ms=now_ms(rt.clock),
+                    partition_local_running=local,
+                    take_unversioned=is_latest(rt),
+                )
             self._start_all(claimed)
             more = more or len(claimed) == cap
             total += len(claimed)
@@ -333,14 +344,17 @@ class _QueueLoop(threading.Thread):
         )
         if allowed == 0:
             return 0, False
-        claimed = rt.store.claim_partition_heads(
-            self.config.name,
-            executor_id=rt.executor_id,
-            application_version=rt.application_version,
-            max_claims=allowed,
-            now_ms=now_ms(rt.clock),
-            take_unversioned=is_latest(rt),
-        )
+        with self._claiming:
+            if self.retired.is_set():
+                return 0, False
+            claimed = rt.store.claim_partition_heads(
+                self.config.name,
+                executor_id=rt.executor_id,
+                application_version=rt.application_version,
+                max_claims=allowed,
+                now_ms=now_ms(rt.clock),
+                take_unversioned=is_latest(rt),
+            )
         self._start_all(claimed)
         return len(claimed), len(claimed) == allowed
 
